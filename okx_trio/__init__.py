@@ -1,0 +1,29 @@
+"""okx_trio: a trio-native client for the OKX v5 WebSocket API."""
+
+from __future__ import annotations
+
+from ._exceptions import (
+    OkxApiError as OkxApiError,
+    OkxAuthError as OkxAuthError,
+    OkxBatchError as OkxBatchError,
+    OkxConnectionLost as OkxConnectionLost,
+    OkxError as OkxError,
+    OkxInternalError as OkxInternalError,
+    OkxNotSent as OkxNotSent,
+    OkxOrderError as OkxOrderError,
+    OkxOrderRateLimitError as OkxOrderRateLimitError,
+    OkxProtocolError as OkxProtocolError,
+    OkxRateLimitError as OkxRateLimitError,
+    OkxRequestError as OkxRequestError,
+    OkxRequestTimeout as OkxRequestTimeout,
+)
+from ._models import (
+    Credentials as Credentials,
+    Gap as Gap,
+    LifecycleEvent as LifecycleEvent,
+    OrderAck as OrderAck,
+    Push as Push,
+    Response as Response,
+)
+
+__version__ = "0.1.0.dev0"

@@ -1,0 +1,222 @@
+"""The exceptions okx_trio raises on purpose.
+
+::
+
+    OkxError                      base of everything this library raises on purpose
+    ├── OkxApiError               the exchange answered with code != "0"
+    │   ├── OkxOrderError         a single-order op failed (.s_code .s_msg .ack)
+    │   │   └── OkxOrderRateLimitError  (also an OkxRateLimitError)
+    │   ├── OkxBatchError         a batch op failed whole ("1") or in part ("2")
+    │   └── OkxRateLimitError     the exchange said too many requests (50011 / 60014)
+    ├── OkxAuthError              login refused
+    ├── OkxRequestError           not executed, or outcome unknown
+    │   ├── OkxNotSent            never reached the socket (safe to retry)
+    │   ├── OkxConnectionLost     written, then the connection dropped (outcome unknown)
+    │   └── OkxRequestTimeout     written, no answer before the deadline (outcome unknown)
+    ├── OkxProtocolError          the server broke the protocol
+    └── OkxInternalError          a bug in okx_trio (please report it)
+
+Every exception keeps its constructor arguments in ``args`` so that it
+survives ``copy.copy`` and ``pickle``; the rich attributes are rebuilt from
+them. No message ever contains a secret: messages are built only from codes,
+ids, ops and the exchange's own text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._models import OrderAck
+
+RATE_LIMIT_CODES = frozenset({"50011", "60014", "50061"})
+
+
+class OkxError(Exception):
+    """Base class of every exception okx_trio raises on purpose."""
+
+
+class OkxApiError(OkxError):
+    """The exchange answered a request with ``code != "0"``.
+
+    Attributes:
+        code: OKX's error code (a string, as on the wire).
+        msg: OKX's error message.
+        op: the op of the request (``"order"``, ``"subscribe"``...), or ``None``.
+        id: the request id, or ``None`` for connection-level errors.
+        data: the response's ``data`` list (empty for request-level errors).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        msg: str,
+        op: str | None = None,
+        id: str | None = None,
+        data: Sequence[Mapping[str, Any]] = (),
+        *extra: Any,
+    ) -> None:
+        super().__init__(code, msg, op, id, list(data), *extra)
+        self.code = code
+        self.msg = msg
+        self.op = op
+        self.id = id
+        self.data: list[Mapping[str, Any]] = list(data)
+
+    def __str__(self) -> str:
+        where = f" ({self.op}" + (f", id={self.id}" if self.id else "") + ")" if self.op else ""
+        return f"OKX error {self.code}: {self.msg or '(no message)'}{where}"
+
+
+class OkxRateLimitError(OkxApiError):
+    """The exchange rejected the request as too frequent (50011, 60014, 50061)."""
+
+
+class OkxOrderError(OkxApiError):
+    """A single-order op (place, amend, cancel, spread...) failed.
+
+    Attributes:
+        s_code: the item's ``sCode``.
+        s_msg: the item's ``sMsg``.
+        ack: the item as an :class:`~okx_trio.OrderAck` (``ord_id``, ``cl_ord_id``...).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        msg: str,
+        op: str | None = None,
+        id: str | None = None,
+        data: Sequence[Mapping[str, Any]] = (),
+        ack: OrderAck | None = None,
+    ) -> None:
+        super().__init__(code, msg, op, id, data, ack)
+        self.ack = ack
+        self.s_code: str = ack.s_code if ack is not None else code
+        self.s_msg: str = ack.s_msg if ack is not None else msg
+
+    def __str__(self) -> str:
+        ident = ""
+        if self.ack is not None:
+            if self.ack.cl_ord_id:
+                ident += f", clOrdId={self.ack.cl_ord_id}"
+            if self.ack.ord_id:
+                ident += f", ordId={self.ack.ord_id}"
+        return f"OKX {self.op or 'order'} failed: sCode {self.s_code}: {self.s_msg}{ident}"
+
+
+class OkxOrderRateLimitError(OkxOrderError, OkxRateLimitError):
+    """A single-order op whose item was rejected with 50011 (rate limit)."""
+
+
+class OkxBatchError(OkxApiError):
+    """A batch op failed as a whole (code ``"1"``) or in part (code ``"2"``).
+
+    Attributes:
+        acks: every item, in request order.
+        succeeded: the acks with ``sCode == "0"``.
+        failed: the acks with ``sCode != "0"``.
+        rate_limited: the failed acks whose ``sCode`` is a rate-limit code.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        msg: str,
+        op: str | None = None,
+        id: str | None = None,
+        data: Sequence[Mapping[str, Any]] = (),
+        acks: Sequence[OrderAck] = (),
+    ) -> None:
+        super().__init__(code, msg, op, id, data, list(acks))
+        self.acks: list[OrderAck] = list(acks)
+        self.succeeded = [a for a in self.acks if a.s_code == "0"]
+        self.failed = [a for a in self.acks if a.s_code != "0"]
+        self.rate_limited = [a for a in self.failed if a.s_code in RATE_LIMIT_CODES]
+
+    def __str__(self) -> str:
+        codes = ",".join(sorted({a.s_code for a in self.failed})) or self.code
+        return (
+            f"OKX {self.op or 'batch'} code {self.code}: {len(self.failed)} of "
+            f"{len(self.acks)} items failed (sCode {codes})"
+        )
+
+
+class OkxAuthError(OkxError):
+    """Login was refused (bad key, sign, timestamp, passphrase or environment).
+
+    Attributes:
+        code: OKX's error code.
+        msg: OKX's message.
+        connection: ``"private"``, ``"business"`` or ``"public"``.
+    """
+
+    def __init__(self, code: str, msg: str, connection: str | None = None) -> None:
+        super().__init__(code, msg, connection)
+        self.code = code
+        self.msg = msg
+        self.connection = connection
+
+    def __str__(self) -> str:
+        where = f" on the {self.connection} connection" if self.connection else ""
+        return f"OKX login refused{where}: {self.code} {self.msg}"
+
+
+class OkxRequestError(OkxError):
+    """The request was not executed, or its outcome is unknown.
+
+    Attributes:
+        op: the request's op.
+        id: the request's id.
+        cl_ord_id: the ``clOrdId`` of the (first) order it carried, if any, so the
+            outcome can be resolved (see ``WsApiClient.resolve``).
+        request: the request's ``args`` as sent (or as they would have been sent).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        op: str | None = None,
+        id: str | None = None,
+        cl_ord_id: str | None = None,
+        request: Sequence[Mapping[str, Any]] = (),
+        connection: str | None = None,
+    ) -> None:
+        super().__init__(message, op, id, cl_ord_id, list(request), connection)
+        self.message = message
+        self.op = op
+        self.id = id
+        self.cl_ord_id = cl_ord_id
+        self.request: list[Mapping[str, Any]] = list(request)
+        self.connection = connection
+
+    def __str__(self) -> str:
+        parts = [self.message]
+        if self.op:
+            parts.append(f"op={self.op}")
+        if self.id:
+            parts.append(f"id={self.id}")
+        if self.cl_ord_id:
+            parts.append(f"clOrdId={self.cl_ord_id}")
+        return parts[0] + (" (" + ", ".join(parts[1:]) + ")" if len(parts) > 1 else "")
+
+
+class OkxNotSent(OkxRequestError):
+    """The request never reached the socket: it is safe to retry."""
+
+
+class OkxConnectionLost(OkxRequestError):
+    """The request was written, then the connection dropped: outcome unknown."""
+
+
+class OkxRequestTimeout(OkxRequestError):
+    """The request was written and no answer came before its deadline: outcome unknown."""
+
+
+class OkxProtocolError(OkxError):
+    """The server sent something that breaks the OKX protocol."""
+
+
+class OkxInternalError(OkxError):
+    """A bug in okx_trio; please report it with the traceback."""

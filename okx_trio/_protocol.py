@@ -1,0 +1,448 @@
+"""The sans-I/O OKX v5 WebSocket protocol core.
+
+Text in, typed events out; requests in, text out. No I/O and no trio here (a
+test checks the imports), so everything in this module is tested synchronously
+and reused by the client, the simulator and the benchmarks.
+
+The frame kinds (okx-protocol.md section 0): the bare text ``pong`` / ``ping``;
+``{"event": ...}`` events; ``{"id", "op", "code", ...}`` trade-op responses;
+``{"arg", "data"}`` pushes. Anything else becomes a :class:`Malformed` event:
+decoding never raises.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import re
+import secrets
+import string
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import orjson
+
+from ._models import Push, Response
+
+ID_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
+TAG_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
+
+LOGIN_PATH = "/users/self/verify"
+
+PING = b"ping"
+PONG = b"pong"
+
+# Ops that accept expTime (okx-protocol.md 5.1).
+EXP_TIME_OPS = frozenset({"order", "batch-orders", "amend-order", "batch-amend-orders"})
+
+PRIVATE_OPS = frozenset(
+    {
+        "order",
+        "batch-orders",
+        "cancel-order",
+        "batch-cancel-orders",
+        "amend-order",
+        "batch-amend-orders",
+        "mass-cancel",
+    }
+)
+BUSINESS_OPS = frozenset({"sprd-order", "sprd-amend-order", "sprd-cancel-order", "sprd-mass-cancel"})
+# Ops with their own API; WsClient.request refuses them.
+RESERVED_OPS = frozenset({"login", "subscribe", "unsubscribe"})
+
+# Login error codes (issue: Foundation). Fatal ones stop reconnecting.
+FATAL_LOGIN_CODES = frozenset(
+    {"60004", "60005", "60006", "60007", "60009", "60024", "60026", "60027", "60032", "50101"}
+)
+TRANSIENT_LOGIN_CODES = frozenset({"60014", "60023", "63999", "64007"})
+
+
+def route_op(op: str) -> str | None:
+    """The connection that serves a trade op, or ``None`` if the op is unknown."""
+    if op in PRIVATE_OPS:
+        return "private"
+    if op in BUSINESS_OPS:
+        return "business"
+    return None
+
+
+# Channels served on /ws/v5/business (okx-protocol.md 1.3).
+_BUSINESS_EXACT = frozenset(
+    {
+        "trades-all",
+        "orders-algo",
+        "algo-advance",
+        "deposit-info",
+        "withdrawal-info",
+        "rfqs",
+        "quotes",
+        "struc-block-trades",
+        "public-struc-block-trades",
+        "public-block-trades",
+        "block-tickers",
+        "grid-orders-spot",
+        "grid-orders-contract",
+        "grid-orders-moon",
+        "grid-positions",
+        "grid-sub-orders",
+        "algo-recurring-buy",
+        "copytrading-notification",
+        "copytrading-lead-notification",
+        "economic-calendar",
+    }
+)
+_BUSINESS_PREFIXES = ("candle", "mark-price-candle", "index-candle", "sprd-", "grid-")
+
+# Private channels of /ws/v5/private (need login).
+PRIVATE_CHANNELS = frozenset(
+    {
+        "orders",
+        "fills",
+        "positions",
+        "account",
+        "balance_and_position",
+        "liquidation-warning",
+        "account-greeks",
+        "adl-warning",
+        "spot-grid",
+    }
+)
+# Business channels that need login.
+PRIVATE_BUSINESS_CHANNELS = frozenset(
+    {
+        "sprd-orders",
+        "sprd-trades",
+        "orders-algo",
+        "algo-advance",
+        "deposit-info",
+        "withdrawal-info",
+        "rfqs",
+        "quotes",
+        "struc-block-trades",
+        "grid-orders-spot",
+        "grid-orders-contract",
+        "grid-orders-moon",
+        "grid-positions",
+        "grid-sub-orders",
+        "algo-recurring-buy",
+        "copytrading-notification",
+        "copytrading-lead-notification",
+    }
+)
+# Public-path channels that nevertheless need a login (VIP-gated).
+LOGIN_PUBLIC_CHANNELS = frozenset({"books-l2-tbt", "books50-l2-tbt"})
+
+
+def is_business_channel(channel: str) -> bool:
+    """True for channels served on ``/ws/v5/business``."""
+    return channel in _BUSINESS_EXACT or channel.startswith(_BUSINESS_PREFIXES)
+
+
+def route_channel(channel: str) -> tuple[str, bool]:
+    """``(connection, needs_login)`` for a channel name.
+
+    Unknown names go to public without login, so new OKX public channels keep
+    working; the exchange's error event then names any mistake.
+    """
+    if channel in PRIVATE_CHANNELS:
+        return "private", True
+    if is_business_channel(channel):
+        return "business", channel in PRIVATE_BUSINESS_CHANNELS
+    return "public", channel in LOGIN_PUBLIC_CHANNELS
+
+
+# ---------------------------------------------------------------------------
+# Signatures
+
+
+def login_sign(secret_key: str, timestamp: str) -> str:
+    """OKX WebSocket login signature: Base64(HMAC-SHA256(secret, ts + "GET/users/self/verify"))."""
+    return rest_sign(secret_key, timestamp, "GET", LOGIN_PATH, "")
+
+
+def rest_sign(secret_key: str, timestamp: str, method: str, path: str, body: str = "") -> str:
+    """OKX REST signature over ``timestamp + METHOD + path-with-query + body``."""
+    prehash = f"{timestamp}{method.upper()}{path}{body}".encode()
+    mac = hmac.new(secret_key.encode(), prehash, hashlib.sha256)
+    return base64.b64encode(mac.digest()).decode("ascii")
+
+
+# ---------------------------------------------------------------------------
+# Request ids
+
+_ALNUM = string.ascii_letters + string.digits
+_DIGITS36 = string.digits + string.ascii_lowercase
+
+
+def _base36(n: int) -> str:
+    if n == 0:
+        return "0"
+    out = []
+    while n:
+        n, r = divmod(n, 36)
+        out.append(_DIGITS36[r])
+    return "".join(reversed(out))
+
+
+class IdGenerator:
+    """Request ids unique for a client's whole life.
+
+    A short random prefix (so two clients on one account rarely collide) plus
+    a counter that never restarts, not even across reconnects.
+    """
+
+    def __init__(self, prefix: str | None = None) -> None:
+        if prefix is None:
+            prefix = "".join(secrets.choice(_ALNUM) for _ in range(6))
+        if not ID_RE.match(prefix) or len(prefix) > 16:
+            raise ValueError("id prefix must be 1-16 letters or digits")
+        self.prefix = prefix
+        self._counter = itertools.count(1)
+
+    def __call__(self) -> str:
+        return self.prefix + _base36(next(self._counter))
+
+
+def check_id(value: object, field: str = "id") -> str:
+    """Validate an OKX id-like value (1-32 letters/digits) and return it."""
+    if not isinstance(value, str):
+        raise TypeError(f"{field} must be a str, not {type(value).__name__}")
+    if not ID_RE.match(value):
+        raise ValueError(f"{field} must be 1-32 letters or digits, got {value!r}")
+    return value
+
+
+# ---------------------------------------------------------------------------
+# Encoding
+
+
+def encode_request(
+    id: str | None,
+    op: str,
+    args: Sequence[Mapping[str, Any]],
+    exp_time: int | None = None,
+) -> bytes:
+    """One request frame as UTF-8 JSON bytes (sent as a text frame)."""
+    frame: dict[str, Any] = {}
+    if id is not None:
+        frame["id"] = id
+    frame["op"] = op
+    if exp_time is not None:
+        frame["expTime"] = str(int(exp_time))
+    frame["args"] = args
+    return orjson.dumps(frame)
+
+
+def encode_login(
+    api_key: str, secret_key: str, passphrase: str, timestamp: str, id: str | None = None
+) -> bytes:
+    """The login frame for one account, signed over ``timestamp``."""
+    arg = {
+        "apiKey": api_key,
+        "passphrase": passphrase,
+        "timestamp": timestamp,
+        "sign": login_sign(secret_key, timestamp),
+    }
+    return encode_request(id, "login", [arg])
+
+
+# ---------------------------------------------------------------------------
+# Decoding: one typed event per received frame
+
+
+@attrs.frozen(slots=True)
+class Pong:
+    """The text ``pong``."""
+
+
+@attrs.frozen(slots=True)
+class Ping:
+    """The text ``ping`` (sent by a server; answer ``pong``)."""
+
+
+@attrs.frozen(slots=True)
+class LoginAck:
+    """``{"event":"login","code":"0"}``: the login succeeded."""
+
+    code: str
+    msg: str
+    conn_id: str | None
+    id: str | None = None
+
+
+@attrs.frozen(slots=True)
+class ErrorEvent:
+    """``{"event":"error"}``: with ``id`` it answers one request, without it the connection."""
+
+    code: str
+    msg: str
+    id: str | None
+    conn_id: str | None
+
+
+@attrs.frozen(slots=True)
+class SubscribeAck:
+    """``{"event":"subscribe"}`` for one arg."""
+
+    id: str | None
+    arg: dict[str, Any]
+    conn_id: str | None
+
+
+@attrs.frozen(slots=True)
+class UnsubscribeAck:
+    """``{"event":"unsubscribe"}`` for one arg."""
+
+    id: str | None
+    arg: dict[str, Any]
+    conn_id: str | None
+
+
+@attrs.frozen(slots=True)
+class ChannelConnCount:
+    """``channel-conn-count`` (``error=False``) or ``channel-conn-count-error`` (``True``)."""
+
+    channel: str
+    conn_count: str
+    conn_id: str | None
+    error: bool
+
+
+@attrs.frozen(slots=True)
+class Notice:
+    """``{"event":"notice"}``, e.g. 64008: the connection closes soon for an upgrade."""
+
+    code: str
+    msg: str
+    conn_id: str | None
+
+
+@attrs.frozen(slots=True)
+class OtherEvent:
+    """An ``event`` this client does not know; kept whole."""
+
+    event: str
+    raw: dict[str, Any]
+
+
+@attrs.frozen(slots=True)
+class Malformed:
+    """A frame that is not OKX protocol (bad JSON, wrong shape...)."""
+
+    reason: str
+    text: str
+    """The frame, cut to 500 characters."""
+
+
+Event = (
+    Pong
+    | Ping
+    | LoginAck
+    | ErrorEvent
+    | SubscribeAck
+    | UnsubscribeAck
+    | ChannelConnCount
+    | Notice
+    | OtherEvent
+    | Malformed
+    | Response
+    | Push
+)
+
+_PONG = Pong()
+_PING = Ping()
+
+
+def _s(value: Any) -> str:
+    """A wire value as str (OKX sends strings; be lenient with numbers)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _opt_s(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def _malformed(reason: str, data: bytes | str) -> Malformed:
+    text = data if isinstance(data, str) else data[:2000].decode("utf-8", "replace")
+    return Malformed(reason, text[:500])
+
+
+def decode_frame(data: bytes | str) -> Event:
+    """Turn one received text frame into one typed event. Never raises."""
+    if data == b"pong" or data == "pong":
+        return _PONG
+    if data == b"ping" or data == "ping":
+        return _PING
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _malformed("invalid JSON", data)
+    if type(obj) is not dict:
+        return _malformed("not a JSON object", data)
+    # Pushes are by far the most frequent frame: test for them first.
+    arg = obj.get("arg")
+    if arg is not None and "event" not in obj:
+        payload = obj.get("data")
+        if type(arg) is dict and type(payload) is list:
+            if len(obj) == 2:
+                return Push(arg, payload)
+            action = obj.get("action")
+            rest = {k: v for k, v in obj.items() if k not in ("arg", "data", "action")}
+            return Push(arg, payload, action if isinstance(action, str) else None, rest or None)
+        return _malformed("push without a data list", data)
+    event = obj.get("event")
+    if event is not None:
+        return _decode_event(obj, event, data)
+    if "op" in obj and "code" in obj:
+        payload = obj.get("data")
+        if payload is None:
+            payload = []
+        if type(payload) is not list:
+            return _malformed("response data is not a list", data)
+        return Response(
+            _s(obj.get("id")),
+            _s(obj["op"]),
+            _s(obj["code"]),
+            _s(obj.get("msg")),
+            payload,
+            _opt_s(obj.get("inTime")),
+            _opt_s(obj.get("outTime")),
+        )
+    return _malformed("unknown frame shape", data)
+
+
+def _decode_event(obj: dict[str, Any], event: Any, data: bytes | str) -> Event:
+    conn_id = _opt_s(obj.get("connId"))
+    req_id = _opt_s(obj.get("id"))
+    if event == "login":
+        code = _s(obj.get("code", "0"))
+        if code != "0":
+            return ErrorEvent(code, _s(obj.get("msg")), req_id, conn_id)
+        return LoginAck(code, _s(obj.get("msg")), conn_id, req_id)
+    if event == "error":
+        return ErrorEvent(_s(obj.get("code")), _s(obj.get("msg")), req_id, conn_id)
+    if event in ("subscribe", "unsubscribe"):
+        arg = obj.get("arg")
+        if type(arg) is not dict:
+            return _malformed(f"{event} ack without an arg", data)
+        cls = SubscribeAck if event == "subscribe" else UnsubscribeAck
+        return cls(req_id, arg, conn_id)
+    if event in ("channel-conn-count", "channel-conn-count-error"):
+        return ChannelConnCount(
+            _s(obj.get("channel")),
+            _s(obj.get("connCount")),
+            conn_id,
+            event == "channel-conn-count-error",
+        )
+    if event == "notice":
+        return Notice(_s(obj.get("code")), _s(obj.get("msg")), conn_id)
+    if not isinstance(event, str):
+        return _malformed("event is not a string", data)
+    return OtherEvent(event, obj)

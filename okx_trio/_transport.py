@@ -1,0 +1,455 @@
+"""The transport seam: send a text frame, receive a text frame, close.
+
+The session never knows what is underneath. Three implementations:
+
+* :func:`connect_websockets` (the default): websockets' sans-I/O
+  ``ClientProtocol`` driven over trio streams. It is about twice as fast as
+  trio-websocket on this workload because it avoids a per-message task hop.
+* :func:`connect_trio_websocket`: trio-websocket (wsproto underneath).
+* :class:`MemoryTransport` pairs (:func:`memory_pair`, :class:`MemoryConnector`):
+  no sockets, so timing tests run under ``trio.testing.MockClock``.
+
+A connector is ``await connector(url, ssl_context=..., nursery=...)``; it returns a
+:class:`Transport` or raises :class:`TransportConnectError`. ``receive()`` returns
+the payload of one complete text message as UTF-8 bytes and raises
+:class:`TransportClosed` once the connection is gone.
+"""
+
+from __future__ import annotations
+
+import math
+import ssl
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import attrs
+import trio
+
+# A frame bigger than this is refused (OKX pushes are far smaller; a 400-level
+# book snapshot is ~30 kB).
+MAX_MESSAGE_SIZE = 8 * 1024 * 1024
+CLOSE_TIMEOUT = 2.0
+
+
+class TransportClosed(Exception):  # noqa: N818 - internal signal, not an error for users
+    """The connection is closed; ``code`` is the WebSocket close code (1006: abnormal)."""
+
+    def __init__(self, code: int = 1006, reason: str = "") -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"connection closed ({self.code}{': ' + self.reason if self.reason else ''})"
+
+
+class TransportConnectError(Exception):
+    """Opening the connection failed (TCP, TLS or the WebSocket handshake)."""
+
+
+class Transport(Protocol):
+    """One open WebSocket connection carrying text frames."""
+
+    async def send(self, data: bytes) -> None:
+        """Send one text message (UTF-8 bytes)."""
+
+    async def receive(self) -> bytes:
+        """The next text message; raises :class:`TransportClosed` when closed."""
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        """Close politely (close handshake, bounded in time). Idempotent."""
+
+    def abort(self) -> None:
+        """Drop the connection at once, without a close handshake."""
+
+
+class Connector(Protocol):
+    """Opens transports: ``await connector(url, ssl_context=..., nursery=...)``."""
+
+    async def __call__(
+        self, url: str, *, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery
+    ) -> Transport: ...
+
+
+# ---------------------------------------------------------------------------
+# websockets sans-I/O over trio streams
+
+
+class WebsocketsTransport:
+    """websockets' sans-I/O ``ClientProtocol`` over a trio stream."""
+
+    def __init__(self, stream: trio.abc.Stream, protocol: object) -> None:
+        from websockets.client import ClientProtocol
+
+        assert isinstance(protocol, ClientProtocol)
+        self._stream = stream
+        self._protocol: ClientProtocol = protocol
+        self._send_lock = trio.Lock()
+        self._messages: deque[bytes] = deque()
+        self._fragments: list[bytes] = []
+        self._closed: TransportClosed | None = None
+
+    async def _flush(self) -> None:
+        # Draining under the lock keeps bytes in protocol order even when the
+        # reader (pong replies, close replies) and the writer both flush.
+        async with self._send_lock:
+            chunks = self._protocol.data_to_send()
+            if not chunks:
+                return
+            payload = b"".join(chunks)
+            if payload:
+                try:
+                    await self._stream.send_all(payload)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                    self._set_closed(1006, "send failed")
+                    raise self._closed_exc() from exc
+
+    def _set_closed(self, code: int, reason: str) -> None:
+        if self._closed is None:
+            self._closed = TransportClosed(code, reason)
+
+    def _closed_exc(self) -> TransportClosed:
+        c = self._closed or TransportClosed()
+        return TransportClosed(c.code, c.reason)
+
+    async def send(self, data: bytes) -> None:
+        if self._closed is not None:
+            raise self._closed_exc()
+        from websockets.exceptions import InvalidState
+
+        try:
+            self._protocol.send_text(data)
+        except InvalidState:
+            self._set_closed(1006, "connection is closing")
+            raise self._closed_exc() from None
+        await self._flush()
+
+    async def receive(self) -> bytes:
+        from websockets.frames import Opcode
+
+        while not self._messages:
+            if self._closed is not None:
+                raise self._closed_exc()
+            try:
+                data = await self._stream.receive_some(65536)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                self._set_closed(1006, "connection reset")
+                continue
+            if not data:
+                self._protocol.receive_eof()
+            else:
+                self._protocol.receive_data(data)
+            for frame in self._protocol.events_received():
+                opcode = frame.opcode  # type: ignore[union-attr]
+                if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+                    if frame.fin:  # type: ignore[union-attr]
+                        self._messages.append(bytes(frame.data))  # type: ignore[union-attr]
+                    else:
+                        self._fragments = [bytes(frame.data)]  # type: ignore[union-attr]
+                elif opcode is Opcode.CONT:
+                    self._fragments.append(bytes(frame.data))  # type: ignore[union-attr]
+                    if frame.fin:  # type: ignore[union-attr]
+                        self._messages.append(b"".join(self._fragments))
+                        self._fragments = []
+            # Pongs to control pings and close replies are queued by the protocol.
+            try:
+                await self._flush()
+            except TransportClosed:
+                pass
+            if self._protocol.close_code is not None or not data:
+                rcvd = self._protocol.close_rcvd
+                if rcvd is not None:
+                    self._set_closed(rcvd.code, rcvd.reason)
+                else:
+                    self._set_closed(1006, "connection closed without a close frame")
+                with trio.move_on_after(0):
+                    await self._stream.aclose()
+            elif self._protocol.parser_exc is not None:
+                self._set_closed(1002, "protocol error")
+        return self._messages.popleft()
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        from websockets.protocol import State
+
+        if self._closed is None:
+            self._set_closed(code, reason or "closed by client")
+            with trio.move_on_after(CLOSE_TIMEOUT, shield=True) as scope:
+                if self._protocol.state is State.OPEN:
+                    self._protocol.send_close(code, reason)
+                    try:
+                        await self._flush()
+                        # Wait for the peer's close frame (bounded).
+                        while self._protocol.state is not State.CLOSED:
+                            data = await self._stream.receive_some(65536)
+                            if not data:
+                                break
+                            self._protocol.receive_data(data)
+                            self._protocol.events_received()
+                    except (TransportClosed, trio.BrokenResourceError, OSError):
+                        pass
+            del scope
+        with trio.CancelScope(shield=True):
+            await trio.aclose_forcefully(self._stream)
+
+    def abort(self) -> None:
+        self._set_closed(1006, "aborted")
+        sock = getattr(self._stream, "socket", None)
+        if sock is None:
+            inner = getattr(self._stream, "transport_stream", None)
+            sock = getattr(inner, "socket", None)
+        if sock is not None:
+            sock.close()
+
+
+def _host_port(url: str) -> tuple[bool, str, int, str]:
+    parts = urlsplit(url)
+    secure = parts.scheme == "wss"
+    if parts.scheme not in ("ws", "wss"):
+        raise ValueError(f"not a WebSocket URL: {url!r}")
+    host = parts.hostname or ""
+    port = parts.port or (443 if secure else 80)
+    return secure, host, port, parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+def default_ssl_context() -> ssl.SSLContext:
+    """A verifying TLS context from the system store (TLS is verified by default)."""
+    return ssl.create_default_context()
+
+
+async def connect_websockets(
+    url: str,
+    *,
+    ssl_context: ssl.SSLContext | None,
+    nursery: trio.Nursery,
+    compression: bool = False,
+) -> Transport:
+    """Open ``url`` with websockets' sans-I/O client protocol over trio streams."""
+    from websockets.client import ClientProtocol
+    from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+    from websockets.http11 import Response as WsResponse
+    from websockets.uri import parse_uri
+
+    secure, host, port, _ = _host_port(url)
+    try:
+        stream: trio.abc.Stream = await trio.open_tcp_stream(host, port)
+    except OSError as exc:
+        raise TransportConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
+    try:
+        if secure:
+            ctx = ssl_context or default_ssl_context()
+            tls = trio.SSLStream(stream, ctx, server_hostname=host, https_compatible=True)
+            await tls.do_handshake()
+            stream = tls
+        extensions = [ClientPerMessageDeflateFactory()] if compression else None
+        protocol = ClientProtocol(parse_uri(url), extensions=extensions, max_size=MAX_MESSAGE_SIZE)
+        protocol.send_request(protocol.connect())
+        await stream.send_all(b"".join(protocol.data_to_send()))
+        while True:
+            data = await stream.receive_some(65536)
+            if not data:
+                protocol.receive_eof()
+            else:
+                protocol.receive_data(data)
+            events = protocol.events_received()
+            if protocol.handshake_exc is not None:
+                raise TransportConnectError(f"handshake failed: {protocol.handshake_exc}")
+            if any(isinstance(e, WsResponse) for e in events):
+                break
+            if not data:
+                raise TransportConnectError("connection closed during the handshake")
+        transport = WebsocketsTransport(stream, protocol)
+        # Frames that arrived together with the handshake response.
+        for frame in events:
+            if not isinstance(frame, WsResponse) and frame.fin:
+                transport._messages.append(bytes(frame.data))
+        return transport
+    except BaseException as exc:
+        with trio.CancelScope(shield=True):
+            await trio.aclose_forcefully(stream)
+        if isinstance(exc, (ssl.SSLError, trio.BrokenResourceError, OSError)):
+            raise TransportConnectError(f"cannot open {host}:{port}: {exc}") from exc
+        raise
+
+
+# ---------------------------------------------------------------------------
+# trio-websocket
+
+
+class TrioWebsocketTransport:
+    """trio-websocket's ``WebSocketConnection`` behind the seam."""
+
+    def __init__(self, ws: object) -> None:
+        self._ws = ws
+
+    async def send(self, data: bytes) -> None:
+        from trio_websocket import ConnectionClosed
+
+        try:
+            await self._ws.send_message(data.decode())  # type: ignore[attr-defined]
+        except ConnectionClosed as exc:
+            raise TransportClosed(exc.reason.code or 1006, exc.reason.reason or "") from None
+
+    async def receive(self) -> bytes:
+        from trio_websocket import ConnectionClosed
+
+        try:
+            msg = await self._ws.get_message()  # type: ignore[attr-defined]
+        except ConnectionClosed as exc:
+            raise TransportClosed(exc.reason.code or 1006, exc.reason.reason or "") from None
+        return msg.encode() if isinstance(msg, str) else bytes(msg)
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
+            await self._ws.aclose(code, reason or None)  # type: ignore[attr-defined]
+
+    def abort(self) -> None:
+        stream = getattr(self._ws, "_stream", None)
+        sock = getattr(stream, "socket", None) or getattr(
+            getattr(stream, "transport_stream", None), "socket", None
+        )
+        if sock is not None:
+            sock.close()
+
+
+async def connect_trio_websocket(
+    url: str, *, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery
+) -> Transport:
+    """Open ``url`` with trio-websocket; its reader task lives in ``nursery``."""
+    from trio_websocket import HandshakeError, connect_websocket_url
+
+    secure, _, _, _ = _host_port(url)
+    ctx = (ssl_context or default_ssl_context()) if secure else None
+    try:
+        ws = await connect_websocket_url(
+            nursery, url, ssl_context=ctx, max_message_size=MAX_MESSAGE_SIZE
+        )
+    except (OSError, HandshakeError, trio.BrokenResourceError, ssl.SSLError) as exc:
+        raise TransportConnectError(f"cannot open {url}: {exc}") from exc
+    return TrioWebsocketTransport(ws)
+
+
+# ---------------------------------------------------------------------------
+# In memory
+
+
+@attrs.frozen
+class _CloseFrame:
+    code: int
+    reason: str
+
+
+MEMORY_BUFFER = 1024
+
+
+class MemoryTransport:
+    """One end of an in-memory WebSocket connection (see :func:`memory_pair`)."""
+
+    def __init__(
+        self,
+        send: trio.MemorySendChannel[bytes | _CloseFrame],
+        receive: trio.MemoryReceiveChannel[bytes | _CloseFrame],
+    ) -> None:
+        self._send = send
+        self._receive = receive
+        self._closed: TransportClosed | None = None
+        self.sent_close: _CloseFrame | None = None
+
+    @property
+    def closed(self) -> bool:
+        """True once this end saw or made a close."""
+        return self._closed is not None
+
+    async def send(self, data: bytes | str) -> None:
+        if self._closed is not None:
+            raise TransportClosed(self._closed.code, self._closed.reason)
+        if isinstance(data, str):
+            data = data.encode()
+        try:
+            await self._send.send(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            self._closed = TransportClosed(1006, "peer went away")
+            raise TransportClosed(1006, "peer went away") from None
+
+    async def receive(self) -> bytes:
+        if self._closed is not None:
+            raise TransportClosed(self._closed.code, self._closed.reason)
+        try:
+            item = await self._receive.receive()
+        except (trio.EndOfChannel, trio.ClosedResourceError):
+            self._closed = TransportClosed(1006, "connection lost")
+            self._teardown()
+            raise TransportClosed(1006, "connection lost") from None
+        if isinstance(item, _CloseFrame):
+            self._closed = TransportClosed(item.code, item.reason)
+            if self.sent_close is None:
+                # Echo the close like a real peer, then tear down.
+                self.sent_close = item
+                try:
+                    self._send.send_nowait(_CloseFrame(item.code, item.reason))
+                except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass
+            self._teardown()
+            raise TransportClosed(item.code, item.reason)
+        return item
+
+    def _teardown(self) -> None:
+        self._send.close()
+        self._receive.close()
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        if self._closed is None:
+            self._closed = TransportClosed(code, reason)
+            self.sent_close = _CloseFrame(code, reason)
+            try:
+                self._send.send_nowait(_CloseFrame(code, reason))
+            except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+        self._teardown()
+        await trio.lowlevel.checkpoint()
+
+    def abort(self) -> None:
+        if self._closed is None:
+            self._closed = TransportClosed(1006, "aborted")
+        self._teardown()
+
+
+def memory_pair(buffer: int = MEMORY_BUFFER) -> tuple[MemoryTransport, MemoryTransport]:
+    """Two connected in-memory transports: (client end, server end)."""
+    if buffer == math.inf:
+        raise ValueError("memory transports need a bounded buffer")
+    a_send, b_recv = trio.open_memory_channel[bytes | _CloseFrame](buffer)
+    b_send, a_recv = trio.open_memory_channel[bytes | _CloseFrame](buffer)
+    return MemoryTransport(a_send, a_recv), MemoryTransport(b_send, b_recv)
+
+
+ServerHandler = Callable[[str, MemoryTransport], Awaitable[None]]
+
+
+class MemoryConnector:
+    """A connector whose connections are served in-process by ``handler(path, transport)``.
+
+    ``handler`` runs in ``server_nursery`` for each new connection, with the path
+    and query of the URL (``/ws/v5/private?brokerId=9999``). Set ``refuse`` to an
+    exception factory to make new connections fail, as a refusing server would.
+    """
+
+    def __init__(self, handler: ServerHandler, server_nursery: trio.Nursery) -> None:
+        self._handler = handler
+        self._nursery = server_nursery
+        self.refuse: Callable[[], bool] | None = None
+        self.connections = 0
+
+    async def __call__(
+        self, url: str, *, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery
+    ) -> Transport:
+        await trio.lowlevel.checkpoint()
+        if self.refuse is not None and self.refuse():
+            raise TransportConnectError("connection refused (in-memory server)")
+        parts = urlsplit(url)
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        client, server = memory_pair()
+        self.connections += 1
+        self._nursery.start_soon(self._handler, path, server)
+        return client
