@@ -34,7 +34,7 @@ def camel(name: str) -> str:
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
 
 
-def register_camel(cls: type[T], *, extra_field: str | None = None) -> type[T]:
+def register_camel(cls: Any, *, extra_field: str | None = None) -> Any:
     """Register camelCase structure/unstructure hooks for an attrs class.
 
     With ``extra_field`` (a ``dict`` field of ``cls``), unknown keys of the

@@ -49,7 +49,9 @@ PRIVATE_OPS = frozenset(
         "mass-cancel",
     }
 )
-BUSINESS_OPS = frozenset({"sprd-order", "sprd-amend-order", "sprd-cancel-order", "sprd-mass-cancel"})
+BUSINESS_OPS = frozenset(
+    {"sprd-order", "sprd-amend-order", "sprd-cancel-order", "sprd-mass-cancel"}
+)
 # Ops with their own API; WsClient.request refuses them.
 RESERVED_OPS = frozenset({"login", "subscribe", "unsubscribe"})
 

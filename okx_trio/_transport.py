@@ -33,7 +33,7 @@ MAX_MESSAGE_SIZE = 8 * 1024 * 1024
 CLOSE_TIMEOUT = 2.0
 
 
-class TransportClosed(Exception):  # noqa: N818 - internal signal, not an error for users
+class TransportClosed(Exception):
     """The connection is closed; ``code`` is the WebSocket close code (1006: abnormal)."""
 
     def __init__(self, code: int = 1006, reason: str = "") -> None:
@@ -181,7 +181,7 @@ class WebsocketsTransport:
                     try:
                         await self._flush()
                         # Wait for the peer's close frame (bounded).
-                        while self._protocol.state is not State.CLOSED:
+                        while self._protocol.close_rcvd is None:
                             data = await self._stream.receive_some(65536)
                             if not data:
                                 break
@@ -228,6 +228,7 @@ async def connect_websockets(
     """Open ``url`` with websockets' sans-I/O client protocol over trio streams."""
     from websockets.client import ClientProtocol
     from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+    from websockets.frames import Frame
     from websockets.http11 import Response as WsResponse
     from websockets.uri import parse_uri
 
@@ -262,7 +263,7 @@ async def connect_websockets(
         transport = WebsocketsTransport(stream, protocol)
         # Frames that arrived together with the handshake response.
         for frame in events:
-            if not isinstance(frame, WsResponse) and frame.fin:
+            if isinstance(frame, Frame) and frame.fin:
                 transport._messages.append(bytes(frame.data))
         return transport
     except BaseException as exc:
@@ -277,6 +278,13 @@ async def connect_websockets(
 # trio-websocket
 
 
+def _closed_from(exc: Exception) -> TransportClosed:
+    reason = getattr(exc, "reason", None)
+    code = getattr(reason, "code", None) or 1006
+    text = getattr(reason, "reason", None) or ""
+    return TransportClosed(int(code), str(text))
+
+
 class TrioWebsocketTransport:
     """trio-websocket's ``WebSocketConnection`` behind the seam."""
 
@@ -289,7 +297,7 @@ class TrioWebsocketTransport:
         try:
             await self._ws.send_message(data.decode())  # type: ignore[attr-defined]
         except ConnectionClosed as exc:
-            raise TransportClosed(exc.reason.code or 1006, exc.reason.reason or "") from None
+            raise _closed_from(exc) from None
 
     async def receive(self) -> bytes:
         from trio_websocket import ConnectionClosed
@@ -297,7 +305,7 @@ class TrioWebsocketTransport:
         try:
             msg = await self._ws.get_message()  # type: ignore[attr-defined]
         except ConnectionClosed as exc:
-            raise TransportClosed(exc.reason.code or 1006, exc.reason.reason or "") from None
+            raise _closed_from(exc) from None
         return msg.encode() if isinstance(msg, str) else bytes(msg)
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
