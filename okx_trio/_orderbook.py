@@ -1,0 +1,571 @@
+"""A sans-I/O OKX order book: snapshots, seqId chaining, checksums, REST resync.
+
+No I/O and no trio here: :class:`BookState` is fed the data items of the
+``books``, ``books5``, ``bbo-tbt``, ``books-l2-tbt``, ``books50-l2-tbt`` and
+``books-elp`` channels and answers with an :class:`ApplyResult`; the caller
+(the client's ``order_book()``) decides what to do about a resync.
+
+Rules (okx-protocol.md 7.3-7.5):
+
+* ``action == "snapshot"`` (``prevSeqId == -1``) replaces the book.
+* An update must chain: its ``prevSeqId`` equals the last ``seqId``. A reset
+  (``seqId < prevSeqId``) is valid when its ``prevSeqId`` chains.
+* Empty ``asks`` and ``bids`` with ``seqId == prevSeqId`` is a keepalive.
+* A level ``[px, sz, "0", count]`` inserts, replaces or (``sz == "0"``)
+  deletes; a ``"0"`` for an absent price is a no-op; the book is then cut to
+  the channel's depth.
+* ``books5`` and ``bbo-tbt`` pushes are whole books (no ``action``).
+* The CRC32 checksum is verified only when the pushed value is non-zero
+  (OKX sends 0 since June 2026).
+
+Prices and sizes are kept as the strings received (the checksum is defined
+over them); :class:`OrderBook` exposes them as ``Decimal``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from bisect import bisect_left
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any, Final, Literal
+
+import attrs
+
+__all__ = [
+    "CHANNEL_DEPTHS",
+    "ApplyResult",
+    "BookState",
+    "OrderBook",
+    "okx_book_checksum",
+]
+
+CHANNEL_DEPTHS: Final[Mapping[str, int]] = {
+    "books": 400,
+    "books5": 5,
+    "bbo-tbt": 1,
+    "books-l2-tbt": 400,
+    "books50-l2-tbt": 50,
+    "books-elp": 400,
+}
+"""Depth of each order-book channel (okx-protocol.md 7.1)."""
+
+# Channels whose every push is the whole book (no action, no prevSeqId).
+_FULL_BOOK_CHANNELS: Final = frozenset({"books5", "bbo-tbt"})
+
+_CHECKSUM_LEVELS: Final = 25
+
+ApplyStatus = Literal["applied", "heartbeat", "resync", "buffered", "stale"]
+ResyncReason = Literal["gap", "reset-invalid", "no-snapshot", "checksum", "stale-snapshot"]
+
+
+@attrs.frozen(slots=True)
+class ApplyResult:
+    """What applying one data item did to the book.
+
+    ``status`` is one of:
+
+    * ``"applied"``: the book changed (snapshot or update);
+    * ``"heartbeat"``: a keepalive, the book is unchanged and still valid;
+    * ``"resync"``: the book can no longer be trusted; ``reason`` says why
+      (``"gap"``, ``"reset-invalid"``, ``"no-snapshot"``, ``"checksum"``, or
+      ``"stale-snapshot"`` when a REST snapshot is older than the buffered
+      updates and must be fetched again);
+    * ``"buffered"``: a resync is in progress and the update was kept for later;
+    * ``"stale"``: an update already covered by the REST snapshot was ignored.
+    """
+
+    status: ApplyStatus
+    """See the class docstring."""
+    reason: ResyncReason | None = None
+    """Why a resync is needed (only for ``status == "resync"``)."""
+
+    @property
+    def needs_resync(self) -> bool:
+        """True when the book must be rebuilt from a fresh snapshot."""
+        return self.status == "resync"
+
+    @property
+    def applied(self) -> bool:
+        """True when the book changed."""
+        return self.status == "applied"
+
+    @property
+    def heartbeat(self) -> bool:
+        """True for a keepalive update."""
+        return self.status == "heartbeat"
+
+
+APPLIED: Final = ApplyResult("applied")
+HEARTBEAT: Final = ApplyResult("heartbeat")
+BUFFERED: Final = ApplyResult("buffered")
+STALE: Final = ApplyResult("stale")
+
+
+def okx_book_checksum(bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]]) -> int:
+    """OKX's order-book CRC32 (okx-protocol.md 7.5) as a signed 32-bit int.
+
+    Args:
+        bids: levels ``[px, sz, ...]`` best (highest) first, strings as received.
+        asks: levels ``[px, sz, ...]`` best (lowest) first, strings as received.
+    """
+    parts: list[str] = []
+    for i in range(_CHECKSUM_LEVELS):
+        if i < len(bids):
+            parts.append(bids[i][0])
+            parts.append(bids[i][1])
+        if i < len(asks):
+            parts.append(asks[i][0])
+            parts.append(asks[i][1])
+    value = zlib.crc32(":".join(parts).encode("ascii"))
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+class _Side:
+    """One side of the book.
+
+    ``prices`` (Decimal, ascending) and ``strs`` (the same prices as received)
+    are parallel sorted lists kept with bisect; ``levels`` maps the price
+    string to ``(price, size string, count string)``. Replacing a size is a
+    dict lookup with no Decimal parsing; only inserts and deletes touch the
+    sorted lists.
+    """
+
+    __slots__ = ("_cache", "descending", "levels", "prices", "strs")
+
+    def __init__(self, descending: bool) -> None:
+        self.descending = descending
+        self.levels: dict[str, tuple[Decimal, str, str]] = {}
+        self.prices: list[Decimal] = []
+        self.strs: list[str] = []
+        self._cache: list[tuple[Decimal, Decimal]] | None = None
+
+    def clear(self) -> None:
+        self.levels = {}
+        self.prices = []
+        self.strs = []
+        self._cache = None
+
+    def load(self, raw_levels: Sequence[Sequence[str]]) -> None:
+        """Replace the side with ``raw_levels`` (any order; zero sizes skipped)."""
+        levels: dict[str, tuple[Decimal, str, str]] = {}
+        by_price: dict[Decimal, str] = {}
+        for level in raw_levels:
+            px, sz = level[0], level[1]
+            if _is_zero(sz):
+                continue
+            price = _decimal(px, "price")
+            old = by_price.get(price)
+            if old is not None:
+                # Same price spelled differently: the later level wins.
+                del levels[old]
+            by_price[price] = px
+            levels[px] = (price, sz, _count(level))
+        order = sorted(by_price)
+        self.levels = levels
+        self.prices = order
+        self.strs = [by_price[p] for p in order]
+        self._cache = None
+
+    def update(self, level: Sequence[str]) -> None:
+        """Apply one changed level (insert, replace or delete)."""
+        px, sz = level[0], level[1]
+        self._cache = None
+        current = self.levels.get(px)
+        if current is not None:
+            if _is_zero(sz):
+                del self.levels[px]
+                i = bisect_left(self.prices, current[0])
+                del self.prices[i]
+                del self.strs[i]
+            else:
+                self.levels[px] = (current[0], sz, _count(level))
+            return
+        price = _decimal(px, "price")
+        i = bisect_left(self.prices, price)
+        if i < len(self.prices) and self.prices[i] == price:
+            # Known price under another spelling ("100.50" for "100.5").
+            del self.levels[self.strs[i]]
+            if _is_zero(sz):
+                del self.prices[i]
+                del self.strs[i]
+            else:
+                self.strs[i] = px
+                self.levels[px] = (price, sz, _count(level))
+            return
+        if _is_zero(sz):
+            return
+        self.prices.insert(i, price)
+        self.strs.insert(i, px)
+        self.levels[px] = (price, sz, _count(level))
+
+    def truncate(self, depth: int) -> None:
+        """Keep only the ``depth`` best levels."""
+        excess = len(self.prices) - depth
+        if excess <= 0:
+            return
+        self._cache = None
+        if self.descending:
+            # Best bids are at the end: drop the lowest prices.
+            for px in self.strs[:excess]:
+                del self.levels[px]
+            del self.prices[:excess]
+            del self.strs[:excess]
+        else:
+            for px in self.strs[depth:]:
+                del self.levels[px]
+            del self.prices[depth:]
+            del self.strs[depth:]
+
+    def best_strs(self, n: int) -> list[str]:
+        """Price strings of the ``n`` best levels, best first."""
+        if self.descending:
+            return self.strs[: -n - 1 : -1] if n else []
+        return self.strs[:n]
+
+    def raw(self, n: int | None = None) -> list[tuple[str, str]]:
+        """``(price, size)`` strings as received, best first."""
+        strs = self.best_strs(len(self.strs) if n is None else n)
+        levels = self.levels
+        return [(px, levels[px][1]) for px in strs]
+
+    def decimal_levels(self) -> list[tuple[Decimal, Decimal]]:
+        if self._cache is None:
+            levels = self.levels
+            strs = reversed(self.strs) if self.descending else self.strs
+            self._cache = [(levels[px][0], Decimal(levels[px][1])) for px in strs]
+        return self._cache
+
+    def best(self) -> tuple[Decimal, Decimal] | None:
+        if not self.strs:
+            return None
+        px = self.strs[-1] if self.descending else self.strs[0]
+        price, sz, _ = self.levels[px]
+        return (price, Decimal(sz))
+
+
+def _is_zero(size: str) -> bool:
+    if size == "0":
+        return True
+    try:
+        return Decimal(size) == 0
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValueError(f"order book level size {size!r} is not a number") from None
+
+
+def _decimal(value: str, what: str) -> Decimal:
+    try:
+        d = Decimal(value)
+    except (InvalidOperation, TypeError, ValueError):
+        raise ValueError(f"order book level {what} {value!r} is not a number") from None
+    if not d.is_finite():
+        raise ValueError(f"order book level {what} {value!r} is not finite")
+    return d
+
+
+def _count(level: Sequence[str]) -> str:
+    return level[3] if len(level) > 3 else ""
+
+
+class OrderBook:
+    """A read-only view of one instrument's order book.
+
+    Maintained by :class:`BookState` (and by ``WsClient.order_book``); users
+    only read it. ``bids`` are sorted by price descending and ``asks``
+    ascending, both as ``(price, size)`` ``Decimal`` pairs.
+    """
+
+    __slots__ = ("_asks", "_bids", "channel", "depth", "inst_id", "seq_id", "ts")
+
+    def __init__(self, inst_id: str, channel: str = "books", depth: int | None = None) -> None:
+        """Create an empty book (normally done by :class:`BookState`).
+
+        Args:
+            inst_id: the instrument, e.g. ``"BTC-USDT"``.
+            channel: the OKX channel that feeds it.
+            depth: levels kept per side; default: the channel's depth.
+        """
+        self.inst_id: str = inst_id
+        """The instrument id."""
+        self.channel: str = channel
+        """The OKX channel that feeds the book."""
+        self.depth: int = depth if depth is not None else CHANNEL_DEPTHS.get(channel, 400)
+        """Levels kept per side."""
+        self.seq_id: int | None = None
+        """``seqId`` of the last applied push, ``None`` before the first snapshot."""
+        self.ts: int | None = None
+        """Exchange time of the last applied push (ms), ``None`` before the first."""
+        self._bids = _Side(descending=True)
+        self._asks = _Side(descending=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"<OrderBook {self.inst_id} {self.channel} seq_id={self.seq_id} "
+            f"bids={len(self._bids.strs)} asks={len(self._asks.strs)} "
+            f"best_bid={self.best_bid} best_ask={self.best_ask}>"
+        )
+
+    @property
+    def bids(self) -> list[tuple[Decimal, Decimal]]:
+        """Bid levels, best (highest price) first. Do not mutate the list."""
+        return self._bids.decimal_levels()
+
+    @property
+    def asks(self) -> list[tuple[Decimal, Decimal]]:
+        """Ask levels, best (lowest price) first. Do not mutate the list."""
+        return self._asks.decimal_levels()
+
+    @property
+    def best_bid(self) -> tuple[Decimal, Decimal] | None:
+        """The highest bid ``(price, size)``, or ``None`` when there is none."""
+        return self._bids.best()
+
+    @property
+    def best_ask(self) -> tuple[Decimal, Decimal] | None:
+        """The lowest ask ``(price, size)``, or ``None`` when there is none."""
+        return self._asks.best()
+
+    def raw_bids(self, n: int | None = None) -> list[tuple[str, str]]:
+        """Bid ``(price, size)`` strings exactly as received, best first."""
+        return self._bids.raw(n)
+
+    def raw_asks(self, n: int | None = None) -> list[tuple[str, str]]:
+        """Ask ``(price, size)`` strings exactly as received, best first."""
+        return self._asks.raw(n)
+
+    def checksum(self) -> int:
+        """OKX's CRC32 of the current book (signed), see :func:`okx_book_checksum`."""
+        return okx_book_checksum(self._bids.raw(_CHECKSUM_LEVELS), self._asks.raw(_CHECKSUM_LEVELS))
+
+    def _clear(self) -> None:
+        self._bids.clear()
+        self._asks.clear()
+        self.seq_id = None
+        self.ts = None
+
+
+def _int_field(item: Mapping[str, Any], key: str) -> int | None:
+    value = item.get(key)
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"order book field {key!r} is not an integer: {value!r}") from None
+
+
+def _levels(item: Mapping[str, Any], key: str) -> Sequence[Sequence[str]]:
+    value = item.get(key)
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ValueError(f"order book field {key!r} must be a list, got {type(value).__name__}")
+    for level in value:
+        if not isinstance(level, list | tuple) or len(level) < 2:
+            raise ValueError(f"order book field {key!r} has a malformed level {level!r}")
+    return value
+
+
+class BookState:
+    """Sans-I/O keeper of one order book (see the module docstring).
+
+    Feed every data item of the channel's pushes to :meth:`apply`. When it
+    answers ``needs_resync``, either resubscribe (the next WS snapshot goes
+    through :meth:`apply`) or resync from REST: call :meth:`start_resync`,
+    pass live updates to :meth:`apply` (or :meth:`buffer`) while fetching
+    ``GET /api/v5/market/books``, then call :meth:`apply_rest_snapshot`.
+    """
+
+    def __init__(
+        self,
+        inst_id: str,
+        channel: str = "books",
+        depth: int | None = None,
+        *,
+        book: OrderBook | None = None,
+    ) -> None:
+        """Create the state for one instrument and channel.
+
+        Args:
+            inst_id: the instrument id.
+            channel: one of :data:`CHANNEL_DEPTHS` (others are treated as
+                incremental with depth 400).
+            depth: levels kept per side; default: the channel's depth.
+            book: an :class:`OrderBook` (or subclass) to maintain; default: a
+                new one.
+        """
+        if depth is not None and depth < 1:
+            raise ValueError(f"depth must be >= 1, got {depth}")
+        self.inst_id = inst_id
+        self.channel = channel
+        self.book: OrderBook = book if book is not None else OrderBook(inst_id, channel, depth)
+        if depth is not None:
+            self.book.depth = depth
+        self.depth = self.book.depth
+        self._full_book = channel in _FULL_BOOK_CHANNELS
+        self._synced = False
+        self._resyncing = False
+        self._buffer: list[Mapping[str, Any]] = []
+        # After a REST snapshot with no buffered continuation, the first live
+        # update may straddle the snapshot (prevSeqId <= seqId_rest < seqId).
+        self._rest_seq: int | None = None
+
+    @property
+    def synced(self) -> bool:
+        """True while the book is valid (a snapshot was applied and no fault seen)."""
+        return self._synced
+
+    @property
+    def resyncing(self) -> bool:
+        """True between :meth:`start_resync` and a successful snapshot."""
+        return self._resyncing
+
+    @property
+    def buffered(self) -> int:
+        """How many updates are held for the REST resync."""
+        return len(self._buffer)
+
+    def apply(self, push_item: Mapping[str, Any], action: str | None = None) -> ApplyResult:
+        """Apply one data item of a push.
+
+        Args:
+            push_item: one element of ``Push.data``.
+            action: the push's ``action`` (``"snapshot"``, ``"update"``, or
+                ``None`` for ``books5``/``bbo-tbt``; ``None`` on an incremental
+                channel means snapshot when ``prevSeqId == -1``, else update).
+
+        Raises:
+            ValueError: the item is malformed (non-numeric price, bad level).
+        """
+        if self._full_book:
+            self._load(push_item)
+            self._synced = True
+            return APPLIED
+        if action is None:
+            action = "snapshot" if _int_field(push_item, "prevSeqId") == -1 else "update"
+        if action == "snapshot":
+            self._resyncing = False
+            self._buffer.clear()
+            self._rest_seq = None
+            self._load(push_item)
+            return self._verify(push_item)
+        if action != "update":
+            raise ValueError(f"unknown order book action {action!r}")
+        if self._resyncing:
+            return self.buffer(push_item)
+        if not self._synced:
+            return self._fail("no-snapshot")
+        return self._update(push_item)
+
+    def start_resync(self) -> None:
+        """Begin a REST resync: the book is invalid and updates are buffered."""
+        self._resyncing = True
+        self._synced = False
+        self._buffer.clear()
+        self._rest_seq = None
+
+    def buffer(self, push_item: Mapping[str, Any]) -> ApplyResult:
+        """Hold an update until :meth:`apply_rest_snapshot` (starts a resync if needed)."""
+        if not self._resyncing:
+            self.start_resync()
+        self._buffer.append(push_item)
+        return BUFFERED
+
+    def apply_rest_snapshot(self, snapshot_item: Mapping[str, Any]) -> ApplyResult:
+        """Install a REST snapshot (``GET /api/v5/market/books`` item with ``seqId``).
+
+        Buffered updates with ``seqId <= snapshot seqId`` are dropped; the first
+        kept one must satisfy ``prevSeqId <= snapshot seqId < seqId``; the rest
+        are applied in order.
+
+        Returns:
+            ``applied`` on success; ``resync`` with ``"stale-snapshot"`` when
+            the snapshot is older than the first buffered update (fetch again,
+            the buffer is kept); ``resync`` with another reason when the
+            buffered stream does not continue the snapshot.
+
+        Raises:
+            ValueError: the snapshot has no ``seqId`` or is malformed.
+        """
+        snap_seq = _int_field(snapshot_item, "seqId")
+        if snap_seq is None:
+            raise ValueError("REST order book snapshot has no seqId")
+        if self._buffer:
+            first_prev = _int_field(self._buffer[0], "prevSeqId")
+            if first_prev is not None and snap_seq < first_prev:
+                if not self._resyncing:
+                    self.start_resync()
+                return ApplyResult("resync", "stale-snapshot")
+        pending = self._buffer
+        self._buffer = []
+        self._resyncing = False
+        self._load(snapshot_item)
+        result = self._verify(snapshot_item)
+        if result.needs_resync:
+            return result
+        self._rest_seq = snap_seq
+        for item in pending:
+            result = self._update(item)
+            if result.needs_resync:
+                return result
+        return APPLIED
+
+    # -- internals ---------------------------------------------------------
+
+    def _fail(self, reason: ResyncReason) -> ApplyResult:
+        self._synced = False
+        self._rest_seq = None
+        return ApplyResult("resync", reason)
+
+    def _load(self, item: Mapping[str, Any]) -> None:
+        book = self.book
+        book._bids.load(_levels(item, "bids"))
+        book._asks.load(_levels(item, "asks"))
+        book._bids.truncate(self.depth)
+        book._asks.truncate(self.depth)
+        book.seq_id = _int_field(item, "seqId")
+        book.ts = _int_field(item, "ts")
+        self._synced = True
+
+    def _verify(self, item: Mapping[str, Any]) -> ApplyResult:
+        expected = item.get("checksum")
+        if expected and _int_field(item, "checksum") != self.book.checksum():
+            return self._fail("checksum")
+        return APPLIED
+
+    def _update(self, item: Mapping[str, Any]) -> ApplyResult:
+        book = self.book
+        seq = _int_field(item, "seqId")
+        prev = _int_field(item, "prevSeqId")
+        asks = _levels(item, "asks")
+        bids = _levels(item, "bids")
+        rest_seq = self._rest_seq
+        if rest_seq is not None and seq is not None:
+            if seq <= rest_seq:
+                # Already contained in the REST snapshot.
+                return STALE if (asks or bids or seq != prev) else HEARTBEAT
+            if prev is not None and prev > rest_seq:
+                return self._fail("gap")
+            self._rest_seq = None
+        elif prev is not None and prev != book.seq_id:
+            is_reset = seq is not None and seq < prev
+            return self._fail("reset-invalid" if is_reset else "gap")
+        if not asks and not bids and seq == prev:
+            book.ts = _int_field(item, "ts") or book.ts
+            result = self._verify(item)
+            return result if result.needs_resync else HEARTBEAT
+        bid_side = book._bids
+        for level in bids:
+            bid_side.update(level)
+        ask_side = book._asks
+        for level in asks:
+            ask_side.update(level)
+        depth = self.depth
+        bid_side.truncate(depth)
+        ask_side.truncate(depth)
+        if seq is not None:
+            book.seq_id = seq
+        ts = _int_field(item, "ts")
+        if ts is not None:
+            book.ts = ts
+        return self._verify(item)
