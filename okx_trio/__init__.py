@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from ._client import (
+    ClientOptions as ClientOptions,
+    ClientStatistics as ClientStatistics,
+    WsClient as WsClient,
+    open_ws_client as open_ws_client,
+)
 from ._exceptions import (
     OkxApiError as OkxApiError,
     OkxAuthError as OkxAuthError,

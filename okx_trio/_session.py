@@ -1,0 +1,639 @@
+"""One logical OKX connection (public, private or business) that survives reconnects.
+
+A :class:`Session` owns, inside the client's nursery:
+
+* a **supervisor** that opens the connection (paced, with jittered exponential
+  backoff), logs in, activates it, and replaces it when it is lost or when the
+  server announces a restart (64008, make-before-break);
+* per live connection, a **reader** (decodes every frame and dispatches it:
+  responses wake their per-id waiter, pushes go to the push handler, events to
+  login/lifecycle handling), a **heartbeat** (text ``ping`` after inbound
+  silence, dead connection if nothing arrives within the pong window) and, once
+  the connection is active, the **writer**, the only task that writes frames.
+
+Requests are queued on a bounded trio memory channel and wait on a per-id
+event inside a cancel scope carrying their deadline. A request whose frame was
+handed to the socket and whose connection then dropped fails with
+:class:`OkxConnectionLost`; one still queued waits for the next connection
+within its deadline, and fails with :class:`OkxNotSent` if the deadline passes
+first. Trade ops are never re-sent.
+
+Background tasks never raise expected errors: they record them and wake the
+waiters, so the opener can stay free of accidental exception groups.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+from ._exceptions import (
+    OkxApiError,
+    OkxAuthError,
+    OkxConnectionLost,
+    OkxError,
+    OkxNotSent,
+    OkxProtocolError,
+    OkxRequestError,
+    OkxRequestTimeout,
+)
+from ._models import Push, Response
+from ._protocol import (
+    FATAL_LOGIN_CODES,
+    ChannelConnCount,
+    ErrorEvent,
+    LoginAck,
+    Malformed,
+    Notice,
+    OtherEvent,
+    Ping,
+    Pong,
+    SubscribeAck,
+    UnsubscribeAck,
+    decode_frame,
+    encode_login,
+    encode_request,
+)
+from ._transport import Transport, TransportClosed, TransportConnectError
+
+if TYPE_CHECKING:
+    from ._client import WsClient
+
+log = logging.getLogger("okx_trio")
+
+REQUEST_QUEUE_SIZE = 1024
+"""Requests waiting for the writer; callers block (within their deadline) beyond it."""
+CONTROL_BUDGET = 480
+"""subscribe + unsubscribe + login frames per connection per hour (OKX's limit)."""
+CONTROL_WINDOW = 3600.0
+RETIRE_GRACE = 30.0
+"""How long a connection replaced after a 64008 notice may keep answering in-flight requests."""
+
+
+class _LoginFailed(Exception):
+    def __init__(self, code: str, msg: str) -> None:
+        super().__init__(code, msg)
+        self.code = code
+        self.msg = msg
+
+
+@attrs.define(eq=False)
+class Pending:
+    """A request waiting for its answer (internal)."""
+
+    id: str
+    op: str
+    frame: bytes
+    control: bool = False
+    args: Sequence[Mapping[str, Any]] = ()
+    event: trio.Event = attrs.field(factory=trio.Event)
+    result: Any = None
+    written: bool = False
+    abandoned: bool = False
+    conn: Connection | None = None
+    callback: Callable[[Pending], None] | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.event.is_set()
+
+    def resolve(self, result: Any) -> None:
+        if self.event.is_set():
+            return
+        self.result = result
+        self.event.set()
+        if self.conn is not None:
+            self.conn.inflight -= 1
+            if self.conn.inflight <= 0 and self.conn.retiring:
+                self.conn.drained.set()
+        if self.callback is not None:
+            self.callback(self)
+
+    def cl_ord_id(self) -> str | None:
+        if self.args:
+            value = self.args[0].get("clOrdId")
+            if isinstance(value, str):
+                return value
+        return None
+
+
+class Connection:
+    """One live transport and its per-connection state (internal)."""
+
+    def __init__(self, transport: Transport, number: int) -> None:
+        self.transport = transport
+        self.number = number
+        self.last_rx = trio.current_time()
+        self.owe_pong = False
+        self.ping_due = False
+        self.ended = trio.Event()
+        self.end_reason: TransportClosed | None = None
+        self.notice = trio.Event()
+        self.login_event = trio.Event()
+        self.login_result: LoginAck | ErrorEvent | None = None
+        self.awaiting_login = False
+        self.conn_id: str | None = None
+        self.inflight = 0
+        self.retiring = False
+        self.drained = trio.Event()
+        self.control_times: deque[float] = deque()
+        self.cancel_scope = trio.CancelScope()
+        self.nursery: trio.Nursery | None = None
+
+    def end(self, reason: TransportClosed) -> None:
+        if not self.ended.is_set():
+            self.end_reason = reason
+            self.ended.set()
+            self.cancel_scope.cancel()
+
+
+class Session:
+    """A reconnecting OKX connection of one kind (internal; see module docstring)."""
+
+    def __init__(self, client: WsClient, kind: str, url: str, *, login: bool) -> None:
+        self.client = client
+        self.kind = kind
+        self.url = url
+        self.needs_login = login
+        self.opts = client.options
+        self.pending: dict[str, Pending] = {}
+        self._requests_send, self._requests_recv = trio.open_memory_channel[Pending](
+            REQUEST_QUEUE_SIZE
+        )
+        self._control: deque[Pending] = deque()
+        self._doorbell = trio.Event()
+        self.active: Connection | None = None
+        self.ready = trio.Event()
+        self.failed: OkxError | None = None
+        self.closing = False
+        self.reconnects = 0
+        self._numbers = 0
+        self._ever_connected = False
+        self._nursery: trio.Nursery | None = None
+        # Hooks for the subscription layer.
+        self.push_handler: Callable[[Push], None] | None = None
+        self.on_activated: list[Callable[[Session], None]] = []
+        self.on_lost: list[Callable[[Session], None]] = []
+        self.on_failed: list[Callable[[Session, OkxError], None]] = []
+        self.on_conn_count: list[Callable[[Session, ChannelConnCount], None]] = []
+
+    # ------------------------------------------------------------------ requests
+
+    def _check_usable(self) -> None:
+        if self.failed is not None:
+            raise _copy_error(self.failed, None, self.kind)
+        if self.closing:
+            raise OkxNotSent("the client is closing", connection=self.kind)
+
+    async def request(
+        self,
+        id: str,
+        op: str,
+        args: Sequence[Mapping[str, Any]],
+        *,
+        exp_time: int | None,
+        deadline: float,
+        limiter: Any = None,
+    ) -> Response:
+        """Send a trade-style request and wait for its response (raises on code != 0)."""
+        self._check_usable()
+        if id in self.pending:
+            raise ValueError(f"request id {id!r} is already in flight")
+        frame = encode_request(id, op, args, exp_time)
+        p = Pending(id, op, frame, args=args)
+        self.pending[id] = p
+        try:
+            with trio.move_on_at(deadline):
+                if limiter is not None:
+                    await limiter.acquire(op, args)
+                await self._requests_send.send(p)
+                self._doorbell.set()
+                await p.event.wait()
+            if not p.done:
+                p.abandoned = True
+                if p.written:
+                    raise OkxRequestTimeout(
+                        "no answer before the deadline (outcome unknown)",
+                        op, id, p.cl_ord_id(), args, self.kind,
+                    )
+                raise OkxNotSent(
+                    "the deadline passed before the request was sent",
+                    op, id, p.cl_ord_id(), args, self.kind,
+                )
+        finally:
+            if not p.done:
+                p.abandoned = True
+            self.pending.pop(id, None)
+        result = p.result
+        if isinstance(result, BaseException):
+            raise result
+        if result.code != "0":
+            raise OkxApiError(result.code, result.msg, op, id, result.data)
+        return result  # type: ignore[no-any-return]
+
+    def enqueue_control(
+        self,
+        id: str,
+        op: str,
+        args: Sequence[Mapping[str, Any]],
+        callback: Callable[[Pending], None] | None = None,
+    ) -> Pending:
+        """Queue a subscribe/unsubscribe frame ahead of trade requests (no waiting)."""
+        p = Pending(id, op, encode_request(id, op, args), control=True, args=args,
+                    callback=callback)
+        self.pending[id] = p
+        self._control.append(p)
+        self._doorbell.set()
+        return p
+
+    async def control(
+        self, id: str, op: str, args: Sequence[Mapping[str, Any]], *, deadline: float
+    ) -> SubscribeAck | UnsubscribeAck:
+        """Send a subscribe/unsubscribe request and wait for its ack (raises on error)."""
+        self._check_usable()
+        if id in self.pending:
+            raise ValueError(f"request id {id!r} is already in flight")
+        p = self.enqueue_control(id, op, args)
+        try:
+            with trio.move_on_at(deadline):
+                await p.event.wait()
+            if not p.done:
+                p.abandoned = True
+                cls = OkxRequestTimeout if p.written else OkxNotSent
+                raise cls(f"no {op} ack before the deadline", op, id, None, args, self.kind)
+        finally:
+            if not p.done:
+                p.abandoned = True
+            self.pending.pop(id, None)
+        if isinstance(p.result, BaseException):
+            raise p.result
+        return p.result  # type: ignore[no-any-return]
+
+    def forget(self, id: str) -> None:
+        """Drop a control request's slot (its callback already ran)."""
+        self.pending.pop(id, None)
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """The supervisor; runs until the client closes or a fatal error."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            try:
+                await self._supervise()
+            except OkxError as exc:
+                self._fail(exc)
+            nursery.cancel_scope.cancel(reason="session finished")
+
+    async def _supervise(self) -> None:
+        attempt = 0
+        expired_retry_done = False
+        while not self.closing:
+            if attempt > 0:
+                await trio.sleep(self.client.backoff_delay(attempt))
+            attempt += 1
+            try:
+                conn = await self._establish()
+            except _LoginFailed as exc:
+                if exc.code == "60006" and not expired_retry_done:
+                    expired_retry_done = True
+                    err = OkxAuthError(exc.code, exc.msg, self.kind)
+                    self.client.emit("exception", self.kind, err)
+                    try:
+                        await self.client.sync_time()
+                    except OkxError:
+                        pass
+                    attempt = 0
+                    continue
+                if exc.code in FATAL_LOGIN_CODES:
+                    raise OkxAuthError(exc.code, exc.msg, self.kind) from None
+                self.client.emit("exception", self.kind, OkxAuthError(exc.code, exc.msg, self.kind))
+                continue
+            except (TransportConnectError, TransportClosed, trio.TooSlowError) as exc:
+                self.client.emit("exception", self.kind, exc)
+                continue
+            attempt = 0
+            expired_retry_done = False
+            self._activate(conn)
+            while True:
+                await _wait_any(conn.ended, conn.notice)
+                if conn.ended.is_set():
+                    break
+                # 64008: open the replacement first, then switch over.
+                conn.notice = trio.Event()
+                try:
+                    new = await self._establish()
+                except (_LoginFailed, TransportConnectError, TransportClosed,
+                        trio.TooSlowError) as exc:
+                    self.client.emit("exception", self.kind, exc)
+                    continue
+                self._activate(new, replacing=True)
+                self._retire(conn)
+                conn = new
+            self._lost(conn)
+
+    async def _establish(self) -> Connection:
+        await self.client.pace_connect()
+        opts = self.opts
+        assert self._nursery is not None
+        with trio.fail_after(opts.connect_timeout):
+            transport = await self.client.connector(
+                self.url, ssl_context=opts.ssl_context, nursery=self._nursery
+            )
+        self._numbers += 1
+        conn = Connection(transport, self._numbers)
+        self._nursery.start_soon(self._connection_task, conn)
+        if not self._ever_connected:
+            self.client.emit("open", self.kind, self.url)
+        if self.needs_login:
+            creds = self.client.options.credentials
+            if creds is None:
+                conn.end(TransportClosed(1000, "no credentials"))
+                raise OkxAuthError("60027", "credentials are required", self.kind)
+            conn.awaiting_login = True
+            ts = str(int(time.time() + self.client.time_offset_ms / 1000))
+            frame = encode_login(creds.api_key, creds.secret_key, creds.passphrase, ts)
+            self._count_control(conn)
+            try:
+                with trio.fail_after(opts.login_timeout):
+                    await transport.send(frame)
+                    await _wait_any(conn.login_event, conn.ended)
+            except trio.TooSlowError:
+                conn.end(TransportClosed(1000, "login timed out"))
+                raise
+            if conn.ended.is_set() and not conn.login_event.is_set():
+                raise conn.end_reason or TransportClosed()
+            conn.awaiting_login = False
+            result = conn.login_result
+            if isinstance(result, ErrorEvent):
+                conn.end(TransportClosed(1000, "login failed"))
+                raise _LoginFailed(result.code, result.msg)
+            self.client.emit("authenticated", self.kind, conn.conn_id)
+        return conn
+
+    def _activate(self, conn: Connection, *, replacing: bool = False) -> None:
+        self.active = conn
+        if self._ever_connected and not replacing:
+            self.client.emit("reconnected", self.kind, conn.conn_id)
+        self._ever_connected = True
+        for hook in self.on_activated:
+            hook(self)
+        assert conn.nursery is not None
+        conn.nursery.start_soon(self._writer, conn)
+        self._doorbell.set()
+        self.ready.set()
+
+    def _retire(self, old: Connection) -> None:
+        old.retiring = True
+        if old.inflight <= 0:
+            old.drained.set()
+        self._doorbell.set()  # wake its writer so it stops
+
+        async def close_when_drained() -> None:
+            with trio.move_on_after(RETIRE_GRACE):
+                await _wait_any(old.drained, old.ended)
+            old.end(TransportClosed(1000, "replaced after a restart notice"))
+
+        assert self._nursery is not None
+        self._nursery.start_soon(close_when_drained)
+
+    def _lost(self, conn: Connection) -> None:
+        if self.active is conn:
+            self.active = None
+            self.ready = trio.Event()
+        self._fail_written(conn)
+        if self.closing:
+            return
+        self.reconnects += 1
+        self.client.emit("reconnect", self.kind, conn.end_reason)
+        for hook in self.on_lost:
+            hook(self)
+
+    def _fail_written(self, conn: Connection) -> None:
+        for p in list(self.pending.values()):
+            if p.conn is conn and not p.done:
+                p.resolve(
+                    OkxConnectionLost(
+                        "the connection dropped after the request was sent (outcome unknown)",
+                        p.op, p.id, p.cl_ord_id(), p.args, self.kind,
+                    )
+                )
+
+    def _fail(self, exc: OkxError) -> None:
+        if self.failed is None:
+            self.failed = exc
+        for p in list(self.pending.values()):
+            if not p.done:
+                if p.written and not isinstance(exc, OkxAuthError):
+                    p.resolve(OkxConnectionLost(str(exc), p.op, p.id, p.cl_ord_id(), p.args,
+                                                self.kind))
+                else:
+                    p.resolve(_copy_error(exc, p, self.kind))
+        for hook in self.on_failed:
+            hook(self, exc)
+
+    async def aclose(self) -> None:
+        """Stop reconnecting, fail every waiter, close connections politely."""
+        self.closing = True
+        for p in list(self.pending.values()):
+            if not p.done:
+                if p.written:
+                    p.resolve(OkxConnectionLost("the client closed before the answer arrived",
+                                                p.op, p.id, p.cl_ord_id(), p.args, self.kind))
+                else:
+                    p.resolve(OkxNotSent("the client is closing", p.op, p.id, p.cl_ord_id(),
+                                         p.args, self.kind))
+        conn = self.active
+        if conn is not None and not conn.ended.is_set():
+            with trio.move_on_after(2, shield=True):
+                await conn.transport.aclose(1000, "client closing")
+            conn.end(TransportClosed(1000, "client closing"))
+
+    # ------------------------------------------------------------ connection tasks
+
+    async def _connection_task(self, conn: Connection) -> None:
+        try:
+            with conn.cancel_scope:
+                async with trio.open_nursery() as nursery:
+                    conn.nursery = nursery
+                    nursery.start_soon(self._reader, conn)
+                    nursery.start_soon(self._heartbeat, conn)
+        finally:
+            conn.end(conn.end_reason or TransportClosed(1000, "closed"))
+            with trio.CancelScope(shield=True):
+                if not self.closing:
+                    with trio.move_on_after(1):
+                        await conn.transport.aclose(1000, "")
+                else:
+                    conn.transport.abort()
+
+    async def _reader(self, conn: Connection) -> None:
+        receive = conn.transport.receive
+        pending = self.pending
+        try:
+            while True:
+                data = await receive()
+                conn.last_rx = trio.current_time()
+                ev = decode_frame(data)
+                if type(ev) is Push:
+                    handler = self.push_handler
+                    if handler is not None and conn is self.active:
+                        handler(ev)
+                elif type(ev) is Response:
+                    p = pending.get(ev.id)
+                    if p is not None:
+                        p.resolve(ev)
+                    else:
+                        log.debug("%s: response to unknown or expired id", self.kind)
+                elif type(ev) is Pong:
+                    pass
+                elif type(ev) is Ping:
+                    conn.owe_pong = True
+                    self._doorbell.set()
+                else:
+                    self._on_event(conn, ev)
+        except TransportClosed as exc:
+            conn.end(exc)
+
+    def _on_event(self, conn: Connection, ev: object) -> None:
+        if isinstance(ev, (SubscribeAck, UnsubscribeAck)):
+            conn.conn_id = ev.conn_id or conn.conn_id
+            p = self.pending.get(ev.id) if ev.id else None
+            if p is not None:
+                p.resolve(ev)
+        elif isinstance(ev, LoginAck):
+            conn.conn_id = ev.conn_id or conn.conn_id
+            conn.login_result = ev
+            conn.login_event.set()
+        elif isinstance(ev, ErrorEvent):
+            conn.conn_id = ev.conn_id or conn.conn_id
+            p = self.pending.get(ev.id) if ev.id else None
+            if p is not None:
+                p.resolve(OkxApiError(ev.code, ev.msg, p.op, p.id))
+            elif conn.awaiting_login:
+                conn.login_result = ev
+                conn.login_event.set()
+            else:
+                self.client.emit("exception", self.kind, OkxApiError(ev.code, ev.msg, None, ev.id))
+        elif isinstance(ev, ChannelConnCount):
+            self.client.emit("conn-count", self.kind, ev)
+            for hook in self.on_conn_count:
+                hook(self, ev)
+        elif isinstance(ev, Notice):
+            self.client.emit("notice", self.kind, ev)
+            if ev.code == "64008" and conn is self.active:
+                conn.notice.set()
+        elif isinstance(ev, Malformed):
+            self.client.emit("exception", self.kind,
+                             OkxProtocolError(f"{ev.reason}: {ev.text[:200]!r}"))
+        elif isinstance(ev, OtherEvent):
+            log.debug("%s: unhandled event %r", self.kind, ev.event)
+
+    async def _heartbeat(self, conn: Connection) -> None:
+        interval = self.opts.heartbeat_interval
+        window = self.opts.pong_timeout
+        while True:
+            await trio.sleep_until(conn.last_rx + interval)
+            if trio.current_time() < conn.last_rx + interval:
+                continue
+            sent_at = trio.current_time()
+            conn.ping_due = True
+            self._doorbell.set()
+            await trio.sleep_until(sent_at + window)
+            if conn.last_rx < sent_at:
+                conn.end(TransportClosed(1006, "no pong within the heartbeat window"))
+                return
+
+    def _count_control(self, conn: Connection) -> None:
+        conn.control_times.append(trio.current_time())
+
+    def _control_wait_until(self, conn: Connection) -> float:
+        """When the next subscribe/unsubscribe may be written (-inf: now)."""
+        times = conn.control_times
+        now = trio.current_time()
+        while times and times[0] <= now - CONTROL_WINDOW:
+            times.popleft()
+        if len(times) < CONTROL_BUDGET:
+            return -math.inf
+        return times[0] + CONTROL_WINDOW
+
+    async def _writer(self, conn: Connection) -> None:
+        send = conn.transport.send
+        recv_nowait = self._requests_recv.receive_nowait
+        control = self._control
+        try:
+            while True:
+                if conn is not self.active or conn.ended.is_set():
+                    return
+                if self._doorbell.is_set():
+                    self._doorbell = trio.Event()
+                if conn.owe_pong:
+                    conn.owe_pong = False
+                    await send(b"pong")
+                    continue
+                if conn.ping_due:
+                    conn.ping_due = False
+                    await send(b"ping")
+                    continue
+                wake_at = math.inf
+                if control:
+                    ready_at = self._control_wait_until(conn)
+                    if ready_at == -math.inf:
+                        p = control.popleft()
+                        if p.abandoned or p.done:
+                            continue
+                        self._count_control(conn)
+                        p.written = True
+                        p.conn = conn
+                        conn.inflight += 1
+                        await send(p.frame)
+                        continue
+                    wake_at = ready_at
+                try:
+                    p = recv_nowait()
+                except trio.WouldBlock:
+                    with trio.move_on_at(wake_at):
+                        await self._doorbell.wait()
+                    continue
+                if p.abandoned or p.done:
+                    continue
+                p.written = True
+                p.conn = conn
+                conn.inflight += 1
+                await send(p.frame)
+        except TransportClosed as exc:
+            conn.end(exc)
+
+
+def _copy_error(exc: OkxError, p: Pending | None, kind: str) -> OkxError:
+    if isinstance(exc, OkxRequestError):
+        if p is None:
+            return type(exc)(exc.message, exc.op, exc.id, exc.cl_ord_id, exc.request, kind)
+        return type(exc)(exc.message, p.op, p.id, p.cl_ord_id(), p.args, kind)
+    if isinstance(exc, OkxAuthError):
+        return OkxAuthError(exc.code, exc.msg, exc.connection)
+    return exc
+
+
+async def _wait_any(*events: trio.Event) -> None:
+    """Return as soon as one of ``events`` is set."""
+    for ev in events:
+        if ev.is_set():
+            await trio.lowlevel.checkpoint()
+            return
+    async with trio.open_nursery() as nursery:
+        for ev in events:
+
+            async def waiter(e: trio.Event = ev) -> None:
+                await e.wait()
+                nursery.cancel_scope.cancel()
+
+            nursery.start_soon(waiter)
