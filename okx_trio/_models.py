@@ -62,6 +62,21 @@ class Push:
         """The channel name, e.g. ``"tickers"``."""
         return str(self.arg.get("channel", ""))
 
+    def view(self) -> list[Any]:
+        """Typed views of ``data`` for this push's channel, built on each call.
+
+        Tickers, trades, order books, candles, orders, fills, positions,
+        account, balance_and_position, sprd-orders and sprd-trades give frozen
+        attrs objects (see ``okx_trio._views``); other channels give the raw
+        dicts.
+
+        Raises:
+            OkxProtocolError: an item does not have the channel's shape.
+        """
+        from ._views import view_push
+
+        return view_push(self)
+
 
 @attrs.frozen(slots=True)
 class Gap:
