@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from ._api_client import (
+    WsApiClient as WsApiClient,
+    open_ws_api_client as open_ws_api_client,
+)
 from ._client import (
     ClientOptions as ClientOptions,
     ClientStatistics as ClientStatistics,
@@ -23,6 +27,7 @@ from ._exceptions import (
     OkxRequestError as OkxRequestError,
     OkxRequestTimeout as OkxRequestTimeout,
 )
+from ._instruments import Instrument as Instrument
 from ._models import (
     Credentials as Credentials,
     Gap as Gap,
@@ -30,6 +35,16 @@ from ._models import (
     OrderAck as OrderAck,
     Push as Push,
     Response as Response,
+)
+from ._requests import (
+    AmendOrder as AmendOrder,
+    AmendSpreadOrder as AmendSpreadOrder,
+    CancelOrder as CancelOrder,
+    CancelSpreadOrder as CancelSpreadOrder,
+    MassCancel as MassCancel,
+    MassCancelSpread as MassCancelSpread,
+    PlaceOrder as PlaceOrder,
+    PlaceSpreadOrder as PlaceSpreadOrder,
 )
 
 __version__ = "0.1.0.dev0"

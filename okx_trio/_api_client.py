@@ -1,0 +1,535 @@
+"""``open_ws_api_client`` and ``WsApiClient``: the eleven typed trade methods.
+
+Each method validates its params completely (``_requests``) before anything is
+sent, maps ``instId`` to ``instIdCode`` through the per-client instrument cache
+(``_instruments``), gives every new order a ``clOrdId`` when the caller did not,
+sends through :meth:`WsClient.request` (which paces to OKX's rate limits and
+sends the deadline as ``expTime``), and turns the exchange's answer into
+:class:`~okx_trio.OrderAck` values or the precise error of API.md:
+
+========================================  ==========================================
+answer                                    raised
+========================================  ==========================================
+single op, ``code != "0"``, with an item  ``OkxOrderError`` (``OkxOrderRateLimitError``
+                                          when the item's ``sCode`` is 50011/50061)
+batch op, ``code`` ``"1"`` or ``"2"``     ``OkxBatchError`` with every item's ack
+request-level 50011 / 60014 / 50061       ``OkxRateLimitError``
+any other request-level code              ``OkxApiError``
+========================================  ==========================================
+"""
+
+from __future__ import annotations
+
+import math
+import secrets
+import string
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, Final, Literal
+
+import attrs
+import trio
+
+from ._client import WsClient, open_ws_client
+from ._convert import converter, register_camel
+from ._exceptions import (
+    RATE_LIMIT_CODES,
+    OkxApiError,
+    OkxBatchError,
+    OkxNotSent,
+    OkxOrderError,
+    OkxOrderRateLimitError,
+    OkxProtocolError,
+    OkxRateLimitError,
+)
+from ._instruments import Instrument, InstrumentCache, InstrumentFetchError
+from ._models import OrderAck
+from ._protocol import EXP_TIME_OPS, IdGenerator
+from ._requests import (
+    AmendOrder,
+    AmendSpreadOrder,
+    CancelOrder,
+    CancelSpreadOrder,
+    MassCancel,
+    MassCancelSpread,
+    PlaceOrder,
+    PlaceSpreadOrder,
+    check_instrument,
+    coerce,
+    coerce_batch,
+    to_wire,
+)
+
+__all__ = ["WsApiClient", "open_ws_api_client"]
+
+register_camel(OrderAck, extra_field="extra")
+
+_Kind = Literal["single", "batch", "mass"]
+_ALNUM: Final = string.ascii_letters + string.digits
+
+OrderParams = PlaceOrder | Mapping[str, Any]
+CancelParams = CancelOrder | Mapping[str, Any]
+AmendParams = AmendOrder | Mapping[str, Any]
+
+
+def _cl_ord_id_generator(request_prefix: str) -> IdGenerator:
+    """clOrdIds: a random 8-character prefix plus a counter, never a request id.
+
+    The prefix is chosen so that neither it nor the request ids' prefix starts
+    with the other, so a generated clOrdId can never equal a request id.
+    """
+    while True:
+        prefix = "".join(secrets.choice(_ALNUM) for _ in range(8))
+        if not prefix.startswith(request_prefix) and not request_prefix.startswith(prefix):
+            return IdGenerator(prefix)
+
+
+class WsApiClient:
+    """OKX's WebSocket trade API as typed methods (okx-api's WebsocketAPIClient).
+
+    Not constructed directly: use :func:`open_ws_api_client`. Every method
+    takes its params as a request model (``PlaceOrder``...) or a mapping with
+    OKX's camelCase field names, plus keyword-only ``exp_time`` (absolute Unix
+    ms, only on ``order``/``batch-orders``/``amend-order``/``batch-amend-orders``)
+    and ``timeout`` (seconds; ``None``: the client's ``request_timeout``;
+    ``math.inf``: no deadline).
+
+    Errors common to every method:
+
+    * ``ValueError`` / ``TypeError``: invalid params, nothing was sent;
+    * ``OkxNotSent``: never reached the socket (deadline passed while queued or
+      rate-limited, instrument list unavailable); safe to retry;
+    * ``OkxConnectionLost`` / ``OkxRequestTimeout``: sent, outcome unknown;
+    * ``OkxApiError`` and its subclasses: the exchange said no (see the module doc).
+    """
+
+    def __init__(self, ws_client: WsClient) -> None:
+        self._ws = ws_client
+        self._instruments = InstrumentCache(self._fetch_instruments)
+        self._cl_ord_ids = _cl_ord_id_generator(ws_client._ids.prefix)
+
+    def __repr__(self) -> str:
+        return f"<WsApiClient {self._ws!r}>"
+
+    @property
+    def ws_client(self) -> WsClient:
+        """The underlying :class:`WsClient` (subscriptions, raw requests, events)."""
+        return self._ws
+
+    # ------------------------------------------------------------- utilities
+
+    async def connect_ws_api(self) -> None:
+        """Open and log in the private and business connections now.
+
+        Otherwise they open on first use. Blocks until both are logged in.
+
+        Raises:
+            OkxAuthError: a login was refused.
+            OkxNotSent: a connection could not be opened in time.
+            ValueError: the client has no credentials.
+        """
+        for kind in ("private", "business"):
+            try:
+                await self._ws._ensure_connected(kind)
+            except trio.TooSlowError:
+                raise OkxNotSent(
+                    f"the {kind} connection did not open and log in in time", connection=kind
+                ) from None
+
+    def set_time_offset_ms(self, ms: int) -> None:
+        """Set the offset (ms) added to the local clock for login and ``expTime``."""
+        self._ws.set_time_offset_ms(ms)
+
+    async def sync_time(self) -> int:
+        """Measure the offset from ``GET /api/v5/public/time``, apply it and return it."""
+        offset: int = await self._ws.sync_time()
+        return offset
+
+    def instrument(self, inst_id: str) -> Instrument | None:
+        """The cached metadata of ``inst_id`` (code, tick, lot and minimum size), or None.
+
+        The cache fills lazily on the first order op that names an ``instId``
+        (or with :meth:`load_instruments`); this never fetches.
+        """
+        return self._instruments.get(inst_id)
+
+    async def load_instruments(self, inst_type: str) -> None:
+        """Fetch the instrument list of ``inst_type`` (``SPOT``, ``SWAP``...) into the cache.
+
+        Raises:
+            OkxError: the REST request failed.
+        """
+        try:
+            await self._instruments.load(inst_type)
+        except InstrumentFetchError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, Exception):
+                raise cause from None
+            raise  # pragma: no cover - a fetch error always has its cause
+
+    async def _fetch_instruments(self, inst_type: str) -> Sequence[Mapping[str, Any]]:
+        items: Sequence[Mapping[str, Any]] = await self._ws.rest.get_instruments(inst_type)
+        return items
+
+    def _next_cl_ord_id(self) -> str:
+        return self._cl_ord_ids()
+
+    # --------------------------------------------------------- the order ops
+
+    async def submit_new_order(
+        self, params: OrderParams, *, exp_time: int | None = None, timeout: float | None = None
+    ) -> OrderAck:
+        """Place one order (``order``, private connection).
+
+        A ``clOrdId`` is generated when ``params`` has none; it is on the ack
+        and on any error raised.
+
+        Returns:
+            the ack (``s_code == "0"``: accepted; the fill comes on ``orders``).
+
+        Raises:
+            OkxOrderError: the exchange refused the order (``.ack``, ``.s_code``);
+                ``OkxOrderRateLimitError`` for 50011/50061.
+        """
+        order = coerce(PlaceOrder, params)
+        return await self._single("order", order, exp_time, timeout)
+
+    async def submit_multiple_orders(
+        self,
+        params: Sequence[OrderParams],
+        *,
+        exp_time: int | None = None,
+        timeout: float | None = None,
+    ) -> list[OrderAck]:
+        """Place 1-20 orders in one request (``batch-orders``, private connection).
+
+        Returns:
+            one ack per order, in request order, when every order was accepted.
+
+        Raises:
+            OkxBatchError: some (code 2) or all (code 1) orders were refused;
+                ``.acks`` holds every order's ack in request order, with
+                ``.succeeded``, ``.failed`` and ``.rate_limited`` views.
+        """
+        orders = coerce_batch(PlaceOrder, params)
+        return await self._batch("batch-orders", orders, exp_time, timeout)
+
+    async def cancel_order(
+        self, params: CancelParams, *, exp_time: int | None = None, timeout: float | None = None
+    ) -> OrderAck:
+        """Cancel one order by ``ordId`` or ``clOrdId`` (``cancel-order``).
+
+        Raises:
+            OkxOrderError: refused (e.g. 51400: already filled, canceled or unknown).
+        """
+        cancel = coerce(CancelOrder, params)
+        return await self._single("cancel-order", cancel, exp_time, timeout)
+
+    async def cancel_multiple_orders(
+        self,
+        params: Sequence[CancelParams],
+        *,
+        exp_time: int | None = None,
+        timeout: float | None = None,
+    ) -> list[OrderAck]:
+        """Cancel 1-20 orders in one request (``batch-cancel-orders``).
+
+        Raises:
+            OkxBatchError: some or all cancels were refused (every ack kept).
+        """
+        cancels = coerce_batch(CancelOrder, params)
+        return await self._batch("batch-cancel-orders", cancels, exp_time, timeout)
+
+    async def amend_order(
+        self, params: AmendParams, *, exp_time: int | None = None, timeout: float | None = None
+    ) -> OrderAck:
+        """Change the size and/or price of one order (``amend-order``).
+
+        Raises:
+            OkxOrderError: refused (e.g. 51503: the order is gone).
+        """
+        amend = coerce(AmendOrder, params)
+        return await self._single("amend-order", amend, exp_time, timeout)
+
+    async def amend_multiple_orders(
+        self,
+        params: Sequence[AmendParams],
+        *,
+        exp_time: int | None = None,
+        timeout: float | None = None,
+    ) -> list[OrderAck]:
+        """Amend 1-20 orders in one request (``batch-amend-orders``).
+
+        Raises:
+            OkxBatchError: some or all amends were refused (every ack kept).
+        """
+        amends = coerce_batch(AmendOrder, params)
+        return await self._batch("batch-amend-orders", amends, exp_time, timeout)
+
+    async def mass_cancel_orders(
+        self,
+        params: MassCancel | Mapping[str, Any],
+        *,
+        exp_time: int | None = None,
+        timeout: float | None = None,
+    ) -> bool:
+        """Cancel every MMP order of an option family (``mass-cancel``).
+
+        Returns:
+            the exchange's ``result``.
+        """
+        mass = coerce(MassCancel, params)
+        return await self._mass("mass-cancel", mass, exp_time, timeout)
+
+    # -------------------------------------------------------- the spread ops
+
+    async def submit_spread_order(
+        self,
+        params: PlaceSpreadOrder | Mapping[str, Any],
+        *,
+        exp_time: int | None = None,
+        timeout: float | None = None,
+    ) -> OrderAck:
+        """Place one spread order (``sprd-order``, business connection).
+
+        A ``clOrdId`` is generated when ``params`` has none.
+
+        Raises:
+            OkxOrderError: the exchange refused the order.
+        """
+        order = coerce(PlaceSpreadOrder, params)
+        return await self._single("sprd-order", order, exp_time, timeout)
+
+    async def amend_spread_order(
+        self,
+        params: AmendSpreadOrder | Mapping[str, Any],
+        *,
+        exp_time: int | None = None,
+        timeout: float | None = None,
+    ) -> OrderAck:
+        """Amend one spread order (``sprd-amend-order``, business connection).
+
+        Raises:
+            OkxOrderError: refused (51503, 51509, 51510...).
+        """
+        amend = coerce(AmendSpreadOrder, params)
+        return await self._single("sprd-amend-order", amend, exp_time, timeout)
+
+    async def cancel_spread_order(
+        self,
+        params: CancelSpreadOrder | Mapping[str, Any],
+        *,
+        exp_time: int | None = None,
+        timeout: float | None = None,
+    ) -> OrderAck:
+        """Cancel one spread order (``sprd-cancel-order``, business connection).
+
+        Raises:
+            OkxOrderError: refused (51400, 51401, 51402...).
+        """
+        cancel = coerce(CancelSpreadOrder, params)
+        return await self._single("sprd-cancel-order", cancel, exp_time, timeout)
+
+    async def mass_cancel_spread_orders(
+        self,
+        params: MassCancelSpread | Mapping[str, Any] | None = None,
+        *,
+        exp_time: int | None = None,
+        timeout: float | None = None,
+    ) -> bool:
+        """Cancel every spread order, or those of one ``sprdId`` (``sprd-mass-cancel``).
+
+        Returns:
+            the exchange's ``result``.
+        """
+        mass = MassCancelSpread() if params is None else coerce(MassCancelSpread, params)
+        return await self._mass("sprd-mass-cancel", mass, exp_time, timeout)
+
+    # ------------------------------------------------------------ internals
+
+    async def _single(
+        self, op: str, model: Any, exp_time: int | None, timeout: float | None
+    ) -> OrderAck:
+        wires, timeout = await self._prepare(op, [model], exp_time, timeout)
+        response = await self._send(op, wires, "single", exp_time, timeout)
+        data = response.data
+        if not data or not isinstance(data[0], Mapping):
+            raise OkxProtocolError(f"{op} response {response.id} has no item")
+        ack = self._ack(data[0], wires[0])
+        if not ack.ok:
+            # code "0" with a failed item breaks the protocol; never report success.
+            raise self._order_error(response.code, response.msg, op, response.id, data, ack)
+        return ack
+
+    async def _batch(
+        self, op: str, models: list[Any], exp_time: int | None, timeout: float | None
+    ) -> list[OrderAck]:
+        wires, timeout = await self._prepare(op, models, exp_time, timeout)
+        response = await self._send(op, wires, "batch", exp_time, timeout)
+        acks = self._acks(response.data, wires)
+        if any(not a.ok for a in acks):
+            raise OkxBatchError(response.code, response.msg, op, response.id, response.data, acks)
+        return acks
+
+    async def _mass(self, op: str, model: Any, exp_time: int | None, timeout: float | None) -> bool:
+        wires, timeout = await self._prepare(op, [model], exp_time, timeout)
+        response = await self._send(op, wires, "mass", exp_time, timeout)
+        if not response.data or not isinstance(response.data[0], Mapping):
+            raise OkxProtocolError(f"{op} response {response.id} has no result")
+        result = response.data[0].get("result")
+        return result is True or result == "true"
+
+    async def _prepare(
+        self, op: str, models: list[Any], exp_time: int | None, timeout: float | None
+    ) -> tuple[list[dict[str, Any]], float | None]:
+        """Wire dicts for ``models``: clOrdIds generated, instIdCode filled in, rules checked.
+
+        Returns the wire dicts and the timeout to send with (the remainder of
+        the deadline when looking up instruments took time).
+        """
+        if exp_time is not None and op not in EXP_TIME_OPS:
+            raise ValueError(
+                f"exp_time is not accepted by op {op!r} (only {', '.join(sorted(EXP_TIME_OPS))})"
+            )
+        deadline = self._ws._deadline(timeout)  # validates timeout before any work
+        wires = []
+        lookups: list[tuple[int, str]] = []
+        cache = self._instruments
+        for i, model in enumerate(models):
+            wire = to_wire(model)
+            if isinstance(model, PlaceOrder | PlaceSpreadOrder) and model.cl_ord_id is None:
+                wire["clOrdId"] = self._next_cl_ord_id()
+            if isinstance(model, PlaceOrder | CancelOrder | AmendOrder):
+                if model.inst_id_code is not None:
+                    inst = cache.get_by_code(model.inst_id_code)
+                    if inst is not None:
+                        self._check_pair(model, inst)
+                        check_instrument(model, inst)
+                elif model.inst_id is not None:
+                    inst = cache.get(model.inst_id)
+                    if inst is None:
+                        lookups.append((i, model.inst_id))
+                    else:
+                        wire = self._with_code(wire, inst)
+                        check_instrument(model, inst)
+            wires.append(wire)
+        if not lookups:
+            return wires, timeout
+        # Looking the instrument up counts against the request's own deadline.
+        with trio.move_on_at(deadline) as scope:
+            for i, inst_id in lookups:
+                try:
+                    inst = await cache.lookup(inst_id)
+                except InstrumentFetchError as exc:
+                    raise OkxNotSent(
+                        f"{exc}: cannot map instId {inst_id!r} to instIdCode",
+                        op,
+                        None,
+                        wires[0].get("clOrdId"),
+                        wires,
+                        "private",
+                    ) from exc.__cause__
+                check_instrument(models[i], inst)
+                wires[i] = self._with_code(wires[i], inst)
+        remaining = deadline - trio.current_time()
+        if scope.cancelled_caught or remaining <= 0:
+            raise OkxNotSent(
+                "the deadline passed while fetching the instrument list",
+                op,
+                None,
+                wires[0].get("clOrdId"),
+                wires,
+                "private",
+            )
+        return wires, (math.inf if deadline == math.inf else remaining)
+
+    @staticmethod
+    def _check_pair(model: Any, inst: Instrument) -> None:
+        if model.inst_id is not None and model.inst_id != inst.inst_id:
+            raise ValueError(
+                f"{type(model).__name__}: inst_id {model.inst_id!r} and inst_id_code "
+                f"{model.inst_id_code} name different instruments ({inst.inst_id})"
+            )
+
+    @staticmethod
+    def _with_code(wire: dict[str, Any], inst: Instrument) -> dict[str, Any]:
+        if inst.inst_id_code is None:
+            # OKX lists no code for it: the legacy instId is all there is to send.
+            return wire
+        return {"instIdCode": inst.inst_id_code, **wire}
+
+    async def _send(
+        self,
+        op: str,
+        wires: list[dict[str, Any]],
+        kind: _Kind,
+        exp_time: int | None,
+        timeout: float | None,
+    ) -> Any:
+        try:
+            return await self._ws.request(op, wires, exp_time=exp_time, timeout=timeout)
+        except OkxApiError as exc:
+            raise self._api_error(exc, op, wires, kind) from None
+
+    def _api_error(
+        self, exc: OkxApiError, op: str, wires: list[dict[str, Any]], kind: _Kind
+    ) -> OkxApiError:
+        code, data = exc.code, exc.data
+        items = [item for item in data if isinstance(item, Mapping)]
+        if kind == "single" and items and len(items) == len(data):
+            ack = self._ack(items[0], wires[0])
+            return self._order_error(code, exc.msg, exc.op or op, exc.id, data, ack)
+        if kind == "batch" and code in ("1", "2"):
+            acks = self._acks(data, wires)
+            return OkxBatchError(code, exc.msg, exc.op or op, exc.id, data, acks)
+        if code in RATE_LIMIT_CODES:
+            return OkxRateLimitError(code, exc.msg, exc.op or op, exc.id, data)
+        return exc
+
+    @staticmethod
+    def _order_error(
+        code: str,
+        msg: str,
+        op: str,
+        id: str | None,
+        data: Sequence[Mapping[str, Any]],
+        ack: OrderAck,
+    ) -> OkxOrderError:
+        cls = OkxOrderRateLimitError if ack.s_code in RATE_LIMIT_CODES else OkxOrderError
+        return cls(code, msg, op, id, data, ack)
+
+    def _acks(self, data: Sequence[Any], wires: list[dict[str, Any]]) -> list[OrderAck]:
+        acks = []
+        for i, item in enumerate(data):
+            if not isinstance(item, Mapping):
+                raise OkxProtocolError(f"response item {i} is not an object: {item!r:.100}")
+            acks.append(self._ack(item, wires[i] if i < len(wires) else {}))
+        return acks
+
+    @staticmethod
+    def _ack(item: Mapping[str, Any], wire: Mapping[str, Any]) -> OrderAck:
+        try:
+            ack: OrderAck = converter.structure(item, OrderAck)
+        except Exception as exc:
+            raise OkxProtocolError(f"unreadable response item {item!r:.200}") from exc
+        if not ack.cl_ord_id:
+            # Failed items often come back with clOrdId "": keep the one we sent
+            # so every order stays traceable.
+            sent = wire.get("clOrdId")
+            if sent:
+                ack = attrs.evolve(ack, cl_ord_id=sent)
+        return ack
+
+
+@asynccontextmanager
+async def open_ws_api_client(**options: Any) -> AsyncIterator[WsApiClient]:
+    """Open a trade API client for the duration of an ``async with`` block.
+
+    Takes the same keyword options as :func:`open_ws_client` (see API.md);
+    ``credentials`` are needed for every trade method. Entering does not block
+    on the network (connections open on first use, or with
+    :meth:`WsApiClient.connect_ws_api`); exiting closes every connection and
+    ends every task the client started.
+    """
+    async with open_ws_client(**options) as ws:
+        yield WsApiClient(ws)
