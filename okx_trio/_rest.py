@@ -1,0 +1,462 @@
+"""A small OKX REST helper on httpx (which runs on trio through anyio).
+
+Public endpoints the WebSocket client needs (server time, instruments,
+order-book snapshots) and signed private look-ups used to resolve "outcome
+unknown" orders (``GET /api/v5/trade/order``, ``/api/v5/sprd/order``,
+``/api/v5/trade/orders-pending``).
+
+Every failure is mapped into the ``OkxError`` tree in one place
+(:meth:`RestClient._send` and :func:`_parse`):
+
+* could not connect (refused, DNS, TLS verification, pool timeout) ->
+  :class:`OkxNotSent` (nothing reached the server);
+* no answer in time after sending -> :class:`OkxRequestTimeout`;
+* connection dropped after sending -> :class:`OkxConnectionLost`;
+* HTTP 429 or ``code`` 50011/50061 -> :class:`OkxRateLimitError`;
+* authentication codes (501xx) -> :class:`OkxAuthError`;
+* any other ``code != "0"`` -> :class:`OkxApiError` with ``op="GET /path"``;
+* a body that is not OKX's JSON envelope -> :class:`OkxProtocolError`.
+
+Secrets never leave this module except inside the signed request headers:
+they are not logged, not in ``repr()`` and not in any exception message.
+"""
+
+from __future__ import annotations
+
+import logging
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Final
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+import orjson
+
+from ._exceptions import (
+    RATE_LIMIT_CODES,
+    OkxApiError,
+    OkxAuthError,
+    OkxConnectionLost,
+    OkxError,
+    OkxNotSent,
+    OkxProtocolError,
+    OkxRateLimitError,
+    OkxRequestTimeout,
+)
+from ._models import Credentials
+from ._protocol import check_id, rest_sign
+
+__all__ = ["AUTH_ERROR_CODES", "REST_HOSTS", "RestClient", "rest_base_url", "rest_timestamp"]
+
+log = logging.getLogger("okx_trio")
+
+REST_HOSTS: Final[Mapping[str, str]] = {
+    "prod": "https://www.okx.com",
+    "eea": "https://eea.okx.com",
+    "us": "https://us.okx.com",
+}
+"""The REST host of each market (demo trading uses the same hosts plus a header)."""
+
+AUTH_ERROR_CODES: Final = frozenset(
+    {
+        "50100",  # API frozen
+        "50101",  # key does not match the environment (live/demo)
+        "50102",  # timestamp expired
+        "50103",  # OK-ACCESS-KEY empty
+        "50104",  # OK-ACCESS-PASSPHRASE empty
+        "50105",  # OK-ACCESS-PASSPHRASE wrong
+        "50106",  # OK-ACCESS-SIGN empty
+        "50107",  # OK-ACCESS-TIMESTAMP empty
+        "50110",  # IP not in the key's whitelist
+        "50111",  # invalid OK-ACCESS-KEY
+        "50112",  # invalid OK-ACCESS-TIMESTAMP
+        "50113",  # invalid signature
+        "50114",  # invalid authorization
+        "50119",  # API key does not exist
+    }
+)
+"""OKX REST codes that mean the credentials or the signature were refused."""
+
+_CONNECTION = "rest"
+
+
+def rest_base_url(
+    *, base_url: str | None, rest_url: str | None, market: str, demo_trading: bool
+) -> str:
+    """The REST base URL the client uses (see API.md ``rest_url``).
+
+    ``rest_url`` wins; else ``base_url``'s host and port over http(s)
+    (``ws://h:p`` -> ``http://h:p``, ``wss://h:p`` -> ``https://h:p``); else
+    the market's REST host. Demo trading uses the same hosts (the requests
+    carry ``x-simulated-trading: 1``), so ``demo_trading`` does not change it.
+
+    Raises:
+        ValueError: unknown market or a URL with the wrong scheme.
+    """
+    del demo_trading  # same hosts; kept so callers pass the full choice
+    if rest_url is not None:
+        parts = urlsplit(rest_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"rest_url must be an http:// or https:// URL, got {rest_url!r}")
+        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
+    if base_url is not None:
+        parts = urlsplit(base_url)
+        schemes = {"ws": "http", "wss": "https"}
+        if parts.scheme not in schemes or not parts.netloc:
+            raise ValueError(f"base_url must be a ws:// or wss:// URL, got {base_url!r}")
+        return f"{schemes[parts.scheme]}://{parts.netloc}{parts.path.rstrip('/')}"
+    if market not in REST_HOSTS:
+        raise ValueError(f"unknown market {market!r}; expected one of {sorted(REST_HOSTS)}")
+    return REST_HOSTS[market]
+
+
+def rest_timestamp(ms: int) -> str:
+    """OKX's REST timestamp: ISO 8601 UTC with milliseconds, e.g. ``2020-12-08T09:08:57.715Z``."""
+    seconds, millis = divmod(ms, 1000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
+
+
+def _wall_ms() -> int:
+    """The local wall clock in ms (a function so tests can pin it)."""
+    return time.time_ns() // 1_000_000
+
+
+class RestClient:
+    """A small async OKX REST client (httpx on trio).
+
+    Use it as ``async with RestClient(...) as rest:``, or call :meth:`aclose`
+    when done. TLS is verified by default (``ssl_context=None`` means httpx's
+    default verifying context).
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float | None = 10.0,
+        credentials: Credentials | None = None,
+        demo_trading: bool = False,
+        time_offset_ms: Callable[[], int] | None = None,
+        trust_env: bool = False,
+    ) -> None:
+        """Create the client (no connection is opened until the first request).
+
+        Args:
+            base_url: ``http(s)://host[:port]``, see :func:`rest_base_url`.
+            ssl_context: context for ``https://``; default: verify with httpx's
+                default trust store.
+            timeout: seconds allowed for each phase (connect, write, read, pool);
+                ``None`` for none.
+            credentials: needed for the signed (private) requests.
+            demo_trading: send ``x-simulated-trading: 1`` on every request.
+            time_offset_ms: returns the ms to add to the local clock for
+                request timestamps (the client's measured server-time offset).
+            trust_env: let httpx read proxy settings and ``.netrc`` from the
+                environment (off by default so requests go where they are told).
+
+        Raises:
+            ValueError: a bad ``base_url`` or ``timeout``.
+            TypeError: ``credentials`` is not a :class:`Credentials`.
+        """
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base_url must be an http:// or https:// URL, got {base_url!r}")
+        if timeout is not None and not timeout > 0:
+            raise ValueError(f"timeout must be > 0 seconds or None, got {timeout!r}")
+        if credentials is not None and not isinstance(credentials, Credentials):
+            raise TypeError(
+                f"credentials must be okx_trio.Credentials, not {type(credentials).__name__}"
+            )
+        self.base_url = base_url.rstrip("/")
+        self.demo_trading = demo_trading
+        self._credentials = credentials
+        self._time_offset_ms = time_offset_ms
+        self._closed = False
+        headers = {"Accept": "application/json", "User-Agent": "okx-trio"}
+        if demo_trading:
+            headers["x-simulated-trading"] = "1"
+        self._client = httpx.AsyncClient(
+            base_url=self.base_url,
+            verify=ssl_context if ssl_context is not None else True,
+            timeout=httpx.Timeout(timeout),
+            headers=headers,
+            trust_env=trust_env,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"<RestClient {self.base_url} demo_trading={self.demo_trading} "
+            f"signed={self._credentials is not None}{' closed' if self._closed else ''}>"
+        )
+
+    async def __aenter__(self) -> RestClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._client.aclose()
+
+    # -- public endpoints ----------------------------------------------------
+
+    async def get_server_time_ms(self) -> int:
+        """``GET /api/v5/public/time``: the exchange's clock in ms.
+
+        Raises:
+            OkxError: see the module docstring.
+        """
+        data = await self._request("GET", "/api/v5/public/time")
+        try:
+            return int(data[0]["ts"])
+        except (IndexError, KeyError, TypeError, ValueError):
+            raise OkxProtocolError("GET /api/v5/public/time: no ts in the answer") from None
+
+    async def get_instruments(
+        self, inst_type: str, inst_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """``GET /api/v5/public/instruments``: instrument definitions as received.
+
+        Args:
+            inst_type: ``SPOT``, ``MARGIN``, ``SWAP``, ``FUTURES``, ``OPTION``...
+            inst_id: only this instrument.
+
+        Raises:
+            ValueError: empty ``inst_type``.
+            OkxError: see the module docstring.
+        """
+        _need_str(inst_type, "inst_type")
+        params = {"instType": inst_type}
+        if inst_id is not None:
+            params["instId"] = _need_str(inst_id, "inst_id")
+        return await self._request("GET", "/api/v5/public/instruments", params=params)
+
+    async def get_order_book(self, inst_id: str, sz: int = 400) -> dict[str, Any]:
+        """``GET /api/v5/market/books``: an order-book snapshot (the first data item).
+
+        The item is as received: ``asks``, ``bids`` (``[px, sz, "0", count]``),
+        ``ts`` and, where the server sends it, ``seqId``; feed it to
+        ``BookState.apply_rest_snapshot``.
+
+        Raises:
+            ValueError: empty ``inst_id`` or ``sz`` not a positive int.
+            OkxError: see the module docstring.
+        """
+        _need_str(inst_id, "inst_id")
+        if not isinstance(sz, int) or isinstance(sz, bool) or sz < 1:
+            raise ValueError(f"sz must be a positive int, got {sz!r}")
+        params = {"instId": inst_id, "sz": str(sz)}
+        data = await self._request("GET", "/api/v5/market/books", params=params)
+        if not data:
+            raise OkxProtocolError(f"GET /api/v5/market/books: no order book for {inst_id}")
+        return data[0]
+
+    # -- signed endpoints ------------------------------------------------------
+
+    async def request_signed(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+    ) -> list[dict[str, Any]]:
+        """Send a signed private request and return the answer's ``data`` list.
+
+        The signature covers ``timestamp + METHOD + path?query + body`` exactly
+        as sent (OKX REST authentication); the timestamp is the local clock
+        plus ``time_offset_ms()``.
+
+        Args:
+            method: ``"GET"`` or ``"POST"``.
+            path: e.g. ``"/api/v5/trade/order"``.
+            params: query parameters (``None`` values are left out).
+            body: a JSON-serialisable body (``POST``).
+
+        Raises:
+            ValueError: no credentials, a bad method or path.
+            OkxError: see the module docstring.
+        """
+        if self._credentials is None:
+            raise ValueError("signed REST requests need credentials")
+        return await self._request(method, path, params=params, body=body, signed=True)
+
+    async def get_order(
+        self, inst_id: str, ord_id: str | None = None, cl_ord_id: str | None = None
+    ) -> dict[str, Any] | None:
+        """``GET /api/v5/trade/order``: one order's current state as received.
+
+        Returns ``None`` when the answer holds no item; an unknown order is
+        reported by OKX as :class:`OkxApiError` code ``51603``.
+
+        Raises:
+            ValueError: neither ``ord_id`` nor ``cl_ord_id``, or a malformed id.
+            OkxError: see the module docstring.
+        """
+        params = {"instId": _need_str(inst_id, "inst_id"), **_order_ids(ord_id, cl_ord_id)}
+        data = await self.request_signed("GET", "/api/v5/trade/order", params)
+        return data[0] if data else None
+
+    async def get_sprd_order(
+        self, ord_id: str | None = None, cl_ord_id: str | None = None
+    ) -> dict[str, Any] | None:
+        """``GET /api/v5/sprd/order``: one spread order's current state as received.
+
+        Returns ``None`` when the answer holds no item.
+
+        Raises:
+            ValueError: neither ``ord_id`` nor ``cl_ord_id``, or a malformed id.
+            OkxError: see the module docstring.
+        """
+        data = await self.request_signed("GET", "/api/v5/sprd/order", _order_ids(ord_id, cl_ord_id))
+        return data[0] if data else None
+
+    async def get_orders_pending(
+        self, inst_type: str | None = None, inst_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """``GET /api/v5/trade/orders-pending``: open orders as received (first page).
+
+        Raises:
+            ValueError: an empty ``inst_type`` or ``inst_id``.
+            OkxError: see the module docstring.
+        """
+        params: dict[str, str] = {}
+        if inst_type is not None:
+            params["instType"] = _need_str(inst_type, "inst_type")
+        if inst_id is not None:
+            params["instId"] = _need_str(inst_id, "inst_id")
+        return await self.request_signed("GET", "/api/v5/trade/orders-pending", params)
+
+    # -- the one place requests are sent and errors mapped ---------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | None] | None = None,
+        body: Any = None,
+        signed: bool = False,
+    ) -> list[dict[str, Any]]:
+        method = method.upper()
+        if method not in ("GET", "POST"):
+            raise ValueError(f"method must be GET or POST, got {method!r}")
+        if not isinstance(path, str) or not path.startswith("/") or "?" in path:
+            raise ValueError(f"path must start with '/' and carry no query, got {path!r}")
+        op = f"{method} {path}"
+        query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
+        target = f"{path}?{query}" if query else path
+        body_text = "" if body is None else orjson.dumps(body).decode()
+        headers: dict[str, str] = {}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if signed:
+            headers.update(self._auth_headers(method, target, body_text))
+        if self._closed:
+            raise OkxNotSent(f"{op}: the REST client is closed", op, connection=_CONNECTION)
+        started = time.perf_counter()
+        try:
+            response = await self._client.request(
+                method,
+                target,
+                content=body_text.encode() if body is not None else None,
+                headers=headers,
+            )
+        except httpx.HTTPError as exc:
+            raise _transport_error(exc, op) from exc
+        log.debug(
+            "REST %s -> HTTP %d in %.1f ms",
+            op,
+            response.status_code,
+            (time.perf_counter() - started) * 1000,
+        )
+        return _parse(response.status_code, response.content, op)
+
+    def _auth_headers(self, method: str, target: str, body: str) -> dict[str, str]:
+        creds = self._credentials
+        assert creds is not None  # checked by request_signed
+        offset = self._time_offset_ms() if self._time_offset_ms is not None else 0
+        timestamp = rest_timestamp(_wall_ms() + int(offset))
+        return {
+            "OK-ACCESS-KEY": creds.api_key,
+            "OK-ACCESS-SIGN": rest_sign(creds.secret_key, timestamp, method, target, body),
+            "OK-ACCESS-TIMESTAMP": timestamp,
+            "OK-ACCESS-PASSPHRASE": creds.passphrase,
+        }
+
+
+def _need_str(value: object, field: str) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"{field} must be a str, not {type(value).__name__}")
+    if not value:
+        raise ValueError(f"{field} must not be empty")
+    return value
+
+
+def _order_ids(ord_id: str | None, cl_ord_id: str | None) -> dict[str, str]:
+    if ord_id is None and cl_ord_id is None:
+        raise ValueError("give ord_id or cl_ord_id")
+    ids: dict[str, str] = {}
+    if ord_id is not None:
+        ids["ordId"] = _need_str(ord_id, "ord_id")
+    if cl_ord_id is not None:
+        ids["clOrdId"] = check_id(cl_ord_id, "cl_ord_id")
+    return ids
+
+
+def _transport_error(exc: httpx.HTTPError, op: str) -> OkxError:
+    """Map an httpx failure to the OkxError tree (messages carry no headers)."""
+    kind = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return OkxNotSent(
+            f"{op}: could not reach the REST server ({kind}: {exc})", op, connection=_CONNECTION
+        )
+    if isinstance(exc, httpx.UnsupportedProtocol):
+        return OkxNotSent(f"{op}: {exc}", op, connection=_CONNECTION)
+    if isinstance(exc, httpx.TimeoutException):
+        return OkxRequestTimeout(f"{op}: no answer in time ({kind})", op, connection=_CONNECTION)
+    if isinstance(exc, httpx.TransportError):
+        return OkxConnectionLost(
+            f"{op}: connection lost before the answer ({kind}: {exc})", op, connection=_CONNECTION
+        )
+    return OkxProtocolError(f"{op}: bad HTTP answer ({kind}: {exc})")
+
+
+def _parse(status: int, content: bytes, op: str) -> list[dict[str, Any]]:
+    """Turn an HTTP answer into its ``data`` list, or raise the mapped error."""
+    try:
+        payload = orjson.loads(content)
+    except orjson.JSONDecodeError:
+        payload = None
+    if not isinstance(payload, dict) or "code" not in payload:
+        if status == 429:
+            raise OkxRateLimitError("429", "HTTP 429 Too Many Requests", op)
+        raise OkxProtocolError(
+            f"{op}: HTTP {status} without OKX's JSON envelope ({len(content)} bytes)"
+        )
+    code = str(payload["code"])
+    msg = str(payload.get("msg") or "")
+    data = payload.get("data")
+    items = [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
+    if code == "0":
+        if not 200 <= status < 300:
+            raise OkxProtocolError(f"{op}: HTTP {status} with code 0")
+        if not isinstance(data, list) or len(items) != len(data):
+            raise OkxProtocolError(f"{op}: data is not a list of objects")
+        return items
+    if status == 429 or code in RATE_LIMIT_CODES:
+        raise OkxRateLimitError(code, msg, op, None, items)
+    if code in AUTH_ERROR_CODES:
+        raise OkxAuthError(code, msg, _CONNECTION)
+    raise OkxApiError(code, msg, op, None, items)
