@@ -260,7 +260,7 @@ class WsClient:
         limit = self.options.max_connects_per_second
         while True:
             now = trio.current_time()
-            while times and times[0] <= now - 1.0:
+            while times and now >= times[0] + 1.0:
                 times.popleft()
             if len(times) < limit:
                 times.append(now)

@@ -299,7 +299,9 @@ class Session:
         while not self.closing:
             if attempt > 0:
                 await trio.sleep(self.client.backoff_delay(attempt))
-            attempt += 1
+                attempt += 1
+            else:
+                attempt = 1
             try:
                 conn = await self._establish()
             except _LoginFailed as exc:
@@ -339,6 +341,7 @@ class Session:
                 self._retire(conn)
                 conn = new
             self._lost(conn)
+            attempt = 1  # the first retry after a loss waits 0-100 ms, not zero
 
     async def _establish(self) -> Connection:
         await self.client.pace_connect()
@@ -381,7 +384,9 @@ class Session:
 
     def _activate(self, conn: Connection, *, replacing: bool = False) -> None:
         self.active = conn
-        if self._ever_connected and not replacing:
+        if replacing:
+            self.client.emit("reconnected", self.kind, "switched over after a 64008 notice")
+        elif self._ever_connected:
             self.client.emit("reconnected", self.kind, conn.conn_id)
         self._ever_connected = True
         for hook in self.on_activated:
@@ -559,7 +564,7 @@ class Session:
         """When the next subscribe/unsubscribe may be written (-inf: now)."""
         times = conn.control_times
         now = trio.current_time()
-        while times and times[0] <= now - CONTROL_WINDOW:
+        while times and now >= times[0] + CONTROL_WINDOW:
             times.popleft()
         if len(times) < CONTROL_BUDGET:
             return -math.inf

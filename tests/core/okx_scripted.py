@@ -1,0 +1,120 @@
+"""A tiny scripted OKX server for session tests (in memory or over loopback sockets)."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+import trio
+
+from okx_trio import Credentials
+from okx_trio._transport import MemoryConnector, TransportClosed
+
+CREDS = Credentials(api_key="test-key", secret_key="TOPSECRET-do-not-log-42",
+                    passphrase="Hidden-Passphrase-77")
+
+
+class Conn:
+    """One server-side connection of the scripted server."""
+
+    def __init__(self, number: int, path: str, send: Any, close: Any, abort: Any) -> None:
+        self.number = number
+        self.path = path
+        self.send = send
+        self.close = close
+        self.abort = abort
+        self.closed = False
+
+
+class ScriptedServer:
+    """Answers login, subscribe and ops the way OKX does; knobs make it misbehave."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[int, float, Any]] = []
+        self.pings: list[tuple[int, float]] = []
+        self.conns: list[Conn] = []
+        self.login_codes: deque[str] = deque()
+        self.answer_pings = True
+        self.hold_ops: set[str] = set()
+        self.on_op: Callable[[Conn, dict[str, Any]], dict[str, Any] | None] | None = None
+        self._changed = trio.Event()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def wait_for(self, predicate: Callable[[], bool]) -> None:
+        while not predicate():
+            await self._changed.wait()
+
+    def ops(self, op: str) -> list[dict[str, Any]]:
+        return [obj for _, _, obj in self.received if isinstance(obj, dict) and obj.get("op") == op]
+
+    async def serve(self, conn: Conn, receive: Callable[[], Any]) -> None:
+        self.conns.append(conn)
+        self._notify()
+        try:
+            while True:
+                data = await receive()
+                if isinstance(data, str):
+                    data = data.encode()
+                now = trio.current_time()
+                if data == b"ping":
+                    self.pings.append((conn.number, now))
+                    self._notify()
+                    if self.answer_pings:
+                        await conn.send(b"pong")
+                    continue
+                if data == b"pong":
+                    self.received.append((conn.number, now, "pong"))
+                    self._notify()
+                    continue
+                obj = orjson.loads(data)
+                self.received.append((conn.number, now, obj))
+                self._notify()
+                await self._answer(conn, obj)
+        except (TransportClosed, trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        except Exception as exc:  # trio-websocket's ConnectionClosed
+            if type(exc).__name__ != "ConnectionClosed":
+                raise
+        finally:
+            conn.closed = True
+            self._notify()
+
+    async def _answer(self, conn: Conn, obj: dict[str, Any]) -> None:
+        op = obj.get("op")
+        if op == "login":
+            code = self.login_codes.popleft() if self.login_codes else "0"
+            if code == "0":
+                reply = {"event": "login", "code": "0", "msg": "", "connId": f"c{conn.number:07d}"}
+            else:
+                reply = {"event": "error", "code": code, "msg": "login refused",
+                         "connId": f"c{conn.number:07d}"}
+            await conn.send(orjson.dumps(reply))
+            return
+        if op in ("subscribe", "unsubscribe"):
+            for arg in obj["args"]:
+                await conn.send(orjson.dumps({"id": obj.get("id"), "event": op, "arg": arg,
+                                              "connId": "c0"}))
+            return
+        if op in self.hold_ops:
+            return
+        if self.on_op is not None:
+            reply = self.on_op(conn, obj)
+            if reply is not None:
+                await conn.send(orjson.dumps(reply))
+                return
+        await conn.send(orjson.dumps({
+            "id": obj["id"], "op": op, "code": "0", "msg": "",
+            "data": [{"sCode": "0", "sMsg": "", "echo": a} for a in obj["args"]],
+        }))
+
+    def memory_connector(self, nursery: trio.Nursery) -> MemoryConnector:
+        async def handler(path: str, transport: Any) -> None:
+            conn = Conn(len(self.conns), path, transport.send, transport.aclose, transport.abort)
+            await self.serve(conn, transport.receive)
+
+        return MemoryConnector(handler, nursery)
