@@ -7,8 +7,7 @@ import pathlib
 
 import orjson
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import okx_trio._protocol as proto
 from okx_trio import Push, Response

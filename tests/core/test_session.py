@@ -358,7 +358,8 @@ async def test_user_exception_leaves_unwrapped(autojump_clock: trio.testing.Mock
     server = ScriptedServer()
     async with trio.open_nursery() as server_nursery:
         connector = server.memory_connector(server_nursery)
-        with pytest.raises(KeyError, match="mine") as info:
+        # The whole block is the unit under test: the opener must not wrap the error.
+        with pytest.raises(KeyError, match="mine") as info:  # noqa: PT012
             async with okx_trio.open_ws_client(base_url="ws://127.0.0.1:9", transport=connector,
                                                credentials=CREDS, rate_limit=False) as client:
                 await client.request("order", ORDER)
