@@ -374,6 +374,28 @@ class WsClient:
             self._ids(), op, list(args), exp_time=exp_time, deadline=deadline, limiter=limiter
         )
 
+    def _subs(self) -> Any:
+        if self._subscriptions is None:
+            from ._subscriptions import SubscriptionManager
+
+            self._subscriptions = SubscriptionManager(self)
+            for session in self._sessions.values():
+                self._subscriptions.attach(session)
+        return self._subscriptions
+
+    def subscribe(self, *args: Mapping[str, Any]) -> Any:
+        """Subscribe to channels; see ``okx_trio._subscriptions.SubscriptionManager.subscribe``.
+
+        An async context manager: entering sends one subscribe per arg and returns
+        once every arg is acknowledged; it yields an async iterator of
+        :class:`Push` and :class:`Gap`; exiting unsubscribes.
+        """
+        return self._subs().subscribe(*args)
+
+    def order_book(self, inst_id: str, *, channel: str = "books") -> Any:
+        """A locally maintained, sequence-checked order book (async context manager)."""
+        return self._subs().order_book(inst_id, channel=channel)
+
     def next_id(self) -> str:
         """A fresh request id (unique for the client's life)."""
         return self._ids()
