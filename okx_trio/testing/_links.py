@@ -162,8 +162,14 @@ class SocketLink:
                 raise self._closed_exc() from exc
             if eof and not self._eof_sent:
                 self._eof_sent = True
-                with trio.CancelScope(shield=True):
-                    await trio.aclose_forcefully(self._stream)
+                # Half-close: the client sees EOF after our close frame, while
+                # close() still drains what it sends, so it never gets a reset.
+                send_eof = getattr(self._stream, "send_eof", None)
+                if send_eof is not None:
+                    try:
+                        await send_eof()
+                    except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                        pass
 
     def _set_closed(self, code: int, reason: str) -> None:
         if self._closed is None:
@@ -239,24 +245,25 @@ class SocketLink:
 
     async def close(self, code: int, reason: str) -> None:
         with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
-            if self._protocol.state is State.OPEN:
-                self._protocol.send_close(code, reason)
-                try:
+            try:
+                if _state(self._protocol) is State.OPEN:
+                    self._protocol.send_close(code, reason)
                     await self._flush()
-                    # Read until the client's close reply (or EOF), so the
-                    # client sees a clean close rather than a reset.
-                    while not self._eof_sent and _state(self._protocol) is not State.CLOSED:
-                        data = await self._stream.receive_some(65536)
+                # Drain until the client's EOF (its close reply goes through the
+                # protocol), so it sees a clean close rather than a reset.
+                while True:
+                    data = await self._stream.receive_some(65536)
+                    if _state(self._protocol) is not State.CLOSED:
                         if data:
                             self._protocol.receive_data(data)
                         else:
                             self._protocol.receive_eof()
                         self._protocol.events_received()
                         await self._flush()
-                        if not data:
-                            break
-                except (LinkClosed, trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                    pass
+                    if not data:
+                        break
+            except (LinkClosed, trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                pass
         self._set_closed(code, reason)
         with trio.CancelScope(shield=True):
             await trio.aclose_forcefully(self._stream)

@@ -1,0 +1,448 @@
+"""The simulator's WebSocket protocol over real loopback sockets.
+
+Ping/pong, login and each login error, 60011, subscribe/unsubscribe acks and
+errors, conn-count events, push routing, bad input, path routing.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+import pytest
+import trio
+from websockets.client import ClientProtocol
+from websockets.frames import Frame, Opcode
+from websockets.uri import parse_uri
+
+from okx_trio import Credentials
+from okx_trio._protocol import login_sign
+from okx_trio._transport import TransportClosed, TransportConnectError, connect_websockets
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, _server, open_simulator
+from okx_trio.testing._probe import open_probe
+
+OTHER = Credentials("sim-api-key-0002", "OTHERSECRET0123456789ABCDEF01234", "Other-Pass-2")
+
+ORDER = {
+    "instId": "BTC-USDT",
+    "tdMode": "cash",
+    "side": "buy",
+    "ordType": "limit",
+    "px": "30000",
+    "sz": "0.01",
+}
+
+
+def quiet(**kw: Any) -> Any:
+    kw.setdefault("market_interval", None)
+    return open_simulator([CREDS, OTHER], **kw)
+
+
+@pytest.mark.parametrize("path", ["public", "private", "business"])
+async def test_text_ping_answered_before_and_after_login(path: str) -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim, path, query="?brokerId=9999") as p:
+            await p.send("ping")
+            assert await p.recv() == "pong"
+            ack = await p.login(CREDS)
+            assert ack["event"] == "login"
+            await p.send("ping")
+            assert await p.recv() == "pong"
+
+
+async def _control_ping(url: str, payload: bytes) -> Frame:
+    """Send a WebSocket control ping with a raw client protocol; return the answer frame."""
+    wsuri = parse_uri(url)
+    stream = await trio.open_tcp_stream(wsuri.host, wsuri.port)
+    async with stream:
+        proto = ClientProtocol(wsuri)
+        proto.send_request(proto.connect())
+        await stream.send_all(b"".join(proto.data_to_send()))
+        while proto.state.name == "CONNECTING":
+            proto.receive_data(await stream.receive_some(65536))
+        proto.send_ping(payload)
+        await stream.send_all(b"".join(proto.data_to_send()))
+        while True:
+            data = await stream.receive_some(65536)
+            assert data, "server closed"
+            proto.receive_data(data)
+            for event in proto.events_received():
+                if isinstance(event, Frame) and event.opcode is Opcode.PONG:
+                    return event
+
+
+async def test_control_ping_answered_and_mutable() -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim:
+            url = sim.base_url + "/ws/v5/public"
+            frame = await _control_ping(url, b"abc")
+            assert frame.data == b"abc"
+            sim.faults.mute_pongs("public")
+            with trio.move_on_after(0.5) as scope:
+                await _control_ping(url, b"xyz")
+            assert scope.cancelled_caught, "a muted server must not answer control pings"
+
+
+async def test_login_success_has_conn_id_and_echoes_id() -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim, "private") as p:
+            ack = await p.login(CREDS, id="login1")
+            assert ack["event"] == "login"
+            assert ack["code"] == "0"
+            assert ack["msg"] == ""
+            assert ack["id"] == "login1"
+            assert len(ack["connId"]) == 8
+            assert int(ack["connId"], 16) >= 0
+            (conn,) = sim.connections
+            assert conn.conn_id == ack["connId"]
+            assert conn.api_key == CREDS.api_key
+            assert conn.path == "private"
+
+
+async def test_login_accepts_integer_and_decimal_timestamps() -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim, "private") as p:
+            ts = int(time.time())
+            # python-okx sends the timestamp as a JSON number.
+            arg = {"apiKey": CREDS.api_key, "passphrase": CREDS.passphrase, "timestamp": ts,
+                   "sign": login_sign(CREDS.secret_key, str(ts))}
+            await p.send({"op": "login", "args": [arg]})
+            assert (await p.expect_event())["event"] == "login"
+            dec = f"{time.time():.3f}"
+            assert (await p.login(CREDS, timestamp=dec))["code"] == "0"
+
+
+def _login_arg(creds: Credentials = CREDS, **over: Any) -> dict[str, Any]:
+    ts = str(int(time.time()))
+    arg = {"apiKey": creds.api_key, "passphrase": creds.passphrase, "timestamp": ts,
+           "sign": login_sign(creds.secret_key, ts)}
+    arg.update(over)
+    return arg
+
+
+def _expired_arg() -> dict[str, Any]:
+    ts = str(int(time.time()) - 60)
+    return _login_arg(timestamp=ts, sign=login_sign(CREDS.secret_key, ts))
+
+
+def _future_arg() -> dict[str, Any]:
+    ts = str(int(time.time()) + 60)
+    return _login_arg(timestamp=ts, sign=login_sign(CREDS.secret_key, ts))
+
+
+@pytest.mark.parametrize(
+    ("arg", "code"),
+    [
+        (_login_arg(sign=""), "60027"),
+        (_login_arg(passphrase=None), "60027"),
+        (_login_arg(timestamp="12:00"), "60004"),
+        (_login_arg(timestamp=True), "60004"),
+        (_expired_arg(), "60006"),
+        (_future_arg(), "60006"),
+        (_login_arg(apiKey="no-such-key"), "60032"),
+        (_login_arg(apiKey=123), "60005"),
+        (_login_arg(passphrase="wrong"), "60024"),
+        (_login_arg(sign="AAAA"), "60007"),
+        (_login_arg(sign=login_sign(OTHER.secret_key, "1")), "60007"),
+    ],
+)
+async def test_login_errors(arg: dict[str, Any], code: str) -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim, "private") as p:
+            await p.send({"id": "L1", "op": "login", "args": [arg]})
+            err = await p.expect_event()
+            assert (err["event"], err["code"]) == ("error", code), err
+            assert err["id"] == "L1"
+            assert err["connId"] == sim.connections[0].conn_id
+            assert sim.connections[0].api_key is None
+            # Not logged in: private things are still refused.
+            await p.send({"op": "subscribe", "args": [{"channel": "orders", "instType": "ANY"}]})
+            assert (await p.expect_event())["code"] == "60011"
+
+
+async def test_private_subscribe_and_trade_op_need_login() -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim, "private") as p:
+            await p.send(
+                {"id": "s1", "op": "subscribe", "args": [{"channel": "orders", "instType": "ANY"}]}
+            )
+            err = await p.expect_event()
+            assert err == {"id": "s1", "event": "error", "code": "60011", "msg": "Please log in",
+                           "connId": err["connId"]}
+            await p.send({"id": "o1", "op": "order", "args": [ORDER]})
+            resp = await p.expect_event()
+            assert resp == {"id": "o1", "op": "order", "code": "60011", "msg": "Please log in",
+                            "data": []}
+            assert sim.orders.all() == []
+        async with quiet() as sim, open_probe(sim, "public") as p:
+            # l2-tbt books need a login on the public path too.
+            await p.send({"op": "subscribe", "args": [{"channel": "books-l2-tbt",
+                                                       "instId": "BTC-USDT"}]})
+            assert (await p.expect_event())["code"] == "60011"
+            await p.login(CREDS)
+            await p.send({"op": "subscribe", "args": [{"channel": "books-l2-tbt",
+                                                       "instId": "BTC-USDT"}]})
+            assert (await p.expect_event())["event"] == "subscribe"
+            snap = await p.expect(lambda f: isinstance(f, dict) and "data" in f)
+            assert snap["action"] == "snapshot"
+            assert "uid" not in snap["arg"]
+
+
+async def test_subscribe_one_ack_per_arg_and_unsubscribe() -> None:
+    args = [{"channel": "tickers", "instId": "BTC-USDT"}, {"channel": "trades",
+                                                           "instId": "ETH-USDT"}]
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim, "public") as p:
+            await p.send({"id": "sub1", "op": "subscribe", "args": args})
+            acks = [await p.expect_event("subscribe") for _ in args]
+            assert [a["arg"] for a in acks] == args
+            assert all(a["id"] == "sub1" and a["connId"] for a in acks)
+            assert sim.connections[0].subscriptions == args
+            await p.send({"op": "unsubscribe", "args": args[:1]})
+            ack = await p.expect_event("unsubscribe")
+            assert ack["arg"] == args[0]
+            assert "id" not in ack
+            assert sim.connections[0].subscriptions == args[1:]
+
+
+async def test_subscribe_errors() -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim, "public") as p:
+            bad = '{"op": "subscribe", "argss": [{"channel": "tickers"}]}'
+            await p.send(bad)
+            err = await p.expect_event("error")
+            assert err["code"] == "60012"
+            assert bad in err["msg"]
+            await p.send({"id": "x1", "op": "subscribe",
+                          "args": [{"channel": "tickers", "instId": "NOPE-USDT"}]})
+            err = await p.expect_event("error")
+            assert (err["code"], err["id"]) == ("60018", "x1")
+            await p.send({"op": "subscribe", "args": [{"channel": "tickers"}]})
+            assert (await p.expect_event("error"))["code"] == "60013"
+            await p.send({"op": "subscribe", "args": [{"channel": "tickers", "instId": 5}]})
+            assert (await p.expect_event("error"))["code"] == "60013"
+            await p.send({"op": "subscribe", "args": [{"channel": "candle1m",
+                                                       "instId": "BTC-USDT"}]})
+            assert (await p.expect_event("error"))["code"] == "64001"
+            await p.send({"id": "bad id!", "op": "subscribe",
+                          "args": [{"channel": "tickers", "instId": "BTC-USDT"}]})
+            assert (await p.expect_event("error"))["code"] == "60012"
+        async with quiet() as sim, open_probe(sim, "business") as p:
+            await p.send({"op": "subscribe", "args": [{"channel": "tickers",
+                                                       "instId": "BTC-USDT"}]})
+            assert (await p.expect_event("error"))["code"] == "64002"
+        async with quiet() as sim, open_probe(sim, "private") as p:
+            await p.login(CREDS)
+            await p.send({"op": "subscribe", "args": [{"channel": "orders"}]})
+            assert (await p.expect_event("error"))["code"] == "60013"
+
+
+async def test_duplicate_subscription_acked_without_duplicate_pushes() -> None:
+    arg = {"channel": "tickers", "instId": "BTC-USDT"}
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim, "public") as p:
+            await p.send({"op": "subscribe", "args": [arg]})
+            await p.expect_event("subscribe")
+            await p.expect(lambda f: isinstance(f, dict) and f.get("arg") == arg and "data" in f)
+            await p.send({"op": "subscribe", "args": [arg]})
+            await p.expect_event("subscribe")
+            assert len(sim.connections[0].subscriptions) == 1
+            sim._deliver(sim.engine.market_step())
+            await p.send("ping")
+            await p.expect(lambda f: f == "pong")
+            tickers = [f for f in p.received
+                       if isinstance(f, dict) and f.get("arg") == arg and "data" in f]
+            # Snapshot once, then at most one push per market step.
+            assert len(tickers) <= 2
+
+
+async def test_channel_conn_count_and_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_server, "CONN_COUNT_LIMIT", 2)
+    arg = {"channel": "orders", "instType": "ANY"}
+    with trio.fail_after(10):
+        async with (
+            quiet() as sim,
+            open_probe(sim, "private") as a,
+            open_probe(sim, "private") as b,
+            open_probe(sim, "private") as c,
+        ):
+            if True:
+                counts = []
+                for p in (a, b):
+                    await p.login(CREDS)
+                    await p.send({"op": "subscribe", "args": [arg]})
+                    await p.expect_event("subscribe")
+                    counts.append(await p.expect_event("channel-conn-count"))
+                assert [x["connCount"] for x in counts] == ["1", "2"]
+                assert counts[0]["channel"] == "orders"
+                await c.login(CREDS)
+                await c.send({"op": "subscribe", "args": [arg]})
+                await c.expect_event("subscribe")
+                err = await c.expect_event("channel-conn-count-error")
+                assert err["connCount"] == "2"
+                assert err["channel"] == "orders"
+                assert sim.connections[2].subscriptions == []
+                # Another account has its own count.
+                await c.send({"op": "unsubscribe", "args": [arg]})
+                await b.send({"op": "unsubscribe", "args": [arg]})
+                await b.expect_event("unsubscribe")
+                await c.send({"op": "subscribe", "args": [arg]})
+                await c.expect_event("subscribe")
+                assert (await c.expect_event("channel-conn-count"))["connCount"] == "2"
+
+
+async def test_private_pushes_only_to_the_accounts_connections() -> None:
+    sub = {"channel": "orders", "instType": "SPOT"}
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim, "private") as mine, \
+                open_probe(sim, "private") as theirs, open_probe(sim, "private") as trader:
+            await mine.login(CREDS)
+            await theirs.login(OTHER)
+            await trader.login(CREDS)
+            for p in (mine, theirs):
+                await p.send({"op": "subscribe", "args": [sub]})
+                await p.expect_event("subscribe")
+            await trader.send({"id": "o1", "op": "order", "args": [{**ORDER, "clOrdId": "c1"}]})
+            resp = await trader.expect_event(op="order")
+            assert resp["code"] == "0"
+            assert resp["id"] == "o1"
+            push = await mine.expect(lambda f: isinstance(f, dict) and "data" in f)
+            assert push["arg"] == {**sub, "uid": sim.engine.accounts[CREDS.api_key].uid}
+            assert push["data"][0]["clOrdId"] == "c1"
+            assert push["data"][0]["state"] == "live"
+            await theirs.send("ping")
+            await theirs.expect(lambda f: f == "pong")
+            assert not [f for f in theirs.received if isinstance(f, dict) and "data" in f], (
+                "another account must not get the push"
+            )
+            # The trading connection itself has no subscription: nothing pushed there.
+            await trader.send("ping")
+            assert await trader.recv() == "pong"
+            assert sim.orders.find(cl_ord_id="c1") is not None
+
+
+async def test_public_pushes_follow_the_arg_filter() -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim) as btc, open_probe(sim) as eth:
+            await btc.send({"op": "subscribe", "args": [{"channel": "tickers",
+                                                         "instId": "BTC-USDT"}]})
+            await eth.send({"op": "subscribe", "args": [{"channel": "tickers",
+                                                         "instId": "ETH-USDT"}]})
+            for p in (btc, eth):
+                await p.expect_event("subscribe")
+            for _ in range(5):
+                sim._deliver(sim.engine.market_step())
+            for p, inst in ((btc, "BTC-USDT"), (eth, "ETH-USDT")):
+                await p.send("ping")
+                await p.expect(lambda f: f == "pong")
+                pushes = [f for f in p.received if isinstance(f, dict) and "data" in f]
+                assert pushes
+                assert all(f["data"][0]["instId"] == inst for f in pushes)
+
+
+async def test_bad_frames_get_errors_and_others_keep_being_served() -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim) as bad, open_probe(sim) as good:
+            for frame in (b"{not json", b"[1, 2]", b'"text"', b'{"op": 5}', b'{"args": []}',
+                          b'{"op": "login", "args": "x"}', b'{"op": "subscribe"}', b"null"):
+                await bad.send(frame)
+                err = await bad.expect_event("error")
+                assert err["code"] == "60012", (frame, err)
+            await bad.send({"id": "q", "op": "nope", "args": []})
+            resp = await bad.expect_event()
+            assert (resp["code"], resp["id"]) == ("60019", "q")
+            await bad.send({"id": "q2", "op": "order", "args": [ORDER]})
+            assert (await bad.expect_event())["code"] == "60028"
+            await good.send("ping")
+            assert await good.recv() == "pong"
+            await bad.send("ping")
+            assert await bad.recv() == "pong"
+            assert len(sim.frames) >= 11
+
+
+async def test_binary_frame_answered_with_60012() -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim:
+            stream = await trio.open_tcp_stream("127.0.0.1", sim.port)
+            async with stream:
+                proto = ClientProtocol(parse_uri(sim.base_url + "/ws/v5/public"))
+                proto.send_request(proto.connect())
+                await stream.send_all(b"".join(proto.data_to_send()))
+                while proto.state.name == "CONNECTING":
+                    proto.receive_data(await stream.receive_some(65536))
+                proto.send_binary(b'{"op":"subscribe"}')
+                await stream.send_all(b"".join(proto.data_to_send()))
+                texts = []
+                while not texts:
+                    data = await stream.receive_some(65536)
+                    assert data
+                    proto.receive_data(data)
+                    texts = [e for e in proto.events_received()
+                             if isinstance(e, Frame) and e.opcode is Opcode.TEXT]
+                err = orjson.loads(texts[0].data)
+                assert err["code"] == "60012"
+                assert "binary" in err["msg"]
+            assert sim.frames[0].binary
+
+
+async def test_huge_frames_close_1009_without_hurting_others() -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim) as good:
+            async with open_probe(sim) as p:
+                args = [{"channel": "tickers", "instId": "BTC-USDT", "pad": "x" * 1000}] * 70
+                await p.send({"op": "subscribe", "args": args})
+                closed = await p.wait_closed()
+                assert closed.code == 1009
+            async with open_probe(sim) as p:
+                await p.send(b"x" * (1024 * 1024 + 10))
+                closed = await p.wait_closed()
+                assert closed.code == 1009
+            await good.send("ping")
+            assert await good.recv() == "pong"
+
+
+async def test_unknown_path_is_refused() -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim, trio.open_nursery() as n:
+            with pytest.raises(TransportConnectError):
+                await connect_websockets(sim.base_url + "/ws/v5/nope", ssl_context=None,
+                                         nursery=n)
+            # The server still works afterwards.
+            t = await connect_websockets(sim.base_url + "/ws/v5/public", ssl_context=None,
+                                         nursery=n)
+            await t.send(b"ping")
+            assert await t.receive() == b"pong"
+            await t.aclose()
+
+
+async def test_handler_crash_closes_only_that_connection(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    with trio.fail_after(10):
+        async with quiet() as sim, open_probe(sim, "private") as victim, \
+                open_probe(sim, "private") as other:
+            await victim.login(CREDS)
+            await other.login(CREDS)
+
+            def boom(*args: Any) -> Any:
+                raise RuntimeError("engine bug")
+
+            monkeypatch.setattr(sim.engine, "trade_op", boom)
+            await victim.send({"id": "o1", "op": "order", "args": [ORDER]})
+            closed = await victim.wait_closed()
+            assert closed.code == 1011
+            await other.send("ping")
+            assert await other.recv() == "pong"
+    assert "engine bug" in caplog.text
+
+
+async def test_server_shutdown_closes_connections_with_1001() -> None:
+    with trio.fail_after(10):
+        async with trio.open_nursery() as n:
+            async with quiet() as sim:
+                t = await connect_websockets(sim.base_url + "/ws/v5/public", ssl_context=None,
+                                             nursery=n)
+            with pytest.raises(TransportClosed) as info:
+                await t.receive()
+            assert info.value.code == 1001
