@@ -1952,9 +1952,11 @@ class Exchange:
         return feed.seq_id + self._rng.randint(1, 4)
 
     def _publish_books(self, ctx: _Ctx | None, inst: Instrument) -> None:
-        """Diff the book against what was published and emit the book channels."""
-        now = ctx.now if ctx is not None else self.now_ms()
-        ts = str(now)
+        """Diff the book against what was published and emit the book channels.
+
+        With ``ctx`` ``None`` (construction) the state is recorded silently.
+        """
+        ts = str(ctx.now if ctx is not None else self.now_ms())
         book = inst.book
         emits: list[Emit] = []
         if inst.spec.is_spread:
@@ -1970,7 +1972,7 @@ class Exchange:
                 inst.last_bbo = bbo
                 emits.append(Emit("sprd-bbo-tbt", [{"asks": asks5[:1], "bids": bids5[:1],
                                                     "ts": ts}], sprd_id=inst.inst_id))
-            tick = self._ticker_key(inst)
+            tick = self._ticker_key(inst, bids5[:1], asks5[:1])
             if tick != inst.last_ticker:
                 inst.last_ticker = tick
                 emits.append(Emit("sprd-tickers", [self._sprd_ticker(inst, ts)],
@@ -1978,16 +1980,17 @@ class Exchange:
             if ctx is not None:
                 ctx.emits.extend(emits)
             return
+        all_bids = book.bids.top(400)
+        all_asks = book.asks.top(400)
         for name, feed in inst.feeds.items():
-            bids = book.bids.top(feed.depth)
-            asks = book.asks.top(feed.depth)
+            bids = all_bids[: feed.depth]
+            asks = all_asks[: feed.depth]
             if ctx is None:
                 feed.bids, feed.asks = bids, asks
                 continue
             if bids == feed.bids and asks == feed.asks:
                 continue
-            nxt = self._next_seq(feed)
-            res = feed.update(bids, asks, nxt)
+            res = feed.update(bids, asks, self._next_seq(feed))
             if res is None:  # pragma: no cover - guarded above
                 continue
             bid_ch, ask_ch, prev, seq = res
@@ -2000,11 +2003,9 @@ class Exchange:
             for ch in channels:
                 emits.append(Emit(ch, [dict(item)], inst_id=inst.inst_id,
                                   inst_type=inst.spec.inst_type, action="update"))
-        if ctx is None:
-            return
         seq = inst.feeds["books"].seq_id
-        b5 = book.bids.top(5)
-        a5 = book.asks.top(5)
+        b5 = all_bids[:5]
+        a5 = all_asks[:5]
         key5 = (tuple(map(tuple, b5)), tuple(map(tuple, a5)))
         if key5 != inst.last_books5:
             inst.last_books5 = key5
@@ -2017,18 +2018,19 @@ class Exchange:
             emits.append(Emit("bbo-tbt", [{"asks": a5[:1], "bids": b5[:1], "ts": ts,
                                            "seqId": seq}],
                               inst_id=inst.inst_id, inst_type=inst.spec.inst_type))
-        tick = self._ticker_key(inst)
+        tick = self._ticker_key(inst, b5[:1], a5[:1])
         if tick != inst.last_ticker:
             inst.last_ticker = tick
             emits.append(Emit("tickers", [self._ticker(inst, ts)], inst_id=inst.inst_id,
                               inst_type=inst.spec.inst_type))
-        ctx.emits.extend(emits)
+        if ctx is not None:
+            ctx.emits.extend(emits)
 
     @staticmethod
-    def _ticker_key(inst: Instrument) -> tuple[Any, ...]:
-        b = inst.book.bids.top(1)
-        a = inst.book.asks.top(1)
-        return (tuple(map(tuple, b)), tuple(map(tuple, a)), inst.last, inst.vol24h)
+    def _ticker_key(
+        inst: Instrument, bid: list[list[str]], ask: list[list[str]]
+    ) -> tuple[Any, ...]:
+        return (tuple(map(tuple, bid)), tuple(map(tuple, ask)), inst.last, inst.vol24h)
 
     def _ticker(self, inst: Instrument, ts: str) -> dict[str, Any]:
         b = inst.book.bids.top(1)

@@ -40,16 +40,19 @@ def book_checksum(bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]]) 
 class Level:
     """One price level: synthetic size first, then user orders in time priority."""
 
-    __slots__ = ("orders", "px", "synth", "synth_cnt")
+    __slots__ = ("orders", "px", "px_s", "synth", "synth_cnt")
 
     def __init__(self, px: Decimal) -> None:
         self.px = px
+        self.px_s = fmt(px)
         self.synth = ZERO
         self.synth_cnt = 0
         self.orders: list[Order] = []
 
     def total(self) -> Decimal:
         """Visible size: synthetic plus the open size of user orders."""
+        if not self.orders:
+            return self.synth
         return self.synth + sum((o.leaves for o in self.orders), ZERO)
 
     def count(self) -> int:
@@ -122,10 +125,11 @@ class Side:
 
     def top(self, depth: int) -> list[Level4]:
         """The best ``depth`` levels as published strings."""
+        levels = self.levels
         out: list[Level4] = []
         for px in self.prices()[:depth]:
-            lvl = self.levels[px]
-            out.append([fmt(px), fmt(lvl.total()), "0", str(lvl.count())])
+            lvl = levels[px]
+            out.append([lvl.px_s, fmt(lvl.total()), "0", str(lvl.count())])
         return out
 
     def user_orders(self) -> list[Order]:

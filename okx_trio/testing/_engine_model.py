@@ -7,6 +7,7 @@ instrument set). No I/O; the engine in ``_engine.py`` owns all behaviour.
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 import attrs
@@ -21,6 +22,7 @@ PENDING_STATES = frozenset({"live", "partially_filled"})
 TERMINAL_STATES = frozenset({"filled", "canceled", "mmp_canceled"})
 
 
+@lru_cache(maxsize=65536)
 def fmt(value: Decimal) -> str:
     """A decimal as OKX writes it: plain notation, no trailing zeros (``"30000"``, ``"0.01"``)."""
     if not value:

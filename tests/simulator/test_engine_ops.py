@@ -1,0 +1,767 @@
+"""The simulator engine's eleven trade ops: request checks, item validation, responses."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from okx_trio._models import Credentials
+from okx_trio.testing._engine import Emit, Exchange, TradeResult
+
+KA = Credentials("keyA", "secretA", "passA")
+KB = Credentials("keyB", "secretB", "passB")
+T0 = 1_700_000_000_000
+SPRD = "BTC-USDT_BTC-USDT-SWAP"
+OPT = "BTC-USD-261225-60000-C"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = T0
+
+    def __call__(self) -> int:
+        return self.t
+
+
+def make(**kw: Any) -> tuple[Exchange, Clock]:
+    clock = Clock()
+    return Exchange([KA, KB], now_ms=clock, **kw), clock
+
+
+_ids = iter(range(1, 10**9))
+
+
+def run(
+    ex: Exchange, op: str, args: Any, *, key: str = "keyA", path: str | None = None,
+    **extra: Any,
+) -> TradeResult:
+    if path is None:
+        path = "business" if op.startswith("sprd-") else "private"
+    frame = {"id": f"r{next(_ids)}", "op": op, "args": args, **extra}
+    return ex.trade_op(key, path, frame)
+
+
+def pushes(res: TradeResult, channel: str = "orders", key: str | None = None) -> list[dict[str, Any]]:
+    return [
+        e.data[0] for e in res.emits
+        if e.channel == channel and (key is None or e.api_key == key)
+    ]
+
+
+def best(ex: Exchange, inst_id: str = "BTC-USDT") -> tuple[Decimal, Decimal]:
+    bids, asks = ex.book(inst_id)
+    return Decimal(bids[0][0]), Decimal(asks[0][0])
+
+
+def limit(px: Any, sz: str = "0.01", side: str = "buy", **kw: Any) -> dict[str, Any]:
+    arg = {"instId": "BTC-USDT", "tdMode": "cash", "side": side, "ordType": "limit",
+           "px": str(px), "sz": sz}
+    arg.update(kw)
+    return arg
+
+
+def far_bid(ex: Exchange, sz: str = "0.01", **kw: Any) -> dict[str, Any]:
+    bid, _ = best(ex)
+    return limit(bid - 500, sz, **kw)
+
+
+# ---------------------------------------------------------------------------
+# Request-level checks
+
+
+def test_unknown_op() -> None:
+    ex, _ = make()
+    res = ex.trade_op("keyA", "private", {"id": "1", "op": "foo", "args": [{}]})
+    assert res.response == {"id": "1", "op": "foo", "code": "60019",
+                            "msg": "Invalid op: foo", "data": []}
+    assert res.emits == []
+
+
+@pytest.mark.parametrize("bad_id", [None, "", "a-b", "x" * 33, 5, "é"])
+def test_bad_request_id(bad_id: Any) -> None:
+    ex, _ = make()
+    frame = {"op": "order", "args": [far_bid(ex)]}
+    if bad_id is not None:
+        frame["id"] = bad_id
+    res = ex.trade_op("keyA", "private", frame)
+    assert res.response["code"] == "60013"
+    assert res.response["msg"] == "Invalid args"
+    assert res.response["data"] == []
+    assert ex.order_list() == []
+
+
+@pytest.mark.parametrize(
+    ("op", "path"),
+    [("sprd-order", "private"), ("order", "business"), ("mass-cancel", "business"),
+     ("sprd-mass-cancel", "private"), ("cancel-order", "public")],
+)
+def test_op_on_wrong_path(op: str, path: str) -> None:
+    ex, _ = make()
+    res = run(ex, op, [{}], path=path)
+    assert res.response["code"] == "60028"
+    assert res.response["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("op", "args"),
+    [("order", []), ("order", {"instId": "BTC-USDT"}), ("order", ["x"]),
+     ("order", [{}, {}]), ("cancel-order", None), ("batch-orders", []),
+     ("mass-cancel", []), ("sprd-mass-cancel", [{}, {}]), ("sprd-order", [{}, {}])],
+)
+def test_bad_args_shape(op: str, args: Any) -> None:
+    ex, _ = make()
+    res = run(ex, op, args)
+    assert res.response["code"] == "60013"
+    assert res.response["data"] == []
+
+
+@pytest.mark.parametrize(
+    ("op", "code"),
+    [("batch-orders", "51111"), ("batch-amend-orders", "51501"),
+     ("batch-cancel-orders", "60013")],
+)
+def test_batch_over_twenty(op: str, code: str) -> None:
+    ex, _ = make()
+    res = run(ex, op, [far_bid(ex) for _ in range(21)])
+    assert res.response["code"] == code
+    assert res.response["data"] == []
+    assert ex.order_list() == []
+
+
+def test_exp_time() -> None:
+    ex, clock = make()
+    res = run(ex, "order", [far_bid(ex)], expTime=str(T0 - 1))
+    assert res.response["code"] == "50036"
+    assert res.response["data"] == []
+    assert "inTime" in res.response
+    assert ex.order_list() == []
+    assert run(ex, "order", [far_bid(ex)], expTime=str(T0)).response["code"] == "0"
+    assert run(ex, "order", [far_bid(ex)], expTime="soon").response["code"] == "60013"
+    order = ex.order_list()[0]
+    clock.t += 10
+    # cancel-order does not take expTime: ignored.
+    res = run(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": order.ord_id}],
+              expTime=str(T0))
+    assert res.response["code"] == "0"
+    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": "1", "newSz": "1"}],
+              expTime=str(T0))
+    assert res.response["code"] == "50036"
+
+
+# ---------------------------------------------------------------------------
+# order / batch-orders
+
+
+def test_place_success_shape_and_live_push() -> None:
+    ex, _ = make()
+    arg = far_bid(ex, clOrdId="b15", tag="t1")
+    res = run(ex, "order", [arg])
+    r = res.response
+    assert r["code"] == "0" and r["msg"] == ""
+    assert set(r) == {"id", "op", "code", "msg", "data", "inTime", "outTime"}
+    assert r["inTime"].isdigit() and r["outTime"].isdigit()
+    assert int(r["outTime"]) >= int(r["inTime"])
+    assert int(r["inTime"]) // 1000 == T0
+    (item,) = r["data"]
+    assert set(item) == {"clOrdId", "ordId", "tag", "ts", "sCode", "sMsg", "subCode"}
+    assert item["clOrdId"] == "b15" and item["tag"] == "t1" and item["ordId"].isdigit()
+    assert (item["sCode"], item["sMsg"], item["subCode"], item["ts"]) == (
+        "0", "Order placed", "", str(T0))
+    (push,) = pushes(res)
+    assert push["state"] == "live"
+    assert push["ordId"] == item["ordId"]
+    for field in ("instType", "instId", "ordId", "clOrdId", "tag", "px", "sz", "ordType",
+                  "side", "posSide", "tdMode", "state", "accFillSz", "avgPx", "fillPx",
+                  "fillSz", "fillTime", "tradeId", "fee", "feeCcy", "execType", "reqId",
+                  "amendResult", "cancelSource", "code", "msg", "cTime", "uTime"):
+        assert field in push, field
+    assert push["px"] == arg["px"] and push["sz"] == "0.01"
+    assert (push["accFillSz"], push["fillSz"], push["tradeId"], push["avgPx"]) == (
+        "0", "0", "", "0")
+    assert push["cTime"] == push["uTime"] == str(T0)
+    assert push["feeCcy"] == "BTC"
+    # Balance frozen for the resting buy.
+    acct = ex.accounts["keyA"]
+    assert acct.frozen["USDT"] == Decimal(arg["px"]) * Decimal("0.01")
+    assert [e.channel for e in res.emits if e.api_key][:2] == ["orders", "account"]
+    account = [e for e in res.emits if e.channel == "account"][0]
+    detail = account.data[0]["details"][0]
+    assert detail["ccy"] == "USDT" and Decimal(detail["frozenBal"]) == acct.frozen["USDT"]
+
+
+def test_inst_id_code_wins_and_strict_mode() -> None:
+    ex, _ = make()
+    arg = far_bid(ex)
+    arg["instIdCode"] = 100002  # ETH-USDT: wins over instId BTC-USDT
+    arg["px"] = "1000"
+    res = run(ex, "order", [arg])
+    assert res.response["code"] == "0"
+    assert ex.order_list()[-1].inst_id == "ETH-USDT"
+    strict, _ = make(strict_inst_id_code=True)
+    res = run(strict, "order", [far_bid(strict)])
+    assert res.response["code"] == "1"
+    assert res.response["data"][0]["sCode"] == "50014"
+    assert res.response["data"][0]["sMsg"] == "Parameter instIdCode can not be empty."
+    ok = far_bid(strict)
+    del ok["instId"]
+    ok["instIdCode"] = 100001
+    assert run(strict, "order", [ok]).response["code"] == "0"
+
+
+def _mutate(arg: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    out = dict(arg)
+    for k, v in kw.items():
+        if v is None:
+            out.pop(k, None)
+        else:
+            out[k] = v
+    return out
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"instId": None}, "50014"),
+        ({"instId": "NOPE-USDT"}, "51001"),
+        ({"instId": SPRD}, "51001"),
+        ({"instIdCode": 999999}, "51001"),
+        ({"instIdCode": "abc"}, "51000"),
+        ({"clOrdId": "bad-id"}, "51000"),
+        ({"clOrdId": "x" * 33}, "51000"),
+        ({"tag": "t" * 17}, "51000"),
+        ({"tdMode": None}, "50014"),
+        ({"tdMode": "cross"}, "51000"),
+        ({"side": None}, "50014"),
+        ({"side": "long"}, "51000"),
+        ({"ordType": None}, "50014"),
+        ({"ordType": "optimal_limit_ioc"}, "51000"),
+        ({"ordType": "stop"}, "51000"),
+        ({"sz": None}, "50014"),
+        ({"sz": "-1"}, "51000"),
+        ({"sz": "NaN"}, "51000"),
+        ({"sz": 1}, "51000"),
+        ({"px": None}, "50014"),
+        ({"px": "abc"}, "51000"),
+        ({"px": "50000.05"}, "51000"),
+        ({"sz": "0.000000001"}, "51121"),
+        ({"sz": "0.000001"}, "51020"),
+        ({"px": "100000"}, "51006"),
+        ({"sz": "100"}, "51008"),
+        ({"tgtCcy": "quote_ccy"}, "51000"),
+        ({"reduceOnly": "yes"}, "51000"),
+        ({"posSide": "long"}, "51000"),
+    ],
+)
+def test_place_item_failures(changes: dict[str, Any], code: str) -> None:
+    ex, _ = make()
+    arg = _mutate(limit("50000", "0.01"), **changes)
+    res = run(ex, "order", [arg])
+    assert res.response["code"] == "1"
+    (item,) = res.response["data"]
+    assert item["sCode"] == code, item
+    assert item["ordId"] == ""
+    assert item["sMsg"]
+    assert item["subCode"] == ""
+    assert "inTime" in res.response
+    assert ex.order_list() == []
+    assert not [e for e in res.emits if e.channel == "orders"]
+
+
+def test_insufficient_balance_message() -> None:
+    ex, _ = make()
+    res = run(ex, "order", [limit("50000", "100")])
+    assert res.response["data"][0]["sMsg"] == (
+        "Order failed. Insufficient USDT balance in account.")
+    res = run(ex, "order", [limit(str(best(ex)[1] + 100), "101", side="sell")])
+    assert res.response["data"][0]["sMsg"] == (
+        "Order failed. Insufficient BTC balance in account.")
+
+
+def test_duplicate_cl_ord_id() -> None:
+    ex, _ = make()
+    assert run(ex, "order", [far_bid(ex, clOrdId="dup")]).response["code"] == "0"
+    res = run(ex, "order", [far_bid(ex, clOrdId="dup")])
+    assert res.response["data"][0]["sCode"] == "51016"
+    # Another account may use the same clOrdId.
+    assert run(ex, "order", [far_bid(ex, clOrdId="dup")], key="keyB").response["code"] == "0"
+    # Within one batch: the second one fails, the first is placed.
+    res = run(ex, "batch-orders", [far_bid(ex, clOrdId="x1"), far_bid(ex, clOrdId="x1")])
+    assert res.response["code"] == "2"
+    assert [i["sCode"] for i in res.response["data"]] == ["0", "51016"]
+    # Once the first is canceled the id is free again.
+    order = ex.find_order("keyA", cl_ord_id="dup")
+    assert order is not None
+    run(ex, "cancel-order", [{"instId": "BTC-USDT", "clOrdId": "dup"}])
+    assert run(ex, "order", [far_bid(ex, clOrdId="dup")]).response["code"] == "0"
+
+
+def test_batch_orders_mixed_and_all_failed() -> None:
+    ex, _ = make()
+    res = run(ex, "batch-orders", [far_bid(ex, clOrdId="a"), limit("1", "NaN"),
+                                   far_bid(ex, clOrdId="c")])
+    assert res.response["code"] == "2"
+    assert [i["sCode"] for i in res.response["data"]] == ["0", "51000", "0"]
+    assert [i["clOrdId"] for i in res.response["data"]] == ["a", "", "c"]
+    assert len(pushes(res)) == 2
+    res = run(ex, "batch-orders", [limit("1", "NaN"), limit("1", "NaN")])
+    assert res.response["code"] == "1"
+    assert "inTime" in res.response
+
+
+def test_batch_orders_may_mix_instruments() -> None:
+    ex, _ = make()
+    eth = {"instId": "ETH-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+           "px": "1000", "sz": "1"}
+    res = run(ex, "batch-orders", [far_bid(ex), eth])
+    assert res.response["code"] == "0"
+    assert {o.inst_id for o in ex.order_list()} == {"BTC-USDT", "ETH-USDT"}
+
+
+def test_ord_ids_unique_and_numeric() -> None:
+    ex, _ = make()
+    for _ in range(30):
+        run(ex, "order", [far_bid(ex)])
+    ids = [o.ord_id for o in ex.order_list()]
+    assert len(set(ids)) == 30
+    assert all(i.isdigit() for i in ids)
+
+
+# ---------------------------------------------------------------------------
+# cancel-order / batch-cancel-orders
+
+
+def test_cancel_paths() -> None:
+    ex, clock = make()
+    res = run(ex, "order", [far_bid(ex, clOrdId="c1")])
+    ord_id = res.response["data"][0]["ordId"]
+    clock.t += 5
+    res = run(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": ord_id}])
+    r = res.response
+    assert r["code"] == "0" and "inTime" in r and "outTime" in r
+    assert r["data"] == [{"clOrdId": "c1", "ordId": ord_id, "ts": str(T0), "sCode": "0",
+                          "sMsg": "Cancellation was successful"}]
+    (push,) = pushes(res)
+    assert (push["state"], push["cancelSource"]) == ("canceled", "1")
+    assert int(push["uTime"]) > int(push["cTime"])
+    assert ex.accounts["keyA"].frozen["USDT"] == 0
+    again = run(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": ord_id}])
+    assert again.response["code"] == "1"
+    assert again.response["data"][0]["sCode"] == "51400"
+    assert again.response["data"][0]["ordId"] == ord_id
+    assert again.emits == []
+
+
+@pytest.mark.parametrize(
+    ("arg", "code"),
+    [
+        ({"instId": "BTC-USDT", "ordId": "123"}, "51400"),
+        ({"instId": "BTC-USDT", "clOrdId": "nope"}, "51400"),
+        ({"instId": "BTC-USDT"}, "50015"),
+        ({"instId": "NOPE", "ordId": "1"}, "51001"),
+        ({"ordId": "1"}, "50014"),
+        ({"instId": "BTC-USDT", "ordId": 5}, "51000"),
+    ],
+)
+def test_cancel_failures(arg: dict[str, Any], code: str) -> None:
+    ex, _ = make()
+    res = run(ex, "cancel-order", [arg])
+    assert res.response["code"] == "1"
+    assert res.response["data"][0]["sCode"] == code
+    assert "subCode" not in res.response["data"][0]
+
+
+def test_cancel_by_cl_ord_id_wrong_instrument_and_other_account() -> None:
+    ex, _ = make()
+    run(ex, "order", [far_bid(ex, clOrdId="c2")])
+    res = run(ex, "cancel-order", [{"instId": "ETH-USDT", "clOrdId": "c2"}])
+    assert res.response["data"][0]["sCode"] == "51400"
+    res = run(ex, "cancel-order", [{"instId": "BTC-USDT", "clOrdId": "c2"}], key="keyB")
+    assert res.response["data"][0]["sCode"] == "51400"
+    res = run(ex, "cancel-order", [{"instIdCode": 100001, "clOrdId": "c2"}])
+    assert res.response["code"] == "0"
+
+
+def test_batch_cancel() -> None:
+    ex, _ = make()
+    res = run(ex, "batch-orders", [far_bid(ex) for _ in range(3)])
+    ids = [i["ordId"] for i in res.response["data"]]
+    res = run(ex, "batch-cancel-orders",
+              [{"instId": "BTC-USDT", "ordId": i} for i in [*ids, ids[0]]])
+    assert res.response["code"] == "2"
+    assert [i["sCode"] for i in res.response["data"]] == ["0", "0", "0", "51400"]
+    assert all(o.state == "canceled" for o in ex.order_list())
+
+
+# ---------------------------------------------------------------------------
+# amend-order / batch-amend-orders
+
+
+def test_amend_size_and_price() -> None:
+    ex, clock = make()
+    arg = far_bid(ex, clOrdId="a1")
+    ord_id = run(ex, "order", [arg]).response["data"][0]["ordId"]
+    clock.t += 1
+    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "reqId": "r1",
+                                   "newSz": "0.02"}])
+    r = res.response
+    assert r["code"] == "0" and "inTime" in r
+    assert r["data"] == [{"clOrdId": "a1", "ordId": ord_id, "ts": str(T0), "reqId": "r1",
+                          "sCode": "0", "sMsg": "Order modification successful",
+                          "subCode": ""}]
+    (push,) = pushes(res)
+    assert (push["sz"], push["reqId"], push["amendResult"], push["state"]) == (
+        "0.02", "r1", "0", "live")
+    acct = ex.accounts["keyA"]
+    assert acct.frozen["USDT"] == Decimal(arg["px"]) * Decimal("0.02")
+    new_px = Decimal(arg["px"]) - 100
+    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "clOrdId": "a1", "newPx": str(new_px)}])
+    (push,) = pushes(res)
+    assert push["px"] == str(new_px) and push["reqId"] == "" and push["amendResult"] == "0"
+    assert acct.frozen["USDT"] == new_px * Decimal("0.02")
+    bids, _ = ex.book("BTC-USDT")
+    assert (str(new_px), "0.02") in bids
+
+
+def test_amend_failures() -> None:
+    ex, _ = make()
+    ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
+    base = {"instId": "BTC-USDT", "ordId": ord_id}
+    cases = [
+        ({}, "51000"),
+        ({"newSz": "abc"}, "51000"),
+        ({"newPx": "1.05"}, "51000"),
+        ({"newSz": "0.000000001"}, "51121"),
+        ({"reqId": "r-1", "newSz": "1"}, "51000"),
+        ({"ordId": "42", "newSz": "1"}, "51503"),
+        ({"cxlOnFail": "maybe", "newSz": "1"}, "51000"),
+        ({"newPx": "100000"}, "51006"),
+        ({"newSz": "1000"}, "51008"),
+    ]
+    for extra, code in cases:
+        res = run(ex, "amend-order", [{**base, **extra}])
+        assert res.response["code"] == "1", extra
+        item = res.response["data"][0]
+        assert item["sCode"] == code, (extra, item)
+        assert set(item) == {"clOrdId", "ordId", "ts", "reqId", "sCode", "sMsg", "subCode"}
+    run(ex, "cancel-order", [base])
+    res = run(ex, "amend-order", [{**base, "newSz": "1"}])
+    assert res.response["data"][0]["sCode"] == "51503"
+
+
+def test_amend_business_failure_pushes_minus_one_or_cancels() -> None:
+    ex, _ = make()
+    ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
+    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "reqId": "q1",
+                                   "newSz": "1000"}])
+    (push,) = pushes(res)
+    assert (push["amendResult"], push["reqId"], push["state"], push["code"]) == (
+        "-1", "q1", "live", "51008")
+    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "reqId": "q2",
+                                   "newSz": "1000", "cxlOnFail": True}])
+    assert res.response["data"][0]["sCode"] == "51008"
+    (push,) = pushes(res)
+    assert (push["amendResult"], push["reqId"], push["state"]) == ("1", "q2", "canceled")
+    assert ex.accounts["keyA"].frozen["USDT"] == 0
+
+
+def test_amend_post_only_that_would_take() -> None:
+    ex, _ = make()
+    bid, ask = best(ex)
+    arg = limit(str(bid), ordType="post_only")
+    ord_id = run(ex, "order", [arg]).response["data"][0]["ordId"]
+    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "newPx": str(ask)}])
+    assert res.response["data"][0]["sCode"] == "51511"
+    assert ex.find_order("keyA", ord_id=ord_id).px == bid  # type: ignore[union-attr]
+
+
+def test_batch_amend_duplicates() -> None:
+    ex, _ = make()
+    ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
+    res = run(ex, "batch-amend-orders", [
+        {"instId": "BTC-USDT", "ordId": ord_id, "newSz": "0.02"},
+        {"instId": "BTC-USDT", "ordId": ord_id, "newSz": "0.03"},
+    ])
+    assert res.response["code"] == "2"
+    assert [i["sCode"] for i in res.response["data"]] == ["0", "51512"]
+    assert ex.find_order("keyA", ord_id=ord_id).sz == Decimal("0.02")  # type: ignore[union-attr]
+
+
+def test_amend_size_down_to_filled_completes_the_order() -> None:
+    ex, _ = make()
+    bid, ask = best(ex)
+    top_ask = Decimal(ex.book("BTC-USDT")[1][0][1])
+    sz = top_ask + Decimal("0.5")
+    res = run(ex, "order", [limit(str(ask), str(sz))])
+    ord_id = res.response["data"][0]["ordId"]
+    order = ex.find_order("keyA", ord_id=ord_id)
+    assert order is not None and order.state == "partially_filled"
+    assert order.acc_fill_sz == top_ask
+    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id,
+                                   "newSz": str(top_ask)}])
+    assert res.response["code"] == "0"
+    (push,) = pushes(res)
+    assert push["state"] == "filled" and push["amendResult"] == "0"
+    assert ex.accounts["keyA"].frozen.get("USDT", 0) == 0
+    assert str(ask) not in [p for p, _ in ex.book("BTC-USDT")[0]]
+
+
+def test_amend_price_through_the_book_trades() -> None:
+    ex, _ = make()
+    ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
+    _, ask = best(ex)
+    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "newPx": str(ask)}])
+    states = [p["state"] for p in pushes(res)]
+    assert states == ["live", "filled"]
+    assert pushes(res)[1]["execType"] == "T"
+    assert pushes(res, "fills")
+
+
+# ---------------------------------------------------------------------------
+# mass-cancel
+
+
+def _option(side: str = "buy", px: str = "0.01", **kw: Any) -> dict[str, Any]:
+    arg = {"instId": OPT, "tdMode": "cross", "side": side, "ordType": "limit", "px": px,
+           "sz": "1"}
+    arg.update(kw)
+    return arg
+
+
+def test_mass_cancel() -> None:
+    ex, clock = make()
+    assert run(ex, "order", [_option()]).response["code"] == "0"
+    assert run(ex, "order", [_option(clOrdId="o2")]).response["code"] == "0"
+    assert run(ex, "order", [_option()], key="keyB").response["code"] == "0"
+    run(ex, "order", [far_bid(ex)])
+    res = run(ex, "mass-cancel", [{"instType": "OPTION", "instFamily": "BTC-USD",
+                                   "lockInterval": "1000"}])
+    assert res.response == {"id": res.response["id"], "op": "mass-cancel", "code": "0",
+                            "msg": "", "data": [{"result": True}]}
+    assert [(p["state"], p["instId"]) for p in pushes(res)] == [("canceled", OPT)] * 2
+    states = {(o.api_key, o.inst_type): o.state for o in ex.order_list()}
+    assert states == {("keyA", "OPTION"): "canceled", ("keyB", "OPTION"): "live",
+                      ("keyA", "SPOT"): "live"}
+    res = run(ex, "order", [_option()])
+    assert res.response["data"][0]["sCode"] == "54008"
+    assert run(ex, "order", [_option()], key="keyB").response["code"] == "0"
+    clock.t += 1000
+    assert run(ex, "order", [_option()]).response["code"] == "0"
+
+
+@pytest.mark.parametrize(
+    ("arg", "code"),
+    [({"instFamily": "BTC-USD"}, "50014"), ({"instType": "SWAP", "instFamily": "BTC-USD"},
+                                            "51000"),
+     ({"instType": "OPTION"}, "50014"), ({"instType": "OPTION", "instFamily": "XYZ-USD"},
+                                         "51000"),
+     ({"instType": "OPTION", "instFamily": "BTC-USD", "lockInterval": "10001"}, "51000")],
+)
+def test_mass_cancel_failures(arg: dict[str, Any], code: str) -> None:
+    ex, _ = make()
+    res = run(ex, "mass-cancel", [arg])
+    assert res.response["code"] == code
+    assert res.response["data"] == []
+    assert "inTime" not in res.response
+
+
+# ---------------------------------------------------------------------------
+# Spread ops
+
+
+def _sprd(side: str = "buy", px: str = "10", sz: str = "1", **kw: Any) -> dict[str, Any]:
+    arg = {"sprdId": SPRD, "side": side, "ordType": "limit", "px": px, "sz": sz}
+    arg.update(kw)
+    return arg
+
+
+def test_sprd_order_amend_cancel() -> None:
+    ex, _ = make()
+    res = run(ex, "sprd-order", [_sprd(clOrdId="s1", tag="tg")])
+    r = res.response
+    assert r["code"] == "0" and "inTime" not in r
+    (item,) = r["data"]
+    assert set(item) == {"clOrdId", "ordId", "tag", "sCode", "sMsg"}
+    ord_id = item["ordId"]
+    (push,) = pushes(res, "sprd-orders")
+    assert (push["state"], push["sprdId"], push["pendingFillSz"]) == ("live", SPRD, "1")
+    assert [e.sprd_id for e in res.emits if e.channel == "sprd-orders"] == [SPRD]
+    res = run(ex, "sprd-amend-order", [{"ordId": ord_id, "reqId": "r9", "newSz": "2"}])
+    assert res.response["data"] == [{"clOrdId": "s1", "ordId": ord_id, "reqId": "r9",
+                                     "sCode": "0", "sMsg": "Order modification successful"}]
+    (push,) = pushes(res, "sprd-orders")
+    assert (push["sz"], push["reqId"], push["amendResult"]) == ("2", "r9", "0")
+    res = run(ex, "sprd-cancel-order", [{"clOrdId": "s1"}])
+    assert res.response["data"] == [{"clOrdId": "s1", "ordId": ord_id, "sCode": "0",
+                                     "sMsg": "Cancellation was successful"}]
+    (push,) = pushes(res, "sprd-orders")
+    assert (push["state"], push["canceledSz"], push["cancelSource"]) == ("canceled", "2", "1")
+    again = run(ex, "sprd-cancel-order", [{"ordId": ord_id}])
+    assert again.response["data"][0]["sCode"] == "51401"
+    amend = run(ex, "sprd-amend-order", [{"ordId": ord_id, "newSz": "3"}])
+    assert amend.response["data"][0]["sCode"] == "51509"
+
+
+def test_sprd_filled_and_unknown() -> None:
+    ex, _ = make()
+    res = run(ex, "sprd-order", [{"sprdId": SPRD, "side": "buy", "ordType": "market",
+                                  "sz": "0.5"}])
+    ord_id = res.response["data"][0]["ordId"]
+    states = [p["state"] for p in pushes(res, "sprd-orders")]
+    assert states[-1] == "filled"
+    trades = pushes(res, "sprd-trades")
+    assert trades and trades[0]["execType"] == "T" and trades[0]["state"] == "filled"
+    legs = trades[0]["legs"]
+    assert [(leg["instId"], leg["side"]) for leg in legs] == [
+        ("BTC-USDT", "sell"), ("BTC-USDT-SWAP", "buy")]
+    assert Decimal(legs[1]["szCont"]) == Decimal(trades[0]["fillSz"]) * 100
+    assert pushes(res, "sprd-public-trades")
+    assert run(ex, "sprd-cancel-order", [{"ordId": ord_id}]).response["data"][0][
+        "sCode"] == "51402"
+    assert run(ex, "sprd-amend-order", [{"ordId": ord_id, "newSz": "1"}]).response["data"][0][
+        "sCode"] == "51510"
+    assert run(ex, "sprd-cancel-order", [{"ordId": "1"}]).response["data"][0]["sCode"] == "51400"
+    assert run(ex, "sprd-amend-order", [{"ordId": "1", "newSz": "1"}]).response["data"][0][
+        "sCode"] == "51503"
+    assert run(ex, "sprd-cancel-order", [{}]).response["data"][0]["sCode"] == "50015"
+    # A regular order id is not a spread order.
+    reg = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
+    assert run(ex, "sprd-cancel-order", [{"ordId": reg}]).response["data"][0][
+        "sCode"] == "51400"
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [({"sprdId": None}, "50014"), ({"sprdId": "X_Y"}, "51001"), ({"ordType": "fok"}, "51000"),
+     ({"px": None}, "50014"), ({"px": "10.05"}, "51000"), ({"sz": "0.001"}, "51121"),
+     ({"side": "up"}, "51000"), ({"clOrdId": "a_b"}, "51000"), ({"px": "100"}, "51006")],
+)
+def test_sprd_order_failures(changes: dict[str, Any], code: str) -> None:
+    ex, _ = make()
+    res = run(ex, "sprd-order", [_mutate(_sprd(), **changes)])
+    assert res.response["code"] == "1"
+    assert res.response["data"][0]["sCode"] == code
+
+
+def test_sprd_mass_cancel() -> None:
+    ex, _ = make()
+    for _ in range(2):
+        run(ex, "sprd-order", [_sprd()])
+    run(ex, "sprd-order", [_sprd()], key="keyB")
+    for args in ([{"sprdId": SPRD}], [{}], []):
+        res = run(ex, "sprd-mass-cancel", args)
+        assert res.response["code"] == "0"
+        assert res.response["data"] == [{"result": True}]
+        assert "inTime" not in res.response
+    states = sorted((o.api_key, o.state) for o in ex.order_list())
+    assert states == [("keyA", "canceled"), ("keyA", "canceled"), ("keyB", "live")]
+    res = run(ex, "sprd-mass-cancel", [{"sprdId": "NOPE"}])
+    assert res.response["code"] == "51001" and res.response["data"] == []
+
+
+def test_sprd_mass_cancel_without_sprd_id_pushes_each_cancel() -> None:
+    ex, _ = make()
+    run(ex, "sprd-order", [_sprd()])
+    res = run(ex, "sprd-mass-cancel", [{}])
+    assert [p["state"] for p in pushes(res, "sprd-orders")] == ["canceled"]
+
+
+# ---------------------------------------------------------------------------
+# Rate limits
+
+
+def test_rate_limit_top_level() -> None:
+    ex, clock = make()
+    for i in range(60):
+        clock.t = T0 + i * 10
+        assert run(ex, "order", [far_bid(ex)]).response["code"] == "0"
+    res = run(ex, "order", [far_bid(ex)])
+    assert res.response["code"] == "50011"
+    assert res.response["data"] == []
+    assert res.response["msg"].startswith("Rate limit reached")
+    assert len(ex.order_list()) == 60
+    # Another instrument has its own bucket.
+    eth = {"instId": "ETH-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+           "px": "1000", "sz": "1"}
+    assert run(ex, "order", [eth]).response["code"] == "0"
+    # Another account too.
+    assert run(ex, "order", [far_bid(ex)], key="keyB").response["code"] == "0"
+    # The rejected request did not count: once the first request leaves the
+    # rolling window, exactly one more fits.
+    clock.t = T0 + 2000
+    assert run(ex, "order", [far_bid(ex)]).response["code"] == "0"
+    assert run(ex, "order", [far_bid(ex)]).response["code"] == "50011"
+    # Cancels have their own bucket.
+    order = ex.order_list()[0]
+    res = run(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": order.ord_id}])
+    assert res.response["code"] == "0"
+
+
+def test_rate_limit_item_shape() -> None:
+    ex, clock = make(rate_limit_shape="item")
+    for _ in range(59):
+        assert run(ex, "order", [far_bid(ex)]).response["code"] == "0"
+    res = run(ex, "order", [far_bid(ex)])
+    assert res.response["code"] == "0"
+    res = run(ex, "order", [far_bid(ex)])
+    assert res.response["code"] == "1"
+    assert res.response["data"][0]["sCode"] == "50011"
+    # Rejected items did not count: the window frees up after 2 s.
+    clock.t += 2000
+    assert run(ex, "order", [far_bid(ex)]).response["code"] == "0"
+
+
+def test_rate_limit_batch_bucket_counts_orders() -> None:
+    ex, _ = make(rate_limit_shape="item")
+    for _ in range(14):
+        assert run(ex, "batch-orders", [far_bid(ex) for _ in range(20)]).response["code"] == "0"
+    res = run(ex, "batch-orders", [far_bid(ex) for _ in range(19)])
+    assert res.response["code"] == "0"
+    eth = {"instId": "ETH-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+           "px": "1000", "sz": "1"}
+    res = run(ex, "batch-orders", [far_bid(ex), eth, far_bid(ex)])
+    assert res.response["code"] == "2"
+    assert [i["sCode"] for i in res.response["data"]] == ["0", "0", "50011"]
+    res = run(ex, "batch-orders", [far_bid(ex) for _ in range(3)])
+    assert res.response["code"] == "1"
+    assert [i["sCode"] for i in res.response["data"]] == ["50011"] * 3
+    # A one-item batch counts against the single-order bucket, which is free.
+    assert run(ex, "batch-orders", [far_bid(ex)]).response["code"] == "0"
+
+
+def test_rate_limit_mass_cancel_and_spread() -> None:
+    ex, clock = make(rate_limit_shape="item")
+    arg = {"instType": "OPTION", "instFamily": "BTC-USD"}
+    for _ in range(5):
+        assert run(ex, "mass-cancel", [arg]).response["code"] == "0"
+    res = run(ex, "mass-cancel", [arg])
+    assert res.response == {"id": res.response["id"], "op": "mass-cancel", "code": "50011",
+                            "msg": res.response["msg"], "data": []}
+    for _ in range(20):
+        assert run(ex, "sprd-order", [_sprd()]).response["code"] == "0"
+    res = run(ex, "sprd-order", [_sprd()])
+    assert res.response["code"] == "1"
+    assert res.response["data"][0]["sCode"] == "50011"
+    clock.t += 2000
+    assert run(ex, "sprd-order", [_sprd()]).response["code"] == "0"
+
+
+def test_rate_limit_off() -> None:
+    ex, _ = make(rate_limit=False)
+    for _ in range(70):
+        assert run(ex, "order", [far_bid(ex)]).response["code"] == "0"
+
+
+def test_options_share_a_family_bucket() -> None:
+    ex, _ = make()
+    other = "BTC-USD-261225-70000-C"
+    for i in range(60):
+        inst = OPT if i % 2 else other
+        assert run(ex, "order", [_option(instId=inst)]).response["code"] == "0"
+    assert run(ex, "order", [_option()]).response["code"] == "50011"
+
+
+def test_emit_defaults() -> None:
+    e = Emit("tickers", [{}])
+    assert (e.api_key, e.inst_id, e.action, e.extra) == (None, None, None, None)
