@@ -227,7 +227,7 @@ class Instrument:
         self.mid_ticks = int(start / self.tick) // self.grid * self.grid
         self.min_mid_ticks = 20 * self.grid
         self.synth_top: dict[bool, int] = {}
-        self.book = Book()
+        self.book = Book(self.tick * self.grid)
         self.feeds = {
             "books": BookFeed(400, rng.randint(10_000, 5_000_000)),
             "books50-l2-tbt": BookFeed(50, rng.randint(10_000, 5_000_000)),
@@ -800,10 +800,9 @@ class Exchange:
             elif quote_sized:
                 need = sz
             else:
-                _, cost = self._peek(inst, side, limit, acct.api_key, qty=target)
-                need = cost
+                need = self._market_cost(inst, side, limit, acct.api_key, target)
         else:
-            _, cost = self._peek(inst, side, limit, acct.api_key, qty=target)
+            cost = self._market_cost(inst, side, limit, acct.api_key, target)
             need = ZERO if reduce_only else cost * inst.ct_val / inst.lever
         if need > acct.available(ccy):
             raise _reject(("51008", f"Order failed. Insufficient {ccy} balance in account."))
@@ -886,6 +885,13 @@ class Exchange:
             cost += avail * px
         return got, cost
 
+    def _market_cost(
+        self, inst: Instrument, side: str, limit: Decimal, exclude: str, qty: Decimal
+    ) -> Decimal:
+        """Worst-case cost of a market order: the book, then the rest at the limit price."""
+        got, cost = self._peek(inst, side, limit, exclude, qty=qty)
+        return cost + (qty - got) * limit
+
     def _would_take(self, inst: Instrument, side: str, px: Decimal) -> bool:
         best = inst.book.opposite(side).best()
         if best is None:
@@ -940,6 +946,7 @@ class Exchange:
                 lvl.synth -= f
                 if not lvl.synth:
                     lvl.synth_cnt = 0
+                lvl.changed()
                 left -= f
                 self._trade(ctx, inst, taker, None, side, best, f)
             for maker in list(lvl.orders):
@@ -953,6 +960,7 @@ class Exchange:
                 left -= f
                 if maker.leaves - f <= 0:
                     lvl.orders.remove(maker)
+                lvl.changed()
                 self._trade(ctx, inst, taker, maker, side, best, f)
             opp.prune(best)
             if best in opp.levels and left > 0:  # pragma: no cover - defensive
@@ -1241,6 +1249,7 @@ class Exchange:
         order.px = px
         order.target = target
         order.sz = target
+        book_side.order_changed(order)
         if need > order.frozen:
             self._hold(ctx, acct, order, need - order.frozen)
         else:
@@ -1441,6 +1450,7 @@ class Exchange:
         if requeue or leaves <= 0:
             side.remove_order(order)
         order.px, order.sz, order.target = px, target, target
+        side.order_changed(order)
         order.amend_result = "0"
         order.last_req_id = req_id
         order.touch(ctx.now)
@@ -2095,9 +2105,9 @@ class Exchange:
         # Synthetic levels on the wrong side of the new mid go first, then the
         # market trades through the user orders it crossed.
         for side in (inst.book.bids, inst.book.asks):
-            for px in list(side.levels):
-                if side.levels[px].synth and (px > bid_top if side.is_bid else px < ask_top):
-                    side.set_synth(px, ZERO, 0)
+            for lvl in list(side.levels.values()):
+                if lvl.synth and (lvl.k > kb if side.is_bid else lvl.k < ka):
+                    side.set_synth(lvl.px, ZERO, 0)
         crossed_bids = sum(
             (o.leaves for o in inst.book.bids.user_orders() if o.px and o.px >= ask_top), ZERO
         )
@@ -2136,12 +2146,14 @@ class Exchange:
                 else range(top, top + SYNTH_LEVELS)
             )
             lowest, highest = min(window), max(window)
-            for px in list(side.levels):
-                k = int(px / step)
-                if side.levels[px].synth and (k < lowest or k > highest):
-                    side.set_synth(px, ZERO, 0)
+            present = set()
+            for lvl in list(side.levels.values()):
+                if lvl.synth:
+                    if lvl.k < lowest or lvl.k > highest:
+                        side.set_synth(lvl.px, ZERO, 0)
+                    else:
+                        present.add(lvl.k)
             old_top = inst.synth_top.get(is_bid)
-            present = {int(px / step) for px, lvl in side.levels.items() if lvl.synth}
             # Synthetic levels never cross resting user orders of the other side.
             other = inst.book.asks if is_bid else inst.book.bids
             other_best = other.best()

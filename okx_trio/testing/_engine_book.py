@@ -38,16 +38,27 @@ def book_checksum(bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]]) 
 
 
 class Level:
-    """One price level: synthetic size first, then user orders in time priority."""
+    """One price level: synthetic size first, then user orders in time priority.
 
-    __slots__ = ("orders", "px", "px_s", "synth", "synth_cnt")
+    ``row`` caches the published ``[px, sz, "0", count]``; whoever changes the
+    level (its synthetic size, its queue, or the open size of a queued order)
+    calls :meth:`changed`.
+    """
 
-    def __init__(self, px: Decimal) -> None:
+    __slots__ = ("k", "orders", "px", "px_s", "row", "synth", "synth_cnt")
+
+    def __init__(self, px: Decimal, k: int) -> None:
         self.px = px
         self.px_s = fmt(px)
+        self.k = k
         self.synth = ZERO
         self.synth_cnt = 0
         self.orders: list[Order] = []
+        self.row: Level4 | None = None
+
+    def changed(self) -> None:
+        """Drop the cached published row."""
+        self.row = None
 
     def total(self) -> Decimal:
         """Visible size: synthetic plus the open size of user orders."""
@@ -59,6 +70,13 @@ class Level:
         """Order count shown in the book."""
         return (self.synth_cnt if self.synth else 0) + len(self.orders)
 
+    def published(self) -> Level4:
+        """``[px, sz, "0", orderCount]`` as pushed."""
+        row = self.row
+        if row is None:
+            row = self.row = [self.px_s, fmt(self.total()), "0", str(self.count())]
+        return row
+
     def empty(self) -> bool:
         """True when nothing rests here."""
         return not self.synth and not self.orders
@@ -67,8 +85,9 @@ class Level:
 class Side:
     """One side of a book; ``prices()`` is best first (bids descending, asks ascending)."""
 
-    def __init__(self, is_bid: bool) -> None:
+    def __init__(self, is_bid: bool, step: Decimal) -> None:
         self.is_bid = is_bid
+        self.step = step
         self.levels: dict[Decimal, Level] = {}
         self._sorted: list[Decimal] | None = None
 
@@ -87,7 +106,7 @@ class Side:
         """The level at ``px``, created if absent."""
         lvl = self.levels.get(px)
         if lvl is None:
-            lvl = self.levels[px] = Level(px)
+            lvl = self.levels[px] = Level(px, int(px // self.step))
             self._sorted = None
         return lvl
 
@@ -103,12 +122,15 @@ class Side:
         lvl = self.level(px)
         lvl.synth = sz
         lvl.synth_cnt = cnt if sz else 0
+        lvl.row = None
         self.prune(px)
 
     def add_order(self, order: Order) -> None:
         """Queue a user order at the back of its level."""
         assert order.px is not None
-        self.level(order.px).orders.append(order)
+        lvl = self.level(order.px)
+        lvl.orders.append(order)
+        lvl.row = None
 
     def remove_order(self, order: Order) -> None:
         """Take a user order out of its level (no-op if absent)."""
@@ -121,16 +143,20 @@ class Side:
             lvl.orders.remove(order)
         except ValueError:
             return
+        lvl.row = None
         self.prune(order.px)
+
+    def order_changed(self, order: Order) -> None:
+        """A queued order's open size changed in place."""
+        if order.px is not None:
+            lvl = self.levels.get(order.px)
+            if lvl is not None:
+                lvl.row = None
 
     def top(self, depth: int) -> list[Level4]:
         """The best ``depth`` levels as published strings."""
         levels = self.levels
-        out: list[Level4] = []
-        for px in self.prices()[:depth]:
-            lvl = levels[px]
-            out.append([lvl.px_s, fmt(lvl.total()), "0", str(lvl.count())])
-        return out
+        return [levels[px].published() for px in self.prices()[:depth]]
 
     def user_orders(self) -> list[Order]:
         """Every resting user order on this side, best price first, then time."""
@@ -138,11 +164,11 @@ class Side:
 
 
 class Book:
-    """Both sides of one instrument's book."""
+    """Both sides of one instrument's book; ``step`` is the synthetic grid (``Level.k``)."""
 
-    def __init__(self) -> None:
-        self.bids = Side(True)
-        self.asks = Side(False)
+    def __init__(self, step: Decimal) -> None:
+        self.bids = Side(True, step)
+        self.asks = Side(False, step)
 
     def side(self, side: str) -> Side:
         """The side a ``buy``/``sell`` order rests on."""

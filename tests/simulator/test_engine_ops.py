@@ -43,7 +43,9 @@ def run(
     return ex.trade_op(key, path, frame)
 
 
-def pushes(res: TradeResult, channel: str = "orders", key: str | None = None) -> list[dict[str, Any]]:
+def pushes(
+    res: TradeResult, channel: str = "orders", key: str | None = None
+) -> list[dict[str, Any]]:
     return [
         e.data[0] for e in res.emits
         if e.channel == channel and (key is None or e.api_key == key)
@@ -159,14 +161,18 @@ def test_place_success_shape_and_live_push() -> None:
     arg = far_bid(ex, clOrdId="b15", tag="t1")
     res = run(ex, "order", [arg])
     r = res.response
-    assert r["code"] == "0" and r["msg"] == ""
+    assert r["code"] == "0"
+    assert r["msg"] == ""
     assert set(r) == {"id", "op", "code", "msg", "data", "inTime", "outTime"}
-    assert r["inTime"].isdigit() and r["outTime"].isdigit()
+    assert r["inTime"].isdigit()
+    assert r["outTime"].isdigit()
     assert int(r["outTime"]) >= int(r["inTime"])
     assert int(r["inTime"]) // 1000 == T0
     (item,) = r["data"]
     assert set(item) == {"clOrdId", "ordId", "tag", "ts", "sCode", "sMsg", "subCode"}
-    assert item["clOrdId"] == "b15" and item["tag"] == "t1" and item["ordId"].isdigit()
+    assert item["clOrdId"] == "b15"
+    assert item["tag"] == "t1"
+    assert item["ordId"].isdigit()
     assert (item["sCode"], item["sMsg"], item["subCode"], item["ts"]) == (
         "0", "Order placed", "", str(T0))
     (push,) = pushes(res)
@@ -177,7 +183,8 @@ def test_place_success_shape_and_live_push() -> None:
                   "fillSz", "fillTime", "tradeId", "fee", "feeCcy", "execType", "reqId",
                   "amendResult", "cancelSource", "code", "msg", "cTime", "uTime"):
         assert field in push, field
-    assert push["px"] == arg["px"] and push["sz"] == "0.01"
+    assert push["px"] == arg["px"]
+    assert push["sz"] == "0.01"
     assert (push["accFillSz"], push["fillSz"], push["tradeId"], push["avgPx"]) == (
         "0", "0", "", "0")
     assert push["cTime"] == push["uTime"] == str(T0)
@@ -186,9 +193,10 @@ def test_place_success_shape_and_live_push() -> None:
     acct = ex.accounts["keyA"]
     assert acct.frozen["USDT"] == Decimal(arg["px"]) * Decimal("0.01")
     assert [e.channel for e in res.emits if e.api_key][:2] == ["orders", "account"]
-    account = [e for e in res.emits if e.channel == "account"][0]
+    account = next(e for e in res.emits if e.channel == "account")
     detail = account.data[0]["details"][0]
-    assert detail["ccy"] == "USDT" and Decimal(detail["frozenBal"]) == acct.frozen["USDT"]
+    assert detail["ccy"] == "USDT"
+    assert Decimal(detail["frozenBal"]) == acct.frozen["USDT"]
 
 
 def test_inst_id_code_wins_and_strict_mode() -> None:
@@ -339,7 +347,9 @@ def test_cancel_paths() -> None:
     clock.t += 5
     res = run(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": ord_id}])
     r = res.response
-    assert r["code"] == "0" and "inTime" in r and "outTime" in r
+    assert r["code"] == "0"
+    assert "inTime" in r
+    assert "outTime" in r
     assert r["data"] == [{"clOrdId": "c1", "ordId": ord_id, "ts": str(T0), "sCode": "0",
                           "sMsg": "Cancellation was successful"}]
     (push,) = pushes(res)
@@ -406,7 +416,8 @@ def test_amend_size_and_price() -> None:
     res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "reqId": "r1",
                                    "newSz": "0.02"}])
     r = res.response
-    assert r["code"] == "0" and "inTime" in r
+    assert r["code"] == "0"
+    assert "inTime" in r
     assert r["data"] == [{"clOrdId": "a1", "ordId": ord_id, "ts": str(T0), "reqId": "r1",
                           "sCode": "0", "sMsg": "Order modification successful",
                           "subCode": ""}]
@@ -418,7 +429,9 @@ def test_amend_size_and_price() -> None:
     new_px = Decimal(arg["px"]) - 100
     res = run(ex, "amend-order", [{"instId": "BTC-USDT", "clOrdId": "a1", "newPx": str(new_px)}])
     (push,) = pushes(res)
-    assert push["px"] == str(new_px) and push["reqId"] == "" and push["amendResult"] == "0"
+    assert push["px"] == str(new_px)
+    assert push["reqId"] == ""
+    assert push["amendResult"] == "0"
     assert acct.frozen["USDT"] == new_px * Decimal("0.02")
     bids, _ = ex.book("BTC-USDT")
     assert (str(new_px), "0.02") in bids
@@ -490,19 +503,21 @@ def test_batch_amend_duplicates() -> None:
 
 def test_amend_size_down_to_filled_completes_the_order() -> None:
     ex, _ = make()
-    bid, ask = best(ex)
+    _bid, ask = best(ex)
     top_ask = Decimal(ex.book("BTC-USDT")[1][0][1])
     sz = top_ask + Decimal("0.5")
     res = run(ex, "order", [limit(str(ask), str(sz))])
     ord_id = res.response["data"][0]["ordId"]
     order = ex.find_order("keyA", ord_id=ord_id)
-    assert order is not None and order.state == "partially_filled"
+    assert order is not None
+    assert order.state == "partially_filled"
     assert order.acc_fill_sz == top_ask
     res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id,
                                    "newSz": str(top_ask)}])
     assert res.response["code"] == "0"
     (push,) = pushes(res)
-    assert push["state"] == "filled" and push["amendResult"] == "0"
+    assert push["state"] == "filled"
+    assert push["amendResult"] == "0"
     assert ex.accounts["keyA"].frozen.get("USDT", 0) == 0
     assert str(ask) not in [p for p, _ in ex.book("BTC-USDT")[0]]
 
@@ -580,7 +595,8 @@ def test_sprd_order_amend_cancel() -> None:
     ex, _ = make()
     res = run(ex, "sprd-order", [_sprd(clOrdId="s1", tag="tg")])
     r = res.response
-    assert r["code"] == "0" and "inTime" not in r
+    assert r["code"] == "0"
+    assert "inTime" not in r
     (item,) = r["data"]
     assert set(item) == {"clOrdId", "ordId", "tag", "sCode", "sMsg"}
     ord_id = item["ordId"]
@@ -611,7 +627,9 @@ def test_sprd_filled_and_unknown() -> None:
     states = [p["state"] for p in pushes(res, "sprd-orders")]
     assert states[-1] == "filled"
     trades = pushes(res, "sprd-trades")
-    assert trades and trades[0]["execType"] == "T" and trades[0]["state"] == "filled"
+    assert trades
+    assert trades[0]["execType"] == "T"
+    assert trades[0]["state"] == "filled"
     legs = trades[0]["legs"]
     assert [(leg["instId"], leg["side"]) for leg in legs] == [
         ("BTC-USDT", "sell"), ("BTC-USDT-SWAP", "buy")]
@@ -657,7 +675,8 @@ def test_sprd_mass_cancel() -> None:
     states = sorted((o.api_key, o.state) for o in ex.order_list())
     assert states == [("keyA", "canceled"), ("keyA", "canceled"), ("keyB", "live")]
     res = run(ex, "sprd-mass-cancel", [{"sprdId": "NOPE"}])
-    assert res.response["code"] == "51001" and res.response["data"] == []
+    assert res.response["code"] == "51001"
+    assert res.response["data"] == []
 
 
 def test_sprd_mass_cancel_without_sprd_id_pushes_each_cancel() -> None:
