@@ -45,6 +45,7 @@ from ._exceptions import (
 from ._instruments import Instrument, InstrumentCache, InstrumentFetchError
 from ._models import OrderAck
 from ._protocol import EXP_TIME_OPS, IdGenerator
+from ._ratelimit import RateLimiter, inst_key
 from ._requests import (
     AmendOrder,
     AmendSpreadOrder,
@@ -107,6 +108,9 @@ class WsApiClient:
         self._ws = ws_client
         self._instruments = InstrumentCache(self._fetch_instruments)
         self._cl_ord_ids = _cl_ord_id_generator(ws_client._ids.prefix)
+        limiter = getattr(ws_client, "_rate_limiter", None)
+        if isinstance(limiter, RateLimiter):
+            limiter.windows.inst_key = self._rate_key
 
     def __repr__(self) -> str:
         return f"<WsApiClient {self._ws!r}>"
@@ -170,6 +174,23 @@ class WsApiClient:
     async def _fetch_instruments(self, inst_type: str) -> Sequence[Mapping[str, Any]]:
         items: Sequence[Mapping[str, Any]] = await self._ws.rest.get_instruments(inst_type)
         return items
+
+    def _rate_key(self, arg: Any) -> Any:
+        """Rate-limit bucket of an order op's arg: the instrument, or for options
+        the instrument family (OKX counts option orders per family)."""
+        key = inst_key(arg)
+        if isinstance(arg, Mapping):
+            code = arg.get("instIdCode")
+            inst = (
+                self._instruments.get_by_code(code)
+                if isinstance(code, int)
+                else self._instruments.get(str(arg.get("instId")))
+            )
+            if inst is not None and inst.inst_type == "OPTION":
+                family = inst.raw.get("instFamily")
+                if family:
+                    return ("family", family)
+        return key
 
     def _next_cl_ord_id(self) -> str:
         return self._cl_ord_ids()

@@ -28,7 +28,7 @@ from typing import Any, Final
 
 import trio
 
-__all__ = ["DEFAULT_LIMITS", "WINDOW", "RateLimiter", "RateWindows"]
+__all__ = ["DEFAULT_LIMITS", "WINDOW", "RateLimiter", "RateWindows", "inst_key"]
 
 WINDOW: Final = 2.0
 """OKX's rate-limit window, seconds."""
@@ -58,9 +58,12 @@ _SINGLE_OF_BATCH: Final = {
 Key = tuple[str, Any]
 
 
-def _inst_key(arg: object) -> Any:
-    # The same instrument can be named by code or by id; the trade client sends
-    # the code whenever it knows it, so that is what identifies the bucket.
+def inst_key(arg: object) -> Any:
+    """The default bucket key of an order op's arg: its ``instIdCode``, else its ``instId``.
+
+    The same instrument can be named by code or by id; the trade client sends
+    the code whenever it knows it, so that is what identifies the bucket.
+    """
     if isinstance(arg, Mapping):
         code = arg.get("instIdCode")
         if code is not None:
@@ -124,6 +127,9 @@ class RateWindows:
             for op, (limit, per_inst) in limits.items()
         }
         self._buckets: dict[Key, _Bucket] = {}
+        self.inst_key: Callable[[Any], Any] = inst_key
+        """Maps an order op's arg to its instrument bucket; the trade client
+        replaces it to count option orders per instrument family, as OKX does."""
 
     def limit(self, op: str) -> int | None:
         """The limit used for ``op`` (after headroom), or ``None`` if unpaced."""
@@ -141,10 +147,10 @@ class RateWindows:
         if not per_inst:
             return [((op, None), 1, limit)]
         if len(args) == 1:
-            return [((op, _inst_key(args[0])), 1, limit)]
+            return [((op, self.inst_key(args[0])), 1, limit)]
         counts: dict[Any, int] = {}
         for arg in args:
-            k = _inst_key(arg)
+            k = self.inst_key(arg)
             counts[k] = counts.get(k, 0) + 1
         return [((op, k), n, limit) for k, n in counts.items()]
 

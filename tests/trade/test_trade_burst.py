@@ -1,4 +1,4 @@
-"""The client-side rate limiter against the simulator, on virtual time.
+"""Timing against the simulator on virtual time: the rate limiter, deadlines, expTime.
 
 The simulator serves over in-memory links (``sim.connect_memory()``) so the
 autojump clock can run: no sockets here.
@@ -16,6 +16,7 @@ import trio
 import trio.testing
 
 from okx_trio import (
+    OkxApiError,
     OkxNotSent,
     OkxRateLimitError,
     OrderAck,
@@ -138,3 +139,21 @@ async def test_deadline_passing_while_rate_limited_is_not_sent(
             # first window ends.
             await api.submit_new_order(bid())
             assert len(sim.orders) == 55
+
+
+async def test_delayed_request_arrives_late_and_the_exchange_refuses_it(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """A delay fault holds the login answer back 1.5 s, so the order queued
+    behind it reaches the exchange after its 1 s ``expTime``: 50036, not acted on."""
+    with trio.fail_after(60):
+        async with trading_on_virtual_time() as (sim, api):
+            sim.faults.delay("login", 1.5)
+            exp = sim._now_ms() + 1000
+            with pytest.raises(OkxApiError) as info:
+                await api.submit_new_order(bid(), exp_time=exp, timeout=5.0)
+            assert type(info.value) is OkxApiError
+            assert info.value.code == "50036"
+            sent = sim.frames.ops("order")
+            assert [o["expTime"] for o in sent] == [str(exp)]
+            assert len(sim.orders) == 0

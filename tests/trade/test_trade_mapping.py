@@ -29,6 +29,7 @@ from okx_trio import (
 )
 from okx_trio._api_client import WsApiClient
 from okx_trio._protocol import ID_RE, IdGenerator
+from okx_trio._ratelimit import RateLimiter
 
 SPOT = [
     {
@@ -39,6 +40,19 @@ SPOT = [
         "lotSz": "0.00000001",
         "minSz": "0.00001",
     },
+]
+
+OPTION = [
+    {
+        "instId": f"BTC-USD-261225-{k}-C",
+        "instType": "OPTION",
+        "instIdCode": code,
+        "instFamily": "BTC-USD",
+        "tickSz": "0.0005",
+        "lotSz": "1",
+        "minSz": "1",
+    }
+    for k, code in (("60000", 300001), ("70000", 300002))
 ]
 
 
@@ -55,7 +69,7 @@ class FakeRest:
         await trio.sleep(self.delay)
         if self.fail is not None:
             raise self.fail
-        return SPOT if inst_type == "SPOT" else []
+        return {"SPOT": SPOT, "OPTION": OPTION}.get(inst_type, [])
 
 
 class FakeWs:
@@ -66,6 +80,7 @@ class FakeWs:
         self.sent: list[tuple[str, list[dict[str, Any]], int | None, float | None]] = []
         self.rest = rest or FakeRest()
         self._ids = IdGenerator("req")
+        self._rate_limiter = RateLimiter(headroom=1.0)
         self.options = None
 
     def _deadline(self, timeout: float | None) -> float:
@@ -331,3 +346,16 @@ async def test_fetch_time_counts_against_the_deadline(
     api, ws = api_with(("0", "", [item()]), rest=FakeRest(delay=1.5))
     await api.submit_new_order({**ORDER, "instIdCode": None, "instId": "BTC-USDT"}, timeout=4.0)
     assert ws.sent[0][3] == pytest.approx(2.5)
+
+
+async def test_option_orders_share_their_family_rate_bucket() -> None:
+    api, ws = api_with()
+    await api.load_instruments("OPTION")
+    windows = ws._rate_limiter.windows
+    keys = {windows.demand("order", [{"instIdCode": c}])[0][0] for c in (300001, 300002)}
+    assert keys == {("order", ("family", "BTC-USD"))}
+    assert windows.demand("order", [{"instIdCode": 100001}])[0][0] == ("order", 100001)
+    assert windows.demand("order", [{"instId": "BTC-USD-261225-70000-C"}])[0][0] == (
+        "order",
+        ("family", "BTC-USD"),
+    )

@@ -170,3 +170,15 @@ async def test_acquire_is_a_checkpoint() -> None:
     assert scope.cancelled_caught
     # Nothing was counted by the cancelled call.
     assert limiter.windows.ready_at(limiter.windows.demand("order", order()), 0.0) < 0
+
+
+def test_instrument_key_can_group_instruments() -> None:
+    """Options are counted per instrument family: the key function decides."""
+    w = RateWindows(headroom=1.0)
+    w.inst_key = lambda arg: "BTC-USD" if arg["instIdCode"] in (1, 2) else arg["instIdCode"]
+    for _ in range(30):
+        assert w.try_acquire("order", order(1), 0.0) is None
+        assert w.try_acquire("order", order(2), 0.0) is None
+    assert w.try_acquire("order", order(1), 0.0) == 2.0
+    assert w.try_acquire("order", order(2), 0.0) == 2.0
+    assert w.try_acquire("order", order(3), 0.0) is None
