@@ -32,7 +32,7 @@ run at send time when the instrument is cached: :func:`check_instrument`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
 
@@ -106,15 +106,7 @@ def _typename(value: object) -> str:
     return type(value).__name__
 
 
-def _absent(inst: object, attribute: attrs.Attribute[Any]) -> None:
-    """A ``None`` value: fine for optional fields, an error for required ones."""
-    if attribute.default is attrs.NOTHING:
-        raise ValueError(f"{_name(inst, attribute)} is required")
-
-
 def _text(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return _absent(inst, attribute)
     if not isinstance(value, str):
         raise TypeError(f"{_name(inst, attribute)} must be a str, not {_typename(value)}")
     if not value:
@@ -123,8 +115,6 @@ def _text(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 def _one_of(allowed: frozenset[str]) -> Any:
     def check(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value is None:
-            return _absent(inst, attribute)
         _text(inst, attribute, value)
         if value not in allowed:
             raise ValueError(
@@ -136,8 +126,6 @@ def _one_of(allowed: frozenset[str]) -> Any:
 
 
 def _id32(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return _absent(inst, attribute)
     if not isinstance(value, str):
         raise TypeError(f"{_name(inst, attribute)} must be a str, not {_typename(value)}")
     if not ID_RE.match(value):
@@ -145,8 +133,6 @@ def _id32(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 
 def _tag(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return _absent(inst, attribute)
     if not isinstance(value, str):
         raise TypeError(f"{_name(inst, attribute)} must be a str, not {_typename(value)}")
     if not TAG_RE.match(value):
@@ -154,7 +140,7 @@ def _tag(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 
 def _flag(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None and not isinstance(value, bool):
+    if not isinstance(value, bool):
         raise TypeError(
             f"{_name(inst, attribute)} must be a bool (True/False), not {_typename(value)}"
         )
@@ -182,21 +168,15 @@ def _decimal_of(inst: object, attribute: attrs.Attribute[Any], value: Any) -> De
 
 def _number(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     """Any finite number (spread prices can be negative)."""
-    if value is None:
-        return _absent(inst, attribute)
     _decimal_of(inst, attribute, value)
 
 
 def _positive(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return _absent(inst, attribute)
     if _decimal_of(inst, attribute, value) <= 0:
         raise ValueError(f"{_name(inst, attribute)} must be greater than 0; got {value!r}")
 
 
 def _slippage(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return _absent(inst, attribute)
     d = _decimal_of(inst, attribute, value)
     exponent = d.as_tuple().exponent
     if not Decimal(0) <= d <= Decimal("0.05") or (isinstance(exponent, int) and exponent < -4):
@@ -214,8 +194,6 @@ def _to_code(value: Any) -> Any:
 
 
 def _inst_id_code(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return _absent(inst, attribute)
     if isinstance(value, bool) or not isinstance(value, int):
         raise TypeError(
             f"{_name(inst, attribute)} must be an int (or a digit string), "
@@ -226,8 +204,6 @@ def _inst_id_code(inst: object, attribute: attrs.Attribute[Any], value: Any) -> 
 
 
 def _lock_interval(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None:
-        return _absent(inst, attribute)
     if not isinstance(value, str):
         raise TypeError(
             f"{_name(inst, attribute)} must be a str of milliseconds, not {_typename(value)}"
@@ -259,7 +235,47 @@ def _extra(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
 
 
 def _extra_field() -> Any:
-    return attrs.field(factory=dict, validator=_extra, converter=dict, kw_only=True)
+    return attrs.field(factory=dict, converter=dict, kw_only=True, metadata={_CHECK: _extra})
+
+
+# Field checks live in each field's metadata and run in one pass after
+# __init__ (see _validate): faster than attrs validators, because fields left at
+# None (most of them) cost one getattr instead of a validator call each.
+_CHECK: Final = "okx_trio.check"
+
+Check = Callable[[Any, "attrs.Attribute[Any]", Any], None]
+
+
+# Price and size fields spell out attrs.field(metadata={_CHECK: ...}): ruff's
+# RUF009 cannot tell that a Decimal default is immutable.
+def _opt(check: Check, converter: Callable[[Any], Any] | None = None) -> Any:
+    if converter is None:
+        return attrs.field(default=None, metadata={_CHECK: check})
+    return attrs.field(default=None, converter=converter, metadata={_CHECK: check})
+
+
+def _req(check: Check) -> Any:
+    return attrs.field(metadata={_CHECK: check})
+
+
+_CHECKS: dict[type[Any], tuple[tuple[str, attrs.Attribute[Any], Check], ...]] = {}
+
+
+def _validate(inst: Any) -> None:
+    """Run every field's check (``None``: absent, refused only for required fields)."""
+    cls = type(inst)
+    checks = _CHECKS.get(cls)
+    if checks is None:
+        checks = _CHECKS[cls] = tuple(
+            (f.name, f, f.metadata[_CHECK]) for f in attrs.fields(cls) if _CHECK in f.metadata
+        )
+    for name, attribute, check in checks:
+        value = getattr(inst, name)
+        if value is None:
+            if attribute.default is attrs.NOTHING:
+                raise ValueError(f"{_name(inst, attribute)} is required")
+        else:
+            check(inst, attribute, value)
 
 
 def _fail(inst: object, message: str) -> ValueError:
@@ -288,59 +304,58 @@ class PlaceOrder:
     looks the code up. Without ``cl_ord_id`` the client generates one.
     """
 
-    inst_id: str | None = attrs.field(default=None, validator=_text)
+    inst_id: str | None = _opt(_text)
     """Instrument id, e.g. ``BTC-USDT`` (mapped to ``inst_id_code``)."""
-    inst_id_code: int | None = attrs.field(
-        default=None, converter=_to_code, validator=_inst_id_code
-    )
+    inst_id_code: int | None = _opt(_inst_id_code, converter=_to_code)
     """Instrument code (OKX requires it since 2026)."""
-    td_mode: str = attrs.field(validator=_one_of(TD_MODES))
+    td_mode: str = _req(_one_of(TD_MODES))
     """``cash``, ``cross``, ``isolated`` or ``spot_isolated``."""
-    side: str = attrs.field(validator=_one_of(SIDES))
+    side: str = _req(_one_of(SIDES))
     """``buy`` or ``sell``."""
-    ord_type: str = attrs.field(validator=_one_of(ORD_TYPES))
+    ord_type: str = _req(_one_of(ORD_TYPES))
     """``market``, ``limit``, ``post_only``, ``fok``, ``ioc``, ``optimal_limit_ioc``,
     ``mmp``, ``mmp_and_post_only`` or ``elp``."""
-    sz: Num = attrs.field(validator=_positive)
+    sz: str | Decimal = attrs.field(metadata={_CHECK: _positive})
     """Quantity (contracts for derivatives; see OKX's ``tgtCcy`` for spot market)."""
-    px: Num | None = attrs.field(default=None, validator=_number)
+    px: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
     """Price; required for limit, post_only, fok, ioc, mmp, mmp_and_post_only."""
-    px_usd: Num | None = attrs.field(default=None, validator=_number)
+    px_usd: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
     """Options: price in USD (instead of ``px``)."""
-    px_vol: Num | None = attrs.field(default=None, validator=_number)
+    px_vol: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
     """Options: price as implied volatility (instead of ``px``)."""
-    ccy: str | None = attrs.field(default=None, validator=_text)
+    ccy: str | None = _opt(_text)
     """Margin currency."""
-    cl_ord_id: str | None = attrs.field(default=None, validator=_id32)
+    cl_ord_id: str | None = _opt(_id32)
     """Client order id, 1-32 letters/digits (generated when omitted)."""
-    tag: str | None = attrs.field(default=None, validator=_tag)
+    tag: str | None = _opt(_tag)
     """Order tag, 1-16 letters/digits, sent untouched."""
-    pos_side: str | None = attrs.field(default=None, validator=_one_of(POS_SIDES))
+    pos_side: str | None = _opt(_one_of(POS_SIDES))
     """``net``, ``long`` or ``short``."""
-    reduce_only: bool | None = attrs.field(default=None, validator=_flag)
+    reduce_only: bool | None = _opt(_flag)
     """Only reduce a position."""
-    tgt_ccy: str | None = attrs.field(default=None, validator=_one_of(TGT_CCYS))
+    tgt_ccy: str | None = _opt(_one_of(TGT_CCYS))
     """``base_ccy`` or ``quote_ccy`` (spot market orders)."""
-    ban_amend: bool | None = attrs.field(default=None, validator=_flag)
+    ban_amend: bool | None = _opt(_flag)
     """Spot market: reject instead of shrinking the size."""
-    px_amend_type: str | None = attrs.field(default=None, validator=_one_of(PX_AMEND_TYPES))
+    px_amend_type: str | None = _opt(_one_of(PX_AMEND_TYPES))
     """``"0"`` reject a price outside the limit, ``"1"`` clamp it."""
-    trade_quote_ccy: str | None = attrs.field(default=None, validator=_text)
+    trade_quote_ccy: str | None = _opt(_text)
     """Spot: the quote currency used to trade."""
-    slippage_pct: Num | None = attrs.field(default=None, validator=_slippage)
+    slippage_pct: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _slippage})
     """Spot/margin market orders: 0-0.05, at most 4 decimals."""
-    stp_mode: str | None = attrs.field(default=None, validator=_one_of(STP_MODES))
+    stp_mode: str | None = _opt(_one_of(STP_MODES))
     """Self-trade prevention: ``cancel_maker``, ``cancel_taker``, ``cancel_both``."""
-    is_elp_taker_access: bool | None = attrs.field(default=None, validator=_flag)
+    is_elp_taker_access: bool | None = _opt(_flag)
     """ELP taker access (ioc orders only)."""
-    speed_bump: str | None = attrs.field(default=None, validator=_text)
+    speed_bump: str | None = _opt(_text)
     """EVENTS: ``"1"``."""
-    outcome: str | None = attrs.field(default=None, validator=_one_of(OUTCOMES))
+    outcome: str | None = _opt(_one_of(OUTCOMES))
     """EVENTS: ``yes`` or ``no``."""
     extra: Mapping[str, Any] = _extra_field()
     """Fields this version does not know, sent untouched (camelCase keys)."""
 
     def __attrs_post_init__(self) -> None:
+        _validate(self)
         _need_instrument(self)
         prices = [n for n in ("px", "px_usd", "px_vol") if getattr(self, n) is not None]
         if len(prices) > 1:
@@ -355,20 +370,19 @@ class PlaceOrder:
 class CancelOrder:
     """Arguments of ``cancel-order`` / ``batch-cancel-orders`` (okx-protocol.md 5.7)."""
 
-    inst_id: str | None = attrs.field(default=None, validator=_text)
+    inst_id: str | None = _opt(_text)
     """Instrument id (mapped to ``inst_id_code``)."""
-    inst_id_code: int | None = attrs.field(
-        default=None, converter=_to_code, validator=_inst_id_code
-    )
+    inst_id_code: int | None = _opt(_inst_id_code, converter=_to_code)
     """Instrument code."""
-    ord_id: str | None = attrs.field(default=None, validator=_text)
+    ord_id: str | None = _opt(_text)
     """OKX order id (wins over ``cl_ord_id``)."""
-    cl_ord_id: str | None = attrs.field(default=None, validator=_id32)
+    cl_ord_id: str | None = _opt(_id32)
     """Client order id."""
     extra: Mapping[str, Any] = _extra_field()
     """Fields this version does not know, sent untouched (camelCase keys)."""
 
     def __attrs_post_init__(self) -> None:
+        _validate(self)
         _need_instrument(self)
         _need_order_ref(self)
 
@@ -377,36 +391,35 @@ class CancelOrder:
 class AmendOrder:
     """Arguments of ``amend-order`` / ``batch-amend-orders`` (okx-protocol.md 5.9)."""
 
-    inst_id: str | None = attrs.field(default=None, validator=_text)
+    inst_id: str | None = _opt(_text)
     """Instrument id (mapped to ``inst_id_code``)."""
-    inst_id_code: int | None = attrs.field(
-        default=None, converter=_to_code, validator=_inst_id_code
-    )
+    inst_id_code: int | None = _opt(_inst_id_code, converter=_to_code)
     """Instrument code."""
-    ord_id: str | None = attrs.field(default=None, validator=_text)
+    ord_id: str | None = _opt(_text)
     """OKX order id (wins over ``cl_ord_id``)."""
-    cl_ord_id: str | None = attrs.field(default=None, validator=_id32)
+    cl_ord_id: str | None = _opt(_id32)
     """Client order id."""
-    req_id: str | None = attrs.field(default=None, validator=_id32)
+    req_id: str | None = _opt(_id32)
     """Client request id, 1-32 letters/digits, echoed on the ack and the orders push."""
-    cxl_on_fail: bool | None = attrs.field(default=None, validator=_flag)
+    cxl_on_fail: bool | None = _opt(_flag)
     """Cancel the order if the amend fails."""
-    new_sz: Num | None = attrs.field(default=None, validator=_positive)
+    new_sz: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _positive})
     """New size, including what is already filled."""
-    new_px: Num | None = attrs.field(default=None, validator=_number)
+    new_px: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
     """New price."""
-    new_px_usd: Num | None = attrs.field(default=None, validator=_number)
+    new_px_usd: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
     """Options: new price in USD."""
-    new_px_vol: Num | None = attrs.field(default=None, validator=_number)
+    new_px_vol: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
     """Options: new price as implied volatility."""
-    px_amend_type: str | None = attrs.field(default=None, validator=_one_of(PX_AMEND_TYPES))
+    px_amend_type: str | None = _opt(_one_of(PX_AMEND_TYPES))
     """``"0"`` reject a price outside the limit, ``"1"`` clamp it."""
-    speed_bump: str | None = attrs.field(default=None, validator=_text)
+    speed_bump: str | None = _opt(_text)
     """EVENTS: ``"1"``."""
     extra: Mapping[str, Any] = _extra_field()
     """Fields this version does not know, sent untouched (camelCase keys)."""
 
     def __attrs_post_init__(self) -> None:
+        _validate(self)
         _need_instrument(self)
         _need_order_ref(self)
         prices = [n for n in ("new_px", "new_px_usd", "new_px_vol") if getattr(self, n) is not None]
@@ -422,16 +435,17 @@ class AmendOrder:
 class MassCancel:
     """Arguments of ``mass-cancel``: cancel all MMP orders of an option family (5.11)."""
 
-    inst_type: str = attrs.field(validator=_one_of(MASS_CANCEL_INST_TYPES))
+    inst_type: str = _req(_one_of(MASS_CANCEL_INST_TYPES))
     """``OPTION`` (the only type OKX accepts)."""
-    inst_family: str = attrs.field(validator=_text)
+    inst_family: str = _req(_text)
     """Instrument family, e.g. ``BTC-USD``."""
-    lock_interval: str | None = attrs.field(
-        default=None, converter=_lock_interval_in, validator=_lock_interval
-    )
+    lock_interval: str | None = _opt(_lock_interval, converter=_lock_interval_in)
     """Milliseconds (``"0"``-``"10000"``) during which new orders are refused."""
     extra: Mapping[str, Any] = _extra_field()
     """Fields this version does not know, sent untouched (camelCase keys)."""
+
+    def __attrs_post_init__(self) -> None:
+        _validate(self)
 
 
 @attrs.frozen(kw_only=True)
@@ -439,24 +453,25 @@ class PlaceSpreadOrder:
     """Arguments of ``sprd-order`` (okx-protocol.md 5.12). ``cl_ord_id`` is generated
     when omitted."""
 
-    sprd_id: str = attrs.field(validator=_text)
+    sprd_id: str = _req(_text)
     """Spread id, e.g. ``BTC-USDT_BTC-USDT-SWAP``."""
-    side: str = attrs.field(validator=_one_of(SIDES))
+    side: str = _req(_one_of(SIDES))
     """``buy`` or ``sell``."""
-    ord_type: str = attrs.field(validator=_one_of(SPREAD_ORD_TYPES))
+    ord_type: str = _req(_one_of(SPREAD_ORD_TYPES))
     """``market``, ``limit``, ``post_only`` or ``ioc``."""
-    sz: Num = attrs.field(validator=_positive)
+    sz: str | Decimal = attrs.field(metadata={_CHECK: _positive})
     """Quantity."""
-    px: Num | None = attrs.field(default=None, validator=_number)
+    px: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
     """Price (may be negative for spreads); required for limit, post_only, ioc."""
-    cl_ord_id: str | None = attrs.field(default=None, validator=_id32)
+    cl_ord_id: str | None = _opt(_id32)
     """Client order id, 1-32 letters/digits (generated when omitted)."""
-    tag: str | None = attrs.field(default=None, validator=_tag)
+    tag: str | None = _opt(_tag)
     """Order tag, 1-16 letters/digits, sent untouched."""
     extra: Mapping[str, Any] = _extra_field()
     """Fields this version does not know, sent untouched (camelCase keys)."""
 
     def __attrs_post_init__(self) -> None:
+        _validate(self)
         if self.ord_type in PRICED_SPREAD_ORD_TYPES and self.px is None:
             raise _fail(self, f"px (px) is required for ord_type {self.ord_type!r}")
 
@@ -465,20 +480,21 @@ class PlaceSpreadOrder:
 class AmendSpreadOrder:
     """Arguments of ``sprd-amend-order`` (okx-protocol.md 5.13)."""
 
-    ord_id: str | None = attrs.field(default=None, validator=_text)
+    ord_id: str | None = _opt(_text)
     """OKX order id (wins over ``cl_ord_id``)."""
-    cl_ord_id: str | None = attrs.field(default=None, validator=_id32)
+    cl_ord_id: str | None = _opt(_id32)
     """Client order id."""
-    req_id: str | None = attrs.field(default=None, validator=_id32)
+    req_id: str | None = _opt(_id32)
     """Client request id, 1-32 letters/digits."""
-    new_sz: Num | None = attrs.field(default=None, validator=_positive)
+    new_sz: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _positive})
     """New size, including filled and failed quantity."""
-    new_px: Num | None = attrs.field(default=None, validator=_number)
+    new_px: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
     """New price."""
     extra: Mapping[str, Any] = _extra_field()
     """Fields this version does not know, sent untouched (camelCase keys)."""
 
     def __attrs_post_init__(self) -> None:
+        _validate(self)
         _need_order_ref(self)
         if self.new_sz is None and self.new_px is None:
             raise _fail(self, "one of new_sz (newSz) or new_px (newPx) is required")
@@ -488,14 +504,15 @@ class AmendSpreadOrder:
 class CancelSpreadOrder:
     """Arguments of ``sprd-cancel-order`` (okx-protocol.md 5.14)."""
 
-    ord_id: str | None = attrs.field(default=None, validator=_text)
+    ord_id: str | None = _opt(_text)
     """OKX order id (wins over ``cl_ord_id``)."""
-    cl_ord_id: str | None = attrs.field(default=None, validator=_id32)
+    cl_ord_id: str | None = _opt(_id32)
     """Client order id."""
     extra: Mapping[str, Any] = _extra_field()
     """Fields this version does not know, sent untouched (camelCase keys)."""
 
     def __attrs_post_init__(self) -> None:
+        _validate(self)
         _need_order_ref(self)
 
 
@@ -503,10 +520,13 @@ class CancelSpreadOrder:
 class MassCancelSpread:
     """Arguments of ``sprd-mass-cancel`` (5.15); no ``sprd_id`` cancels every spread order."""
 
-    sprd_id: str | None = attrs.field(default=None, validator=_text)
+    sprd_id: str | None = _opt(_text)
     """Only this spread's orders."""
     extra: Mapping[str, Any] = _extra_field()
     """Fields this version does not know, sent untouched (camelCase keys)."""
+
+    def __attrs_post_init__(self) -> None:
+        _validate(self)
 
 
 REQUEST_MODELS: Final[tuple[type[Any], ...]] = (
