@@ -17,8 +17,10 @@ import trio.testing
 
 from okx_trio import (
     OkxApiError,
+    OkxConnectionLost,
     OkxNotSent,
     OkxRateLimitError,
+    OkxRequestTimeout,
     OrderAck,
     WsApiClient,
     open_ws_api_client,
@@ -157,3 +159,26 @@ async def test_delayed_request_arrives_late_and_the_exchange_refuses_it(
             sent = sim.frames.ops("order")
             assert [o["expTime"] for o in sent] == [str(exp)]
             assert len(sim.orders) == 0
+
+
+async def test_generated_cl_ord_id_identifies_an_unknown_outcome(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Outcome unknown (timeout, dropped connection): the error names the
+    generated clOrdId, under which the exchange really holds the order."""
+    with trio.fail_after(60):
+        async with trading_on_virtual_time() as (sim, api):
+            await api.connect_ws_api()
+            sim.faults.swallow("order", when="after")
+            with pytest.raises(OkxRequestTimeout) as timed_out:
+                await api.submit_new_order(bid(), timeout=1.0)
+            assert timed_out.value.cl_ord_id is not None
+            assert sim.orders.find(cl_ord_id=timed_out.value.cl_ord_id) is not None
+
+            sim.faults.drop_on("batch-orders", when="after")
+            with pytest.raises(OkxConnectionLost) as lost:
+                await api.submit_multiple_orders([bid(), bid()])
+            assert lost.value.cl_ord_id is not None
+            sent = [a["clOrdId"] for a in lost.value.request]
+            assert sent[0] == lost.value.cl_ord_id
+            assert all(sim.orders.find(cl_ord_id=c) is not None for c in sent)
