@@ -412,6 +412,8 @@ class WsApiClient:
             raise ValueError(
                 f"exp_time is not accepted by op {op!r} (only {', '.join(sorted(EXP_TIME_OPS))})"
             )
+        if exp_time is not None and (isinstance(exp_time, bool) or not isinstance(exp_time, int)):
+            raise TypeError("exp_time must be an int (Unix time in milliseconds)")
         deadline = self._ws._deadline(timeout)  # validates timeout before any work
         wires = []
         lookups: list[tuple[int, str]] = []

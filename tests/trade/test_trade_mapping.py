@@ -277,6 +277,8 @@ async def test_empty_single_answer_is_protocol_error() -> None:
 
 async def test_exp_time_refused_on_other_ops_before_sending() -> None:
     api, ws = api_with()
+    with pytest.raises(TypeError, match="exp_time"):
+        await api.submit_new_order(ORDER, exp_time="1700000000000")  # type: ignore[arg-type]
     for call in (
         api.cancel_order({"instIdCode": 1, "ordId": "1"}, exp_time=1),
         api.mass_cancel_orders({"instType": "OPTION", "instFamily": "X"}, exp_time=1),
