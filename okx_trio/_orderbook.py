@@ -307,13 +307,13 @@ class OrderBook:
 
     @property
     def bids(self) -> list[tuple[Decimal, Decimal]]:
-        """Bid levels, best (highest price) first. Do not mutate the list."""
-        return self._bids.decimal_levels()
+        """Bid levels, best (highest price) first. A new list on each call."""
+        return list(self._bids.decimal_levels())
 
     @property
     def asks(self) -> list[tuple[Decimal, Decimal]]:
-        """Ask levels, best (lowest price) first. Do not mutate the list."""
-        return self._asks.decimal_levels()
+        """Ask levels, best (lowest price) first. A new list on each call."""
+        return list(self._asks.decimal_levels())
 
     @property
     def best_bid(self) -> tuple[Decimal, Decimal] | None:
