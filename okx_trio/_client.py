@@ -383,18 +383,25 @@ class WsClient:
                 self._subscriptions.attach(session)
         return self._subscriptions
 
-    def subscribe(self, *args: Mapping[str, Any]) -> Any:
+    def subscribe(self, *args: Mapping[str, Any], buffer_size: int | None = None) -> Any:
         """Subscribe to channels; see ``okx_trio._subscriptions.SubscriptionManager.subscribe``.
 
         An async context manager: entering sends one subscribe per arg and returns
         once every arg is acknowledged; it yields an async iterator of
-        :class:`Push` and :class:`Gap`; exiting unsubscribes.
+        :class:`Push` and :class:`Gap`; exiting unsubscribes. ``buffer_size``
+        overrides the per-subscriber buffer (default 1024 pushes, 8192 for
+        account channels such as ``orders``).
         """
-        return self._subs().subscribe(*args)
+        return self._subs().subscribe(*args, buffer_size=buffer_size)
 
-    def order_book(self, inst_id: str, *, channel: str = "books") -> Any:
-        """A locally maintained, sequence-checked order book (async context manager)."""
-        return self._subs().order_book(inst_id, channel=channel)
+    def order_book(self, inst_id: str, *, channel: str = "books",
+                   snapshot_timeout: float | None = None) -> Any:
+        """A locally maintained, sequence-checked order book (async context manager).
+
+        See ``okx_trio._subscriptions.SubscriptionManager.order_book``.
+        """
+        return self._subs().order_book(inst_id, channel=channel,
+                                       snapshot_timeout=snapshot_timeout)
 
     def next_id(self) -> str:
         """A fresh request id (unique for the client's life)."""

@@ -280,6 +280,24 @@ class Session:
         """Drop a control request's slot (its callback already ran)."""
         self.pending.pop(id, None)
 
+    @property
+    def logged_in(self) -> bool:
+        """True while the active connection is logged in."""
+        conn = self.active
+        return conn is not None and isinstance(conn.login_result, LoginAck)
+
+    def require_login(self) -> None:
+        """Log in on every connection of this session from now on.
+
+        The public connection logs in only for ``books-l2-tbt`` and
+        ``books50-l2-tbt``; an active connection that did not log in is then
+        replaced make-before-break, as after a 64008 notice.
+        """
+        self.needs_login = True
+        conn = self.active
+        if conn is not None and not isinstance(conn.login_result, LoginAck):
+            conn.notice.set()
+
     # ---------------------------------------------------------------- lifecycle
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
