@@ -22,11 +22,36 @@ What the engine models (okx-protocol.md sections 5-9):
   ``books5``, ``bbo-tbt``, ``tickers`` and the spread public channels.
 
 Choices where OKX's WebSocket behaviour is undocumented (see okx-protocol.md
-section 10) are listed in the docstring of :meth:`Exchange.trade_op`.
+section 10) are listed in the docstring of :meth:`Exchange._trade_op`. Other
+modelling choices:
+
+* Fees: spot maker 0.08 % / taker 0.1 % in the received currency; derivatives
+  maker 0.02 % / taker 0.05 % of the notional in the settle currency. ``fee`` and
+  ``fillFee`` are negative (charged).
+* Spot buys freeze ``px x sz`` quote, sells freeze ``sz`` base. Derivatives are
+  net-mode positions with linear margin ``px x sz x ctVal / lever`` (lever 10 for
+  the swap, 1 for options) frozen in the settle currency, for resting orders
+  and for open positions; realized PnL and fees move the cash balance.
+  Spread trades do not move balances (settlement is not modelled).
+* Limit prices must lie within +-5 % of the mid (51006: buys above, sells
+  below); market orders sweep the book up to that band and cancel any remainder
+  (cancelSource "14"); ``optimal_limit_ioc`` takes the best level only.
+* Synthetic liquidity is ahead of user orders at the same price. Self-trades
+  cancel the resting order (OKX's default ``stpMode`` ``cancel_maker``,
+  cancelSource "32").
+* An order that rests without trading pushes ``live``; one that trades on
+  arrival pushes its fills (``partially_filled`` / ``filled``) and, for
+  post_only/fok/ioc/market remainders, ``canceled``.
+* A failed amend of a pending order (51511, 51006, 51008) pushes the order with
+  ``amendResult "-1"``, or cancels it with ``amendResult "1"`` when
+  ``cxlOnFail`` is true.
+* Not modelled: the sub-account 1000-orders cap (50061), the 3-amends-in-flight
+  limit (51513, ops are synchronous), MMP, price limits from an index.
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections import deque
@@ -64,6 +89,8 @@ __all__ = [
     "TradeResult",
     "default_instruments",
 ]
+
+log = logging.getLogger("okx_trio.testing")
 
 MAKER_FEE = Decimal("0.0008")
 TAKER_FEE = Decimal("0.001")
@@ -348,6 +375,8 @@ class Exchange:
         if rate_limit_shape not in ("top-level", "item"):
             raise ValueError("rate_limit_shape must be 'top-level' or 'item'")
         self.seed = seed
+        self.internal_errors = 0
+        """Engine bugs caught by :meth:`trade_op` / :meth:`market_step` (should stay 0)."""
         self.checksum = checksum
         self.rate_limit = rate_limit
         self.rate_limit_shape = rate_limit_shape
@@ -429,6 +458,32 @@ class Exchange:
     # Trade ops
 
     def trade_op(self, api_key: str, path: str, frame: dict[str, Any]) -> TradeResult:
+        """Execute one trade-op frame for a logged-in account (see :meth:`_trade_op`).
+
+        An internal error never escapes: it is logged, counted in
+        ``internal_errors``, and answered with ``code "50026"`` ("System error")
+        and the pushes of whatever had already changed.
+        """
+        ctx = _Ctx(self.now_ms())
+        try:
+            return self._trade_op(api_key, path, frame, ctx)
+        except Exception:
+            self.internal_errors += 1
+            log.exception("simulator engine error in trade op %r", frame.get("op"))
+            op = frame.get("op")
+            rid = frame.get("id")
+            resp = {
+                "id": rid if isinstance(rid, str) else "",
+                "op": op if isinstance(op, str) else str(op),
+                "code": "50026",
+                "msg": "System error. Try again later.",
+                "data": [],
+            }
+            return TradeResult(resp, ctx.emits)
+
+    def _trade_op(
+        self, api_key: str, path: str, frame: dict[str, Any], ctx: _Ctx
+    ) -> TradeResult:
         """Execute one trade-op frame for a logged-in account.
 
         The server has checked login and that ``frame`` is a dict whose ``op`` is
@@ -446,7 +501,10 @@ class Exchange:
            batch-amend-orders) not an integer -> ``60013``; earlier than now ->
            ``50036`` with the REST message;
         7. rate limit -> ``50011`` (shape per ``rate_limit_shape``; mass cancels
-           always top level). A rejected request or item is not counted.
+           always top level). "At most N requests (orders, for batches) in any
+           rolling 2 s window" per account and op, and per instrument for the
+           six order ops (per instFamily for options); a one-item batch counts
+           against the single op. A rejected request or item is not counted.
 
         Then each item is validated and executed in request order. ``code`` is
         ``"0"`` if all items succeeded, ``"2"`` if some, ``"1"`` if none; ``msg``
@@ -454,9 +512,8 @@ class Exchange:
         their request-level errors. Mass cancels answer ``[{"result": true}]`` or
         a top-level error code with ``data: []``.
         """
-        now = self.now_ms()
+        now = ctx.now
         in_us = now * 1000 + 117
-        ctx = _Ctx(now)
         raw_op = frame.get("op")
         op = raw_op if isinstance(raw_op, str) else str(raw_op)
         raw_id = frame.get("id")
@@ -781,8 +838,13 @@ class Exchange:
             if (side == "buy" and -held < sz) or (side == "sell" and held < sz):
                 raise _reject(_err("51169"))
 
-        # How much this order would trade, and what it must hold.
+        # How much this order would trade, and what it must hold. Market orders
+        # sweep up to the price band; optimal_limit_ioc takes the best level only.
         limit = px if px is not None else (hi if side == "buy" else lo)
+        if ord_type == "optimal_limit_ioc":
+            best = inst.book.opposite(side).best()
+            if best is not None:
+                limit = best
         target = sz
         if quote_sized:
             qty, _ = self._peek(inst, side, limit, acct.api_key, budget=sz)
@@ -2086,10 +2148,15 @@ class Exchange:
         the public book, trade and ticker channels that changed.
         """
         ctx = _Ctx(self.now_ms())
-        for inst in self._all_insts():
-            self._walk(ctx, inst)
-            ctx.touch(inst)
-        self._flush(ctx)
+        try:
+            for inst in self._all_insts():
+                self._walk(ctx, inst)
+                ctx.touch(inst)
+            self._flush(ctx)
+        except Exception:
+            # The market loop must outlive an engine bug; the error is counted.
+            self.internal_errors += 1
+            log.exception("simulator engine error in market step")
         return ctx.emits
 
     def _walk(self, ctx: _Ctx, inst: Instrument) -> None:
@@ -2277,9 +2344,9 @@ class Exchange:
                 for pos in acct.positions.values()
                 if self._pos_matches(pos, arg)
             ]
-            return [Emit("positions", items, api_key=api_key,
-                         inst_type=arg.get("instType") if isinstance(arg.get("instType"), str)
-                         else None, extra=snap)]
+            return [Emit("positions", items, api_key=api_key, inst_type=_opt(arg, "instType"),
+                         inst_family=_opt(arg, "instFamily"), inst_id=_opt(arg, "instId"),
+                         extra=snap)]
         if channel == "balance_and_position":
             return [Emit("balance_and_position", [{
                 "pTime": ts,
@@ -2523,6 +2590,11 @@ class Exchange:
                 continue
             out.append(self._rest_order_item(order))
         return out
+
+
+def _opt(arg: dict[str, Any], name: str) -> str | None:
+    value = arg.get(name)
+    return value if isinstance(value, str) and value else None
 
 
 def _str_field(arg: dict[str, Any], name: str) -> str:

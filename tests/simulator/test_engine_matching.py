@@ -260,6 +260,14 @@ def test_swap_limit_freezes_margin_and_optimal_limit_ioc() -> None:
                      "ordType": "optimal_limit_ioc", "sz": "1"})
     assert pushes(res)[-1]["state"] == "filled"
     assert acct.positions["BTC-USDT-SWAP"].pos == -1
+    # optimal_limit_ioc takes only the best level; the rest is canceled like an ioc.
+    _, _, ask, ask_sz = top(ex, "BTC-USDT-SWAP")
+    res = place(ex, {"instIdCode": 200001, "tdMode": "cross", "side": "buy",
+                     "ordType": "optimal_limit_ioc", "sz": str(ask_sz + 5)})
+    states = [(p["state"], p["cancelSource"]) for p in pushes(res)]
+    assert states == [("partially_filled", ""), ("canceled", "14")]
+    assert D(pushes(res)[0]["fillPx"]) == ask
+    assert pushes(res)[0]["px"] == ""
 
 
 def test_option_orders() -> None:

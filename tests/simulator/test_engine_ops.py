@@ -784,3 +784,20 @@ def test_options_share_a_family_bucket() -> None:
 def test_emit_defaults() -> None:
     e = Emit("tickers", [{}])
     assert (e.api_key, e.inst_id, e.action, e.extra) == (None, None, None, None)
+
+
+def test_internal_error_is_contained(monkeypatch: pytest.MonkeyPatch,
+                                     caplog: pytest.LogCaptureFixture) -> None:
+    ex, _ = make()
+
+    def boom(*_: Any) -> None:
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(ex, "_place", boom)
+    monkeypatch.setattr(ex, "_walk", boom)
+    res = run(ex, "order", [far_bid(ex)])
+    assert res.response["code"] == "50026"
+    assert res.response["data"] == []
+    assert ex.market_step() == []
+    assert ex.internal_errors == 2
+    assert "simulator engine error" in caplog.text

@@ -278,5 +278,7 @@ def test_random_ops_keep_invariants(seed: int, actions: list[Any], shape: Any) -
                     assert isinstance(item["sMsg"], str)
             elif resp["code"] not in ("0", "1", "2"):
                 assert resp["data"] == []
+            assert resp["code"] != "50026"
             check.emits(res.emits)
         check.invariants()
+    assert ex.internal_errors == 0
