@@ -292,7 +292,7 @@ class Instrument:
         mid = self.mid
         width = max(mid * PRICE_BAND, self.tick * self.grid * 20)
         hi = floor_step(mid + width, self.tick)
-        lo = max(self.tick, -((-(mid - width)) // self.tick) * self.tick)
+        lo = max(self.tick, floor_step(mid - width, self.tick))
         return hi, lo
 
     def freeze_ccy(self, side: str) -> str:
