@@ -90,6 +90,8 @@ class WebsocketsTransport:
         self._messages: deque[bytes] = deque()
         self._fragments: list[bytes] = []
         self._closed: TransportClosed | None = None
+        self._reading = False
+        self._peer_closed = trio.Event()
 
     async def _flush(self) -> None:
         # Draining under the lock keeps bytes in protocol order even when the
@@ -132,11 +134,15 @@ class WebsocketsTransport:
         while not self._messages:
             if self._closed is not None:
                 raise self._closed_exc()
+            self._reading = True
             try:
                 data = await self._stream.receive_some(65536)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 self._set_closed(1006, "connection reset")
+                self._peer_closed.set()
                 continue
+            finally:
+                self._reading = False
             if not data:
                 self._protocol.receive_eof()
             else:
@@ -158,7 +164,8 @@ class WebsocketsTransport:
                 await self._flush()
             except TransportClosed:
                 pass
-            if self._protocol.close_code is not None or not data:
+            if self._protocol.close_rcvd is not None or not data:
+                self._peer_closed.set()
                 rcvd = self._protocol.close_rcvd
                 if rcvd is not None:
                     self._set_closed(rcvd.code, rcvd.reason)
@@ -180,8 +187,11 @@ class WebsocketsTransport:
                     self._protocol.send_close(code, reason)
                     try:
                         await self._flush()
-                        # Wait for the peer's close frame (bounded).
-                        while self._protocol.close_rcvd is None:
+                        if self._reading:
+                            # The reader task will see the peer's close frame.
+                            await self._peer_closed.wait()
+                        # Otherwise wait for the peer's close frame here (bounded).
+                        while not self._reading and self._protocol.close_rcvd is None:
                             data = await self._stream.receive_some(65536)
                             if not data:
                                 break
@@ -270,7 +280,8 @@ async def connect_websockets(
         with trio.CancelScope(shield=True):
             await trio.aclose_forcefully(stream)
         if isinstance(exc, (ssl.SSLError, trio.BrokenResourceError, OSError)):
-            raise TransportConnectError(f"cannot open {host}:{port}: {exc}") from exc
+            detail = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc
+            raise TransportConnectError(f"cannot open {host}:{port}: {detail!r}") from exc
         raise
 
 
@@ -288,8 +299,11 @@ def _closed_from(exc: Exception) -> TransportClosed:
 class TrioWebsocketTransport:
     """trio-websocket's ``WebSocketConnection`` behind the seam."""
 
-    def __init__(self, ws: object) -> None:
+    def __init__(self, ws: object, stream: trio.abc.Stream) -> None:
         self._ws = ws
+        # trio-websocket leaves the TCP stream open after an abrupt peer reset;
+        # closing it ourselves guarantees no socket outlives the transport.
+        self._stream = stream
 
     async def send(self, data: bytes) -> None:
         from trio_websocket import ConnectionClosed
@@ -311,9 +325,11 @@ class TrioWebsocketTransport:
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
             await self._ws.aclose(code, reason or None)  # type: ignore[attr-defined]
+        with trio.CancelScope(shield=True):
+            await trio.aclose_forcefully(self._stream)
 
     def abort(self) -> None:
-        stream = getattr(self._ws, "_stream", None)
+        stream = self._stream
         sock = getattr(stream, "socket", None) or getattr(
             getattr(stream, "transport_stream", None), "socket", None
         )
@@ -324,18 +340,36 @@ class TrioWebsocketTransport:
 async def connect_trio_websocket(
     url: str, *, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery
 ) -> Transport:
-    """Open ``url`` with trio-websocket; its reader task lives in ``nursery``."""
-    from trio_websocket import HandshakeError, connect_websocket_url
+    """Open ``url`` with trio-websocket; its reader task lives in ``nursery``.
 
-    secure, _, _, _ = _host_port(url)
-    ctx = (ssl_context or default_ssl_context()) if secure else None
+    TCP and TLS are opened here rather than by trio-websocket so that a refused
+    certificate fails at once instead of leaving its handshake waiting.
+    """
+    from trio_websocket import HandshakeError, wrap_client_stream
+
+    secure, host, port, resource = _host_port(url)
     try:
-        ws = await connect_websocket_url(
-            nursery, url, ssl_context=ctx, max_message_size=MAX_MESSAGE_SIZE
+        stream: trio.abc.Stream = await trio.open_tcp_stream(host, port)
+    except OSError as exc:
+        raise TransportConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
+    try:
+        if secure:
+            ctx = ssl_context or default_ssl_context()
+            tls = trio.SSLStream(stream, ctx, server_hostname=host, https_compatible=True)
+            await tls.do_handshake()
+            stream = tls
+        host_header = host if port in (80, 443) else f"{host}:{port}"
+        ws = await wrap_client_stream(
+            nursery, stream, host_header, resource or "/", max_message_size=MAX_MESSAGE_SIZE
         )
-    except (OSError, HandshakeError, trio.BrokenResourceError, ssl.SSLError) as exc:
-        raise TransportConnectError(f"cannot open {url}: {exc}") from exc
-    return TrioWebsocketTransport(ws)
+    except BaseException as exc:
+        with trio.CancelScope(shield=True):
+            await trio.aclose_forcefully(stream)
+        if isinstance(exc, (ssl.SSLError, trio.BrokenResourceError, OSError, HandshakeError)):
+            detail = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc
+            raise TransportConnectError(f"cannot open {host}:{port}: {detail!r}") from exc
+        raise
+    return TrioWebsocketTransport(ws, stream)
 
 
 # ---------------------------------------------------------------------------
