@@ -371,7 +371,9 @@ class Session:
             )
         self._numbers += 1
         conn = Connection(transport, self._numbers)
-        self._nursery.start_soon(self._connection_task, conn)
+        # start(), not start_soon(): the connection's nursery must exist before
+        # _activate (a public connection is activated without any await).
+        await self._nursery.start(self._connection_task, conn)
         if not self._ever_connected:
             self.client.emit("open", self.kind, self.url)
         if self.needs_login:
@@ -482,13 +484,16 @@ class Session:
 
     # ------------------------------------------------------------ connection tasks
 
-    async def _connection_task(self, conn: Connection) -> None:
+    async def _connection_task(
+        self, conn: Connection, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+    ) -> None:
         try:
             with conn.cancel_scope:
                 async with trio.open_nursery() as nursery:
                     conn.nursery = nursery
                     nursery.start_soon(self._reader, conn)
                     nursery.start_soon(self._heartbeat, conn)
+                    task_status.started()
         finally:
             conn.end(conn.end_reason or TransportClosed(1000, "closed"))
             with trio.CancelScope(shield=True):
