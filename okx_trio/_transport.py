@@ -349,13 +349,14 @@ async def connect_trio_websocket(
 
     secure, host, port, resource = _host_port(url)
     try:
-        stream: trio.abc.Stream = await trio.open_tcp_stream(host, port)
+        tcp = await trio.open_tcp_stream(host, port)
     except OSError as exc:
         raise TransportConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
+    stream: trio.SocketStream | trio.SSLStream[trio.SocketStream] = tcp
     try:
         if secure:
             ctx = ssl_context or default_ssl_context()
-            tls = trio.SSLStream(stream, ctx, server_hostname=host, https_compatible=True)
+            tls = trio.SSLStream(tcp, ctx, server_hostname=host, https_compatible=True)
             await tls.do_handshake()
             stream = tls
         host_header = host if port in (80, 443) else f"{host}:{port}"
