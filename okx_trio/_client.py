@@ -18,7 +18,7 @@ import trio
 from ._exceptions import OkxError, OkxInternalError
 from ._models import ConnectionName, Credentials, LifecycleEvent, Response
 from ._protocol import EXP_TIME_OPS, RESERVED_OPS, IdGenerator, route_op
-from ._session import Session
+from ._session import Session, wait_any
 from ._transport import Connector, connect_trio_websocket, connect_websockets
 from ._urls import WS_HOSTS, ws_url
 
@@ -239,12 +239,7 @@ class WsClient:
         o = self.options
         t = o.connect_timeout + o.login_timeout if timeout is None else timeout
         with trio.fail_after(t):
-            while not session.ready.is_set():
-                if session.failed is not None:
-                    raise session.failed
-                waiter = session.ready
-                with trio.move_on_after(0.05):
-                    await waiter.wait()
+            await wait_any(session.ready, session.failed_event)
         if session.failed is not None:
             raise session.failed
 

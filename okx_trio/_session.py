@@ -172,6 +172,7 @@ class Session:
         self.active: Connection | None = None
         self.ready = trio.Event()
         self.failed: OkxError | None = None
+        self.failed_event = trio.Event()
         self.closing = False
         self.reconnects = 0
         self._numbers = 0
@@ -344,7 +345,7 @@ class Session:
             expired_retry_done = False
             self._activate(conn)
             while True:
-                await _wait_any(conn.ended, conn.notice)
+                await wait_any(conn.ended, conn.notice)
                 if conn.ended.is_set():
                     break
                 # 64008: open the replacement first, then switch over.
@@ -388,7 +389,7 @@ class Session:
             try:
                 with trio.fail_after(opts.login_timeout):
                     await transport.send(frame)
-                    await _wait_any(conn.login_event, conn.ended)
+                    await wait_any(conn.login_event, conn.ended)
             except trio.TooSlowError:
                 conn.end(TransportClosed(1000, "login timed out"))
                 raise
@@ -424,7 +425,7 @@ class Session:
 
         async def close_when_drained() -> None:
             with trio.move_on_after(RETIRE_GRACE):
-                await _wait_any(old.drained, old.ended)
+                await wait_any(old.drained, old.ended)
             old.end(TransportClosed(1000, "replaced after a restart notice"))
 
         assert self._nursery is not None
@@ -455,6 +456,7 @@ class Session:
     def _fail(self, exc: OkxError) -> None:
         if self.failed is None:
             self.failed = exc
+            self.failed_event.set()
         for p in list(self.pending.values()):
             if not p.done:
                 if p.written and not isinstance(exc, OkxAuthError):
@@ -651,7 +653,7 @@ def _copy_error(exc: OkxError, p: Pending | None, kind: str) -> OkxError:
     return exc
 
 
-async def _wait_any(*events: trio.Event) -> None:
+async def wait_any(*events: trio.Event) -> None:
     """Return as soon as one of ``events`` is set."""
     for ev in events:
         if ev.is_set():
