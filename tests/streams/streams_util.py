@@ -72,7 +72,7 @@ async def settle(client: okx_trio.WsClient) -> None:
 
 
 def inject(sim: Simulator, path: str, arg: dict[str, Any], count: int, start: int = 0) -> None:
-    """Send ``count`` pushes of ``arg`` (data ``[{"n": "<k>"}]``) on every connection of ``path``."""
+    """Send ``count`` pushes of ``arg`` (data ``[{"n": "<k>"}]``) on each ``path`` connection."""
     import orjson
 
     conns = [c for c in sim.connections if c.path == path]

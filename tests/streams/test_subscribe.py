@@ -81,7 +81,8 @@ async def test_one_request_per_arg_and_pushes_over_loopback() -> None:
             # The private arg went out on the private path, after the login.
             private = [r for r in sim.frames if r.path == "private" and r.op]
             assert [r.op for r in private][:2] == ["login", "subscribe"]
-            assert frames(sim, "unsubscribe") and client.statistics().subscriptions == 0
+            assert frames(sim, "unsubscribe")
+            assert client.statistics().subscriptions == 0
 
 
 async def test_refused_arg_raises_naming_it_and_rolls_back_acked_args() -> None:
@@ -157,14 +158,14 @@ async def test_channels_routed_by_name(autojump_clock: trio.testing.MockClock) -
 async def test_conn_count_events_reach_events(autojump_clock: trio.testing.MockClock) -> None:
     async with sim_client(memory=True) as (_sim, client):
         with trio.fail_after(30):
-            async with client.events() as events:
-                async with client.subscribe(ORDERS):
-                    async for ev in events:
-                        if ev.kind == "conn-count":
-                            break
+            async with client.events() as events, client.subscribe(ORDERS):
+                async for ev in events:
+                    if ev.kind == "conn-count":
+                        break
             assert ev.connection == "private"
             assert isinstance(ev.detail, ChannelConnCount)
-            assert ev.detail.channel == "orders" and not ev.detail.error
+            assert ev.detail.channel == "orders"
+            assert not ev.detail.error
 
 
 async def test_exit_unsubscribes_even_when_cancelled(
