@@ -1,0 +1,193 @@
+"""The simulator's REST endpoints, request signing, and TLS."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+import trio
+
+from okx_trio import Credentials
+from okx_trio._protocol import rest_sign
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, open_simulator
+from okx_trio.testing._probe import open_probe
+from okx_trio.testing._rest import parse_iso_ms
+
+ORDER = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+         "px": "30000", "sz": "0.01"}
+
+
+def iso_now(offset_s: float = 0) -> str:
+    dt = datetime.fromtimestamp(time.time() + offset_s, tz=UTC)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+
+
+def signed(target: str, creds: Credentials = CREDS, **over: str) -> dict[str, str]:
+    ts = over.pop("ts", None) or iso_now()
+    headers = {
+        "OK-ACCESS-KEY": creds.api_key,
+        "OK-ACCESS-SIGN": rest_sign(creds.secret_key, ts, "GET", target),
+        "OK-ACCESS-TIMESTAMP": ts,
+        "OK-ACCESS-PASSPHRASE": creds.passphrase,
+        "x-simulated-trading": "1",
+    }
+    headers.update(over)
+    return headers
+
+
+async def get(client: httpx.AsyncClient, target: str, **kw: Any) -> tuple[int, Any]:
+    resp = await client.get(target, **kw)
+    return resp.status_code, resp.json()
+
+
+def test_parse_iso_ms() -> None:
+    assert parse_iso_ms("2020-12-08T09:08:57.715Z") == 1607418537715
+    assert parse_iso_ms("2020-12-08T09:08:57Z") == 1607418537000
+    for bad in ("", "2020-12-08 09:08:57.715Z", "1607418537715", "2020-13-08T09:08:57.715Z"):
+        assert parse_iso_ms(bad) is None
+
+
+async def test_public_endpoints() -> None:
+    with trio.fail_after(10):
+        async with open_simulator(market_interval=None) as sim, httpx.AsyncClient(
+            base_url=sim.rest_url
+        ) as client:
+            status, body = await get(client, "/api/v5/public/time")
+            assert status == 200
+            assert body["code"] == "0"
+            assert abs(int(body["data"][0]["ts"]) - time.time() * 1000) < 5000
+            sim.clock_offset_ms = -3_600_000
+            _, body = await get(client, "/api/v5/public/time")
+            assert abs(int(body["data"][0]["ts"]) - (time.time() * 1000 - 3_600_000)) < 5000
+
+            _, body = await get(client, "/api/v5/public/instruments?instType=SPOT")
+            ids = {i["instId"] for i in body["data"]}
+            assert {"BTC-USDT", "ETH-USDT"} <= ids
+            assert all(isinstance(i["instIdCode"], int) for i in body["data"])
+            _, body = await get(client, "/api/v5/public/instruments",
+                                params={"instType": "SWAP", "instId": "BTC-USDT-SWAP"})
+            assert [i["instId"] for i in body["data"]] == ["BTC-USDT-SWAP"]
+            status, body = await get(client, "/api/v5/public/instruments")
+            assert (status, body["code"]) == (400, "50014")
+
+            _, body = await get(client, "/api/v5/market/books?instId=BTC-USDT&sz=5")
+            (book,) = body["data"]
+            assert len(book["asks"]) == 5
+            assert len(book["bids"]) == 5
+            assert float(book["asks"][0][0]) > float(book["bids"][0][0])
+            status, body = await get(client, "/api/v5/market/books?instId=NOPE")
+            assert body["code"] == "51001"
+            status, _ = await get(client, "/api/v5/market/books?instId=BTC-USDT&sz=abc")
+            assert status == 400
+
+            status, body = await get(client, "/api/v5/nothing/here")
+            assert status == 404
+            resp = await client.post("/api/v5/public/time", content=b"{}")
+            assert resp.status_code == 405
+            # Keep-alive: the same connection keeps answering.
+            for _ in range(3):
+                assert (await get(client, "/api/v5/public/time"))[0] == 200
+
+
+async def test_signed_order_endpoints() -> None:
+    with trio.fail_after(10):
+        async with open_simulator(market_interval=None) as sim, httpx.AsyncClient(
+            base_url=sim.rest_url
+        ) as client:
+            async with open_probe(sim, "private") as p:
+                await p.login(CREDS)
+                await p.send({"id": "o1", "op": "order", "args": [{**ORDER, "clOrdId": "rest1"}]})
+                ord_id = (await p.expect_event(op="order"))["data"][0]["ordId"]
+            target = f"/api/v5/trade/order?instId=BTC-USDT&ordId={ord_id}"
+            status, body = await get(client, target, headers=signed(target))
+            assert (status, body["code"]) == (200, "0")
+            assert body["data"][0]["clOrdId"] == "rest1"
+            assert body["data"][0]["state"] == "live"
+            target = "/api/v5/trade/orders-pending?instType=SPOT"
+            _, body = await get(client, target, headers=signed(target))
+            assert [o["ordId"] for o in body["data"]] == [ord_id]
+            target = "/api/v5/sprd/order?ordId=123"
+            status, body = await get(client, target, headers=signed(target))
+            assert status == 200
+            assert body["code"] != "0"
+
+
+@pytest.mark.parametrize(
+    ("over", "code"),
+    [
+        ({"OK-ACCESS-KEY": ""}, "50103"),
+        ({"OK-ACCESS-PASSPHRASE": ""}, "50104"),
+        ({"OK-ACCESS-SIGN": ""}, "50106"),
+        ({"OK-ACCESS-KEY": "nope"}, "50111"),
+        ({"OK-ACCESS-PASSPHRASE": "wrong"}, "50105"),
+        ({"OK-ACCESS-SIGN": "AAAA"}, "50113"),
+        ({"OK-ACCESS-TIMESTAMP": "yesterday"}, "50112"),
+        # Stale but correctly signed: expired, not a bad signature.
+        ({"ts": iso_now(-120)}, "50102"),
+    ],
+)
+async def test_signature_errors(over: dict[str, str], code: str) -> None:
+    target = "/api/v5/trade/orders-pending"
+    with trio.fail_after(10):
+        async with open_simulator(market_interval=None) as sim, httpx.AsyncClient(
+            base_url=sim.rest_url
+        ) as client:
+            status, body = await get(client, target, headers=signed(target, **over))
+            assert (status, body["code"], body["data"]) == (401, code, [])
+
+
+async def test_tls_serves_wss_and_https() -> None:
+    with trio.fail_after(15):
+        async with open_simulator(tls=True, market_interval=None) as sim:
+            assert sim.base_url.startswith("wss://127.0.0.1:")
+            assert sim.rest_url.startswith("https://127.0.0.1:")
+            assert sim.ca_file is not None
+            ca_file = sim.ca_file
+            assert await trio.Path(ca_file).exists()
+            async with open_probe(sim, "private") as p:
+                assert (await p.login(CREDS))["code"] == "0"
+                await p.send("ping")
+                assert await p.recv() == "pong"
+            async with httpx.AsyncClient(verify=sim.client_ssl_context()) as client:
+                resp = await client.get(sim.rest_url + "/api/v5/public/time")
+                assert resp.json()["code"] == "0"
+            async with httpx.AsyncClient(
+                verify=sim.client_ssl_context(), http2=True
+            ) as client:
+                resp = await client.get(sim.rest_url.replace("127.0.0.1", "localhost")
+                                        + "/api/v5/public/time")
+                assert resp.http_version == "HTTP/1.1"
+            # An untrusting client is refused, and the server keeps going.
+            async with httpx.AsyncClient(verify=True) as client:
+                with pytest.raises(httpx.ConnectError):
+                    await client.get(sim.rest_url + "/api/v5/public/time")
+            async with open_probe(sim, "public") as p:
+                await p.send("ping")
+                assert await p.recv() == "pong"
+        assert not await trio.Path(ca_file).exists()
+
+
+async def test_plain_simulator_has_no_client_context() -> None:
+    async with open_simulator(market_interval=None) as sim:
+        assert sim.ca_file is None
+        with pytest.raises(RuntimeError, match="TLS"):
+            sim.client_ssl_context()
+
+
+async def test_open_simulator_checks_its_arguments() -> None:
+    bad: list[tuple[dict[str, Any], type[Exception]]] = [
+        ({"accounts": ["key"]}, TypeError),
+        ({"accounts": [CREDS, CREDS]}, ValueError),
+        ({"port": 70000}, ValueError),
+        ({"idle_timeout": 0}, ValueError),
+        ({"market_interval": -1}, ValueError),
+        ({"rate_limit_shape": "both"}, ValueError),
+        ({"seed": "x"}, TypeError),
+    ]
+    for kwargs, exc in bad:
+        with pytest.raises(exc):
+            async with open_simulator(**kwargs):
+                pass
