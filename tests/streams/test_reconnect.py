@@ -184,8 +184,8 @@ async def test_l2_book_logs_in_on_public_and_replaces_the_anonymous_connection(
                 async with client.order_book("BTC-USDT", channel="books-l2-tbt") as book:
                     assert book.synced
                     assert book.best_bid is not None
-                    (public,) = [c for c in sim.connections if c.path == "public"
-                                 and not c.closing]
+                    (public,) = [c for c in sim.connections if c.api_key is not None
+                                 and c.path == "public"]
                     assert public.api_key == CREDS.api_key
                     assert ops_of(sim, public.conn_id)[:3] == ["login", "subscribe", "subscribe"]
                     # The tickers subscriber moved over with a Gap, and keeps receiving.
