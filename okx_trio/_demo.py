@@ -1,0 +1,783 @@
+"""``okx-trio demo``: a small market-making bot trading on an embedded simulator.
+
+Needs no account and no network beyond 127.0.0.1: the demo starts a local OKX
+v5 exchange (:func:`okx_trio.testing.open_simulator`) with freshly generated
+credentials and runs one structured-concurrency bot against it. Every task of
+the bot lives in one nursery:
+
+* ``watch_orders`` keeps the bot's view of its orders from the private
+  ``orders`` and business ``sprd-orders`` channels, and after a ``Gap`` (pushes
+  lost in a reconnect) asks the exchange for the truth about every order it
+  still believes open;
+* ``watch_book`` / ``watch_tickers`` follow the ``BTC-USDT`` order book and ticker;
+* ``watch_connections`` reports reconnects from the client's lifecycle events;
+* ``quote`` keeps one post-only bid and one post-only ask at the top of the
+  book, amends them as the price walks and now and then cancels and replaces
+  them (both sides concurrently, in a nursery of their own);
+* ``ladder`` places deeper orders with one batch request and later cancels
+  them with one batch cancel;
+* ``trade_spread`` places and amends spread orders, all cancelled at the end
+  with ``mass_cancel_spread_orders``;
+* ``chaos`` asks the simulator, halfway through, to drop the market-data
+  connection and to drop the private connection right after it accepts the
+  next order, so the run shows a reconnect, the resubscription and an order
+  whose outcome is unknown being resolved;
+* ``show_progress`` draws the progress line.
+
+When the time is up the trading tasks are cancelled, every order that may
+still rest is cancelled with batch cancels and ``mass_cancel_spread_orders``,
+and a summary is printed: counts, fills, the PnL in the simulator (balances
+before and after, marked at the final mid) and round-trip latency percentiles.
+
+The code is meant to be read and copied: everything it does goes through the
+public API (``open_ws_api_client``, ``WsApiClient``, ``WsClient.subscribe``,
+``WsClient.order_book``, ``WsClient.events``); the simulator is only used to
+create the exchange, inject the fault and read balances for the summary.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import math
+import secrets
+import shutil
+import string
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
+from decimal import ROUND_DOWN, Decimal
+from typing import Any, TextIO, TypeVar
+
+import attrs
+import trio
+
+from ._api_client import WsApiClient, open_ws_api_client
+from ._exceptions import (
+    OkxApiError,
+    OkxBatchError,
+    OkxConnectionLost,
+    OkxError,
+    OkxNotSent,
+    OkxOrderError,
+    OkxRequestError,
+    OkxRequestTimeout,
+)
+from ._models import Credentials, Gap, LifecycleEvent, Push
+from ._requests import (
+    AmendOrder,
+    AmendSpreadOrder,
+    CancelOrder,
+    MassCancelSpread,
+    PlaceOrder,
+    PlaceSpreadOrder,
+)
+
+__all__ = ["main"]
+
+T = TypeVar("T")
+
+INST_ID = "BTC-USDT"
+SPREAD_ID = "BTC-USDT_BTC-USDT-SWAP"
+QUOTE_SIZE = Decimal("0.01")
+LADDER_SIZE = Decimal("0.005")
+LADDER_STEPS = (Decimal("0.0004"), Decimal("0.0008"))
+"""Distance of the ladder orders from the top of the book, as a fraction of the price."""
+SPREAD_SIZE = Decimal("0.01")
+QUOTE_INTERVAL = 0.2
+"""Seconds between two quote rounds."""
+REPLACE_EVERY = 10
+"""Every this many rounds the quotes are cancelled and replaced instead of amended."""
+MARKET_INTERVAL = 0.05
+"""Seconds between market steps of the simulator: fast enough for fills within seconds."""
+WIND_DOWN_TIMEOUT = 10.0
+LIVE_STATES = frozenset({"sent", "live", "partially_filled"})
+"""States in which an order may still rest on the exchange."""
+DONE_STATES = frozenset({"filled", "canceled", "mmp_canceled", "rejected", "not sent"})
+BATCH_MAX = 20
+OP_NAMES = {
+    "order": "place", "batch-orders": "batch place", "amend-order": "amend",
+    "cancel-order": "cancel", "batch-cancel-orders": "batch cancel",
+    "sprd-order": "spread place", "sprd-amend-order": "spread amend",
+}
+
+
+# --------------------------------------------------------------------- output
+
+
+class Console:
+    """Messages and a progress line.
+
+    On a terminal the progress line is redrawn in place (carriage return) and
+    messages scroll above it; otherwise the progress goes out as a plain line
+    every ``interval`` seconds, so logs and pipes stay readable.
+    """
+
+    def __init__(self, stream: TextIO, *, live: bool, verbose: bool) -> None:
+        self.stream = stream
+        self.live = live
+        self.verbose = verbose
+        self._status = ""
+
+    def say(self, text: str) -> None:
+        """Print a message on a line of its own."""
+        if self.live and self._status:
+            self.stream.write("\r\x1b[K" + text + "\n" + self._status)
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def detail(self, text: str) -> None:
+        """Print a message only with ``--verbose``."""
+        if self.verbose:
+            self.say("  " + text)
+
+    def status(self, text: str) -> None:
+        """Show the progress line (redrawn on a terminal, appended otherwise)."""
+        if self.live:
+            # A line wider than the terminal would wrap and defeat the redraw.
+            text = text[: shutil.get_terminal_size().columns - 1]
+            self._status = text
+            self.stream.write("\r\x1b[K" + text)
+            self.stream.flush()
+        else:
+            self.say(text)
+
+    def end_status(self) -> None:
+        """Leave the progress line behind before the summary."""
+        if self.live and self._status:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._status = ""
+
+
+# ---------------------------------------------------------------------- state
+
+
+@attrs.define
+class TrackedOrder:
+    """The bot's view of one of its orders."""
+
+    cl_ord_id: str
+    side: str
+    px: Decimal
+    kind: str
+    """``"quote"``, ``"ladder"`` or ``"spread"``."""
+    state: str = "sent"
+    """``sent`` until the exchange says more, then OKX's states, or ``rejected``/``not sent``."""
+    ord_id: str | None = None
+    filled: Decimal = Decimal(0)
+    """Accumulated fill size (``accFillSz``)."""
+
+
+def _percentile(values: Sequence[float], q: float) -> float:
+    """The nearest-rank percentile ``q`` (0-100) of ``values`` (NaN when empty)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    rank = max(1, math.ceil(q / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+@attrs.define
+class Stats:
+    """What the bot did, for the progress line and the summary."""
+
+    placed: int = 0
+    amended: int = 0
+    cancelled: int = 0
+    rejected: int = 0
+    batch_places: int = 0
+    batch_cancels: int = 0
+    spread_orders: int = 0
+    spread_amends: int = 0
+    spread_cancelled: int = 0
+    fills: int = 0
+    reconnects: int = 0
+    gaps: int = 0
+    unknown: int = 0
+    resolved: int = 0
+    latencies: list[float] = attrs.field(factory=list)
+    """Round trips (seconds) of every request the exchange answered."""
+    trade_ids: set[str] = attrs.field(factory=set)
+
+    def latency_ms(self, q: float) -> float:
+        """Percentile ``q`` of the round trips, in milliseconds."""
+        return _percentile(self.latencies, q) * 1000
+
+
+# ------------------------------------------------------------------------ bot
+
+
+class Bot:
+    """A small market maker; see the module docstring for its tasks."""
+
+    def __init__(self, api: WsApiClient, console: Console, sim: Any) -> None:
+        self.api = api
+        self.ws = api.ws_client
+        self.out = console
+        self.sim = sim
+        self.stats = Stats()
+        self.orders: dict[str, TrackedOrder] = {}
+        self.quotes: dict[str, str | None] = {"buy": None, "sell": None}
+        self.book: Any = None
+        self.last_px: Decimal | None = None
+        self.tick = Decimal("0.1")
+        self.spread_tick = Decimal("0.1")
+        self.replace_now = False
+        self.started = trio.current_time()
+        # Our own clOrdIds (the client would generate them too) so that a push
+        # can be matched to its order even before the ack arrives.
+        self._prefix = "d" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(5))
+        self._seq = itertools.count(1)
+
+    def new_cl_ord_id(self) -> str:
+        """A fresh clOrdId (letters and digits, at most 32)."""
+        return f"{self._prefix}{next(self._seq)}"
+
+    def track(self, side: str, px: Decimal, kind: str) -> TrackedOrder:
+        order = TrackedOrder(self.new_cl_ord_id(), side, px, kind)
+        self.orders[order.cl_ord_id] = order
+        return order
+
+    async def timed(self, request: Awaitable[T]) -> T:
+        """Await one request, recording its round trip when the exchange answered."""
+        start = time.perf_counter()
+        try:
+            result = await request
+        except OkxApiError:
+            self.stats.latencies.append(time.perf_counter() - start)
+            raise
+        self.stats.latencies.append(time.perf_counter() - start)
+        return result
+
+    # -- the truth about an order ------------------------------------------------
+
+    def apply(self, item: Any) -> None:
+        """Apply one ``orders``/``sprd-orders`` item (a typed view) to our table."""
+        order = self.orders.get(item.cl_ord_id or "")
+        if order is None:
+            return
+        if item.trade_id and item.fill_sz and item.trade_id not in self.stats.trade_ids:
+            self.stats.trade_ids.add(item.trade_id)
+            self.stats.fills += 1
+            self.out.detail(f"fill: {order.kind} {order.side} {item.fill_sz} @ {item.fill_px}")
+        if item.acc_fill_sz is not None and item.acc_fill_sz > order.filled:
+            order.filled = item.acc_fill_sz
+        if item.ord_id:
+            order.ord_id = item.ord_id
+        if item.px is not None:
+            order.px = item.px
+        if item.state and order.state not in DONE_STATES:
+            order.state = item.state
+
+    async def settle_unknown(self, exc: OkxRequestError, order: TrackedOrder) -> None:
+        """The request was written but its answer never came: find out what happened."""
+        self.stats.unknown += 1
+        what = OP_NAMES.get(exc.op or "", exc.op)
+        self.out.say(
+            f"outcome unknown: the {what} of {order.cl_ord_id} ended in "
+            f"{type(exc).__name__}; asking the exchange what happened"
+        )
+        await self.refresh(order)
+        self.stats.resolved += 1
+        self.out.say(f"resolved: order {order.cl_ord_id} is {order.state} on the exchange")
+
+    async def refresh(self, order: TrackedOrder) -> None:
+        """Look ``order`` up on the exchange (signed REST) and update our view."""
+        rest = self.ws.rest
+        for attempt in range(5):
+            try:
+                if order.kind == "spread":
+                    item = await rest.get_sprd_order(cl_ord_id=order.cl_ord_id)
+                else:
+                    item = await rest.get_order(INST_ID, cl_ord_id=order.cl_ord_id)
+            except OkxApiError as exc:
+                if exc.code == "51603":  # no such order: the request never arrived
+                    order.state = "not sent"
+                    return
+                raise
+            except OkxRequestError:
+                await trio.sleep(0.1 * (attempt + 1))
+                continue
+            if item is None:
+                order.state = "not sent"
+                return
+            order.ord_id = item.get("ordId") or order.ord_id
+            order.filled = max(order.filled, Decimal(item.get("accFillSz") or "0"))
+            order.state = item.get("state") or order.state
+            return
+
+    # -- market data and connection events ----------------------------------------
+
+    async def watch_orders(self, stream: AsyncIterator[Push | Gap]) -> None:
+        async for item in stream:
+            if isinstance(item, Gap):
+                # Pushes were lost (a reconnect, or we fell behind): the
+                # exchange is the only source of truth for our open orders.
+                self.stats.gaps += 1
+                pending = [o for o in self.orders.values() if o.state in LIVE_STATES]
+                self.out.say(
+                    f"orders stream: {item.reason} gap, resubscribed; checking "
+                    f"{len(pending)} open orders with the exchange"
+                )
+                for order in pending:
+                    await self.refresh(order)
+                continue
+            for view in item.view():
+                self.apply(view)
+
+    async def watch_book(self, book: AsyncIterator[Any]) -> None:
+        async for item in book:
+            if isinstance(item, Gap):
+                self.out.say(f"order book: {item.reason} gap; rebuilt from a fresh snapshot")
+
+    async def watch_tickers(self, stream: AsyncIterator[Push | Gap]) -> None:
+        async for item in stream:
+            if isinstance(item, Push):
+                for ticker in item.view():
+                    if ticker.last is not None:
+                        self.last_px = ticker.last
+
+    async def watch_connections(self, events: AsyncIterator[LifecycleEvent]) -> None:
+        async for event in events:
+            if event.kind == "reconnect":
+                self.out.say(
+                    f"reconnect: the {event.connection} connection dropped "
+                    f"({event.detail}); reconnecting"
+                )
+            elif event.kind == "reconnected":
+                self.stats.reconnects += 1
+                logged_in = " and logged in" if event.connection != "public" else ""
+                self.out.say(
+                    f"reconnected: the {event.connection} connection is back{logged_in}; "
+                    "subscriptions are sent again"
+                )
+            elif event.kind in ("open", "authenticated", "notice", "exception"):
+                self.out.detail(f"{event.connection} connection: {event.kind} ({event.detail})")
+
+    # -- order operations ---------------------------------------------------------
+
+    async def place(self, side: str, px: Decimal, kind: str) -> TrackedOrder:
+        order = self.track(side, px, kind)
+        if kind == "quote":
+            self.quotes[side] = order.cl_ord_id
+        params = PlaceOrder(
+            inst_id=INST_ID, td_mode="cash", side=side, ord_type="post_only",
+            px=px, sz=QUOTE_SIZE, cl_ord_id=order.cl_ord_id,
+        )
+        try:
+            ack = await self.timed(self.api.submit_new_order(params))
+        except OkxOrderError as exc:
+            order.state = "rejected"
+            self.stats.rejected += 1
+            self.out.detail(f"place refused: {exc}")
+        except (OkxConnectionLost, OkxRequestTimeout) as exc:
+            await self.settle_unknown(exc, order)
+            if order.state != "not sent":
+                self.stats.placed += 1
+        except OkxNotSent:
+            order.state = "not sent"  # never left this process: the next round retries
+        else:
+            self.stats.placed += 1
+            order.ord_id = ack.ord_id
+            self.out.detail(f"placed: {side} {QUOTE_SIZE} @ {px} ({order.cl_ord_id})")
+        return order
+
+    async def amend(self, order: TrackedOrder, px: Decimal) -> None:
+        params = AmendOrder(inst_id=INST_ID, cl_ord_id=order.cl_ord_id, new_px=px)
+        try:
+            await self.timed(self.api.amend_order(params))
+        except OkxOrderError as exc:
+            # Usually the order filled or was cancelled meanwhile; the orders
+            # channel tells us which.
+            self.stats.rejected += 1
+            self.out.detail(f"amend refused: {exc}")
+        except (OkxConnectionLost, OkxRequestTimeout) as exc:
+            await self.settle_unknown(exc, order)
+        except OkxNotSent:
+            pass
+        else:
+            self.stats.amended += 1
+            order.px = px
+            self.out.detail(f"amended: {order.side} {order.cl_ord_id} to {px}")
+
+    async def cancel(self, order: TrackedOrder) -> bool:
+        """Cancel ``order``; True once it no longer rests on the exchange."""
+        params = CancelOrder(inst_id=INST_ID, cl_ord_id=order.cl_ord_id)
+        try:
+            await self.timed(self.api.cancel_order(params))
+        except OkxOrderError as exc:
+            # 51400-51402: filled or cancelled meanwhile; the orders channel says which.
+            self.out.detail(f"cancel refused: {exc}")
+            return True
+        except (OkxConnectionLost, OkxRequestTimeout) as exc:
+            await self.settle_unknown(exc, order)
+            return order.state not in LIVE_STATES
+        except OkxNotSent:
+            return False
+        self.stats.cancelled += 1
+        self.out.detail(f"cancelled: {order.side} {order.cl_ord_id}")
+        return True
+
+    # -- trading tasks --------------------------------------------------------------
+
+    def top_of_book(self) -> tuple[Decimal, Decimal] | None:
+        book = self.book
+        if book is None or not book.synced or book.best_bid is None or book.best_ask is None:
+            return None
+        return book.best_bid[0], book.best_ask[0]
+
+    async def quote(self) -> None:
+        for round_no in itertools.count(1):
+            await trio.sleep(QUOTE_INTERVAL)
+            top = self.top_of_book()
+            if top is None:
+                continue  # the book is resynchronising: do not quote blind
+            replace = self.replace_now or round_no % REPLACE_EVERY == 0
+            self.replace_now = False
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self.requote, "buy", top[0], replace)
+                nursery.start_soon(self.requote, "sell", top[1], replace)
+
+    async def requote(self, side: str, px: Decimal, replace: bool) -> None:
+        cl_ord_id = self.quotes[side]
+        order = self.orders.get(cl_ord_id) if cl_ord_id else None
+        if order is None or order.state not in LIVE_STATES:
+            await self.place(side, px, "quote")
+        elif replace:
+            if await self.cancel(order):
+                await self.place(side, px, "quote")
+        elif order.px != px:
+            await self.amend(order, px)
+
+    async def ladder(self, place_at: float, cancel_at: float) -> None:
+        await trio.sleep_until(self.started + place_at)
+        top = self.top_of_book()
+        if top is None:
+            self.out.say("ladder skipped: the order book is being rebuilt")
+            return
+        bid, ask = top
+        orders = []
+        for step in LADDER_STEPS:
+            orders.append(self.track("buy", self.to_tick(bid * (1 - step)), "ladder"))
+            orders.append(self.track("sell", self.to_tick(ask * (1 + step)), "ladder"))
+        batch = [
+            PlaceOrder(inst_id=INST_ID, td_mode="cash", side=o.side, ord_type="post_only",
+                       px=o.px, sz=LADDER_SIZE, cl_ord_id=o.cl_ord_id)
+            for o in orders
+        ]
+        try:
+            acks = await self.timed(self.api.submit_multiple_orders(batch))
+        except OkxBatchError as exc:
+            acks = exc.acks  # some were refused: every ack is still here
+        except (OkxConnectionLost, OkxRequestTimeout) as exc:
+            for order in orders:
+                await self.settle_unknown(exc, order)
+            acks = []
+        self.stats.batch_places += 1
+        for order, ack in zip(orders, acks, strict=False):
+            if ack.ok:
+                self.stats.placed += 1
+                order.ord_id = ack.ord_id
+            else:
+                order.state = "rejected"
+                self.stats.rejected += 1
+        self.out.say(f"batch place: {sum(a.ok for a in acks)} of {len(batch)} ladder orders "
+                     "accepted in one request")
+
+        await trio.sleep_until(self.started + cancel_at)
+        left = [o for o in orders if o.state in LIVE_STATES]
+        if left:
+            cancelled = await self.cancel_batch(left)
+            self.stats.batch_cancels += 1
+            self.out.say(f"batch cancel: {cancelled} of {len(left)} ladder orders cancelled "
+                         "in one request")
+
+    async def cancel_batch(self, orders: Sequence[TrackedOrder]) -> int:
+        """Cancel ``orders`` (at most 20) in one request; returns how many were cancelled."""
+        batch = [CancelOrder(inst_id=INST_ID, cl_ord_id=o.cl_ord_id) for o in orders]
+        try:
+            acks = await self.timed(self.api.cancel_multiple_orders(batch))
+        except OkxBatchError as exc:
+            acks = exc.acks  # refused items: filled or cancelled meanwhile
+        except (OkxConnectionLost, OkxRequestTimeout) as exc:
+            for order in orders:
+                await self.settle_unknown(exc, order)
+            return 0
+        ok = sum(ack.ok for ack in acks)
+        self.stats.cancelled += ok
+        return ok
+
+    async def trade_spread(self, start_at: float) -> None:
+        await trio.sleep_until(self.started + start_at)
+        async with self.ws.subscribe({"channel": "sprd-tickers", "sprdId": SPREAD_ID}) as stream:
+            async for item in stream:
+                if isinstance(item, Push) and item.data:
+                    bid = Decimal(item.data[0]["bidPx"])
+                    ask = Decimal(item.data[0]["askPx"])
+                    break
+            else:
+                return
+        tick = self.spread_tick
+        buy = await self.place_spread("buy", bid - 10 * tick)
+        sell = await self.place_spread("sell", ask + 10 * tick)
+        self.out.say(f"spread orders: buy {SPREAD_ID} @ {buy.px}, sell @ {sell.px} "
+                     "(business connection)")
+        await trio.sleep(1.0)
+        for order, px in ((buy, bid - 5 * tick), (sell, ask + 5 * tick)):
+            if order.state not in LIVE_STATES:
+                continue
+            params = AmendSpreadOrder(cl_ord_id=order.cl_ord_id, new_px=px)
+            try:
+                await self.timed(self.api.amend_spread_order(params))
+            except OkxOrderError as exc:
+                self.stats.rejected += 1
+                self.out.detail(f"spread amend refused: {exc}")
+            except (OkxConnectionLost, OkxRequestTimeout) as exc:
+                await self.settle_unknown(exc, order)
+            else:
+                self.stats.spread_amends += 1
+                order.px = px
+        self.out.say(f"spread orders amended closer to the market: {self.stats.spread_amends}")
+
+    async def place_spread(self, side: str, px: Decimal) -> TrackedOrder:
+        order = self.track(side, px, "spread")
+        params = PlaceSpreadOrder(sprd_id=SPREAD_ID, side=side, ord_type="limit", px=px,
+                                  sz=SPREAD_SIZE, cl_ord_id=order.cl_ord_id)
+        try:
+            ack = await self.timed(self.api.submit_spread_order(params))
+        except OkxOrderError as exc:
+            order.state = "rejected"
+            self.stats.rejected += 1
+            self.out.detail(f"spread order refused: {exc}")
+        except (OkxConnectionLost, OkxRequestTimeout) as exc:
+            await self.settle_unknown(exc, order)
+        else:
+            self.stats.spread_orders += 1
+            order.ord_id = ack.ord_id
+        return order
+
+    async def chaos(self, at: float) -> None:
+        await trio.sleep_until(self.started + at)
+        self.out.say(
+            "fault injection: the simulator drops the market-data connection now, and the "
+            "private connection right after it accepts our next order"
+        )
+        self.sim.faults.drop_on("order", when="after", mode="reset")
+        self.sim.faults.drop("public", mode="reset")
+        self.replace_now = True  # the next quote round cancels and places at once
+
+    # -- progress and shutdown ---------------------------------------------------------
+
+    def progress(self) -> str:
+        s = self.stats
+        elapsed = trio.current_time() - self.started
+        last = f"{self.last_px}" if self.last_px is not None else "-"
+        rtt = (f"rtt p50 {s.latency_ms(50):.2f} ms p99 {s.latency_ms(99):.2f} ms"
+               if s.latencies else "rtt -")
+        return (f"[{elapsed:5.1f}s] last {last}  placed {s.placed}  amended {s.amended}  "
+                f"cancelled {s.cancelled}  fills {s.fills}  {rtt}  reconnects {s.reconnects}")
+
+    async def show_progress(self, interval: float) -> None:
+        while True:
+            self.out.status(self.progress())
+            await trio.sleep(interval)
+
+    def to_tick(self, px: Decimal) -> Decimal:
+        return (px / self.tick).to_integral_value(ROUND_DOWN) * self.tick
+
+    async def wind_down(self) -> None:
+        """Cancel everything that may still rest on the exchange."""
+        left = [o for o in self.orders.values()
+                if o.kind != "spread" and o.state in LIVE_STATES]
+        for i in range(0, len(left), BATCH_MAX):
+            await self.cancel_batch(left[i:i + BATCH_MAX])
+        if left:
+            self.stats.batch_cancels += 1
+        try:
+            done = await self.timed(
+                self.api.mass_cancel_spread_orders(MassCancelSpread(sprd_id=SPREAD_ID))
+            )
+        except OkxError as exc:
+            self.out.say(f"mass cancel of spread orders failed: {exc}")
+        else:
+            spreads = [o for o in self.orders.values()
+                       if o.kind == "spread" and o.state in LIVE_STATES]
+            self.stats.spread_cancelled += len(spreads) if done else 0
+        self.out.say(f"wind-down: cancelled {len(left)} orders in batches and every spread "
+                     "order with mass_cancel_spread_orders")
+
+
+# ----------------------------------------------------------------------- run
+
+
+@attrs.frozen
+class Summary:
+    """The figures printed at the end of the run."""
+
+    stats: Stats
+    duration: float
+    seed: int
+    pnl: Decimal
+    mark: Decimal | None
+    base_delta: Decimal
+    open_left: int
+    fully_filled: int
+
+
+def _credentials() -> Credentials:
+    """Throw-away credentials for the embedded simulator (never printed)."""
+    return Credentials(
+        api_key=f"demo-{secrets.token_hex(8)}",
+        secret_key=secrets.token_hex(16).upper(),
+        passphrase=secrets.token_urlsafe(12),
+    )
+
+
+@asynccontextmanager
+async def _exchange(seed: int, creds: Credentials) -> AsyncIterator[Any]:
+    from .testing import open_simulator
+
+    async with open_simulator([creds], seed=seed, market_interval=MARKET_INTERVAL) as sim:
+        yield sim
+
+
+async def run(duration: float, seed: int, console: Console) -> Summary:
+    """Run the bot for ``duration`` seconds against a fresh simulator."""
+    creds = _credentials()
+    async with _exchange(seed, creds) as sim:
+        console.say(f"okx-trio demo: simulator on {sim.base_url} (seed {seed}), "
+                    f"trading {INST_ID} and {SPREAD_ID} for {duration:g} s")
+        before = sim.balances(creds.api_key)
+        async with open_ws_api_client(
+            credentials=creds, base_url=sim.base_url, log_lifecycle=False
+        ) as api:
+            bot = Bot(api, console, sim)
+            ws = api.ws_client
+            await api.connect_ws_api()  # log in now rather than on the first order
+            await api.load_instruments("SPOT")
+            inst = api.instrument(INST_ID)
+            if inst is not None and inst.tick_sz is not None:
+                bot.tick = inst.tick_sz
+            orders_args = (
+                {"channel": "orders", "instType": "SPOT", "instId": INST_ID},
+                {"channel": "sprd-orders", "sprdId": SPREAD_ID},
+            )
+            async with (
+                ws.events() as events,
+                ws.order_book(INST_ID) as book,
+                ws.subscribe({"channel": "tickers", "instId": INST_ID}) as tickers,
+                ws.subscribe(*orders_args) as orders,
+                trio.open_nursery() as nursery,
+            ):
+                bot.book = book
+                bot.started = trio.current_time()
+                nursery.start_soon(bot.watch_orders, orders)
+                nursery.start_soon(bot.watch_book, book)
+                nursery.start_soon(bot.watch_tickers, tickers)
+                nursery.start_soon(bot.watch_connections, events)
+                nursery.start_soon(bot.show_progress, 0.1 if console.live else 2.0)
+                async with trio.open_nursery() as trading:
+                    trading.start_soon(bot.quote)
+                    trading.start_soon(bot.ladder, duration * 0.15, duration * 0.8)
+                    trading.start_soon(bot.trade_spread, duration * 0.25)
+                    trading.start_soon(bot.chaos, duration * 0.5)
+                    await trio.sleep(duration)
+                    trading.cancel_scope.cancel(reason="time is up")
+                with trio.move_on_after(WIND_DOWN_TIMEOUT):
+                    await bot.wind_down()
+                # Let the cancel pushes arrive before the last progress line.
+                await trio.sleep(0.2)
+                console.status(bot.progress())
+                nursery.cancel_scope.cancel(reason="demo finished")
+            mark = None
+            if book.best_bid is not None and book.best_ask is not None:
+                mark = (book.best_bid[0] + book.best_ask[0]) / 2
+        after = sim.balances(creds.api_key)
+        open_left = sum(1 for o in sim.orders.open() if o.api_key == creds.api_key)
+    console.end_status()
+    base_delta = after.get("BTC", Decimal(0)) - before.get("BTC", Decimal(0))
+    quote_delta = after.get("USDT", Decimal(0)) - before.get("USDT", Decimal(0))
+    pnl = quote_delta + (base_delta * mark if mark is not None else Decimal(0))
+    fully_filled = sum(1 for o in bot.orders.values() if o.state == "filled")
+    return Summary(bot.stats, duration, seed, pnl, mark, base_delta, open_left, fully_filled)
+
+
+def render_summary(summary: Summary) -> str:
+    """The summary table."""
+    s = summary.stats
+    rows = [
+        ("orders placed", f"{s.placed}",
+         f"{s.batch_places} batch place(s) included"),
+        ("orders amended", f"{s.amended}", ""),
+        ("orders cancelled", f"{s.cancelled}",
+         f"{s.batch_cancels} batch cancel(s) included"),
+        ("refused by the exchange", f"{s.rejected}", "post-only crossing, gone meanwhile..."),
+        ("spread orders", f"{s.spread_orders}",
+         f"{s.spread_amends} amended, cancelled by mass cancel"),
+        ("fills", f"{s.fills}", f"{summary.fully_filled} orders fully filled"),
+        ("BTC bought - sold", f"{summary.base_delta.normalize():+f}", ""),
+        ("PnL (simulated USDT)", f"{summary.pnl:+.2f}",
+         f"fees included, marked at mid {summary.mark}" if summary.mark is not None else ""),
+        ("reconnects", f"{s.reconnects}", f"{s.gaps} stream gap(s) reconciled"),
+        ("unknown outcomes", f"{s.unknown}", f"{s.resolved} resolved"),
+        ("orders left open", f"{summary.open_left}", "on the exchange after wind-down"),
+        ("requests timed", f"{len(s.latencies)}", ""),
+    ]
+    for q in (50, 90, 99, 100):
+        label = "max" if q == 100 else f"p{q}"
+        value = f"{s.latency_ms(q):.2f} ms" if s.latencies else "-"
+        rows.append((f"round trip {label}", value, ""))
+    width = max(len(r[0]) for r in rows)
+    vwidth = max(len(r[1]) for r in rows)
+    lines = [f"Summary: {summary.duration:g} s, seed {summary.seed}", "-" * (width + vwidth + 4)]
+    for label, value, note in rows:
+        line = f"{label:<{width}}  {value:>{vwidth}}"
+        if note:
+            line += f"  ({note})"
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _duration(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds: {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``okx-trio demo``."""
+    parser = argparse.ArgumentParser(
+        prog="okx-trio demo",
+        description="Run a small market-making bot against an embedded OKX simulator "
+        "(no account, no network beyond 127.0.0.1).",
+    )
+    parser.add_argument("--duration", type=_duration, default=15.0,
+                        help="seconds of trading (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the simulator's market (default: random, printed)")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print every order operation and connection event")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> int:
+    """Entry point of ``okx-trio demo``; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    out = sys.stdout if stream is None else stream
+    seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
+    console = Console(out, live=out.isatty(), verbose=args.verbose)
+    try:
+        summary = trio.run(run, args.duration, seed, console)
+    except KeyboardInterrupt:
+        console.end_status()
+        console.say("interrupted")
+        return 130
+    console.say(render_summary(summary))
+    return 0
