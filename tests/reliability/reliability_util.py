@@ -1,0 +1,170 @@
+"""Shared helpers of the reliability suite: size switches, recording connectors, clocks.
+
+Every scenario runs at a CI size (part of ``make test``) and a full size marked
+``full`` (``make reliability``); :func:`sizes` builds that parametrization.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import attrs
+import pytest
+import trio
+
+from okx_trio._transport import Connector, Transport
+from okx_trio.testing import Simulator
+
+
+def sizes(ci: Any, full: Any, name: str = "size") -> Any:
+    """``parametrize`` over the CI size (unmarked) and the full size (marked ``full``)."""
+    return pytest.mark.parametrize(
+        name,
+        [pytest.param(ci, id="ci"), pytest.param(full, id="full", marks=pytest.mark.full)],
+    )
+
+
+class MaxRandom(random.Random):
+    """A random source pinned to the top of every range: the backoff becomes deterministic."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def exchange_follows_trio_clock(sim: Simulator) -> None:
+    """Make the simulator's exchange time (``expTime``, ``ts``) follow the trio clock.
+
+    On virtual time the wall clock stands still; without this, ``expTime`` could
+    never expire however long a request waited.
+    """
+    wall0 = int(time.time() * 1000)
+    t0 = trio.current_time()
+    sim._now_ms = lambda: wall0 + round((trio.current_time() - t0) * 1000)  # type: ignore[method-assign]
+
+
+@attrs.define
+class FrameEvent:
+    """One frame seen by :class:`RecordingConnector` on the client side."""
+
+    direction: str
+    """``"sent"`` or ``"received"``."""
+    connection: int
+    """The connection's number (1 = the first connection the connector opened)."""
+    path: str
+    time: float
+    data: bytes
+
+
+class _RecordingTransport:
+    def __init__(self, inner: Transport, owner: RecordingConnector, number: int, path: str) -> None:
+        self._inner = inner
+        self._owner = owner
+        self.number = number
+        self.path = path
+        self.closed_at: float | None = None
+
+    async def send(self, data: bytes) -> None:
+        await self._inner.send(data)
+        self._owner._record("sent", self, data)
+
+    async def receive(self) -> bytes:
+        data = await self._inner.receive()
+        self._owner._record("received", self, data)
+        return data
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        if self.closed_at is None:
+            self.closed_at = trio.current_time()
+        await self._inner.aclose(code, reason)
+
+    def abort(self) -> None:
+        if self.closed_at is None:
+            self.closed_at = trio.current_time()
+        self._inner.abort()
+
+
+class RecordingConnector:
+    """Wraps a connector: records every connection attempt and (optionally) every frame.
+
+    ``attempts`` holds ``(trio time, path)`` for every call, refused or not;
+    ``frames`` every frame sent or received through the connections it opened
+    (when ``keep_frames``), and ``last_rx`` the trio time of the latest frame
+    received per connection.
+    """
+
+    def __init__(self, inner: Connector, *, keep_frames: bool = True) -> None:
+        self._inner = inner
+        self.keep_frames = keep_frames
+        self.attempts: list[tuple[float, str]] = []
+        self.transports: list[_RecordingTransport] = []
+        self.frames: list[FrameEvent] = []
+        self.last_rx: dict[int, float] = {}
+
+    def _record(self, direction: str, transport: _RecordingTransport, data: bytes) -> None:
+        now = trio.current_time()
+        if direction == "received":
+            self.last_rx[transport.number] = now
+        if self.keep_frames:
+            self.frames.append(FrameEvent(direction, transport.number, transport.path, now, data))
+
+    async def __call__(self, url: str, *, ssl_context: Any, nursery: trio.Nursery) -> Transport:
+        path = url.rsplit("/", 1)[-1]
+        self.attempts.append((trio.current_time(), path))
+        inner = await self._inner(url, ssl_context=ssl_context, nursery=nursery)
+        transport = _RecordingTransport(inner, self, len(self.transports) + 1, path)
+        self.transports.append(transport)
+        return transport
+
+    def connections(self, path: str | None = None) -> list[_RecordingTransport]:
+        """The connections opened (on ``path`` if given)."""
+        return [t for t in self.transports if path is None or t.path == path]
+
+
+def rss_bytes() -> int:
+    """The process's resident set size now (Linux ``/proc``)."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextmanager
+def capture_all_logs() -> Iterator[list[logging.LogRecord]]:
+    """Every log record of every logger at DEBUG and above, for the block's duration.
+
+    The root logger and every logger already created are set to DEBUG (and
+    un-disabled) for the duration, then restored.
+    """
+    handler = _ListHandler()
+    root = logging.getLogger()
+    saved: dict[logging.Logger, tuple[int, bool, bool]] = {}
+    loggers = [root] + [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    for lg in loggers:
+        saved[lg] = (lg.level, lg.disabled, lg.propagate)
+        lg.setLevel(logging.DEBUG)
+        lg.disabled = False
+    root.addHandler(handler)
+    try:
+        yield handler.records
+    finally:
+        root.removeHandler(handler)
+        for lg, (level, disabled, propagate) in saved.items():
+            lg.setLevel(level)
+            lg.disabled = disabled
+            lg.propagate = propagate

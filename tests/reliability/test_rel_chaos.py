@@ -1,0 +1,273 @@
+"""Chaos run: many concurrent trade requests while the exchange drops connections.
+
+Runs on virtual time (``MockClock``) over the simulator's in-memory links, so
+every deadline is checked exactly. Client-side and simulator rate limits are
+off (the output says so): this measures outcomes under faults, not pacing.
+
+Faults injected at random (seeded) moments: clean closes and abrupt resets of
+the private connection, response delays (so requests are in flight when a drop
+hits), swallowed requests (before or after the exchange acts: timeouts), and
+short refusal windows (queued requests whose deadline passes: ``OkxNotSent``).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import Counter
+from typing import Any
+
+import attrs
+import orjson
+import trio
+import trio.testing
+from reliability_util import RecordingConnector, sizes
+
+from okx_trio import (
+    OkxApiError,
+    OkxConnectionLost,
+    OkxNotSent,
+    OkxRequestError,
+    OkxRequestTimeout,
+    WsApiClient,
+    open_ws_api_client,
+)
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, open_simulator
+
+BTC = 100001
+TIMEOUT = 2.0
+OUTCOMES = (OkxApiError, OkxNotSent, OkxConnectionLost, OkxRequestTimeout)
+PLACE_OPS = frozenset({"order", "batch-orders"})
+TRADE_OPS = frozenset(
+    {"order", "batch-orders", "cancel-order", "batch-cancel-orders", "amend-order",
+     "batch-amend-orders", "mass-cancel", "sprd-order", "sprd-amend-order",
+     "sprd-cancel-order", "sprd-mass-cancel"}
+)
+
+
+@attrs.frozen
+class ChaosSize:
+    requests: int
+    drops: int
+    tasks: int
+    swallows: int
+    refusals: int
+
+
+CI = ChaosSize(requests=1000, drops=100, tasks=10, swallows=10, refusals=5)
+FULL = ChaosSize(requests=10_000, drops=1000, tasks=50, swallows=100, refusals=50)
+
+
+@attrs.define
+class Outcome:
+    """How one request ended."""
+
+    op: str
+    start: float
+    end: float
+    result: Any
+    cl_ord_ids: list[str]
+
+
+def place(rng: random.Random) -> dict[str, Any]:
+    # Far below the market (60 000): the order rests, so its state is stable.
+    px = f"{rng.randrange(200_000, 300_000) / 10:.1f}"
+    return {"instIdCode": BTC, "tdMode": "cash", "side": "buy", "ordType": "limit",
+            "px": px, "sz": f"0.000{rng.randrange(1, 10)}"}
+
+
+class Chaos:
+    def __init__(self, api: WsApiClient, rng: random.Random, size: ChaosSize) -> None:
+        self.api = api
+        self.rng = rng
+        self.size = size
+        self.outcomes: list[Outcome] = []
+        self.known: list[str] = []  # clOrdIds of acked orders
+        self.total = size.requests // size.tasks * size.tasks
+        self.issued = 0
+        self.drops_done = 0
+        self.dropped = trio.Event()
+
+    def note_drop(self) -> None:
+        self.drops_done += 1
+        self.dropped.set()
+        self.dropped = trio.Event()
+
+    async def one(self, gap: float) -> None:
+        rng = self.rng
+        # Keep the requests spread over the whole run of drops: at most
+        # total/drops requests start between two drops.
+        while self.issued >= (self.drops_done + 1) * self.total / self.size.drops:
+            await self.dropped.wait()
+        self.issued += 1
+        await trio.sleep(rng.uniform(0, 2 * gap))
+        roll = rng.random()
+        api = self.api
+        cl_ord_ids: list[str] = []
+        start = trio.current_time()
+        result: Any
+        op: str
+        try:
+            if roll < 0.55 or not self.known:
+                op = "order"
+                ack = await api.submit_new_order(place(rng))
+                result = ack
+                cl_ord_ids = [ack.cl_ord_id or ""]
+                self.known.append(ack.cl_ord_id or "")
+            elif roll < 0.7:
+                op = "batch-orders"
+                acks = await api.submit_multiple_orders(
+                    [place(rng) for _ in range(rng.randrange(2, 6))])
+                result = acks
+                cl_ord_ids = [a.cl_ord_id or "" for a in acks]
+                self.known.extend(cl_ord_ids)
+            elif roll < 0.85:
+                op = "cancel-order"
+                cl = rng.choice(self.known)
+                cl_ord_ids = [cl]
+                result = await api.cancel_order({"instIdCode": BTC, "clOrdId": cl})
+            else:
+                op = "amend-order"
+                cl = rng.choice(self.known)
+                cl_ord_ids = [cl]
+                px = f"{rng.randrange(200_000, 300_000) / 10:.1f}"
+                result = await api.amend_order({"instIdCode": BTC, "clOrdId": cl, "newPx": px})
+        except OUTCOMES as exc:
+            result = exc
+        self.outcomes.append(Outcome(op, start, trio.current_time(), result, cl_ord_ids))
+
+    async def worker(self, count: int, gap: float) -> None:
+        for _ in range(count):
+            await self.one(gap)
+
+
+async def wait_private_up(sim: Any) -> None:
+    while not any(c.path == "private" and c.api_key for c in sim.connections):
+        await trio.sleep(0.01)
+
+
+async def faults(sim: Any, chaos: Chaos, gap: float, workers_done: trio.Event,
+                 tally: Counter[str]) -> None:
+    """Drop the private connection ``size.drops`` times at random moments."""
+    rng, size = chaos.rng, chaos.size
+    swallow_every = max(1, size.drops // max(1, size.swallows))
+    refuse_every = max(1, size.drops // max(1, size.refusals))
+    done = 0
+    while done < size.drops and not workers_done.is_set():
+        await trio.sleep(rng.uniform(0, 2 * gap))
+        await wait_private_up(sim)
+        mode = rng.choice(("close", "reset"))
+        if sim.faults.drop("private", mode=mode):
+            done += 1
+            tally[mode] += 1
+            chaos.note_drop()
+            if done % swallow_every == 0:
+                op = rng.choice(("order", "cancel-order", "amend-order"))
+                when = rng.choice(("before", "after"))
+                sim.faults.swallow(op, when=when, count=1)
+                tally[f"swallow-{when}"] += 1
+                # No drop for a while, so the swallowed request can time out.
+                await trio.sleep(TIMEOUT + 0.5)
+            if done % refuse_every == 0:
+                sim.faults.refuse_connections(seconds=TIMEOUT + 1)
+                tally["refusal"] += 1
+
+
+def sent_trade_frames(sim: Any) -> list[dict[str, Any]]:
+    return [f for f in sim.frames.ops() if f.get("op") in TRADE_OPS]
+
+
+@sizes(CI, FULL)
+async def test_chaos_every_request_ends_once_in_time_and_is_never_resent(
+    size: ChaosSize, autojump_clock: trio.testing.MockClock
+) -> None:
+    seed = 20260807
+    rng = random.Random(seed)
+    tally: Counter[str] = Counter()
+    # A drop comes every 0-0.8 s (and after the reconnect); the requests
+    # follow the drops (Chaos.one), each task pausing 0-2*request_gap between two.
+    gap = 0.4
+    per_task = size.requests // size.tasks
+    request_gap = 0.02
+    with trio.fail_after(size.drops * 10 + 600):  # virtual seconds
+        async with open_simulator(accounts=[CREDS], rate_limit=False, market_interval=None,
+                                  idle_timeout=None, seed=seed) as sim:
+            # The exchange keeps the wall clock, like the client's expTime and
+            # login timestamps: both stand still on virtual time, so they agree.
+            # Responses come 20 ms late, so a drop often hits requests in flight.
+            for op in ("order", "batch-orders", "cancel-order", "amend-order"):
+                sim.faults.delay(op, 0.02)
+            connector = RecordingConnector(sim.connect_memory(), keep_frames=True)
+            async with open_ws_api_client(
+                credentials=CREDS, base_url=sim.base_url, transport=connector,
+                rate_limit=False, request_timeout=TIMEOUT, random=random.Random(seed),
+                log_lifecycle=False,
+            ) as api:
+                await api.connect_ws_api()
+                chaos = Chaos(api, rng, size)
+                workers_done = trio.Event()
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(faults, sim, chaos, gap, workers_done, tally)
+                    async with trio.open_nursery() as workers:
+                        for _ in range(size.tasks):
+                            workers.start_soon(chaos.worker, per_task, request_gap)
+                    workers_done.set()
+                stats = api.ws_client.statistics()
+                assert stats.pending == 0
+            frames = sent_trade_frames(sim)
+            orders = {o.cl_ord_id: o for o in sim.engine.order_list()}
+
+    outcomes = chaos.outcomes
+    kinds = Counter(type(o.result).__name__ if isinstance(o.result, BaseException) else "ack"
+                    for o in outcomes)
+    print(f"\nchaos[{size}]: client rate_limit=False, simulator rate_limit=False; "
+          f"faults {dict(tally)}; outcomes {dict(kinds)}; "
+          f"virtual time {trio.current_time():.0f} s")
+
+    # Every request ended exactly once, within its deadline, in one of the classes.
+    assert len(outcomes) == per_task * size.tasks
+    assert tally["close"] + tally["reset"] == size.drops
+    assert tally["close"] > 0 and tally["reset"] > 0
+    for o in outcomes:
+        assert o.end - o.start <= TIMEOUT + 1e-9, o
+        assert not isinstance(o.result, BaseException) or isinstance(o.result, OUTCOMES)
+
+    # Nothing was re-sent: each request id and each clOrdId hit the exchange at most once.
+    ids = Counter(f["id"] for f in frames)
+    assert max(ids.values()) == 1
+    placed = Counter(a["clOrdId"] for f in frames if f["op"] in PLACE_OPS for a in f["args"])
+    assert max(placed.values()) == 1
+    # ... and was written by the client at most once (its own side of the wire).
+    written = Counter(
+        obj["id"] for ev in connector.frames if ev.direction == "sent" and ev.data != b"ping"
+        for obj in [orjson.loads(ev.data)] if obj.get("op") in TRADE_OPS
+    )
+    assert max(written.values()) == 1
+    # No response was delivered twice.
+    answered = Counter(
+        obj["id"] for ev in connector.frames if ev.direction == "received"
+        and ev.data not in (b"pong", b"ping")
+        for obj in [orjson.loads(ev.data)] if isinstance(obj, dict) and "op" in obj
+    )
+    assert not answered or max(answered.values()) == 1
+
+    # OkxNotSent means it never reached the exchange; an ack means the order exists.
+    sent_ids = set(ids)
+    for o in outcomes:
+        if isinstance(o.result, OkxNotSent):
+            assert o.result.id is None or o.result.id not in sent_ids
+            if o.op in PLACE_OPS:
+                for cl in o.cl_ord_ids or [o.result.cl_ord_id]:
+                    assert cl not in orders
+        elif o.op in PLACE_OPS and not isinstance(o.result, BaseException):
+            for cl in o.cl_ord_ids:
+                assert cl in orders
+    unknown = [o for o in outcomes if isinstance(o.result, (OkxConnectionLost, OkxRequestTimeout))]
+    assert unknown, "the faults must leave some outcomes unknown"
+    for o in unknown:
+        exc = o.result
+        assert isinstance(exc, OkxRequestError)
+        assert exc.id is not None
+        if o.op in PLACE_OPS:
+            assert exc.cl_ord_id is not None
+    assert math.isfinite(trio.current_time())
