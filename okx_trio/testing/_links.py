@@ -162,8 +162,15 @@ class SocketLink:
                 raise self._closed_exc() from exc
             if eof and not self._eof_sent:
                 self._eof_sent = True
-                # Half-close: the client sees EOF after our close frame, while
-                # close() still drains what it sends, so it never gets a reset.
+                if self._protocol.close_rcvd is not None:
+                    # Close handshake complete: the server closes the TCP
+                    # connection first (RFC 6455), and the client waits for it.
+                    with trio.CancelScope(shield=True):
+                        await trio.aclose_forcefully(self._stream)
+                    return
+                # We failed the connection (e.g. 1009) while the client may
+                # still be sending: half-close so it sees EOF after our close
+                # frame, and close() drains the rest, so it never gets a reset.
                 send_eof = getattr(self._stream, "send_eof", None)
                 if send_eof is not None:
                     try:

@@ -665,14 +665,21 @@ class SimConnection:
             return [self._op_error(req_id, op, "60019", f"Invalid op: {op}")], []
         if not self.api_keys:
             return [self._op_error(req_id, op, "60011", "Please log in")], []
+        in_time = self._sim._now_us()
         result = self._sim.engine.trade_op(self.api_keys[0], self.path, obj)
-        return [_dumps(result.response)], list(result.emits)
+        response = result.response
+        if "inTime" not in response:
+            # The gateway's receive/send times. OKX's docs show them on the six
+            # order ops only, but okx-api recognises a WS API response by its
+            # inTime, so every op's response carries them (as the gateway's).
+            response = {**response, "inTime": str(in_time), "outTime": str(self._sim._now_us())}
+        return [_dumps(response)], list(result.emits)
 
-    @staticmethod
-    def _op_error(req_id: Any, op: str, code: str, msg: str) -> bytes:
+    def _op_error(self, req_id: Any, op: str, code: str, msg: str) -> bytes:
+        now = str(self._sim._now_us())
         return _dumps(
             {"id": req_id if isinstance(req_id, str) else "", "op": op, "code": code,
-             "msg": msg, "data": []}
+             "msg": msg, "data": [], "inTime": now, "outTime": now}
         )
 
 
@@ -818,6 +825,9 @@ class Simulator:
 
     def _now_ms(self) -> int:
         return int(time.time() * 1000) + int(self.clock_offset_ms)
+
+    def _now_us(self) -> int:
+        return int(time.time() * 1_000_000) + int(self.clock_offset_ms) * 1000
 
     def _new_conn_id(self) -> str:
         while True:

@@ -173,7 +173,8 @@ async def test_private_subscribe_and_trade_op_need_login() -> None:
             await p.send({"id": "o1", "op": "order", "args": [ORDER]})
             resp = await p.expect_event()
             assert resp == {"id": "o1", "op": "order", "code": "60011", "msg": "Please log in",
-                            "data": []}
+                            "data": [], "inTime": resp["inTime"], "outTime": resp["outTime"]}
+            assert resp["inTime"].isdigit()
             assert sim.orders.all() == []
         async with quiet() as sim, open_probe(sim, "public") as p:
             # l2-tbt books need a login on the public path too.
