@@ -7,6 +7,7 @@ errors, conn-count events, push routing, bad input, path routing.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -131,23 +132,25 @@ def _future_arg() -> dict[str, Any]:
     return _login_arg(timestamp=ts, sign=login_sign(CREDS.secret_key, ts))
 
 
+# Factories: timestamps must be fresh when the test runs, not when it is collected.
 @pytest.mark.parametrize(
-    ("arg", "code"),
+    ("make_arg", "code"),
     [
-        (_login_arg(sign=""), "60027"),
-        (_login_arg(passphrase=None), "60027"),
-        (_login_arg(timestamp="12:00"), "60004"),
-        (_login_arg(timestamp=True), "60004"),
-        (_expired_arg(), "60006"),
-        (_future_arg(), "60006"),
-        (_login_arg(apiKey="no-such-key"), "60032"),
-        (_login_arg(apiKey=123), "60005"),
-        (_login_arg(passphrase="wrong"), "60024"),
-        (_login_arg(sign="AAAA"), "60007"),
-        (_login_arg(sign=login_sign(OTHER.secret_key, "1")), "60007"),
+        (lambda: _login_arg(sign=""), "60027"),
+        (lambda: _login_arg(passphrase=None), "60027"),
+        (lambda: _login_arg(timestamp="12:00"), "60004"),
+        (lambda: _login_arg(timestamp=True), "60004"),
+        (_expired_arg, "60006"),
+        (_future_arg, "60006"),
+        (lambda: _login_arg(apiKey="no-such-key"), "60032"),
+        (lambda: _login_arg(apiKey=123), "60005"),
+        (lambda: _login_arg(passphrase="wrong"), "60024"),
+        (lambda: _login_arg(sign="AAAA"), "60007"),
+        (lambda: _login_arg(sign=login_sign(OTHER.secret_key, "1")), "60007"),
     ],
 )
-async def test_login_errors(arg: dict[str, Any], code: str) -> None:
+async def test_login_errors(make_arg: Callable[[], dict[str, Any]], code: str) -> None:
+    arg = make_arg()
     with trio.fail_after(10):
         async with quiet() as sim, open_probe(sim, "private") as p:
             await p.send({"id": "L1", "op": "login", "args": [arg]})
