@@ -42,8 +42,8 @@ async def test_muted_pongs_detected_in_time_then_relogin_resubscribe_and_gap(
     interval: float, window: float, cycles: int, autojump_clock: trio.testing.MockClock
 ) -> None:
     with trio.fail_after(cycles * 200 + 100):  # virtual seconds
-        async with open_simulator(accounts=[CREDS], market_interval=None,
-                                  idle_timeout=None) as sim:
+        async with open_simulator(accounts=[CREDS], market_interval=None, idle_timeout=None,
+                                  rate_limit=False) as sim:
             connector = RecordingConnector(sim.connect_memory(), keep_frames=False)
             async with open_ws_client(
                 credentials=CREDS, base_url=sim.base_url, transport=connector,
