@@ -96,6 +96,13 @@ LIVE_STATES = frozenset({"sent", "live", "partially_filled"})
 """States in which an order may still rest on the exchange."""
 DONE_STATES = frozenset({"filled", "canceled", "mmp_canceled", "rejected", "not sent"})
 BATCH_MAX = 20
+PLACE_OPS = frozenset({"order", "batch-orders", "sprd-order"})
+RESULT_WORDS = {
+    "acted": "reached the exchange",
+    "not_found": "never took effect",
+    "mixed": "took effect for some orders",
+    "unknown": "is still unknown (deadline passed)",
+}
 OP_NAMES = {
     "order": "place", "batch-orders": "batch place", "amend-order": "amend",
     "cancel-order": "cancel", "batch-cancel-orders": "batch cancel",
@@ -156,7 +163,7 @@ class Console:
 
 
 @attrs.define
-class TrackedOrder:
+class BotOrder:
     """The bot's view of one of its orders."""
 
     cl_ord_id: str
@@ -219,7 +226,7 @@ class Bot:
         self.out = console
         self.sim = sim
         self.stats = Stats()
-        self.orders: dict[str, TrackedOrder] = {}
+        self.orders: dict[str, BotOrder] = {}
         self.quotes: dict[str, str | None] = {"buy": None, "sell": None}
         self.book: Any = None
         self.last_px: Decimal | None = None
@@ -236,8 +243,8 @@ class Bot:
         """A fresh clOrdId (letters and digits, at most 32)."""
         return f"{self._prefix}{next(self._seq)}"
 
-    def track(self, side: str, px: Decimal, kind: str) -> TrackedOrder:
-        order = TrackedOrder(self.new_cl_ord_id(), side, px, kind)
+    def track(self, side: str, px: Decimal, kind: str) -> BotOrder:
+        order = BotOrder(self.new_cl_ord_id(), side, px, kind)
         self.orders[order.cl_ord_id] = order
         return order
 
@@ -272,42 +279,56 @@ class Bot:
         if item.state and order.state not in DONE_STATES:
             order.state = item.state
 
-    async def settle_unknown(self, exc: OkxRequestError, order: TrackedOrder) -> None:
-        """The request was written but its answer never came: find out what happened."""
+    def apply_truth(self, found: Any) -> None:
+        """Apply the exchange's answer (an ``okx_trio.BotOrder``) to our table."""
+        order = self.orders.get(found.cl_ord_id or "")
+        if order is None:
+            return
+        order.ord_id = found.ord_id
+        order.filled = max(order.filled, found.acc_fill_sz)
+        if found.px is not None:
+            order.px = found.px
+        order.state = found.state
+
+    async def settle_unknown(self, exc: OkxRequestError, orders: Sequence[BotOrder]) -> None:
+        """A request was written but its answer never came: find out what happened.
+
+        ``api.resolve`` asks the exchange (signed REST) and only concludes that
+        a request never took effect once the exchange has certainly finished
+        with it, so placing again after ``not_found`` cannot double an order.
+        """
         self.stats.unknown += 1
         what = OP_NAMES.get(exc.op or "", exc.op)
-        self.out.say(
-            f"outcome unknown: the {what} of {order.cl_ord_id} ended in "
-            f"{type(exc).__name__}; asking the exchange what happened"
-        )
-        await self.refresh(order)
-        self.stats.resolved += 1
-        self.out.say(f"resolved: order {order.cl_ord_id} is {order.state} on the exchange")
-
-    async def refresh(self, order: TrackedOrder) -> None:
-        """Look ``order`` up on the exchange (signed REST) and update our view."""
-        rest = self.ws.rest
-        for attempt in range(5):
-            try:
-                if order.kind == "spread":
-                    item = await rest.get_sprd_order(cl_ord_id=order.cl_ord_id)
-                else:
-                    item = await rest.get_order(INST_ID, cl_ord_id=order.cl_ord_id)
-            except OkxApiError as exc:
-                if exc.code == "51603":  # no such order: the request never arrived
+        names = ", ".join(o.cl_ord_id for o in orders)
+        self.out.say(f"outcome unknown: the {what} of {names} ended in "
+                     f"{type(exc).__name__}; resolving it with the exchange")
+        resolution = await self.api.resolve(exc)
+        for found in resolution.orders:
+            self.apply_truth(found)
+        if exc.op in PLACE_OPS:
+            for order, item in zip(orders, resolution.items, strict=False):
+                if item.outcome == "not_found":
                     order.state = "not sent"
-                    return
-                raise
-            except OkxRequestError:
-                await trio.sleep(0.1 * (attempt + 1))
-                continue
-            if item is None:
-                order.state = "not sent"
-                return
-            order.ord_id = item.get("ordId") or order.ord_id
-            order.filled = max(order.filled, Decimal(item.get("accFillSz") or "0"))
-            order.state = item.get("state") or order.state
+        if resolution.outcome != "unknown":
+            self.stats.resolved += 1
+        states = ", ".join(f"{o.cl_ord_id} {o.state}" for o in orders)
+        self.out.say(f"resolved: the {what} {RESULT_WORDS.get(resolution.outcome, '?')}; "
+                     f"on the exchange: {states}")
+
+    async def refresh(self, order: BotOrder) -> None:
+        """Ask the exchange for the current state of ``order``."""
+        try:
+            if order.kind == "spread":
+                resolution = await self.api.resolve(cl_ord_id=order.cl_ord_id, sprd_id=SPREAD_ID)
+            else:
+                resolution = await self.api.resolve(cl_ord_id=order.cl_ord_id, inst_id=INST_ID)
+        except OkxError as exc:
+            self.out.say(f"could not look {order.cl_ord_id} up: {exc}")
             return
+        if resolution.outcome == "not_found":
+            order.state = "not sent"
+        for found in resolution.orders:
+            self.apply_truth(found)
 
     # -- market data and connection events ----------------------------------------
 
@@ -322,8 +343,9 @@ class Bot:
                     f"orders stream: {item.reason} gap, resubscribed; checking "
                     f"{len(pending)} open orders with the exchange"
                 )
-                for order in pending:
-                    await self.refresh(order)
+                async with trio.open_nursery() as nursery:
+                    for order in pending:
+                        nursery.start_soon(self.refresh, order)
                 continue
             for view in item.view():
                 self.apply(view)
@@ -359,7 +381,7 @@ class Bot:
 
     # -- order operations ---------------------------------------------------------
 
-    async def place(self, side: str, px: Decimal, kind: str) -> TrackedOrder:
+    async def place(self, side: str, px: Decimal, kind: str) -> BotOrder:
         order = self.track(side, px, kind)
         if kind == "quote":
             self.quotes[side] = order.cl_ord_id
@@ -374,7 +396,7 @@ class Bot:
             self.stats.rejected += 1
             self.out.detail(f"place refused: {exc}")
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
-            await self.settle_unknown(exc, order)
+            await self.settle_unknown(exc, [order])
             if order.state != "not sent":
                 self.stats.placed += 1
         except OkxNotSent:
@@ -385,7 +407,7 @@ class Bot:
             self.out.detail(f"placed: {side} {QUOTE_SIZE} @ {px} ({order.cl_ord_id})")
         return order
 
-    async def amend(self, order: TrackedOrder, px: Decimal) -> None:
+    async def amend(self, order: BotOrder, px: Decimal) -> None:
         params = AmendOrder(inst_id=INST_ID, cl_ord_id=order.cl_ord_id, new_px=px)
         try:
             await self.timed(self.api.amend_order(params))
@@ -395,7 +417,7 @@ class Bot:
             self.stats.rejected += 1
             self.out.detail(f"amend refused: {exc}")
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
-            await self.settle_unknown(exc, order)
+            await self.settle_unknown(exc, [order])
         except OkxNotSent:
             pass
         else:
@@ -403,7 +425,7 @@ class Bot:
             order.px = px
             self.out.detail(f"amended: {order.side} {order.cl_ord_id} to {px}")
 
-    async def cancel(self, order: TrackedOrder) -> bool:
+    async def cancel(self, order: BotOrder) -> bool:
         """Cancel ``order``; True once it no longer rests on the exchange."""
         params = CancelOrder(inst_id=INST_ID, cl_ord_id=order.cl_ord_id)
         try:
@@ -413,7 +435,7 @@ class Bot:
             self.out.detail(f"cancel refused: {exc}")
             return True
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
-            await self.settle_unknown(exc, order)
+            await self.settle_unknown(exc, [order])
             return order.state not in LIVE_STATES
         except OkxNotSent:
             return False
@@ -473,19 +495,19 @@ class Bot:
         except OkxBatchError as exc:
             acks = exc.acks  # some were refused: every ack is still here
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
-            for order in orders:
-                await self.settle_unknown(exc, order)
+            await self.settle_unknown(exc, orders)  # sets each order's state
             acks = []
         self.stats.batch_places += 1
         for order, ack in zip(orders, acks, strict=False):
             if ack.ok:
-                self.stats.placed += 1
                 order.ord_id = ack.ord_id
             else:
                 order.state = "rejected"
                 self.stats.rejected += 1
-        self.out.say(f"batch place: {sum(a.ok for a in acks)} of {len(batch)} ladder orders "
-                     "accepted in one request")
+        accepted = sum(o.state not in ("rejected", "not sent") for o in orders)
+        self.stats.placed += accepted
+        self.out.say(f"batch place: {accepted} of {len(batch)} ladder orders accepted "
+                     "in one request")
 
         await trio.sleep_until(self.started + cancel_at)
         left = [o for o in orders if o.state in LIVE_STATES]
@@ -495,7 +517,7 @@ class Bot:
             self.out.say(f"batch cancel: {cancelled} of {len(left)} ladder orders cancelled "
                          "in one request")
 
-    async def cancel_batch(self, orders: Sequence[TrackedOrder]) -> int:
+    async def cancel_batch(self, orders: Sequence[BotOrder]) -> int:
         """Cancel ``orders`` (at most 20) in one request; returns how many were cancelled."""
         batch = [CancelOrder(inst_id=INST_ID, cl_ord_id=o.cl_ord_id) for o in orders]
         try:
@@ -503,8 +525,7 @@ class Bot:
         except OkxBatchError as exc:
             acks = exc.acks  # refused items: filled or cancelled meanwhile
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
-            for order in orders:
-                await self.settle_unknown(exc, order)
+            await self.settle_unknown(exc, orders)
             return 0
         ok = sum(ack.ok for ack in acks)
         self.stats.cancelled += ok
@@ -536,13 +557,13 @@ class Bot:
                 self.stats.rejected += 1
                 self.out.detail(f"spread amend refused: {exc}")
             except (OkxConnectionLost, OkxRequestTimeout) as exc:
-                await self.settle_unknown(exc, order)
+                await self.settle_unknown(exc, [order])
             else:
                 self.stats.spread_amends += 1
                 order.px = px
         self.out.say(f"spread orders amended closer to the market: {self.stats.spread_amends}")
 
-    async def place_spread(self, side: str, px: Decimal) -> TrackedOrder:
+    async def place_spread(self, side: str, px: Decimal) -> BotOrder:
         order = self.track(side, px, "spread")
         params = PlaceSpreadOrder(sprd_id=SPREAD_ID, side=side, ord_type="limit", px=px,
                                   sz=SPREAD_SIZE, cl_ord_id=order.cl_ord_id)
@@ -553,7 +574,7 @@ class Bot:
             self.stats.rejected += 1
             self.out.detail(f"spread order refused: {exc}")
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
-            await self.settle_unknown(exc, order)
+            await self.settle_unknown(exc, [order])
         else:
             self.stats.spread_orders += 1
             order.ord_id = ack.ord_id
@@ -606,8 +627,8 @@ class Bot:
             spreads = [o for o in self.orders.values()
                        if o.kind == "spread" and o.state in LIVE_STATES]
             self.stats.spread_cancelled += len(spreads) if done else 0
-        self.out.say(f"wind-down: cancelled {len(left)} orders in batches and every spread "
-                     "order with mass_cancel_spread_orders")
+        self.out.say(f"wind-down: batch cancel of the {len(left)} remaining orders, "
+                     "mass_cancel_spread_orders for the spread orders")
 
 
 # ----------------------------------------------------------------------- run
@@ -714,7 +735,8 @@ def render_summary(summary: Summary) -> str:
         ("orders amended", f"{s.amended}", ""),
         ("orders cancelled", f"{s.cancelled}",
          f"{s.batch_cancels} batch cancel(s) included"),
-        ("refused by the exchange", f"{s.rejected}", "post-only crossing, gone meanwhile..."),
+        ("refused by the exchange", f"{s.rejected}",
+         "mostly amends of orders that had just filled"),
         ("spread orders", f"{s.spread_orders}",
          f"{s.spread_amends} amended, cancelled by mass cancel"),
         ("fills", f"{s.fills}", f"{summary.fully_filled} orders fully filled"),
