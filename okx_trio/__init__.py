@@ -36,6 +36,13 @@ from ._models import (
     Push as Push,
     Response as Response,
 )
+from ._orders import (
+    OkxWaitTimeout as OkxWaitTimeout,
+    OrderTracker as OrderTracker,
+    Resolution as Resolution,
+    ResolvedItem as ResolvedItem,
+    TrackedOrder as TrackedOrder,
+)
 from ._requests import (
     AmendOrder as AmendOrder,
     AmendSpreadOrder as AmendSpreadOrder,

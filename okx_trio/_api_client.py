@@ -16,6 +16,14 @@ batch op, ``code`` ``"1"`` or ``"2"``     ``OkxBatchError`` with every item's ac
 request-level 50011 / 60014 / 50061       ``OkxRateLimitError``
 any other request-level code              ``OkxApiError``
 ========================================  ==========================================
+
+Order tracking (``track_orders=True`` or ``async with api.track_orders()``),
+:meth:`WsApiClient.wait_order` and :meth:`WsApiClient.resolve` live in
+``_orders``; this module only hooks them into the order ops: places tell the
+tracker which clOrdIds to expect, and every ``OkxConnectionLost`` /
+``OkxRequestTimeout`` records when the exchange has certainly finished with
+the request (its ``expTime``, else a settle delay), which ``resolve`` needs to
+tell "not on the exchange" from "not yet on the exchange".
 """
 
 from __future__ import annotations
@@ -23,7 +31,7 @@ from __future__ import annotations
 import math
 import secrets
 import string
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final, Literal
 
@@ -36,14 +44,27 @@ from ._exceptions import (
     RATE_LIMIT_CODES,
     OkxApiError,
     OkxBatchError,
+    OkxConnectionLost,
     OkxNotSent,
     OkxOrderError,
     OkxOrderRateLimitError,
     OkxProtocolError,
     OkxRateLimitError,
+    OkxRequestError,
+    OkxRequestTimeout,
 )
 from ._instruments import Instrument, InstrumentCache, InstrumentFetchError
 from ._models import OrderAck
+from ._orders import (
+    DEFAULT_MAX_TERMINAL,
+    DEFAULT_TERMINAL_TTL,
+    OrderTracker,
+    Resolution,
+    TrackedOrder,
+    UnknownOutcomes,
+    resolve_outcome,
+    wait_for_order,
+)
 from ._protocol import EXP_TIME_OPS, IdGenerator
 from ._ratelimit import RateLimiter, inst_key
 from ._requests import (
@@ -66,6 +87,7 @@ __all__ = ["WsApiClient", "open_ws_api_client"]
 register_camel(OrderAck, extra_field="extra")
 
 _Kind = Literal["single", "batch", "mass"]
+_PLACE_OPS: Final = frozenset({"order", "batch-orders", "sprd-order"})
 _ALNUM: Final = string.ascii_letters + string.digits
 
 OrderParams = PlaceOrder | Mapping[str, Any]
@@ -108,6 +130,8 @@ class WsApiClient:
         self._ws = ws_client
         self._instruments = InstrumentCache(self._fetch_instruments)
         self._cl_ord_ids = _cl_ord_id_generator(ws_client._ids.prefix)
+        self._tracker: OrderTracker | None = None
+        self._unknowns = UnknownOutcomes()
         limiter = getattr(ws_client, "_rate_limiter", None)
         if isinstance(limiter, RateLimiter):
             limiter.windows.inst_key = self._rate_key
@@ -366,6 +390,164 @@ class WsApiClient:
         mass = MassCancelSpread() if params is None else coerce(MassCancelSpread, params)
         return await self._mass("sprd-mass-cancel", mass, exp_time, timeout)
 
+    # ------------------------------------------------------ orders and truth
+
+    @property
+    def orders(self) -> OrderTracker | None:
+        """The running order tracker (``track_orders=True`` or inside
+        :meth:`track_orders`), else ``None``."""
+        return self._tracker
+
+    @asynccontextmanager
+    async def track_orders(
+        self,
+        *,
+        max_terminal: int = DEFAULT_MAX_TERMINAL,
+        terminal_ttl: float = DEFAULT_TERMINAL_TTL,
+    ) -> AsyncIterator[OrderTracker]:
+        """Track the account's orders for the duration of an ``async with`` block.
+
+        Entering subscribes to ``orders`` (``instType`` ANY, private connection)
+        and ``sprd-orders`` (business connection) and returns once both are
+        acknowledged; the tracker then holds the latest state of every order
+        by ``ordId`` and ``clOrdId`` (see :class:`~okx_trio.OrderTracker`).
+        Exiting unsubscribes. When a tracker is already running (the
+        ``track_orders=True`` option, or an enclosing block) that one is
+        yielded and left running.
+
+        Args:
+            max_terminal: terminal orders kept before the oldest is forgotten.
+            terminal_ttl: seconds a terminal order is kept after it ended.
+
+        Raises:
+            ValueError: the client has no credentials.
+            OkxApiError, OkxAuthError, OkxRequestError: a subscription failed.
+        """
+        if self._tracker is not None:
+            yield self._tracker
+            return
+        if self._ws.options.credentials is None:
+            raise ValueError("track_orders needs credentials (the order channels are private)")
+        tracker = OrderTracker(self, max_terminal=max_terminal, terminal_ttl=terminal_ttl)
+        async with tracker._running():
+            self._tracker = tracker
+            try:
+                yield tracker
+            finally:
+                self._tracker = None
+
+    def _start_tracking(self) -> None:
+        """The ``track_orders=True`` option: a tracker for the client's whole life."""
+        if self._ws.options.credentials is None:
+            raise ValueError("track_orders=True needs credentials (the order channels are "
+                             "private)")
+        tracker = OrderTracker(self)
+        self._tracker = tracker
+        self._ws._nursery.start_soon(tracker._run_forever, name="okx_trio order tracker")
+
+    async def wait_order(
+        self,
+        *,
+        cl_ord_id: str | None = None,
+        ord_id: str | None = None,
+        states: Iterable[str] = ("filled", "canceled", "mmp_canceled"),
+        timeout: float | None = None,
+    ) -> TrackedOrder:
+        """Wait until the tracked order is in one of ``states``.
+
+        Returns at once if it already is. An order that ends in a terminal
+        state outside ``states`` (e.g. ``canceled`` while waiting for
+        ``filled``) can never get there: it is returned as it is, so check
+        ``state``.
+
+        Args:
+            cl_ord_id: the order's client id (or ``ord_id``; ``ord_id`` wins).
+            ord_id: the OKX order id.
+            states: the states to wait for (``live``, ``partially_filled``,
+                ``filled``, ``canceled``, ``mmp_canceled``).
+            timeout: seconds; ``None``: the client's ``request_timeout``;
+                ``math.inf``: no deadline.
+
+        Returns:
+            the order's state (:class:`~okx_trio.TrackedOrder`).
+
+        Raises:
+            OkxWaitTimeout: the deadline passed first (an ``OkxRequestTimeout``
+                whose ``order`` is the last known state, or ``None``).
+            RuntimeError: no tracker is running.
+            OkxError: the order channel's subscription failed.
+            ValueError, TypeError: bad ids, states or timeout.
+        """
+        if cl_ord_id is None and ord_id is None:
+            raise ValueError("give cl_ord_id or ord_id")
+        deadline = self._ws._deadline(timeout)
+        return await wait_for_order(self, cl_ord_id=cl_ord_id, ord_id=ord_id, states=states,
+                                    deadline=deadline)
+
+    async def resolve(
+        self,
+        error: OkxRequestError | None = None,
+        *,
+        cl_ord_id: str | None = None,
+        ord_id: str | None = None,
+        inst_id: str | None = None,
+        sprd_id: str | None = None,
+        timeout: float | None = None,
+        settle_delay: float | None = None,
+    ) -> Resolution:
+        """Find out what really happened to a request whose outcome is unknown.
+
+        Give the ``OkxConnectionLost`` / ``OkxRequestTimeout`` (or
+        ``OkxNotSent``) raised by a place, amend or cancel (single, batch or
+        spread), or an order's ``cl_ord_id`` / ``ord_id`` with its ``inst_id``
+        (``sprd_id`` for a spread order; not needed when the tracker knows
+        the order). The tracker is consulted first, then the exchange (signed
+        REST ``GET /api/v5/trade/order`` or ``/api/v5/sprd/order``), retrying
+        transient failures within the deadline. "Not found" is only concluded
+        once the exchange has certainly finished with the request: after its
+        ``expTime`` (plus a second), or ``settle_delay`` seconds after the
+        error for ops without ``expTime``; a plain id look-up answers at once
+        unless the id belongs to a recent unknown-outcome place.
+
+        Args:
+            error: the exception to resolve (its ``op``, ``id`` and
+                ``request`` items are used).
+            cl_ord_id: instead of an error: the client order id to look up.
+            ord_id: instead of an error: the OKX order id to look up.
+            inst_id: the instrument of ``cl_ord_id``/``ord_id``.
+            sprd_id: the spread of ``cl_ord_id``/``ord_id`` (spread orders).
+            timeout: seconds; ``None``: the client's ``request_timeout``
+                counted from when the exchange has certainly finished with the
+                request (so the default never gives up while waiting for that);
+                ``math.inf``: no deadline.
+            settle_delay: seconds from now after which "not found" is final,
+                instead of the recorded ``expTime`` / 2 s settle delay.
+
+        Returns:
+            a :class:`~okx_trio.Resolution`: ``outcome`` is ``"acted"``,
+            ``"not_found"``, ``"unknown"`` (deadline passed) or, for a batch
+            whose items differ, ``"mixed"``; ``items`` gives each item's
+            outcome and ``orders`` the current state of every order found.
+
+        Raises:
+            OkxAuthError: the exchange refused the signed look-up.
+            OkxApiError: the look-up was refused for another reason.
+            ValueError, TypeError: an error of another op (mass cancels), or
+                bad ids; nothing was asked.
+        """
+        deadline = self._ws._deadline(timeout)
+        if settle_delay is not None and (
+            isinstance(settle_delay, bool)
+            or not isinstance(settle_delay, (int, float))
+            or not 0 <= settle_delay < math.inf
+        ):
+            raise ValueError(f"settle_delay must be a finite number >= 0, got {settle_delay!r}")
+        return await resolve_outcome(
+            self, error, cl_ord_id=cl_ord_id, ord_id=ord_id, inst_id=inst_id, sprd_id=sprd_id,
+            deadline=deadline, settle_delay=settle_delay, unknowns=self._unknowns,
+            extend=timeout is None,
+        )
+
     # ------------------------------------------------------------ internals
 
     async def _single(
@@ -489,10 +671,68 @@ class WsApiClient:
         exp_time: int | None,
         timeout: float | None,
     ) -> Any:
+        tracker = self._tracker
+        if tracker is not None and op in _PLACE_OPS:
+            timeout = await self._before_place(tracker, op, wires, timeout)
+        ws = self._ws
+        deadline = ws._deadline(timeout)
+        sent_at, now_ms = trio.current_time(), ws.now_ms()
         try:
-            return await self._ws.request(op, wires, exp_time=exp_time, timeout=timeout)
+            return await ws.request(op, wires, exp_time=exp_time, timeout=timeout)
         except OkxApiError as exc:
-            raise self._api_error(exc, op, wires, kind) from None
+            error = self._api_error(exc, op, wires, kind)
+            if tracker is not None and op in _PLACE_OPS:
+                self._unexpect(tracker, error, wires)
+            raise error from None
+        except (OkxConnectionLost, OkxRequestTimeout) as exc:
+            self._unknowns.record(
+                exc, exp_time=exp_time, sent_at=sent_at, deadline=deadline,
+                now_ms_at_send=now_ms, send_exp_time=ws.options.send_exp_time,
+            )
+            raise
+
+    async def _before_place(
+        self, tracker: OrderTracker, op: str, wires: list[dict[str, Any]], timeout: float | None
+    ) -> float | None:
+        """Let the tracker expect the orders; with ``track_orders=True`` the first
+        places wait (within their deadline) until its subscriptions are acknowledged,
+        so it sees every order this client places."""
+        if not tracker.started.is_set():
+            deadline = self._ws._deadline(timeout)
+            with trio.move_on_at(deadline):
+                await tracker.started.wait()
+            remaining = deadline - trio.current_time()
+            if not tracker.started.is_set() or remaining <= 0:
+                raise OkxNotSent(
+                    "the order tracker was not subscribed before the deadline",
+                    op, None, wires[0].get("clOrdId"), wires,
+                    "business" if op == "sprd-order" else "private",
+                )
+            timeout = math.inf if deadline == math.inf else remaining
+        kind: Literal["regular", "spread"] = "spread" if op == "sprd-order" else "regular"
+        for wire in wires:
+            cl = wire.get("clOrdId")
+            if isinstance(cl, str) and cl:
+                inst_id = wire.get("instId")
+                code = wire.get("instIdCode")
+                if not isinstance(inst_id, str) and isinstance(code, int):
+                    inst = self._instruments.get_by_code(code)
+                    inst_id = inst.inst_id if inst is not None else None
+                tracker._expect(kind, cl, inst_id if isinstance(inst_id, str) else None)
+        return timeout
+
+    @staticmethod
+    def _unexpect(tracker: OrderTracker, error: OkxApiError, wires: list[dict[str, Any]]) -> None:
+        """Refused places will never show up on the order channels."""
+        if isinstance(error, OkxBatchError):
+            refused = [a.cl_ord_id for a in error.failed]
+        elif isinstance(error, OkxOrderError):
+            refused = [error.ack.cl_ord_id if error.ack is not None else None]
+        else:  # refused as a whole
+            refused = [w.get("clOrdId") for w in wires]
+        for cl in refused:
+            if isinstance(cl, str) and cl:
+                tracker._unexpect(cl)
 
     def _api_error(
         self, exc: OkxApiError, op: str, wires: list[dict[str, Any]], kind: _Kind
@@ -549,10 +789,15 @@ async def open_ws_api_client(**options: Any) -> AsyncIterator[WsApiClient]:
     """Open a trade API client for the duration of an ``async with`` block.
 
     Takes the same keyword options as :func:`open_ws_client` (see API.md);
-    ``credentials`` are needed for every trade method. Entering does not block
+    ``credentials`` are needed for every trade method. ``track_orders=True``
+    runs an order tracker (``api.orders``) for the client's whole life; its
+    subscriptions open in the background and the first place waits for them. Entering does not block
     on the network (connections open on first use, or with
     :meth:`WsApiClient.connect_ws_api`); exiting closes every connection and
     ends every task the client started.
     """
     async with open_ws_client(**options) as ws:
-        yield WsApiClient(ws)
+        api = WsApiClient(ws)
+        if ws.options.track_orders:
+            api._start_tracking()
+        yield api
