@@ -383,7 +383,8 @@ class LiveOrderBook:
         self._feed = feed
         self._book: OrderBook = feed.book
         self._wake = trio.Event()
-        self._changed = False
+        # The first iteration yields the current book when it is already valid.
+        self._changed = not feed.resyncing
         self._gaps: deque[Gap] = deque(maxlen=8)
         self._coalesced = 0
         self._error: OkxError | None = None
