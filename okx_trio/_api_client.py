@@ -676,7 +676,7 @@ class WsApiClient:
             timeout = await self._before_place(tracker, op, wires, timeout)
         ws = self._ws
         deadline = ws._deadline(timeout)
-        sent_at, now_ms = trio.current_time(), ws.now_ms()
+        sent_at = trio.current_time()
         try:
             return await ws.request(op, wires, exp_time=exp_time, timeout=timeout)
         except OkxApiError as exc:
@@ -685,6 +685,8 @@ class WsApiClient:
                 self._unexpect(tracker, error, wires)
             raise error from None
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
+            # The exchange clock when the request left, for an explicit exp_time.
+            now_ms = ws.now_ms() - round((trio.current_time() - sent_at) * 1000)
             self._unknowns.record(
                 exc, exp_time=exp_time, sent_at=sent_at, deadline=deadline,
                 now_ms_at_send=now_ms, send_exp_time=ws.options.send_exp_time,
