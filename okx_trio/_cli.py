@@ -174,6 +174,8 @@ async def _serve(args: argparse.Namespace, creds: Credentials) -> None:
             strict_inst_id_code=args.strict_inst_id_code,
             market_interval=market,
             idle_timeout=idle,
+            # Nobody can inspect the frame log of a CLI run: keep it small.
+            frame_log_size=1000,
         ) as sim:
             print("okx-trio simulator: a local OKX v5 exchange. Press Ctrl-C to stop.")
             print(f"base_url={sim.base_url}")

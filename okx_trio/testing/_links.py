@@ -60,6 +60,9 @@ class Link(Protocol):
     async def send(self, data: bytes) -> None:
         """Send one text frame (the payload is not checked: faults send bad ones)."""
 
+    async def send_many(self, frames: Sequence[bytes]) -> None:
+        """Send several text frames (in one write where the link can)."""
+
     async def receive(self) -> Message:
         """The next message; raises :class:`LinkClosed` once the client is gone."""
 
@@ -193,6 +196,14 @@ class SocketLink:
         self._protocol.send_text(data)
         await self._flush()
 
+    async def send_many(self, frames: Sequence[bytes]) -> None:
+        if self._closed is not None or self._protocol.state is not State.OPEN:
+            self._set_closed(1006, "connection is closing")
+            raise self._closed_exc()
+        for data in frames:
+            self._protocol.send_text(data)
+        await self._flush()
+
     def absorb(self, events: Sequence[object]) -> None:
         """Take frames that arrived together with the handshake request."""
         self._take_frames(events)
@@ -297,6 +308,10 @@ class MemoryLink:
             await self._transport.send(data)
         except TransportClosed as exc:
             raise LinkClosed(exc.code, exc.reason) from None
+
+    async def send_many(self, frames: Sequence[bytes]) -> None:
+        for data in frames:
+            await self.send(data)
 
     async def receive(self) -> Message:
         try:

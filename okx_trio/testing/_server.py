@@ -297,8 +297,7 @@ class SimConnection:
                 except (trio.WouldBlock, trio.EndOfChannel, trio.ClosedResourceError):
                     break
             try:
-                for data in batch:
-                    await link.send(data)
+                await link.send_many(batch)
             except LinkClosed:
                 self._scope.cancel()
                 return
@@ -758,11 +757,12 @@ class Simulator:
         *,
         idle_timeout: float | None,
         seed: int,
+        frame_log_size: int | None = 100_000,
     ) -> None:
         self.engine = engine
         self.accounts = list(accounts)
         self.faults = Faults(self)
-        self.frames = FrameLog()
+        self.frames = FrameLog(frame_log_size)
         self.orders = Orders(self)
         self.clock_offset_ms: int = 0
         self.base_url = ""
@@ -1150,6 +1150,7 @@ async def open_simulator(
     idle_timeout: float | None = 30.0,
     market_interval: float | None = 0.1,
     instruments: Sequence[InstrumentSpec] | None = None,
+    frame_log_size: int | None = 100_000,
 ) -> AsyncIterator[Simulator]:
     """Run a local OKX v5 exchange for the duration of the block.
 
@@ -1173,6 +1174,8 @@ async def open_simulator(
             ``None`` disables it.
         market_interval: seconds between market steps; ``None``: no market task.
         instruments: the instrument set (default: the engine's defaults).
+        frame_log_size: how many received frames ``Simulator.frames`` keeps (the
+            oldest are dropped); ``None``: unbounded.
 
     Yields:
         The running :class:`Simulator`.
@@ -1197,6 +1200,11 @@ async def open_simulator(
         raise ValueError("rate_limit_shape must be 'top-level' or 'item'")
     _check_number(idle_timeout, "idle_timeout")
     _check_number(market_interval, "market_interval")
+    if frame_log_size is not None and (
+        isinstance(frame_log_size, bool) or not isinstance(frame_log_size, int)
+        or frame_log_size < 0
+    ):
+        raise ValueError("frame_log_size must be an int >= 0 or None")
 
     sim_box: list[Simulator] = []
 
@@ -1213,7 +1221,9 @@ async def open_simulator(
         strict_inst_id_code=strict_inst_id_code,
         now_ms=now_ms,
     )
-    sim = Simulator(engine, accounts, idle_timeout=idle_timeout, seed=seed)
+    sim = Simulator(
+        engine, accounts, idle_timeout=idle_timeout, seed=seed, frame_log_size=frame_log_size
+    )
     sim_box.append(sim)
 
     with tempfile.TemporaryDirectory(prefix="okx-trio-sim-") as tmpdir:
