@@ -117,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``okx-trio``; returns the process exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["demo"]:
+        # Everything after "demo" (also --help) belongs to the demo's own parser.
+        return _run_demo(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "simulator":
         return _run_simulator(args)

@@ -115,3 +115,13 @@ def test_empty_credentials_rejected(capsys: pytest.CaptureFixture[str]) -> None:
 def test_demo_missing_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 1
     assert "demo" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("okx_trio._demo") is None, reason="the demo is not there yet"
+)
+def test_demo_gets_its_own_arguments(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(["demo", "--help"])
+    assert info.value.code == 0
+    assert "--duration" in capsys.readouterr().out
