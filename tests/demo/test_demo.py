@@ -1,0 +1,112 @@
+"""``okx-trio demo``: a short run end to end, its output, and its command line.
+
+The run happens in a worker thread (the demo calls ``trio.run`` itself, as
+``okx-trio demo`` does) so the test can bound it with ``trio.fail_after``.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import re
+from decimal import Decimal
+
+import pytest
+import trio
+
+from okx_trio import Credentials, _demo
+from okx_trio._demo import Console, Stats, main, render_summary
+
+CREDS = Credentials(
+    api_key="demo-test-key", secret_key="TOPSECRETDEMOSECRET0123456789", passphrase="Pass-Phrase-9"
+)
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def table(text: str) -> dict[str, str]:
+    """The summary rows as ``label -> value``."""
+    rows = {}
+    for line in text.split("Summary:", 1)[1].splitlines()[2:]:
+        match = re.match(r"^(\S.*?)\s{2,}(\S+(?: ms)?)(?:\s+\(.*\))?$", line)
+        if match:
+            rows[match.group(1)] = match.group(2)
+    return rows
+
+
+async def test_short_demo_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_demo, "_credentials", lambda: CREDS)
+    out = io.StringIO()
+    run = functools.partial(main, ["--duration", "4", "--seed", "1"], stream=out)
+    with trio.fail_after(40):
+        code = await trio.to_thread.run_sync(run, abandon_on_cancel=True)
+    text = out.getvalue()
+    assert code == 0, text
+    rows = table(text)
+    assert int(rows["orders placed"]) > 0
+    assert int(rows["orders amended"]) > 0
+    assert int(rows["orders cancelled"]) > 0
+    assert int(rows["spread orders"]) == 2
+    assert int(rows["fills"]) > 0
+    assert int(rows["reconnects"]) >= 1
+    assert int(rows["orders left open"]) == 0
+    assert rows["round trip p50"].endswith(" ms")
+    # The fault halfway through is explained in words, and the unknown outcome resolved.
+    assert "reconnect:" in text
+    assert "reconnected:" in text
+    assert "outcome unknown:" in text
+    assert "resolved:" in text
+    assert "batch place:" in text
+    assert "batch cancel:" in text
+    assert "mass_cancel_spread_orders" in text
+    # Not a terminal: progress as plain lines, no carriage returns.
+    assert "\r" not in text
+    assert sum(line.startswith("[") for line in text.splitlines()) >= 2
+    # Secrets never reach the output.
+    assert CREDS.secret_key not in text
+    assert CREDS.passphrase not in text
+
+
+def test_progress_line_is_redrawn_on_a_terminal() -> None:
+    out = Terminal()
+    console = Console(out, live=out.isatty(), verbose=False)
+    console.status("[  1.0s] placed 1")
+    console.say("reconnect: the private connection dropped")
+    console.status("[  2.0s] placed 2")
+    console.end_status()
+    text = out.getvalue()
+    assert text.startswith("\r\x1b[K[  1.0s] placed 1")
+    # A message clears the line, prints itself, then redraws the progress below it.
+    assert "\r\x1b[Kreconnect: the private connection dropped\n[  1.0s] placed 1" in text
+    assert text.endswith("\r\x1b[K[  2.0s] placed 2\n")
+
+
+def test_verbose_details_only_when_asked() -> None:
+    quiet, loud = io.StringIO(), io.StringIO()
+    Console(quiet, live=False, verbose=False).detail("placed: buy")
+    Console(loud, live=False, verbose=True).detail("placed: buy")
+    assert quiet.getvalue() == ""
+    assert "placed: buy" in loud.getvalue()
+
+
+def test_summary_percentiles() -> None:
+    stats = Stats(latencies=[i / 1000 for i in range(1, 101)])  # 1..100 ms
+    assert stats.latency_ms(50) == pytest.approx(50)
+    assert stats.latency_ms(99) == pytest.approx(99)
+    assert stats.latency_ms(100) == pytest.approx(100)
+    summary = _demo.Summary(stats, 4.0, 7, pnl=Decimal("-1.5"), mark=None,
+                            base_delta=Decimal("0.01"), open_left=0, fully_filled=0)
+    rows = table(render_summary(summary))
+    assert rows["round trip p99"] == "99.00 ms"
+    assert rows["PnL (simulated USDT)"] == "-1.50"
+
+
+@pytest.mark.parametrize("argv", [["--duration", "0"], ["--duration", "x"], ["--seed", "a"]])
+def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2
+    assert "okx-trio demo" in capsys.readouterr().err

@@ -1,0 +1,139 @@
+"""Every script in examples/ runs against an embedded simulator (127.0.0.1 only).
+
+The examples are imported from their directory and their ``main(argv)`` is
+awaited in-process (each starts its own simulator when no ``--base-url`` is
+given); one is also run as a script in a subprocess, and one against a
+simulator the test starts, through ``--base-url``. ``okx_demo_trading.py``
+talks to real OKX, so it is only imported and checked to refuse to run
+without its environment variables.
+"""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+import trio
+
+from okx_trio.testing import open_simulator
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+Loader = Callable[[str], ModuleType]
+Capture = pytest.CaptureFixture[str]
+
+
+@pytest.fixture
+def load(monkeypatch: pytest.MonkeyPatch) -> Loader:
+    monkeypatch.syspath_prepend(str(EXAMPLES))
+
+    def loader(name: str) -> ModuleType:
+        return importlib.import_module(name)
+
+    return loader
+
+
+def test_every_example_is_tested() -> None:
+    scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
+    assert scripts == {
+        "place_amend_cancel", "batch_orders", "spread_orders", "market_data",
+        "private_stream", "resolve_unknown", "okx_demo_trading",
+    }
+
+
+async def test_place_amend_cancel(load: Loader, capsys: Capture) -> None:
+    with trio.fail_after(20):
+        await load("place_amend_cancel").main([])
+    out = capsys.readouterr().out
+    assert "placed: ordId" in out
+    assert "amended: ordId" in out
+    assert "cancelled: ordId" in out
+    assert "second cancel refused as expected: sCode 51400" in out
+
+
+async def test_batch_with_partial_failure(load: Loader, capsys: Capture) -> None:
+    with trio.fail_after(20):
+        await load("batch_orders").main([])
+    out = capsys.readouterr().out
+    assert "batch answered with code 2: 2 placed, 1 refused" in out
+    assert "sCode 51006" in out
+    assert "batch cancel: 2 of 2 cancelled" in out
+
+
+async def test_batch_against_a_given_base_url(load: Loader, capsys: Capture) -> None:
+    # --base-url without keys uses the account `okx-trio simulator` serves by default.
+    with trio.fail_after(20):
+        async with open_simulator() as sim:
+            await load("batch_orders").main(["--base-url", sim.base_url])
+            assert len(sim.orders) == 2
+            assert not sim.orders.open()
+    assert "batch cancel: 2 of 2 cancelled" in capsys.readouterr().out
+
+
+async def test_spread_orders(load: Loader, capsys: Capture) -> None:
+    with trio.fail_after(20):
+        await load("spread_orders").main([])
+    out = capsys.readouterr().out
+    assert "placed buy" in out
+    assert "amended buy" in out
+    assert "amending the cancelled order is refused: sCode 51509" in out
+    assert "sprd-mass-cancel: result True" in out
+    assert out.count("is canceled") == 2  # the cancelled sell, then the mass-cancelled buy
+
+
+async def test_market_data(load: Loader, capsys: Capture) -> None:
+    with trio.fail_after(20):
+        await load("market_data").main(["--seconds", "1.5"])
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("book:") and "seqId" in line for line in lines)
+    assert any(line.startswith("ticker: last") for line in lines)
+
+
+async def test_private_stream_survives_a_reconnect(load: Loader, capsys: Capture) -> None:
+    with trio.fail_after(30):
+        await load("private_stream").main([])
+    out = capsys.readouterr().out
+    assert "connection lost while placing" in out
+    assert "gap (reconnect): rebuilt the table from the exchange" in out
+    assert "open orders: 3" in out
+    assert "every order cancelled" in out
+
+
+async def test_resolve_unknown(load: Loader, capsys: Capture) -> None:
+    with trio.fail_after(30):
+        await load("resolve_unknown").main([])
+    out = capsys.readouterr().out
+    assert "OkxConnectionLost" in out
+    assert "resolved: acted" in out
+    assert "OkxRequestTimeout" in out
+    assert "resolved: not_found" in out
+    assert "orders on the exchange: 2 (each placed exactly once)" in out
+
+
+async def test_okx_demo_trading_refuses_without_credentials(
+    load: Loader, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("OKX_API_KEY", "OKX_SECRET_KEY", "OKX_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OKX_API_KEY", "only-the-key")
+    module = load("okx_demo_trading")
+    with trio.fail_after(5):
+        assert await module.main([]) == 2
+    err = capsys.readouterr().err
+    assert "OKX_SECRET_KEY, OKX_PASSPHRASE" in err
+    assert "OKX_API_KEY," not in err
+
+
+def test_an_example_runs_as_a_script() -> None:
+    result = subprocess.run(
+        [sys.executable, str(EXAMPLES / "place_amend_cancel.py")],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "second cancel refused as expected" in result.stdout
