@@ -138,6 +138,7 @@ class SocketLink:
         self._fragment_binary = False
         self._closed: LinkClosed | None = None
         self._eof_sent = False
+        self._partial = False
 
     def set_pong_filter(self, muted: Callable[[], bool]) -> None:
         if isinstance(self._protocol, _MutableServerProtocol):
@@ -159,7 +160,11 @@ class SocketLink:
                     payload.append(chunk)
             try:
                 if payload:
+                    # Set while a write is under way: a write cut short by a
+                    # cancellation leaves half a frame on the wire.
+                    self._partial = True
                     await self._stream.send_all(b"".join(payload))
+                    self._partial = False
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                 self._set_closed(1006, "send failed")
                 raise self._closed_exc() from exc
@@ -262,6 +267,10 @@ class SocketLink:
         return self._messages.popleft()
 
     async def close(self, code: int, reason: str) -> None:
+        if self._partial:
+            # Half a frame is out: a close frame after it would be garbage.
+            self.abort()
+            return
         with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
             try:
                 if _state(self._protocol) is State.OPEN:

@@ -400,3 +400,23 @@ async def test_socket_drop_on_after_with_reset() -> None:
             order = s.orders.find(cl_ord_id="r1")
             assert order is not None
             assert order.state == "canceled"
+
+
+async def test_slow_consumer_is_dropped(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from okx_trio.testing import _server
+    from okx_trio.testing._engine import Emit
+
+    monkeypatch.setattr(_server, "OUTBOUND_BUFFER", 5)
+    async with sim() as s, open_probe(s, memory=True) as slow, \
+            open_probe(s, memory=True) as other:
+        await slow.send({"op": "subscribe", "args": [{"channel": "tickers",
+                                                      "instId": "BTC-USDT"}]})
+        await slow.expect(is_push)
+        # More pushes at once than the connection's queue holds.
+        s._deliver([Emit("tickers", [{"instId": "BTC-USDT"}], inst_id="BTC-USDT")] * 10)
+        closed = await slow.wait_closed()
+        assert (closed.code, closed.reason) == (4005, "Buffer is full, cannot write data")
+        await other.send("ping")
+        assert await other.recv() == "pong"
