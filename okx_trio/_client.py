@@ -360,13 +360,16 @@ class WsClient:
         if kind != "public" and self.options.credentials is None:
             raise ValueError(f"credentials are required for op {op!r} ({kind} connection)")
         deadline = self._deadline(timeout)
+        exp_offset = None
         if (exp_time is None and self.options.send_exp_time and op in EXP_TIME_OPS
                 and deadline != math.inf):
             exp_time = self.now_ms() + int((deadline - trio.current_time()) * 1000)
+            exp_offset = self._time_offset_ms
         session = self._session(kind)
         limiter = self._rate_limiter if self.options.rate_limit else None
         return await session.request(
-            self._ids(), op, list(args), exp_time=exp_time, deadline=deadline, limiter=limiter
+            self._ids(), op, list(args), exp_time=exp_time, deadline=deadline, limiter=limiter,
+            exp_offset=exp_offset,
         )
 
     def _subs(self) -> Any:
@@ -459,7 +462,7 @@ async def open_ws_client(**options: Any) -> AsyncIterator[WsClient]:
                 nursery.cancel_scope.cancel(reason="client closing")
     except BaseExceptionGroup as group:
         # Contract: one meaningful exception, never a group made by this library.
-        if user_exc is not None and _contains(group, user_exc):
+        if user_exc is not None and _only_from(group, user_exc):
             _raise(user_exc)
         interrupts = group.subgroup(KeyboardInterrupt)
         if interrupts is not None:
@@ -473,10 +476,18 @@ async def open_ws_client(**options: Any) -> AsyncIterator[WsClient]:
         raise OkxInternalError("a background task of okx_trio failed; please report it") from group
 
 
-def _contains(group: BaseExceptionGroup[BaseException], exc: BaseException) -> bool:
-    for e in group.exceptions:
-        if e is exc:
-            return True
-        if isinstance(e, BaseExceptionGroup) and _contains(e, exc):
-            return True
-    return False
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for e in exc.exceptions for leaf in _leaves(e)]
+    return [exc]
+
+
+def _only_from(group: BaseExceptionGroup[BaseException], user_exc: BaseException) -> bool:
+    """True when every non-Cancelled leaf of ``group`` comes from the user's exception.
+
+    Leaves keep their identity when trio splits or rebuilds groups (it does, to
+    filter out ``Cancelled``), whereas the groups themselves do not.
+    """
+    mine = {id(e) for e in _leaves(user_exc)}
+    others = [e for e in _leaves(group) if not isinstance(e, trio.Cancelled)]
+    return bool(others) and all(id(e) in mine for e in others)

@@ -99,6 +99,9 @@ class Pending:
     abandoned: bool = False
     conn: Connection | None = None
     callback: Callable[[Pending], None] | None = None
+    exp_time: int | None = None
+    exp_offset: int | None = None
+    """The clock offset ``exp_time`` was derived with (None: given by the user)."""
 
     @property
     def done(self) -> bool:
@@ -202,13 +205,19 @@ class Session:
         exp_time: int | None,
         deadline: float,
         limiter: Any = None,
+        exp_offset: int | None = None,
     ) -> Response:
-        """Send a trade-style request and wait for its response (raises on code != 0)."""
+        """Send a trade-style request and wait for its response (raises on code != 0).
+
+        ``exp_offset`` is the clock offset a derived ``exp_time`` was computed
+        with; if the offset changes (a clock re-sync) before the frame is written,
+        the frame is re-encoded so ``expTime`` still means the same deadline.
+        """
         self._check_usable()
         if id in self.pending:
             raise ValueError(f"request id {id!r} is already in flight")
         frame = encode_request(id, op, args, exp_time)
-        p = Pending(id, op, frame, args=args)
+        p = Pending(id, op, frame, args=args, exp_time=exp_time, exp_offset=exp_offset)
         self.pending[id] = p
         try:
             with trio.move_on_at(deadline):
@@ -582,6 +591,14 @@ class Session:
                 conn.end(TransportClosed(1006, "no pong within the heartbeat window"))
                 return
 
+    def _rederive_exp_time(self, p: Pending) -> None:
+        assert p.exp_time is not None
+        assert p.exp_offset is not None
+        offset = self.client.time_offset_ms
+        p.exp_time += offset - p.exp_offset
+        p.exp_offset = offset
+        p.frame = encode_request(p.id, p.op, p.args, p.exp_time)
+
     def _count_control(self, conn: Connection) -> None:
         conn.control_times.append(trio.current_time())
 
@@ -635,6 +652,8 @@ class Session:
                     continue
                 if p.abandoned or p.done:
                     continue
+                if p.exp_offset is not None and p.exp_offset != self.client.time_offset_ms:
+                    self._rederive_exp_time(p)
                 p.written = True
                 p.conn = conn
                 conn.inflight += 1

@@ -37,12 +37,6 @@ async def test_user_exception_leaves_as_itself(autojump_clock: trio.testing.Mock
                 await fail_inside(sim)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="okx_trio/_client.py open_ws_client/_contains: trio rebuilds the user's "
-    "ExceptionGroup when it filters Cancelled out, so the identity check fails and the "
-    "user's own group becomes OkxInternalError",
-)
 async def test_user_exception_group_leaves_as_itself(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

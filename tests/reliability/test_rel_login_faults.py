@@ -141,12 +141,6 @@ async def test_expired_timestamp_resyncs_the_clock_once_and_logs_in() -> None:
             check_resynced(sim, offset)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="okx_trio/_client.py WsClient.request derives expTime from the clock offset "
-    "when the request is queued; after the 60006 re-sync changes the offset the queued "
-    "order still carries the stale expTime and the exchange answers 50036",
-)
 async def test_order_queued_across_the_clock_resync_is_placed() -> None:
     with trio.fail_after(20):
         async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
