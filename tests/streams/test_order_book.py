@@ -194,13 +194,17 @@ async def test_l2_tbt_book(autojump_clock: trio.testing.MockClock) -> None:
 
 
 async def test_bad_order_book_arguments(autojump_clock: trio.testing.MockClock) -> None:
+    cases: list[tuple[dict[str, Any], type[Exception]]] = [
+        ({"inst_id": ""}, ValueError), ({"inst_id": 5}, TypeError),
+        ({"inst_id": INST, "channel": "book"}, ValueError),
+        ({"inst_id": INST, "snapshot_timeout": 0}, ValueError)]
     async with sim_client(memory=True) as (sim, client):
-        for kwargs, exc in [({"inst_id": ""}, ValueError), ({"inst_id": 5}, TypeError),
-                            ({"inst_id": INST, "channel": "book"}, ValueError),
-                            ({"inst_id": INST, "snapshot_timeout": 0}, ValueError)]:
-            with pytest.raises(exc):
-                async with client.order_book(**kwargs):
-                    pass  # pragma: no cover
+        with trio.fail_after(10):
+            for kwargs, exc in cases:
+                with pytest.raises(exc):
+                    async with client.order_book(**kwargs):
+                        pass  # pragma: no cover
+            await trio.sleep(1)
         assert sim.frames.ops() == []
 
 

@@ -37,7 +37,7 @@ async def test_invalid_args_refused_before_anything_is_sent(
     words: str,
 ) -> None:
     async with sim_client(memory=True) as (sim, client):
-        with pytest.raises(exc, match=words):
+        with trio.fail_after(10), pytest.raises(exc, match=words):
             async with client.subscribe(*args):
                 pass  # pragma: no cover
         await trio.sleep(1)
@@ -49,7 +49,7 @@ async def test_private_channel_without_credentials_refused(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     async with sim_client(memory=True, credentials=None) as (sim, client):
-        with pytest.raises(ValueError, match="'orders' needs a login"):
+        with trio.fail_after(10), pytest.raises(ValueError, match="'orders' needs a login"):
             async with client.subscribe(TICKERS, ORDERS):
                 pass  # pragma: no cover
         with pytest.raises(ValueError, match="books-l2-tbt"):
