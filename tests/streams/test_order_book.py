@@ -182,6 +182,32 @@ async def test_shared_book_one_subscription(autojump_clock: trio.testing.MockClo
             assert len(frames(sim, "unsubscribe", "books")) == 1
 
 
+async def test_book_joining_a_raw_books_subscription(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    arg = {"channel": "books", "instId": INST}
+    async with sim_client(memory=True, market_interval=0.05,
+                          instruments=spot_only()) as (sim, client):
+        with trio.fail_after(120):
+            async with client.subscribe(arg) as raw:
+                first = await raw.__anext__()
+                assert isinstance(first, okx_trio.Push)
+                assert first.action == "snapshot"
+                # The book needs a snapshot of its own: the arg is subscribed again and
+                # the raw reader is told where its stream was interrupted.
+                async with client.order_book(INST) as book:
+                    await caught_up(book, sim)
+                    assert_equal_to_sim(book, sim)
+                    item = await raw.__anext__()
+                    while item != Gap("resync"):
+                        item = await raw.__anext__()
+                    after = await raw.__anext__()
+                    assert isinstance(after, okx_trio.Push)
+                    assert after.action == "snapshot"
+                ops = [f["op"] for f in sim.frames.ops() if f["args"][0] == arg]
+                assert ops == ["subscribe", "unsubscribe", "subscribe"]
+
+
 async def test_l2_tbt_book(autojump_clock: trio.testing.MockClock) -> None:
     async with sim_client(memory=True, market_interval=0.05,
                           instruments=spot_only()) as (sim, client):
