@@ -542,6 +542,7 @@ class _BookFeed:
         self.rest_mode = False
         self.resyncing = True
         self.want_resubscribe = False
+        self.attempts = 0
         self.synced_event = trio.Event()
         self.kick = trio.Event()
         self.scope = trio.CancelScope()
@@ -603,6 +604,7 @@ class _BookFeed:
         self.kick.set()
 
     def _end_resync(self) -> None:
+        self.attempts = 0
         self.resyncing = False
         self.want_resubscribe = False
         self.synced_event.set()
@@ -635,6 +637,10 @@ class _BookFeed:
         ss = self.ss
         assert ss is not None
         if self.want_resubscribe:
+            if self.attempts:
+                # Repeated failures: back off, the 480/hour control budget is shared.
+                await trio.sleep(min(_RETRY_INITIAL * 2 ** (self.attempts - 1), _RETRY_MAX))
+            self.attempts += 1
             self.want_resubscribe = False
             self.manager._resubscribe(ss, self)
         if not await self._wait_live():
