@@ -12,7 +12,9 @@ OKX's ordering and de-duplication rules (okx-protocol.md 8.1):
   back (``live`` < ``partially_filled`` < terminal) and ``accFillSz`` never
   decreases.
 
-A :class:`~okx_trio.Gap` (reconnect, or pushes dropped for a slow reader)
+On start the tracker loads the open orders (``orders-pending``, first page;
+spread orders only from their pushes on). A :class:`~okx_trio.Gap` (reconnect,
+or pushes dropped for a slow reader), or a reconnect lifecycle event,
 marks the open orders of that channel ``stale``; once the subscription is live
 again the tracker asks the exchange (signed REST: ``orders-pending``, then
 ``GET /api/v5/trade/order`` / ``/api/v5/sprd/order`` for each open order it
@@ -323,7 +325,7 @@ class _Entry:
 @attrs.define
 class _Expected:
     kind: Kind
-    inst_id: str | None
+    wire: Mapping[str, Any]
     since: float
 
 
@@ -578,11 +580,11 @@ class OrderTracker:
                 entry.order = attrs.evolve(entry.order, stale=True)
         self._refresh_wanted[kind].set()
 
-    def _expect(self, kind: Kind, cl_ord_id: str, inst_id: str | None) -> None:
-        """A place carrying ``cl_ord_id`` is about to be sent by this client."""
+    def _expect(self, kind: Kind, cl_ord_id: str, wire: Mapping[str, Any]) -> None:
+        """A place carrying ``cl_ord_id`` (its item ``wire``) is about to be sent."""
         if cl_ord_id in self._by_cl:
             return
-        self._expected[cl_ord_id] = _Expected(kind, inst_id, trio.current_time())
+        self._expected[cl_ord_id] = _Expected(kind, wire, trio.current_time())
         self._expected.move_to_end(cl_ord_id)
         while len(self._expected) > _EXPECTED_LIMIT:
             self._expected.popitem(last=False)
@@ -598,6 +600,9 @@ class OrderTracker:
         """Subscribe (raising any refusal), run the consumers until exit."""
         ws = self._api.ws_client
         async with AsyncExitStack() as stack:
+            # Reconnects are also taken from the lifecycle events: a Gap is the
+            # channel's own signal, this one does not depend on its coalescing.
+            events = await stack.enter_async_context(ws.events())
             self._subs["regular"] = await stack.enter_async_context(
                 ws.subscribe({"channel": "orders", "instType": "ANY"})
             )
@@ -611,6 +616,7 @@ class OrderTracker:
                 try:
                     with scope:
                         async with trio.open_nursery() as nursery:
+                            nursery.start_soon(self._watch, events)
                             for kind in ("regular", "spread"):
                                 nursery.start_soon(self._consume, kind)
                                 nursery.start_soon(self._refresher, kind)
@@ -619,6 +625,9 @@ class OrderTracker:
 
             # In the client's nursery, so the caller's block never runs inside a
             # nursery of ours (its exceptions stay themselves).
+            # Orders that were open before the tracker started have no push to
+            # come: load them (orders-pending) in the background.
+            self._refresh_wanted["regular"].set()
             ws._nursery.start_soon(tasks, name="okx_trio order tracker")
             self.started.set()
             try:
@@ -655,6 +664,13 @@ class OrderTracker:
             log.warning("order tracker: the %s order channel failed: %s", kind, exc)
             self._errors[kind] = exc
             self._wake_all()
+
+    async def _watch(self, events: AsyncIterator[Any]) -> None:
+        kinds: dict[str, Kind] = {"private": "regular", "business": "spread"}
+        async for event in events:
+            kind = kinds.get(event.connection)
+            if kind is not None and event.kind in ("reconnect", "reconnected"):
+                self._on_gap(kind)
 
     async def _refresher(self, kind: Kind) -> None:
         while True:
@@ -705,9 +721,14 @@ class OrderTracker:
         for cl, exp in list(self._expected.items()):
             if exp.kind != kind or cl in self._by_cl:
                 continue
-            if kind == "regular" and exp.inst_id is None:
-                continue
-            item = await self._fetch(kind, exp.inst_id, cl_ord_id=cl)
+            inst_id = None
+            if kind == "regular":
+                inst_id = await _inst_id_of(self._api, exp.wire, None, cl,
+                                            trio.current_time() + REFRESH_TIMEOUT)
+                if inst_id is None:
+                    self._expected.pop(cl, None)  # no such instrument: refused
+                    continue
+            item = await self._fetch(kind, inst_id, cl_ord_id=cl)
             if item is not None:
                 self._apply(item, kind, push=False)
                 self.refreshes += 1

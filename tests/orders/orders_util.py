@@ -23,7 +23,6 @@ from okx_trio.testing import DEFAULT_CREDENTIALS, Simulator, open_simulator
 from okx_trio.testing._engine import Order
 
 CREDS = DEFAULT_CREDENTIALS
-OTHER = Credentials(api_key="sim-api-key-0002", secret_key="OTHERSECRET0123456789ABCDEF", passphrase="Other-Pass-2")
 BTC = 100001
 BTC_ID = "BTC-USDT"
 SPREAD = "BTC-USDT_BTC-USDT-SWAP"
