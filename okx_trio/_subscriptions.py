@@ -285,7 +285,6 @@ class Subscription:
         self._dropped = 0
         self._lost_gap = False
         self._dropped_total = 0
-        self._last_was_gap = False
         self._error: OkxError | None = None
         self._closed = False
         self._servers: list[_ServerSub] = []
@@ -301,7 +300,6 @@ class Subscription:
         if len(buf) >= self._capacity:
             self._drop_oldest()
         buf.append(push)
-        self._last_was_gap = False
         self._wake.set()
 
     def _drop_oldest(self) -> None:
@@ -313,12 +311,13 @@ class Subscription:
             self._lost_gap = True
 
     def _gap(self, reason: str) -> None:
-        if self._last_was_gap or self._closed:
+        buf = self._buffer
+        # Merge with a Gap still unread at the tail; once read, a new loss needs its own.
+        if self._closed or (buf and type(buf[-1]) is Gap):
             return
-        if len(self._buffer) >= self._capacity:
+        if len(buf) >= self._capacity:
             self._drop_oldest()
-        self._buffer.append(Gap(reason))
-        self._last_was_gap = True
+        buf.append(Gap(reason))
         self._wake.set()
 
     def _fail(self, exc: OkxError) -> None:

@@ -197,3 +197,24 @@ async def test_l2_book_logs_in_on_public_and_replaces_the_anonymous_connection(
                     await book.__anext__()
                 assert sim.frames.ops("subscribe")[-1]["args"] == [
                     {"channel": "books-l2-tbt", "instId": "BTC-USDT"}]
+
+
+async def test_each_reconnect_is_announced_once_read(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with sim_client(memory=True) as (sim, client):
+        with trio.fail_after(60):
+            async with client.subscribe(ORDERS) as sub:
+                for _ in range(2):
+                    sim.faults.drop("private")
+                    assert await sub.__anext__() == Gap("reconnect", 0)
+                    while client.statistics().subscriptions != 1:
+                        await trio.sleep(0.05)
+                # Unread, two reconnects in a row leave a single Gap.
+                for _ in range(2):
+                    sim.faults.drop("private")
+                    await trio.sleep(0.5)
+                    while client.statistics().subscriptions != 1:
+                        await trio.sleep(0.05)
+                assert sub.statistics().buffered == 1
+                assert await sub.__anext__() == Gap("reconnect", 0)
