@@ -119,12 +119,6 @@ async def test_muted_pongs_detected_in_time_then_relogin_resubscribe_and_gap(
                 assert len(connector.attempts) == 2 * (cycles + 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="okx_trio/_subscriptions.py Subscription._gap: the sticky _last_was_gap flag is "
-    "not cleared when the consumer reads the Gap, so a second reconnect with no push in "
-    "between is not announced",
-)
 async def test_second_reconnect_without_pushes_in_between_is_announced_too(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
