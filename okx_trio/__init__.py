@@ -36,6 +36,7 @@ from ._models import (
     Push as Push,
     Response as Response,
 )
+from ._orderbook import OrderBook as OrderBook
 from ._orders import (
     OkxWaitTimeout as OkxWaitTimeout,
     OrderTracker as OrderTracker,
@@ -53,5 +54,21 @@ from ._requests import (
     PlaceOrder as PlaceOrder,
     PlaceSpreadOrder as PlaceSpreadOrder,
 )
+from ._subscriptions import (
+    LiveOrderBook as LiveOrderBook,
+    Subscription as Subscription,
+    SubscriptionError as SubscriptionError,
+)
 
 __version__ = "0.1.0.dev0"
+
+__all__ = sorted(
+    name for name in dir() if not name.startswith("_") and name != "annotations"
+)
+
+# Tracebacks and reprs say okx_trio.OkxRequestTimeout, not okx_trio._exceptions....
+for _name in __all__:
+    _obj = globals()[_name]
+    if getattr(_obj, "__module__", "").startswith("okx_trio."):
+        _obj.__module__ = "okx_trio"
+del _name, _obj

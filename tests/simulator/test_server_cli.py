@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import signal
 import subprocess
 import sys
@@ -109,17 +108,6 @@ def test_empty_credentials_rejected(capsys: pytest.CaptureFixture[str]) -> None:
     assert "api_key" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("okx_trio._demo") is not None, reason="the demo exists"
-)
-def test_demo_missing_is_reported(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["demo"]) == 1
-    assert "demo" in capsys.readouterr().err
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("okx_trio._demo") is None, reason="the demo is not there yet"
-)
 def test_demo_gets_its_own_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(["demo", "--help"])
