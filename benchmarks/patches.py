@@ -16,7 +16,14 @@ the README gives the same changes as diffs.
   enter/exit costs about 7 µs per idle wait).
 * ``request``: ``Session.request`` puts the request on the writer's channel
   with ``send_nowait()`` when there is room (the wait for the answer that
-  follows is the checkpoint), instead of ``await send()``.
+  follows is the checkpoint), instead of ``await send()`` (applied by wrapping
+  the channel, so it does not depend on ``request``'s signature).
+* ``batch`` (part of ``writer``): when several requests are queued, the writer
+  takes up to 64 of them and writes their frames with one ``send_all`` (one
+  system call) instead of one each.
+* ``ack``: ``WsApiClient._ack`` builds the ``OrderAck`` directly from the
+  item's keys (same field mapping, values as ``str``, unknown keys into
+  ``extra``) instead of through cattrs ``structure`` plus ``attrs.evolve``.
 * ``stream``: ``Subscription.__anext__`` returns buffered items without a
   schedule point (one every 256 items keeps the loop fair); otherwise the
   consumer gets one item per scheduler round while the reader decodes a whole
@@ -33,7 +40,8 @@ from typing import Any
 
 import trio
 
-PATCHES = ("transport", "writer", "request", "stream")
+PATCHES = ("transport", "writer", "request", "stream", "ack")
+"""Every patch; ``batch`` (below) is measured on its own as well."""
 
 
 # ------------------------------------------------------------------ transport
@@ -122,8 +130,34 @@ async def _receive(self: Any) -> bytes:
 # --------------------------------------------------------------------- writer
 
 
+BATCH = 64
+
+
+async def _send_many(transport: Any, frames: list[bytes]) -> None:
+    """CHANGED (new): several text frames, one flush (one ``send_all``)."""
+    protocol = getattr(transport, "_protocol", None)
+    if protocol is None or len(frames) == 1:
+        for frame in frames:
+            await transport.send(frame)
+        return
+    from websockets.exceptions import InvalidState
+
+    from okx_trio._transport import TransportClosed
+
+    if transport._closed is not None:
+        raise transport._closed_exc()
+    try:
+        for frame in frames:
+            protocol.send_text(frame)
+    except InvalidState:
+        transport._set_closed(1006, "connection is closing")
+        raise TransportClosed(1006, "connection is closing") from None
+    await transport._flush()
+
+
 async def _writer(self: Any, conn: Any) -> None:
-    """okx_trio/_session.py Session._writer, CHANGED: no cancel scope for a plain wait."""
+    """okx_trio/_session.py Session._writer, CHANGED: no cancel scope for a plain wait;
+    queued requests written together."""
     from okx_trio._transport import TransportClosed
 
     send = conn.transport.send
@@ -168,10 +202,21 @@ async def _writer(self: Any, conn: Any) -> None:
                 continue
             if p.abandoned or p.done:
                 continue
-            p.written = True
-            p.conn = conn
-            conn.inflight += 1
-            await send(p.frame)
+            batch = [p]
+            while len(batch) < BATCH:  # CHANGED: take what else is queued
+                try:
+                    q = recv_nowait()
+                except trio.WouldBlock:
+                    break
+                if not (q.abandoned or q.done):
+                    batch.append(q)
+            for q in batch:
+                if q.exp_offset is not None and q.exp_offset != self.client.time_offset_ms:
+                    self._rederive_exp_time(q)
+                q.written = True
+                q.conn = conn
+                conn.inflight += 1
+            await _send_many(conn.transport, [q.frame for q in batch])
     except TransportClosed as exc:
         conn.end(exc)
 
@@ -179,66 +224,30 @@ async def _writer(self: Any, conn: Any) -> None:
 # -------------------------------------------------------------------- request
 
 
-def _make_request(original: Callable[..., Any]) -> Callable[..., Any]:
-    async def request(
-        self: Any,
-        id: str,
-        op: str,
-        args: Sequence[Mapping[str, Any]],
-        *,
-        exp_time: int | None,
-        deadline: float,
-        limiter: Any = None,
-    ) -> Any:
-        """okx_trio/_session.py Session.request, CHANGED: send_nowait when there is room."""
-        from okx_trio._exceptions import (
-            OkxApiError,
-            OkxNotSent,
-            OkxRequestTimeout,
-        )
-        from okx_trio._protocol import encode_request
-        from okx_trio._session import Pending
+class _NowaitFirst:
+    """CHANGED (okx_trio/_session.py Session.request): ``await send(p)`` becomes
+    ``send_nowait(p)`` when the channel has room; the caller's wait for the
+    answer right after is its checkpoint."""
 
-        self._check_usable()
-        if id in self.pending:
-            raise ValueError(f"request id {id!r} is already in flight")
-        frame = encode_request(id, op, args, exp_time)
-        p = Pending(id, op, frame, args=args)
-        self.pending[id] = p
+    def __init__(self, channel: Any) -> None:
+        self._channel = channel
+
+    async def send(self, value: Any) -> None:
         try:
-            with trio.move_on_at(deadline):
-                if limiter is not None:
-                    await limiter.acquire(op, args)
-                try:
-                    self._requests_send.send_nowait(p)  # CHANGED
-                except trio.WouldBlock:
-                    await self._requests_send.send(p)
-                self._doorbell.set()
-                await p.event.wait()
-            if not p.done:
-                p.abandoned = True
-                if p.written:
-                    raise OkxRequestTimeout(
-                        "no answer before the deadline (outcome unknown)",
-                        op, id, p.cl_ord_id(), args, self.kind,
-                    )
-                raise OkxNotSent(
-                    "the deadline passed before the request was sent",
-                    op, id, p.cl_ord_id(), args, self.kind,
-                )
-        finally:
-            if not p.done:
-                p.abandoned = True
-            self.pending.pop(id, None)
-        result = p.result
-        if isinstance(result, BaseException):
-            raise result
-        if result.code != "0":
-            raise OkxApiError(result.code, result.msg, op, id, result.data)
-        return result
+            self._channel.send_nowait(value)
+        except trio.WouldBlock:
+            await self._channel.send(value)
 
-    request.__wrapped__ = original  # type: ignore[attr-defined]
-    return request
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._channel, name)
+
+
+def _make_init(original: Callable[..., None]) -> Callable[..., None]:
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self._requests_send = _NowaitFirst(self._requests_send)
+
+    return __init__
 
 
 # --------------------------------------------------------------------- stream
@@ -276,12 +285,96 @@ async def _anext(self: Any) -> Any:
         await self._wake.wait()
 
 
+# ------------------------------------------------------------------------ ack
+
+_ACK_NAMES: dict[str, str] = {}
+_ACK_CLS: list[Any] = []
+
+
+def _ack(item: Mapping[str, Any], wire: Mapping[str, Any]) -> Any:
+    """okx_trio/_api_client.py WsApiClient._ack, CHANGED: no cattrs on the hot path."""
+    names = _ACK_NAMES
+    if not names:
+        import attrs
+
+        from okx_trio._convert import camel
+        from okx_trio._models import OrderAck
+
+        names.update({camel(f.name): f.name for f in attrs.fields(OrderAck)
+                      if f.name != "extra"})
+        _ACK_CLS.append(OrderAck)
+    kw: dict[str, Any] = {}
+    extra: dict[str, Any] | None = None
+    for key, value in item.items():
+        name = names.get(key)
+        if name is None:
+            if extra is None:
+                extra = {}
+            extra[key] = value
+        elif value is not None:
+            kw[name] = value if type(value) is str else str(value)
+    if not kw.get("cl_ord_id"):
+        # Failed items often come back with clOrdId "": keep the one we sent.
+        sent = wire.get("clOrdId")
+        if sent:
+            kw["cl_ord_id"] = sent
+    if extra:
+        kw["extra"] = extra
+    try:
+        return _ACK_CLS[0](**kw)
+    except Exception as exc:
+        from okx_trio._exceptions import OkxProtocolError
+
+        raise OkxProtocolError(f"unreadable response item {item!r:.200}") from exc
+
+
 # ---------------------------------------------------------------------- apply
+
+
+class StalePatch(RuntimeError):
+    """okx_trio changed a function this module carries a modified copy of."""
+
+
+# SHA-1 of the source each copy above was made from. When okx_trio changes one
+# of these functions, its copy here must be brought up to date (and the hash
+# with it); until then the patch refuses to run rather than measure old code.
+SOURCES = {
+    "okx_trio._transport.WebsocketsTransport._flush": "5bb840147122b90865d4608e526e4772674d08c9",
+    "okx_trio._transport.WebsocketsTransport.receive": "fde378a0e570f5e66d868ee383d639e09d3b2b38",
+    "okx_trio._session.Session._writer": "c4b751510ef9f57912a8cc8812ecdfa3bc2bc9b8",
+    "okx_trio._subscriptions.Subscription.__anext__": "dde3f3572d917ed2acec757c7ca180e83ef2efcb",
+    "okx_trio._api_client.WsApiClient._ack": "7a7cbde0081d6210456cce83f426cdd3bbce6865",
+}
+
+
+def source_hash(obj: Any) -> str:
+    """SHA-1 of a function's source text."""
+    import hashlib
+    import inspect
+
+    return hashlib.sha1(inspect.getsource(obj).encode()).hexdigest()
+
+
+def _check_fresh(cls: Any, attr: str) -> None:
+    key = f"{cls.__module__}.{cls.__qualname__}.{attr}"
+    expected = SOURCES.get(key)
+    if expected is None:
+        return
+    current = cls.__dict__[attr]
+    actual = source_hash(getattr(current, "__func__", current))
+    if actual != expected:
+        raise StalePatch(f"{key} changed since benchmarks/patches.py copied it "
+                         f"(source {actual[:10]}, copy made from {expected[:10]})")
 
 
 @contextmanager
 def applied(names: Sequence[str] = PATCHES) -> Iterator[None]:
-    """Apply the named patches for the duration of the block, then restore."""
+    """Apply the named patches for the duration of the block, then restore.
+
+    Raises:
+        StalePatch: okx_trio's version of a copied function is not the one
+            the copy was made from.
+    """
     from okx_trio import _session, _subscriptions, _transport
 
     targets: list[tuple[Any, str, Any]] = []
@@ -291,10 +384,16 @@ def applied(names: Sequence[str] = PATCHES) -> Iterator[None]:
     if "writer" in names:
         targets.append((_session.Session, "_writer", _writer))
     if "request" in names:
-        targets.append((_session.Session, "request", _make_request(_session.Session.request)))
+        targets.append((_session.Session, "__init__", _make_init(_session.Session.__init__)))
+    if "ack" in names:
+        from okx_trio import _api_client
+
+        targets.append((_api_client.WsApiClient, "_ack", staticmethod(_ack)))
     if "stream" in names:
         targets.append((_subscriptions.Subscription, "__anext__", _anext))
         _subscriptions.Subscription._bench_run = 0  # type: ignore[attr-defined]
+    for obj, attr, _ in targets:
+        _check_fresh(obj, attr)
     saved = [(obj, attr, obj.__dict__[attr]) for obj, attr, _ in targets]
     try:
         for obj, attr, new in targets:

@@ -35,6 +35,8 @@ from .measure import Clock, Sample
 from .server import FINAL_TS
 
 NODE_DIR = Path(__file__).resolve().parent / "node"
+RUN_TIMEOUT = 120.0
+"""Longest one peer run may take (a hung client fails its row, not the run)."""
 WARMUP = 50
 CREDS = ("bench-key", "bench-secret", "bench-pass")
 
@@ -153,12 +155,12 @@ async def _python_okx_pushes(url: str, n: int) -> Sample:
 
 def python_okx_sequential(url: str, n: int, code: int) -> Sample:
     """python-okx: ``place_order`` + the matching callback, one after another."""
-    return asyncio.run(_python_okx_sequential(url, n, code))
+    return asyncio.run(asyncio.wait_for(_python_okx_sequential(url, n, code), RUN_TIMEOUT))
 
 
 def python_okx_pushes(url: str, n: int) -> Sample:
     """python-okx: ``WsPublicAsync.subscribe`` callback reading one field per push."""
-    return asyncio.run(_python_okx_pushes(url, n))
+    return asyncio.run(asyncio.wait_for(_python_okx_pushes(url, n), RUN_TIMEOUT))
 
 
 # ---------------------------------------------------------------------- ccxt
@@ -235,12 +237,12 @@ async def _ccxt_pushes(url: str, n: int) -> Sample:
 
 def ccxt_sequential(url: str, n: int, code: int) -> Sample:
     """ccxt pro: ``create_order_ws`` awaited one after another."""
-    return asyncio.run(_ccxt_sequential(url, n, code))
+    return asyncio.run(asyncio.wait_for(_ccxt_sequential(url, n, code), RUN_TIMEOUT))
 
 
 def ccxt_pushes(url: str, n: int) -> Sample:
     """ccxt pro: ``watch_ticker`` until the last push's state is visible."""
-    return asyncio.run(_ccxt_pushes(url, n))
+    return asyncio.run(asyncio.wait_for(_ccxt_pushes(url, n), RUN_TIMEOUT))
 
 
 # ------------------------------------------------------------------- okx-api
@@ -262,7 +264,7 @@ def node_run(mode: str, url: str, n: int, code: int) -> Sample:
         raise NotInstalled(problem)
     out = subprocess.run(
         ["node", str(NODE_DIR / "bench.mjs"), mode, url, str(n), str(code), *CREDS],
-        cwd=NODE_DIR, capture_output=True, text=True, timeout=600,
+        cwd=NODE_DIR, capture_output=True, text=True, timeout=RUN_TIMEOUT,
         env={**os.environ, "NODE_NO_WARNINGS": "1"},
     )
     lines = [line for line in out.stdout.splitlines() if line.startswith("{")]

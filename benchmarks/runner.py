@@ -51,9 +51,9 @@ class Sizes:
 FULL = Sizes(reps=7, rtt=1000, rtt_sim=300, pipelined=3000, pipelined_sim=1000,
              concurrency=100, pushes=60_000, books=40_000, idle_clients=200,
              rss_pushes=1_000_000, rss_pushes_tws=200_000)
-QUICK = Sizes(reps=3, rtt=300, rtt_sim=100, pipelined=1000, pipelined_sim=300,
-              concurrency=100, pushes=15_000, books=10_000, idle_clients=30,
-              rss_pushes=100_000, rss_pushes_tws=20_000)
+QUICK = Sizes(reps=3, rtt=200, rtt_sim=100, pipelined=600, pipelined_sim=200,
+              concurrency=100, pushes=10_000, books=5_000, idle_clients=20,
+              rss_pushes=50_000, rss_pushes_tws=10_000)
 
 
 @dataclass
@@ -68,6 +68,7 @@ class Contender:
     skip: str | None = None
     samples: list[Sample | None] = field(default_factory=list)
     error: str | None = None
+    failures: int = 0
 
 
 @dataclass
@@ -84,10 +85,19 @@ class Bench:
     notes: list[str] = field(default_factory=list)
 
 
+RUN_TIMEOUT = 120.0
+"""Longest a single contender run may take; a hung client fails its row, not the run."""
+
+
+async def _bounded(fn: Callable[..., Any], *args: Any) -> Sample:
+    with trio.fail_after(RUN_TIMEOUT):
+        result: Sample = await fn(*args)
+    return result
+
+
 def _trio(fn: Callable[..., Any], *args: Any) -> Callable[[], Sample]:
     def run() -> Sample:
-        result: Sample = trio.run(fn, *args)
-        return result
+        return trio.run(_bounded, fn, *args)
     return run
 
 
@@ -121,7 +131,7 @@ def floor_sequential(url: str, n: int, code: int, tws: bool = False) -> Callable
             await conn.aclose()
             nursery.cancel_scope.cancel()
         return sample
-    return lambda: trio.run(main)
+    return lambda: trio.run(_bounded, main)
 
 
 def floor_pipelined(url: str, total: int, concurrency: int, code: int,
@@ -139,7 +149,7 @@ def floor_pipelined(url: str, total: int, concurrency: int, code: int,
             await conn.aclose()
             nursery.cancel_scope.cancel()
         return sample
-    return lambda: trio.run(main)
+    return lambda: trio.run(_bounded, main)
 
 
 def floor_pushes(url: str, n: int, channel: str, field_name: str,
@@ -156,7 +166,7 @@ def floor_pushes(url: str, n: int, channel: str, field_name: str,
             await conn.aclose()
             nursery.cancel_scope.cancel()
         return sample
-    return lambda: trio.run(main)
+    return lambda: trio.run(_bounded, main)
 
 
 def okx_pushes(url: str, n: int, channel: str, field_name: str,
@@ -337,22 +347,27 @@ def build(sizes: Sizes, srv: ServerProcess, sim: ServerProcess | None,
     return benches
 
 
-def run_bench(bench: Bench, reps: int, srv: ServerProcess | None, log: Callable[[str], None]
-              ) -> None:
+def run_bench(bench: Bench, reps: int, srv: ServerProcess | None, log: Callable[[str], None],
+              verbose: bool = False) -> None:
     """Run every contender ``reps`` times, rotating the order each repetition."""
     active = [c for c in bench.contenders if c.skip is None]
     for rep in range(reps):
         shift = rep % len(active)
         order = active[shift:] + active[:shift]
         for c in order:
-            if c.error is not None:
+            if c.failures >= 2:  # twice is not bad luck: stop spending time on it
                 c.samples.append(None)
                 continue
             cpu0 = srv.cpu() if srv is not None and c.role == "floor" else None
+            if verbose:
+                log(f"    {c.label}")
             try:
                 sample = c.run()
             except Exception as exc:  # a peer failing must not end the run
-                c.error = f"{type(exc).__name__}: {exc}"[:200]
+                text = str(exc) or ("no result within the run time limit"
+                                    if isinstance(exc, (TimeoutError, trio.TooSlowError)) else "")
+                c.error = f"{type(exc).__name__}: {text}"[:200]
+                c.failures += 1
                 c.samples.append(None)
                 log(f"  ! {c.label}: {c.error}")
                 continue
@@ -420,6 +435,8 @@ def table(benches: list[Bench]) -> tuple[list[list[str]], list[str]]:
                 verdict = "meets" if ok else "MISSES"
                 if c.role == "proposal":
                     verdict += " (if applied)"
+            if c.failures:
+                verdict += f"; {c.failures} run(s) failed ({c.error})"
             dropped = [smp.extra.get("dropped", 0) for smp in c.samples if smp is not None]
             if any(dropped):
                 # Rates count pushes seen; the rest were dropped from a full buffer (Gap).
@@ -466,7 +483,7 @@ def _memory(what: str, url: str, **kw: Any) -> dict[str, Any]:
     args = [sys.executable, "-m", "benchmarks.memory", what, "--url", url]
     for k, v in kw.items():
         args += [f"--{k}", str(v)]
-    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    out = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=300)
     if out.returncode != 0:
         raise RuntimeError(out.stderr.strip().splitlines()[-1] if out.stderr else "failed")
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -549,6 +566,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", help="comma-separated groups to leave out")
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--json", help="write every sample to this file")
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log every contender run on stderr")
     parser.add_argument("--profile", action="store_true",
                         help="profile okx_trio's hot paths with pyinstrument instead")
     args = parser.parse_args(argv)
@@ -602,7 +621,7 @@ def main(argv: list[str] | None = None) -> int:
                 if bench.group in ("push", "books"):
                     srv.set_push(sizes.pushes if bench.group == "push" else sizes.books)
                 server = srv if bench.server == "minimal" else sim
-                run_bench(bench, reps, server, log)
+                run_bench(bench, reps, server, log, args.verbose)
             srv.set_push(0)
             mem_rows = memory_section(srv, sizes, "tws" in groups, log) \
                 if "memory" in groups else None
