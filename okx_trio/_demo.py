@@ -65,6 +65,7 @@ from ._exceptions import (
     OkxRequestTimeout,
 )
 from ._models import Credentials, Gap, LifecycleEvent, Push
+from ._orders import OkxWaitTimeout, OrderTracker
 from ._requests import (
     AmendOrder,
     AmendSpreadOrder,
@@ -92,9 +93,8 @@ REPLACE_EVERY = 10
 MARKET_INTERVAL = 0.05
 """Seconds between market steps of the simulator: fast enough for fills within seconds."""
 WIND_DOWN_TIMEOUT = 10.0
-LIVE_STATES = frozenset({"sent", "live", "partially_filled"})
+OPEN_STATES = frozenset({"sent", "live", "partially_filled"})
 """States in which an order may still rest on the exchange."""
-DONE_STATES = frozenset({"filled", "canceled", "mmp_canceled", "rejected", "not sent"})
 BATCH_MAX = 20
 PLACE_OPS = frozenset({"order", "batch-orders", "sprd-order"})
 RESULT_WORDS = {
@@ -171,11 +171,9 @@ class BotOrder:
     px: Decimal
     kind: str
     """``"quote"``, ``"ladder"`` or ``"spread"``."""
-    state: str = "sent"
-    """``sent`` until the exchange says more, then OKX's states, or ``rejected``/``not sent``."""
-    ord_id: str | None = None
-    filled: Decimal = Decimal(0)
-    """Accumulated fill size (``accFillSz``)."""
+    local: str = "sent"
+    """What only this process knows: ``sent``, ``rejected`` (refused by the
+    exchange) or ``not sent`` (never placed); the rest comes from the tracker."""
 
 
 def _percentile(values: Sequence[float], q: float) -> float:
@@ -199,7 +197,6 @@ class Stats:
     batch_cancels: int = 0
     spread_orders: int = 0
     spread_amends: int = 0
-    spread_cancelled: int = 0
     fills: int = 0
     reconnects: int = 0
     gaps: int = 0
@@ -220,9 +217,11 @@ class Stats:
 class Bot:
     """A small market maker; see the module docstring for its tasks."""
 
-    def __init__(self, api: WsApiClient, console: Console, sim: Any) -> None:
+    def __init__(self, api: WsApiClient, tracker: OrderTracker, console: Console,
+                 sim: Any) -> None:
         self.api = api
         self.ws = api.ws_client
+        self.tracker = tracker
         self.out = console
         self.sim = sim
         self.stats = Stats()
@@ -234,8 +233,8 @@ class Bot:
         self.spread_tick = Decimal("0.1")
         self.replace_now = False
         self.started = trio.current_time()
-        # Our own clOrdIds (the client would generate them too) so that a push
-        # can be matched to its order even before the ack arrives.
+        # Our own clOrdIds (the client would generate them too) so that an
+        # order can be looked up before its ack arrives.
         self._prefix = "d" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(5))
         self._seq = itertools.count(1)
 
@@ -261,41 +260,24 @@ class Bot:
 
     # -- the truth about an order ------------------------------------------------
 
-    def apply(self, item: Any) -> None:
-        """Apply one ``orders``/``sprd-orders`` item (a typed view) to our table."""
-        order = self.orders.get(item.cl_ord_id or "")
-        if order is None:
-            return
-        if item.trade_id and item.fill_sz and item.trade_id not in self.stats.trade_ids:
-            self.stats.trade_ids.add(item.trade_id)
-            self.stats.fills += 1
-            self.out.detail(f"fill: {order.kind} {order.side} {item.fill_sz} @ {item.fill_px}")
-        if item.acc_fill_sz is not None and item.acc_fill_sz > order.filled:
-            order.filled = item.acc_fill_sz
-        if item.ord_id:
-            order.ord_id = item.ord_id
-        if item.px is not None:
-            order.px = item.px
-        if item.state and order.state not in DONE_STATES:
-            order.state = item.state
+    def state(self, order: BotOrder) -> str:
+        """The order's state: the tracker's (the exchange's latest word), else ours."""
+        if order.local != "sent":
+            return order.local
+        tracked = self.tracker.get(cl_ord_id=order.cl_ord_id)
+        return tracked.state if tracked is not None else "sent"
 
-    def apply_truth(self, found: Any) -> None:
-        """Apply the exchange's answer (an ``okx_trio.BotOrder``) to our table."""
-        order = self.orders.get(found.cl_ord_id or "")
-        if order is None:
-            return
-        order.ord_id = found.ord_id
-        order.filled = max(order.filled, found.acc_fill_sz)
-        if found.px is not None:
-            order.px = found.px
-        order.state = found.state
+    def is_open(self, order: BotOrder) -> bool:
+        """True while the order may rest on the exchange."""
+        return self.state(order) in OPEN_STATES
 
     async def settle_unknown(self, exc: OkxRequestError, orders: Sequence[BotOrder]) -> None:
         """A request was written but its answer never came: find out what happened.
 
-        ``api.resolve`` asks the exchange (signed REST) and only concludes that
-        a request never took effect once the exchange has certainly finished
-        with it, so placing again after ``not_found`` cannot double an order.
+        ``api.resolve`` asks the tracker and the exchange (signed REST) and only
+        concludes that a request never took effect once the exchange has
+        certainly finished with it, so placing again after ``not_found``
+        cannot double an order.
         """
         self.stats.unknown += 1
         what = OP_NAMES.get(exc.op or "", exc.op)
@@ -303,52 +285,39 @@ class Bot:
         self.out.say(f"outcome unknown: the {what} of {names} ended in "
                      f"{type(exc).__name__}; resolving it with the exchange")
         resolution = await self.api.resolve(exc)
-        for found in resolution.orders:
-            self.apply_truth(found)
         if exc.op in PLACE_OPS:
             for order, item in zip(orders, resolution.items, strict=False):
                 if item.outcome == "not_found":
-                    order.state = "not sent"
+                    order.local = "not sent"
         if resolution.outcome != "unknown":
             self.stats.resolved += 1
-        states = ", ".join(f"{o.cl_ord_id} {o.state}" for o in orders)
+        found = {o.cl_ord_id: o.state for o in resolution.orders}
+        states = ", ".join(f"{o.cl_ord_id} {found.get(o.cl_ord_id, 'absent')}" for o in orders)
         self.out.say(f"resolved: the {what} {RESULT_WORDS.get(resolution.outcome, '?')}; "
                      f"on the exchange: {states}")
-
-    async def refresh(self, order: BotOrder) -> None:
-        """Ask the exchange for the current state of ``order``."""
-        try:
-            if order.kind == "spread":
-                resolution = await self.api.resolve(cl_ord_id=order.cl_ord_id, sprd_id=SPREAD_ID)
-            else:
-                resolution = await self.api.resolve(cl_ord_id=order.cl_ord_id, inst_id=INST_ID)
-        except OkxError as exc:
-            self.out.say(f"could not look {order.cl_ord_id} up: {exc}")
-            return
-        if resolution.outcome == "not_found":
-            order.state = "not sent"
-        for found in resolution.orders:
-            self.apply_truth(found)
 
     # -- market data and connection events ----------------------------------------
 
     async def watch_orders(self, stream: AsyncIterator[Push | Gap]) -> None:
+        """React to order events (fills); the tracker keeps the states."""
         async for item in stream:
             if isinstance(item, Gap):
-                # Pushes were lost (a reconnect, or we fell behind): the
-                # exchange is the only source of truth for our open orders.
+                # Pushes may be missing here. The tracker marks our open orders
+                # stale and reads them from the exchange once the channel is
+                # subscribed again; fills we missed show up in its accFillSz.
                 self.stats.gaps += 1
-                pending = [o for o in self.orders.values() if o.state in LIVE_STATES]
-                self.out.say(
-                    f"orders stream: {item.reason} gap, resubscribed; checking "
-                    f"{len(pending)} open orders with the exchange"
-                )
-                async with trio.open_nursery() as nursery:
-                    for order in pending:
-                        nursery.start_soon(self.refresh, order)
+                self.out.say(f"orders stream: {item.reason} gap; the order tracker re-reads "
+                             "open orders from the exchange once resubscribed")
                 continue
             for view in item.view():
-                self.apply(view)
+                order = self.orders.get(view.cl_ord_id or "")
+                if order is None or not view.trade_id or not view.fill_sz:
+                    continue
+                if view.trade_id not in self.stats.trade_ids:
+                    self.stats.trade_ids.add(view.trade_id)
+                    self.stats.fills += 1
+                    self.out.detail(f"fill: {order.kind} {order.side} {view.fill_sz} @ "
+                                    f"{view.fill_px} ({view.state})")
 
     async def watch_book(self, book: AsyncIterator[Any]) -> None:
         async for item in book:
@@ -392,19 +361,19 @@ class Bot:
         try:
             ack = await self.timed(self.api.submit_new_order(params))
         except OkxOrderError as exc:
-            order.state = "rejected"
+            order.local = "rejected"
             self.stats.rejected += 1
             self.out.detail(f"place refused: {exc}")
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, [order])
-            if order.state != "not sent":
+            if order.local != "not sent":
                 self.stats.placed += 1
         except OkxNotSent:
-            order.state = "not sent"  # never left this process: the next round retries
+            order.local = "not sent"  # never left this process: the next round retries
         else:
             self.stats.placed += 1
-            order.ord_id = ack.ord_id
-            self.out.detail(f"placed: {side} {QUOTE_SIZE} @ {px} ({order.cl_ord_id})")
+            self.out.detail(f"placed: {side} {QUOTE_SIZE} @ {px} ({order.cl_ord_id}, "
+                            f"ordId {ack.ord_id})")
         return order
 
     async def amend(self, order: BotOrder, px: Decimal) -> None:
@@ -436,7 +405,7 @@ class Bot:
             return True
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, [order])
-            return order.state not in LIVE_STATES
+            return not self.is_open(order)
         except OkxNotSent:
             return False
         self.stats.cancelled += 1
@@ -466,7 +435,7 @@ class Bot:
     async def requote(self, side: str, px: Decimal, replace: bool) -> None:
         cl_ord_id = self.quotes[side]
         order = self.orders.get(cl_ord_id) if cl_ord_id else None
-        if order is None or order.state not in LIVE_STATES:
+        if order is None or not self.is_open(order):
             await self.place(side, px, "quote")
         elif replace:
             if await self.cancel(order):
@@ -499,18 +468,16 @@ class Bot:
             acks = []
         self.stats.batch_places += 1
         for order, ack in zip(orders, acks, strict=False):
-            if ack.ok:
-                order.ord_id = ack.ord_id
-            else:
-                order.state = "rejected"
+            if not ack.ok:
+                order.local = "rejected"
                 self.stats.rejected += 1
-        accepted = sum(o.state not in ("rejected", "not sent") for o in orders)
+        accepted = sum(o.local == "sent" for o in orders)
         self.stats.placed += accepted
         self.out.say(f"batch place: {accepted} of {len(batch)} ladder orders accepted "
                      "in one request")
 
         await trio.sleep_until(self.started + cancel_at)
-        left = [o for o in orders if o.state in LIVE_STATES]
+        left = [o for o in orders if self.is_open(o)]
         if left:
             cancelled = await self.cancel_batch(left)
             self.stats.batch_cancels += 1
@@ -548,7 +515,7 @@ class Bot:
                      "(business connection)")
         await trio.sleep(1.0)
         for order, px in ((buy, bid - 5 * tick), (sell, ask + 5 * tick)):
-            if order.state not in LIVE_STATES:
+            if not self.is_open(order):
                 continue
             params = AmendSpreadOrder(cl_ord_id=order.cl_ord_id, new_px=px)
             try:
@@ -568,16 +535,15 @@ class Bot:
         params = PlaceSpreadOrder(sprd_id=SPREAD_ID, side=side, ord_type="limit", px=px,
                                   sz=SPREAD_SIZE, cl_ord_id=order.cl_ord_id)
         try:
-            ack = await self.timed(self.api.submit_spread_order(params))
+            await self.timed(self.api.submit_spread_order(params))
         except OkxOrderError as exc:
-            order.state = "rejected"
+            order.local = "rejected"
             self.stats.rejected += 1
             self.out.detail(f"spread order refused: {exc}")
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, [order])
         else:
             self.stats.spread_orders += 1
-            order.ord_id = ack.ord_id
         return order
 
     async def chaos(self, at: float) -> None:
@@ -610,25 +576,31 @@ class Bot:
         return (px / self.tick).to_integral_value(ROUND_DOWN) * self.tick
 
     async def wind_down(self) -> None:
-        """Cancel everything that may still rest on the exchange."""
-        left = [o for o in self.orders.values()
-                if o.kind != "spread" and o.state in LIVE_STATES]
+        """Cancel everything that may still rest on the exchange, and wait until it is gone."""
+        left = [o for o in self.orders.values() if o.kind != "spread" and self.is_open(o)]
         for i in range(0, len(left), BATCH_MAX):
             await self.cancel_batch(left[i:i + BATCH_MAX])
-        if left:
             self.stats.batch_cancels += 1
+        spreads = [o for o in self.orders.values() if o.kind == "spread" and self.is_open(o)]
         try:
-            done = await self.timed(
+            await self.timed(
                 self.api.mass_cancel_spread_orders(MassCancelSpread(sprd_id=SPREAD_ID))
             )
         except OkxError as exc:
             self.out.say(f"mass cancel of spread orders failed: {exc}")
-        else:
-            spreads = [o for o in self.orders.values()
-                       if o.kind == "spread" and o.state in LIVE_STATES]
-            self.stats.spread_cancelled += len(spreads) if done else 0
         self.out.say(f"wind-down: batch cancel of the {len(left)} remaining orders, "
-                     "mass_cancel_spread_orders for the spread orders")
+                     f"mass_cancel_spread_orders for the {len(spreads)} open spread order(s)")
+        # The tracker hears every cancel on the order channels: wait for each.
+        async with trio.open_nursery() as nursery:
+            for order in left + spreads:
+                if self.tracker.get(cl_ord_id=order.cl_ord_id) is not None:
+                    nursery.start_soon(self.wait_gone, order)
+
+    async def wait_gone(self, order: BotOrder) -> None:
+        try:
+            await self.api.wait_order(cl_ord_id=order.cl_ord_id, timeout=5)
+        except OkxWaitTimeout as exc:
+            self.out.say(f"{order.cl_ord_id} is still {exc.order.state if exc.order else '?'}")
 
 
 # ----------------------------------------------------------------------- run
@@ -675,26 +647,26 @@ async def run(duration: float, seed: int, console: Console) -> Summary:
         async with open_ws_api_client(
             credentials=creds, base_url=sim.base_url, log_lifecycle=False
         ) as api:
-            bot = Bot(api, console, sim)
             ws = api.ws_client
             await api.connect_ws_api()  # log in now rather than on the first order
             await api.load_instruments("SPOT")
-            inst = api.instrument(INST_ID)
-            if inst is not None and inst.tick_sz is not None:
-                bot.tick = inst.tick_sz
             orders_args = (
                 {"channel": "orders", "instType": "SPOT", "instId": INST_ID},
                 {"channel": "sprd-orders", "sprdId": SPREAD_ID},
             )
             async with (
+                api.track_orders() as tracker,
                 ws.events() as events,
                 ws.order_book(INST_ID) as book,
                 ws.subscribe({"channel": "tickers", "instId": INST_ID}) as tickers,
                 ws.subscribe(*orders_args) as orders,
                 trio.open_nursery() as nursery,
             ):
+                bot = Bot(api, tracker, console, sim)
                 bot.book = book
-                bot.started = trio.current_time()
+                inst = api.instrument(INST_ID)
+                if inst is not None and inst.tick_sz is not None:
+                    bot.tick = inst.tick_sz
                 nursery.start_soon(bot.watch_orders, orders)
                 nursery.start_soon(bot.watch_book, book)
                 nursery.start_soon(bot.watch_tickers, tickers)
@@ -709,8 +681,6 @@ async def run(duration: float, seed: int, console: Console) -> Summary:
                     trading.cancel_scope.cancel(reason="time is up")
                 with trio.move_on_after(WIND_DOWN_TIMEOUT):
                     await bot.wind_down()
-                # Let the cancel pushes arrive before the last progress line.
-                await trio.sleep(0.2)
                 console.status(bot.progress())
                 nursery.cancel_scope.cancel(reason="demo finished")
             mark = None
@@ -722,7 +692,7 @@ async def run(duration: float, seed: int, console: Console) -> Summary:
     base_delta = after.get("BTC", Decimal(0)) - before.get("BTC", Decimal(0))
     quote_delta = after.get("USDT", Decimal(0)) - before.get("USDT", Decimal(0))
     pnl = quote_delta + (base_delta * mark if mark is not None else Decimal(0))
-    fully_filled = sum(1 for o in bot.orders.values() if o.state == "filled")
+    fully_filled = sum(1 for o in bot.orders.values() if bot.state(o) == "filled")
     return Summary(bot.stats, duration, seed, pnl, mark, base_delta, open_left, fully_filled)
 
 
@@ -746,7 +716,8 @@ def render_summary(summary: Summary) -> str:
         ("reconnects", f"{s.reconnects}", f"{s.gaps} stream gap(s) reconciled"),
         ("unknown outcomes", f"{s.unknown}", f"{s.resolved} resolved"),
         ("orders left open", f"{summary.open_left}", "on the exchange after wind-down"),
-        ("requests timed", f"{len(s.latencies)}", ""),
+        ("requests timed", f"{len(s.latencies)}",
+         "client and simulator share one process and CPU"),
     ]
     for q in (50, 90, 99, 100):
         label = "max" if q == 100 else f"p{q}"
