@@ -504,10 +504,12 @@ class WsApiClient:
         the order). The tracker is consulted first, then the exchange (signed
         REST ``GET /api/v5/trade/order`` or ``/api/v5/sprd/order``), retrying
         transient failures within the deadline. "Not found" is only concluded
-        once the exchange has certainly finished with the request: after its
-        ``expTime`` (plus a second), or ``settle_delay`` seconds after the
-        error for ops without ``expTime``; a plain id look-up answers at once
-        unless the id belongs to a recent unknown-outcome place.
+        once the exchange has certainly finished with the request: one second
+        after its ``expTime`` when this client sent it with one, else 2 s
+        (``SETTLE_DELAY``) after the error (after this call, for an error the
+        client has no record of); ``settle_delay`` replaces that with "this
+        many seconds from now". A plain id look-up answers at once unless the
+        id belongs to a recent unknown-outcome place of this client.
 
         Args:
             error: the exception to resolve (its ``op``, ``id`` and
@@ -715,12 +717,7 @@ class WsApiClient:
         for wire in wires:
             cl = wire.get("clOrdId")
             if isinstance(cl, str) and cl:
-                inst_id = wire.get("instId")
-                code = wire.get("instIdCode")
-                if not isinstance(inst_id, str) and isinstance(code, int):
-                    inst = self._instruments.get_by_code(code)
-                    inst_id = inst.inst_id if inst is not None else None
-                tracker._expect(kind, cl, inst_id if isinstance(inst_id, str) else None)
+                tracker._expect(kind, cl, wire)
         return timeout
 
     @staticmethod

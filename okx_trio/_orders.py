@@ -14,9 +14,9 @@ OKX's ordering and de-duplication rules (okx-protocol.md 8.1):
 
 On start the tracker loads the open orders (``orders-pending``, first page;
 spread orders only from their pushes on). A :class:`~okx_trio.Gap` (reconnect,
-or pushes dropped for a slow reader), or a reconnect lifecycle event,
-marks the open orders of that channel ``stale``; once the subscription is live
-again the tracker asks the exchange (signed REST: ``orders-pending``, then
+or pushes dropped for a slow reader) marks the open orders of that channel
+``stale``; once the subscription is live again the tracker asks the exchange
+(signed REST: ``orders-pending``, then
 ``GET /api/v5/trade/order`` / ``/api/v5/sprd/order`` for each open order it
 holds and for every order this client placed but has not seen yet) and the
 answers, like any later push of an order, clear the flag.
@@ -600,9 +600,6 @@ class OrderTracker:
         """Subscribe (raising any refusal), run the consumers until exit."""
         ws = self._api.ws_client
         async with AsyncExitStack() as stack:
-            # Reconnects are also taken from the lifecycle events: a Gap is the
-            # channel's own signal, this one does not depend on its coalescing.
-            events = await stack.enter_async_context(ws.events())
             self._subs["regular"] = await stack.enter_async_context(
                 ws.subscribe({"channel": "orders", "instType": "ANY"})
             )
@@ -616,7 +613,6 @@ class OrderTracker:
                 try:
                     with scope:
                         async with trio.open_nursery() as nursery:
-                            nursery.start_soon(self._watch, events)
                             for kind in ("regular", "spread"):
                                 nursery.start_soon(self._consume, kind)
                                 nursery.start_soon(self._refresher, kind)
@@ -664,13 +660,6 @@ class OrderTracker:
             log.warning("order tracker: the %s order channel failed: %s", kind, exc)
             self._errors[kind] = exc
             self._wake_all()
-
-    async def _watch(self, events: AsyncIterator[Any]) -> None:
-        kinds: dict[str, Kind] = {"private": "regular", "business": "spread"}
-        async for event in events:
-            kind = kinds.get(event.connection)
-            if kind is not None and event.kind in ("reconnect", "reconnected"):
-                self._on_gap(kind)
 
     async def _refresher(self, kind: Kind) -> None:
         while True:
