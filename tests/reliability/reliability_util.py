@@ -15,8 +15,10 @@ from contextlib import contextmanager
 from typing import Any
 
 import attrs
+import httpx
 import pytest
 import trio
+import trio.lowlevel
 
 from okx_trio._transport import Connector, Transport
 from okx_trio.testing import Simulator
@@ -168,3 +170,32 @@ def capture_all_logs() -> Iterator[list[logging.LogRecord]]:
             lg.setLevel(level)
             lg.disabled = disabled
             lg.propagate = propagate
+
+
+class MemoryRest:
+    """Hands the client's REST requests (real signature headers) to the simulator's
+    REST dispatcher in memory, so resolution runs on virtual time without sockets.
+
+    ``calls`` counts the requests served.
+    """
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.calls = 0
+
+    async def handle(self, request: httpx.Request) -> httpx.Response:
+        await trio.lowlevel.checkpoint()
+        self.calls += 1
+        target = request.url.raw_path.decode("ascii")
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        status, payload = self.sim._rest.handle(request.method, target, headers, request.content)
+        return httpx.Response(status, json=payload)
+
+    async def install(self, ws_client: Any) -> None:
+        """Route ``ws_client``'s REST helper here (call before its first REST request)."""
+        rest = ws_client.rest
+        old = rest._client
+        rest._client = httpx.AsyncClient(base_url=rest.base_url,
+                                         transport=httpx.MockTransport(self.handle),
+                                         headers=old.headers)
+        await old.aclose()

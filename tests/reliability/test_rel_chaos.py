@@ -12,16 +12,17 @@ short refusal windows (queued requests whose deadline passes: ``OkxNotSent``).
 
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
+from decimal import Decimal
 from typing import Any
 
 import attrs
 import orjson
+import pytest
 import trio
 import trio.testing
-from reliability_util import RecordingConnector, sizes
+from reliability_util import MemoryRest, RecordingConnector, sizes
 
 from okx_trio import (
     OkxApiError,
@@ -29,6 +30,7 @@ from okx_trio import (
     OkxNotSent,
     OkxRequestError,
     OkxRequestTimeout,
+    Resolution,
     WsApiClient,
     open_ws_api_client,
 )
@@ -85,6 +87,7 @@ class Chaos:
         self.known: list[str] = []  # clOrdIds of acked orders
         self.total = size.requests // size.tasks * size.tasks
         self.issued = 0
+        self.amends = 0
         self.drops_done = 0
         self.dropped = trio.Event()
 
@@ -131,7 +134,9 @@ class Chaos:
                 cl = rng.choice(self.known)
                 cl_ord_ids = [cl]
                 px = f"{rng.randrange(200_000, 300_000) / 10:.1f}"
-                result = await api.amend_order({"instIdCode": BTC, "clOrdId": cl, "newPx": px})
+                self.amends += 1
+                result = await api.amend_order({"instIdCode": BTC, "clOrdId": cl, "newPx": px,
+                                                "reqId": f"amend{self.amends}"})
         except OUTCOMES as exc:
             result = exc
         self.outcomes.append(Outcome(op, start, trio.current_time(), result, cl_ord_ids))
@@ -177,9 +182,10 @@ def sent_trade_frames(sim: Any) -> list[dict[str, Any]]:
     return [f for f in sim.frames.ops() if f.get("op") in TRADE_OPS]
 
 
+@pytest.mark.parametrize("track", [False, True], ids=["rest", "tracker"])
 @sizes(CI, FULL)
 async def test_chaos_every_request_ends_once_in_time_and_is_never_resent(
-    size: ChaosSize, autojump_clock: trio.testing.MockClock
+    size: ChaosSize, track: bool, autojump_clock: trio.testing.MockClock
 ) -> None:
     seed = 20260807
     rng = random.Random(seed)
@@ -198,11 +204,13 @@ async def test_chaos_every_request_ends_once_in_time_and_is_never_resent(
             for op in ("order", "batch-orders", "cancel-order", "amend-order"):
                 sim.faults.delay(op, 0.02)
             connector = RecordingConnector(sim.connect_memory(), keep_frames=True)
+            rest = MemoryRest(sim)
             async with open_ws_api_client(
                 credentials=CREDS, base_url=sim.base_url, transport=connector,
                 rate_limit=False, request_timeout=TIMEOUT, random=random.Random(seed),
-                log_lifecycle=False,
+                log_lifecycle=False, track_orders=track,
             ) as api:
+                await rest.install(api.ws_client)
                 await api.connect_ws_api()
                 chaos = Chaos(api, rng, size)
                 workers_done = trio.Event()
@@ -214,6 +222,26 @@ async def test_chaos_every_request_ends_once_in_time_and_is_never_resent(
                     workers_done.set()
                 stats = api.ws_client.statistics()
                 assert stats.pending == 0
+                # Resolve every unknown outcome (signed REST served in memory).
+                resolutions: list[tuple[Outcome, Resolution]] = []
+                for o in chaos.outcomes:
+                    if isinstance(o.result, (OkxConnectionLost, OkxRequestTimeout)):
+                        resolutions.append((o, await api.resolve(o.result)))
+                stats = api.ws_client.statistics()
+                assert stats.pending == 0
+                if track:
+                    # The tracker's view of every order is the exchange's, once its
+                    # refresh after the last reconnect is done.
+                    tracker = api.orders
+                    assert tracker is not None
+                    while any(t.stale for t in tracker):
+                        await trio.sleep(0.1)
+                    for order in sim.engine.order_list():
+                        tracked = tracker.get(cl_ord_id=order.cl_ord_id)
+                        assert tracked is not None, order
+                        assert (tracked.ord_id, tracked.state, tracked.px, tracked.sz) == (
+                            order.ord_id, order.state, order.px, order.sz)
+                    assert len(tracker) == len(sim.engine.order_list())
             frames = sent_trade_frames(sim)
             orders = {o.cl_ord_id: o for o in sim.engine.order_list()}
 
@@ -271,4 +299,46 @@ async def test_chaos_every_request_ends_once_in_time_and_is_never_resent(
         assert exc.id is not None
         if o.op in PLACE_OPS:
             assert exc.cl_ord_id is not None
-    assert math.isfinite(trio.current_time())
+
+    # Every unknown outcome resolved to the exchange's truth, and the states
+    # the resolutions report are the exchange's own.
+    verdicts: Counter[str] = Counter()
+    for o, res in resolutions:
+        assert res.outcome in ("acted", "not_found", "mixed"), (o, res)
+        for item in res.items:
+            cl = item.request.get("clOrdId")
+            order = orders.get(cl)
+            if o.op in PLACE_OPS:
+                expected = "acted" if order is not None else "not_found"
+            elif o.op == "cancel-order":
+                expected = "acted" if order is not None and order.state == "canceled" else (
+                    "not_found")
+            else:
+                # "acted" only if the exchange applied this amend (its reqId); "not_found"
+                # if it did not, or if a later amend replaced its price (REST shows
+                # only the current price, so the two cannot be told apart).
+                applied = order is not None and item.request["reqId"] in order.req_ids
+                current = order is not None and order.px == Decimal(item.request["newPx"])
+                expected = "acted" if applied and (current or item.outcome == "acted") else (
+                    "not_found")
+                if applied and not current and item.outcome == "not_found":
+                    verdicts["amend-order superseded"] += 1
+            assert item.outcome == expected, (o, item, order)
+            verdicts[f"{o.op} {item.outcome}"] += 1
+            if item.order is not None:
+                assert order is not None
+                assert item.order.ord_id == order.ord_id
+                assert item.order.state == order.state
+                assert item.order.px == order.px
+                assert item.order.sz == order.sz
+    # No orphan: the client knows of every order the exchange has, and of no other.
+    known: set[str] = set()
+    for o in outcomes:
+        if o.op in PLACE_OPS and not isinstance(o.result, BaseException):
+            known.update(o.cl_ord_ids)
+    for o, res in resolutions:
+        if o.op in PLACE_OPS:
+            known.update(i.request["clOrdId"] for i in res.items if i.outcome == "acted")
+    assert known == set(orders)
+    print(f"resolutions: {dict(verdicts)}; orders on the exchange {len(orders)}, "
+          f"all known to the client")
