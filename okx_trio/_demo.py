@@ -13,7 +13,7 @@ the bot lives in one nursery:
 * ``watch_connections`` reports reconnects from the client's lifecycle events;
 * ``quote`` keeps one post-only bid and one post-only ask at the top of the
   book, amends them as the price walks and now and then cancels and replaces
-  them (both sides concurrently, in a nursery of their own);
+  them (one task per side);
 * ``ladder`` places deeper orders with one batch request and later cancels
   them with one batch cancel;
 * ``trade_spread`` places and amends spread orders, all cancelled at the end
@@ -88,6 +88,10 @@ LADDER_STEPS = (Decimal("0.0004"), Decimal("0.0008"))
 SPREAD_SIZE = Decimal("0.01")
 QUOTE_INTERVAL = 0.2
 """Seconds between two quote rounds."""
+ORDER_TIMEOUT = 2.0
+"""Deadline of the order ops, also sent as ``expTime``: a quote that reaches the
+exchange later than this is worthless, and ``api.resolve`` can conclude "never
+placed" this soon after a lost answer."""
 REPLACE_EVERY = 10
 """Every this many rounds the quotes are cancelled and replaced instead of amended."""
 MARKET_INTERVAL = 0.05
@@ -231,7 +235,7 @@ class Bot:
         self.last_px: Decimal | None = None
         self.tick = Decimal("0.1")
         self.spread_tick = Decimal("0.1")
-        self.replace_now = False
+        self.replace_now: set[str] = set()
         self.started = trio.current_time()
         # Our own clOrdIds (the client would generate them too) so that an
         # order can be looked up before its ack arrives.
@@ -359,7 +363,7 @@ class Bot:
             px=px, sz=QUOTE_SIZE, cl_ord_id=order.cl_ord_id,
         )
         try:
-            ack = await self.timed(self.api.submit_new_order(params))
+            ack = await self.timed(self.api.submit_new_order(params, timeout=ORDER_TIMEOUT))
         except OkxOrderError as exc:
             order.local = "rejected"
             self.stats.rejected += 1
@@ -379,7 +383,7 @@ class Bot:
     async def amend(self, order: BotOrder, px: Decimal) -> None:
         params = AmendOrder(inst_id=INST_ID, cl_ord_id=order.cl_ord_id, new_px=px)
         try:
-            await self.timed(self.api.amend_order(params))
+            await self.timed(self.api.amend_order(params, timeout=ORDER_TIMEOUT))
         except OkxOrderError as exc:
             # Usually the order filled or was cancelled meanwhile; the orders
             # channel tells us which.
@@ -398,7 +402,7 @@ class Bot:
         """Cancel ``order``; True once it no longer rests on the exchange."""
         params = CancelOrder(inst_id=INST_ID, cl_ord_id=order.cl_ord_id)
         try:
-            await self.timed(self.api.cancel_order(params))
+            await self.timed(self.api.cancel_order(params, timeout=ORDER_TIMEOUT))
         except OkxOrderError as exc:
             # 51400-51402: filled or cancelled meanwhile; the orders channel says which.
             self.out.detail(f"cancel refused: {exc}")
@@ -420,17 +424,20 @@ class Bot:
             return None
         return book.best_bid[0], book.best_ask[0]
 
-    async def quote(self) -> None:
+    async def quote(self, side: str) -> None:
+        """Keep one post-only order on ``side`` at the top of the book.
+
+        One task per side, so a side busy resolving an unknown outcome never
+        holds the other one up.
+        """
         for round_no in itertools.count(1):
             await trio.sleep(QUOTE_INTERVAL)
             top = self.top_of_book()
             if top is None:
-                continue  # the book is resynchronising: do not quote blind
-            replace = self.replace_now or round_no % REPLACE_EVERY == 0
-            self.replace_now = False
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self.requote, "buy", top[0], replace)
-                nursery.start_soon(self.requote, "sell", top[1], replace)
+                continue  # the book is being rebuilt: do not quote blind
+            replace = side in self.replace_now or round_no % REPLACE_EVERY == 0
+            self.replace_now.discard(side)
+            await self.requote(side, top[0] if side == "buy" else top[1], replace)
 
     async def requote(self, side: str, px: Decimal, replace: bool) -> None:
         cl_ord_id = self.quotes[side]
@@ -460,7 +467,7 @@ class Bot:
             for o in orders
         ]
         try:
-            acks = await self.timed(self.api.submit_multiple_orders(batch))
+            acks = await self.timed(self.api.submit_multiple_orders(batch, timeout=ORDER_TIMEOUT))
         except OkxBatchError as exc:
             acks = exc.acks  # some were refused: every ack is still here
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
@@ -488,7 +495,7 @@ class Bot:
         """Cancel ``orders`` (at most 20) in one request; returns how many were cancelled."""
         batch = [CancelOrder(inst_id=INST_ID, cl_ord_id=o.cl_ord_id) for o in orders]
         try:
-            acks = await self.timed(self.api.cancel_multiple_orders(batch))
+            acks = await self.timed(self.api.cancel_multiple_orders(batch, timeout=ORDER_TIMEOUT))
         except OkxBatchError as exc:
             acks = exc.acks  # refused items: filled or cancelled meanwhile
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
@@ -554,7 +561,7 @@ class Bot:
         )
         self.sim.faults.drop_on("order", when="after", mode="reset")
         self.sim.faults.drop("public", mode="reset")
-        self.replace_now = True  # the next quote round cancels and places at once
+        self.replace_now = {"buy", "sell"}  # the next rounds cancel and place at once
 
     # -- progress and shutdown ---------------------------------------------------------
 
@@ -673,7 +680,8 @@ async def run(duration: float, seed: int, console: Console) -> Summary:
                 nursery.start_soon(bot.watch_connections, events)
                 nursery.start_soon(bot.show_progress, 0.1 if console.live else 2.0)
                 async with trio.open_nursery() as trading:
-                    trading.start_soon(bot.quote)
+                    trading.start_soon(bot.quote, "buy")
+                    trading.start_soon(bot.quote, "sell")
                     trading.start_soon(bot.ladder, duration * 0.15, duration * 0.8)
                     trading.start_soon(bot.trade_spread, duration * 0.25)
                     trading.start_soon(bot.chaos, duration * 0.5)
@@ -762,6 +770,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> int:
     """Entry point of ``okx-trio demo``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--"]:
+        # `okx-trio demo -- --duration 5`: the separator only shields our
+        # options from the top-level parser.
+        argv = argv[1:]
     args = build_parser().parse_args(argv)
     out = sys.stdout if stream is None else stream
     seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)

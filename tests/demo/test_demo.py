@@ -104,7 +104,9 @@ def test_summary_percentiles() -> None:
     assert rows["PnL (simulated USDT)"] == "-1.50"
 
 
-@pytest.mark.parametrize("argv", [["--duration", "0"], ["--duration", "x"], ["--seed", "a"]])
+@pytest.mark.parametrize(
+    "argv", [["--duration", "0"], ["--duration", "x"], ["--seed", "a"], ["--", "--duration", "0"]]
+)
 def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
         main(argv)
