@@ -48,7 +48,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from decimal import ROUND_DOWN, Decimal
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO, TypeVar
 
 import attrs
 import trio
@@ -74,6 +74,10 @@ from ._requests import (
     PlaceOrder,
     PlaceSpreadOrder,
 )
+from ._subscriptions import LiveOrderBook
+
+if TYPE_CHECKING:
+    from .testing import Simulator
 
 __all__ = ["main"]
 
@@ -222,7 +226,7 @@ class Bot:
     """A small market maker; see the module docstring for its tasks."""
 
     def __init__(self, api: WsApiClient, tracker: OrderTracker, console: Console,
-                 sim: Any) -> None:
+                 sim: Simulator) -> None:
         self.api = api
         self.ws = api.ws_client
         self.tracker = tracker
@@ -231,7 +235,7 @@ class Bot:
         self.stats = Stats()
         self.orders: dict[str, BotOrder] = {}
         self.quotes: dict[str, str | None] = {"buy": None, "sell": None}
-        self.book: Any = None
+        self.book: LiveOrderBook | None = None
         self.last_px: Decimal | None = None
         self.tick = Decimal("0.1")
         self.spread_tick = Decimal("0.1")
@@ -323,7 +327,7 @@ class Bot:
                     self.out.detail(f"fill: {order.kind} {order.side} {view.fill_sz} @ "
                                     f"{view.fill_px} ({view.state})")
 
-    async def watch_book(self, book: AsyncIterator[Any]) -> None:
+    async def watch_book(self, book: LiveOrderBook) -> None:
         async for item in book:
             if isinstance(item, Gap):
                 self.out.say(f"order book: {item.reason} gap; rebuilt from a fresh snapshot")
@@ -637,7 +641,7 @@ def _credentials() -> Credentials:
 
 
 @asynccontextmanager
-async def _exchange(seed: int, creds: Credentials) -> AsyncIterator[Any]:
+async def _exchange(seed: int, creds: Credentials) -> AsyncIterator[Simulator]:
     from .testing import open_simulator
 
     async with open_simulator([creds], seed=seed, market_interval=MARKET_INTERVAL) as sim:
