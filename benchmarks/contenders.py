@@ -96,6 +96,7 @@ async def subscribe_pushes(url: str, n: int, channel: str, field: str, transport
         next_rss = rss_every
         clock = Clock()
         sink = None
+        sample: Sample | None = None
         async with ws.subscribe({"channel": channel, "instId": "BTC-USDT"}) as sub:
             async for item in sub:
                 if type(item) is Push:
@@ -110,9 +111,13 @@ async def subscribe_pushes(url: str, n: int, channel: str, field: str, transport
                     rss.append(vm_rss())
                     next_rss += rss_every
                 if seen + dropped >= n:
+                    # The clock stops here: leaving the block waits for the
+                    # unsubscribe ack, which is not part of the throughput.
+                    sample = clock.rate(seen - 1, gaps=gaps, dropped=dropped)
                     break
         del sink
-        sample = clock.rate(seen - 1, gaps=gaps, dropped=dropped)
+        if sample is None:
+            raise RuntimeError(f"the stream ended after {seen} of {n} pushes")
         if rss is not None:
             rss.append(vm_rss())
         return sample

@@ -21,6 +21,10 @@ the README gives the same changes as diffs.
 * ``batch`` (part of ``writer``): when several requests are queued, the writer
   takes up to 64 of them and writes their frames with one ``send_all`` (one
   system call) instead of one each.
+* ``reader``: the transport hands the reader every message of one socket read
+  at once (``WebsocketsTransport.receive_many``, new), and ``Session._reader``
+  decodes and dispatches them in a plain loop: one ``await`` and one clock
+  reading per socket read instead of per message.
 * ``ack``: ``WsApiClient._ack`` builds the ``OrderAck`` directly from the
   item's keys (same field mapping, values as ``str``, unknown keys into
   ``extra``) instead of through cattrs ``structure`` plus ``attrs.evolve``.
@@ -40,7 +44,7 @@ from typing import Any
 
 import trio
 
-PATCHES = ("transport", "writer", "request", "stream", "ack")
+PATCHES = ("transport", "writer", "request", "stream", "ack", "reader")
 """Every patch; ``batch`` (below) is measured on its own as well."""
 
 
@@ -125,6 +129,56 @@ async def _receive(self: Any) -> bytes:
         elif self._protocol.parser_exc is not None:
             self._set_closed(1002, "protocol error")
     return self._messages.popleft()  # type: ignore[no-any-return]
+
+
+async def _receive_many(self: Any) -> list[bytes]:
+    """CHANGED (new): WebsocketsTransport.receive_many: every buffered message."""
+    if not self._messages:
+        self._messages.appendleft(await self.receive())
+    out = list(self._messages)
+    self._messages.clear()
+    return out
+
+
+async def _reader(self: Any, conn: Any) -> None:
+    """okx_trio/_session.py Session._reader, CHANGED: a batch per socket read."""
+    from okx_trio._models import Push, Response
+    from okx_trio._protocol import Ping, Pong, decode_frame
+    from okx_trio._session import log
+    from okx_trio._transport import TransportClosed
+
+    transport = conn.transport
+    receive_many = getattr(transport, "receive_many", None)  # CHANGED
+    receive = transport.receive
+    pending = self.pending
+    try:
+        while True:
+            if receive_many is not None:  # CHANGED
+                batch = await receive_many()
+            else:
+                batch = [await receive()]
+            conn.last_rx = trio.current_time()
+            for data in batch:
+                ev = decode_frame(data)
+                if type(ev) is Push:
+                    handler = self.push_handler
+                    if handler is not None and (conn is self.active or conn.retiring):
+                        handler(ev, conn)
+                elif type(ev) is Response:
+                    p = pending.get(ev.id)
+                    if p is not None:
+                        p.resolve(ev)
+                    else:
+                        log.debug("%s: response to unknown or expired id", self.kind)
+                elif type(ev) is Pong:
+                    pass
+                elif type(ev) is Ping:
+                    conn.owe_pong = True
+                    self._doorbell.set()
+                else:
+                    self._on_event(conn, ev)
+    except TransportClosed as exc:
+        conn.end(exc)
 
 
 # --------------------------------------------------------------------- writer
@@ -344,6 +398,7 @@ SOURCES = {
     "okx_trio._session.Session._writer": "c4b751510ef9f57912a8cc8812ecdfa3bc2bc9b8",
     "okx_trio._subscriptions.Subscription.__anext__": "dde3f3572d917ed2acec757c7ca180e83ef2efcb",
     "okx_trio._api_client.WsApiClient._ack": "7a7cbde0081d6210456cce83f426cdd3bbce6865",
+    "okx_trio._session.Session._reader": "45d091bf4c6dd194535a2757f9318d5c238bf0ba",
 }
 
 
@@ -389,16 +444,24 @@ def applied(names: Sequence[str] = PATCHES) -> Iterator[None]:
         from okx_trio import _api_client
 
         targets.append((_api_client.WsApiClient, "_ack", staticmethod(_ack)))
+    if "reader" in names:
+        targets += [(_transport.WebsocketsTransport, "receive_many", _receive_many),
+                    (_session.Session, "_reader", _reader)]
     if "stream" in names:
         targets.append((_subscriptions.Subscription, "__anext__", _anext))
         _subscriptions.Subscription._bench_run = 0  # type: ignore[attr-defined]
     for obj, attr, _ in targets:
-        _check_fresh(obj, attr)
-    saved = [(obj, attr, obj.__dict__[attr]) for obj, attr, _ in targets]
+        if attr in obj.__dict__:
+            _check_fresh(obj, attr)
+    missing = object()
+    saved = [(obj, attr, obj.__dict__.get(attr, missing)) for obj, attr, _ in targets]
     try:
         for obj, attr, new in targets:
             setattr(obj, attr, new)
         yield
     finally:
         for obj, attr, old in saved:
-            setattr(obj, attr, old)
+            if old is missing:
+                delattr(obj, attr)
+            else:
+                setattr(obj, attr, old)
