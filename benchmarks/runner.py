@@ -456,22 +456,33 @@ def table(benches: list[Bench]) -> tuple[list[list[str]], list[str]]:
                 verdict += f"; dropped {statistics.median(dropped):,.0f} pushes/run"
             rows.append([name, bench.server, c.label, median, f"{r_med:.2f}", spread, best,
                          cpu_txt, target, verdict])
-            if c.role == "peer" and okx_main is not None:
-                paired = [a.value / b.value for a, b in zip(okx_main.samples, c.samples,
-                                                             strict=False)
-                          if a is not None and b is not None]
-                if paired:
-                    f = statistics.median(paired)
-                    if bench.unit == "us":
-                        ahead = f < 1
-                        what = f"{1 / f:.2f}x as fast" if ahead else f"{f:.2f}x as slow"
-                    else:
-                        ahead = f > 1
-                        what = f"{f:.2f}x the throughput"
-                    mark = "ahead of" if ahead else "BEHIND"
-                    summary.append(f"{bench.title} [{bench.server}]: {okx_main.label} is {mark} "
-                                   f"{c.label}: {what} (median of paired repetitions)")
+            if c.role == "peer":
+                ours = [okx_main] + [o for o in bench.contenders if o.role == "proposal"
+                                     and o.skip is None and any(o.samples)]
+                for o in ours:
+                    if o is None:
+                        continue
+                    line = _versus(bench, o, c)
+                    if line:
+                        summary.append(line)
     return rows, summary
+
+
+def _versus(bench: Bench, ours: Contender, peer: Contender) -> str | None:
+    paired = [a.value / b.value for a, b in zip(ours.samples, peer.samples, strict=False)
+              if a is not None and b is not None]
+    if not paired:
+        return None
+    f = statistics.median(paired)
+    if bench.unit == "us":
+        ahead = f < 1
+        what = f"{1 / f:.2f}x as fast" if ahead else f"{f:.2f}x as slow"
+    else:
+        ahead = f > 1
+        what = f"{f:.2f}x the throughput"
+    mark = "ahead of" if ahead else "BEHIND"
+    return (f"{bench.title} [{bench.server}]: {ours.label} is {mark} {peer.label}: {what} "
+            "(median of paired repetitions)")
 
 
 def render(rows: list[list[str]], markdown: bool = False) -> str:
