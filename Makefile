@@ -56,8 +56,9 @@ bench: $(STAMP)
 	else echo "npm not found: okx-api rows will be skipped"; fi
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
+# Full-size reliability runs (docs/reliability.md); -s prints the measured figures.
 reliability: $(STAMP)
-	$(PY) -m pytest -m full tests/reliability -q
+	$(PY) -m pytest -m full tests/reliability -q -s -o faulthandler_timeout=3600 --durations=0
 
 docs: $(STAMP)
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[docs]'
