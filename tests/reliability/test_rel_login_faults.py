@@ -156,20 +156,30 @@ async def test_order_queued_across_the_clock_resync_is_placed() -> None:
             assert not isinstance(result, BaseException), result
 
 
-async def test_expired_timestamp_without_a_usable_clock_fails_after_one_resync() -> None:
+async def test_expired_timestamp_without_a_usable_clock_fails_every_waiter_after_one_resync(
+) -> None:
     with trio.fail_after(20):
         async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
+            sim.clock_offset_ms = 600_000
             # Nothing listens on port 1: the REST time request fails at once.
-            result, elapsed, offset = await expired_login(
-                sim, "order", rest_url="http://127.0.0.1:1")
-            assert isinstance(result, OkxAuthError), result
-            assert result.code == "60006"
-            assert offset == 0
-            assert elapsed < 5.0 + 1.0
-            # A retry would come within 0.1 s (the first backoff); none does.
-            await trio.sleep(0.5)
-            assert len(sim.frames.ops("login")) == 2
-            assert len({r.conn_id for r in sim.frames}) == 2
+            async with open_ws_api_client(credentials=CREDS, base_url=sim.base_url,
+                                          rate_limit=False, log_lifecycle=False,
+                                          request_timeout=5.0,
+                                          rest_url="http://127.0.0.1:1") as api:
+                start = trio.current_time()
+                results = await waiters(api)
+                assert api.ws_client.time_offset_ms == 0
+            for name, end, result in results:
+                # The login's answer, not the deadline, ended each of them.
+                assert isinstance(result, OkxAuthError), (name, result)
+                assert result.code == "60006", name
+                assert end - start < 5.0 + 1.0, name
+            await trio.sleep(0.5)  # a retry would come within 0.1 s; none does
+            # Per connection kind: the first login, one clock re-sync, one more login.
+            logins = [r for r in sim.frames if r.op == "login"]
+            assert sorted(r.path for r in logins) == ["business", "business", "private",
+                                                      "private"]
+            assert len({r.conn_id for r in sim.frames}) == 4
 
 
 def backoff_schedule(start: float, initial: float, cap: float, open_at: float, *,
