@@ -225,9 +225,10 @@ async def test_chaos_on_virtual_time(
     await chaos_run(size, VIRTUAL, "memory", track)
 
 
-@sizes(["websockets"], ["websockets", "trio-websocket"], name="transports")
-@sizes(SOCKETS_CI, SOCKETS_FULL)
-async def test_chaos_over_loopback_sockets(size: ChaosSize, transports: list[str]) -> None:
+@sizes((SOCKETS_CI, ["websockets"]), (SOCKETS_FULL, ["websockets", "trio-websocket"]),
+       name="scenario")
+async def test_chaos_over_loopback_sockets(scenario: tuple[ChaosSize, list[str]]) -> None:
+    size, transports = scenario
     for transport in transports:
         await chaos_run(size, WALL, transport, track=False)
 
