@@ -114,8 +114,10 @@ class Pending:
         self.event.set()
         if self.conn is not None:
             self.conn.inflight -= 1
-            if self.conn.inflight <= 0 and self.conn.retiring:
-                self.conn.drained.set()
+            if self.conn.inflight <= 0:
+                self.conn.quiet.set()
+                if self.conn.retiring:
+                    self.conn.drained.set()
         if self.callback is not None:
             self.callback(self)
 
@@ -146,6 +148,8 @@ class Connection:
         self.inflight = 0
         self.retiring = False
         self.drained = trio.Event()
+        self.quiet = trio.Event()
+        """Set whenever nothing written on this connection awaits an answer."""
         self.control_times: deque[float] = deque()
         self.cancel_scope = trio.CancelScope()
         self.nursery: trio.Nursery | None = None
@@ -182,7 +186,9 @@ class Session:
         self._ever_connected = False
         self._nursery: trio.Nursery | None = None
         # Hooks for the subscription layer.
-        self.push_handler: Callable[[Push], None] | None = None
+        self.push_handler: Callable[[Push, Connection], None] | None = None
+        """Called with each push of the active connection, and of a connection being
+        retired after a 64008 notice (the handler picks the one each arg is live on)."""
         self.on_activated: list[Callable[[Session], None]] = []
         self.on_lost: list[Callable[[Session], None]] = []
         self.on_failed: list[Callable[[Session, OkxError], None]] = []
@@ -366,7 +372,7 @@ class Session:
                     self.client.emit("exception", self.kind, exc)
                     continue
                 self._activate(new, replacing=True)
-                self._retire(conn)
+                self._retire(conn, new)
                 conn = new
             self._lost(conn)
             attempt = 1  # the first retry after a loss waits 0-100 ms, not zero
@@ -426,7 +432,7 @@ class Session:
         self._doorbell.set()
         self.ready.set()
 
-    def _retire(self, old: Connection) -> None:
+    def _retire(self, old: Connection, new: Connection) -> None:
         old.retiring = True
         if old.inflight <= 0:
             old.drained.set()
@@ -434,7 +440,17 @@ class Session:
 
         async def close_when_drained() -> None:
             with trio.move_on_after(RETIRE_GRACE):
+                # Every request written on the old connection has its answer...
                 await wait_any(old.drained, old.ended)
+                # ...and the new connection has sent and had acknowledged what was
+                # queued for it (the resubscriptions), so no push falls between the two.
+                while (self._control or new.inflight > 0) and not new.ended.is_set():
+                    new.quiet = trio.Event()
+                    if not self._control and new.inflight <= 0:
+                        break
+                    await wait_any(new.quiet, new.ended, old.ended)
+                    if old.ended.is_set():
+                        break
             old.end(TransportClosed(1000, "replaced after a restart notice"))
 
         assert self._nursery is not None
@@ -524,8 +540,8 @@ class Session:
                 ev = decode_frame(data)
                 if type(ev) is Push:
                     handler = self.push_handler
-                    if handler is not None and conn is self.active:
-                        handler(ev)
+                    if handler is not None and (conn is self.active or conn.retiring):
+                        handler(ev, conn)
                 elif type(ev) is Response:
                     p = pending.get(ev.id)
                     if p is not None:

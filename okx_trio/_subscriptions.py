@@ -7,19 +7,22 @@ the last one out sends the ``unsubscribe``. It hooks into every
 :class:`~okx_trio._session.Session`:
 
 * ``push_handler``: called by the session's reader for each push of the
-  active connection; it hands the push to the subscribers of its arg without
-  ever blocking (each subscriber has a bounded buffer, see
-  :class:`Subscription`);
+  active connection (and of one being retired after a 64008 notice); it hands
+  the push to the subscribers of its arg, if it came from the connection that
+  arg is live on, without ever blocking (each subscriber has a bounded buffer,
+  see :class:`Subscription`);
 * ``on_lost``: the active connection dropped: every subscriber whose stream was
   live gets ``Gap(reason="reconnect")`` at once, so the gap sits before the
   first push of the next connection;
 * ``on_activated``: a connection became active (after its login, so private
   channels are only re-sent once logged in): every live arg is subscribed
   again. After a 64008 notice the session opens the new connection before
-  closing the old one; pushes of the old connection stop being dispatched at
-  the switch and the new subscription starts with the ack, so the pushes in
-  between may be missing: subscribers get a ``Gap(reason="reconnect")`` there
-  too. Requests in flight on the old connection still get their answers;
+  closing the old one (make-before-break): each arg keeps taking its pushes
+  from the old connection until the new connection acknowledges it, then from
+  the new one, and the session closes the old connection only after those
+  acks (and the answers to requests in flight there). Nothing is lost, so no
+  ``Gap`` is given; an event the exchange pushed on both connections around
+  the ack may arrive twice (order-book feeds restart from the new snapshot);
 * ``on_failed`` / ``on_conn_count``: a fatal session error, or a
   ``channel-conn-count-error``, fails the affected subscriptions; the error is
   raised from the subscriber's next iteration.
@@ -59,7 +62,7 @@ if TYPE_CHECKING:
     from decimal import Decimal
 
     from ._client import WsClient
-    from ._session import Pending, Session
+    from ._session import Connection, Pending, Session
 
 __all__ = [
     "BookStatistics",
@@ -736,7 +739,7 @@ class SubscriptionManager:
         """Server subscriptions currently acknowledged on a live connection."""
         return sum(1 for ss in self._subs.values() if ss.state == "live")
 
-    def _dispatch(self, push: Push) -> None:
+    def _dispatch(self, push: Push, conn: Connection) -> None:
         arg = push.arg
         try:
             key: _Key | None = frozenset(arg.items())
@@ -749,6 +752,9 @@ class SubscriptionManager:
                 self.unrouted += 1
                 log.debug("push for %s matches no subscription", arg)
                 return
+        if ss.conn is not None and ss.conn is not conn:
+            # The other side of a 64008 switch-over: this arg is live elsewhere.
+            return
         for sink in ss.sinks:
             sink._deliver(push)
 
@@ -802,7 +808,6 @@ class SubscriptionManager:
 
     def _on_activated(self, session: Session) -> None:
         conn = session.active
-        switched: dict[int, _Sink] = {}
         self._drop_unsent_unsubscribes(session)
         for ss in list(self._subs.values()):
             if ss.session is not session or not ss.sinks:
@@ -810,12 +815,9 @@ class SubscriptionManager:
             if ss.state == "down":
                 self._send_subscribe(ss)
             elif ss.state == "live" and ss.conn is not conn:
-                # Make-before-break: pushes of the old connection are no longer dispatched.
-                for sink in ss.sinks:
-                    switched[id(sink)] = sink
+                # Make-before-break: the arg stays on the old connection (ss.conn)
+                # until the new one acknowledges it.
                 self._send_subscribe(ss)
-        for sink in switched.values():
-            sink._gap("reconnect")
         self._state_changed()
 
     def _on_failed(self, session: Session, exc: OkxError) -> None:
