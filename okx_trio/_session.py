@@ -416,6 +416,10 @@ class Session:
                 conn.end(TransportClosed(1000, "login failed"))
                 raise _LoginFailed(result.code, result.msg)
             self.client.emit("authenticated", self.kind, conn.conn_id)
+        if conn.ended.is_set():
+            # Lost right after the login ack (or the open): its tasks are gone, so
+            # it cannot be activated; the supervisor treats it as a failed attempt.
+            raise conn.end_reason or TransportClosed()
         return conn
 
     def _activate(self, conn: Connection, *, replacing: bool = False) -> None:

@@ -17,6 +17,7 @@ the payload of one complete text message as UTF-8 bytes and raises
 
 from __future__ import annotations
 
+import logging
 import math
 import ssl
 from collections import deque
@@ -213,6 +214,23 @@ class WebsocketsTransport:
             sock.close()
 
 
+def _quiet_logger() -> logging.Logger:
+    """A logger that drops everything below ERROR and is not in the logging tree.
+
+    websockets logs every frame at DEBUG through the logger it is given; a login
+    frame carries the signature and passphrase, so the protocol objects get this
+    one, which no logging configuration can turn up (and websockets then skips
+    formatting those messages altogether).
+    """
+    quiet = logging.Logger("okx_trio.websockets", logging.ERROR)
+    quiet.propagate = False
+    quiet.addHandler(logging.NullHandler())
+    return quiet
+
+
+_QUIET_LOGGER = _quiet_logger()
+
+
 def _host_port(url: str) -> tuple[bool, str, int, str]:
     parts = urlsplit(url)
     secure = parts.scheme == "wss"
@@ -254,7 +272,9 @@ async def connect_websockets(
             await tls.do_handshake()
             stream = tls
         extensions = [ClientPerMessageDeflateFactory()] if compression else None
-        protocol = ClientProtocol(parse_uri(url), extensions=extensions, max_size=MAX_MESSAGE_SIZE)
+        protocol = ClientProtocol(
+            parse_uri(url), extensions=extensions, max_size=MAX_MESSAGE_SIZE, logger=_QUIET_LOGGER
+        )
         protocol.send_request(protocol.connect())
         await stream.send_all(b"".join(protocol.data_to_send()))
         while True:

@@ -23,7 +23,7 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from .._transport import MemoryTransport, TransportClosed
+from .._transport import _QUIET_LOGGER, MemoryTransport, TransportClosed
 
 # OKX closes frames over 1 MiB (the limit of its gateway is not documented;
 # this is websockets' default and what okx-protocol.md suggests).
@@ -95,7 +95,7 @@ def new_server_protocol(compression: bool = True) -> ServerProtocol:
     from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
     extensions = [ServerPerMessageDeflateFactory()] if compression else None
-    return _MutableServerProtocol(extensions=extensions, max_size=MAX_FRAME)
+    return _MutableServerProtocol(extensions=extensions, max_size=MAX_FRAME, logger=_QUIET_LOGGER)
 
 
 def raw_socket_of(stream: trio.abc.Stream) -> trio.socket.SocketType | None:

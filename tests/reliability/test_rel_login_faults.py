@@ -280,13 +280,6 @@ async def request_through(connector: MemoryConnector) -> BaseException | None:
     return None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="okx_trio/_session.py Session._supervise: when the connection ends between the "
-    "login ack and _activate, conn.nursery is already closed and "
-    "conn.nursery.start_soon(self._writer, conn) raises RuntimeError, so the whole client "
-    "dies with OkxInternalError instead of reconnecting",
-)
 async def test_connection_closed_right_after_the_login_ack_is_just_a_lost_connection(
     autojump_clock: trio.testing.MockClock,
 ) -> None:

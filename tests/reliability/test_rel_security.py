@@ -162,12 +162,7 @@ async def run_sessions(transport: str, sessions: int) -> tuple[
 
 
 TRANSPORTS = [
-    pytest.param("websockets", marks=pytest.mark.xfail(
-        strict=True,
-        reason="okx_trio/_transport.py connect_websockets builds ClientProtocol without a "
-        "logger, so websockets.client logs every frame at DEBUG: the login frame's signature "
-        "(its last 18 characters by default, the whole frame with the passphrase when "
-        "WEBSOCKETS_MAX_LOG_SIZE is raised)")),
+    "websockets",
     "trio-websocket",
 ]
 
