@@ -11,7 +11,7 @@ NODE_STAMP := tests/interop/node_modules/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dev]'
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dev,docs]'
 	touch $(STAMP)
 
 # okx-api (Node) from the pinned lock file; skipped quietly where npm is absent

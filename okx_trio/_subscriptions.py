@@ -94,6 +94,8 @@ _FULL_BOOK_CHANNELS: Final = frozenset({"books5", "bbo-tbt"})
 _RETRY_INITIAL: Final = 0.2
 _RETRY_MAX: Final = 5.0
 _ALIAS_LIMIT: Final = 4096
+FAIR_EVERY: Final = 256
+"""Buffered items a subscriber may take without a schedule point."""
 
 _Key = frozenset[tuple[str, Any]]
 
@@ -291,6 +293,7 @@ class Subscription:
         self._error: OkxError | None = None
         self._closed = False
         self._servers: list[_ServerSub] = []
+        self._run = 0
 
     def __repr__(self) -> str:
         channels = ",".join(a["channel"] for a in self.args)
@@ -343,6 +346,17 @@ class Subscription:
         return self
 
     async def __anext__(self) -> Push | Gap:
+        # The reader decodes a whole socket read (often 100+ pushes) per
+        # scheduler round; taking one item per round would overflow the buffer.
+        # Buffered items are returned at once, with a schedule point every
+        # FAIR_EVERY items so the loop stays fair.
+        if self._buffer and self._error is None and not self._dropped and not self._lost_gap:
+            self._run += 1
+            if self._run < FAIR_EVERY:
+                # Still a cancel point, just not a schedule point.
+                await trio.lowlevel.checkpoint_if_cancelled()
+                return self._buffer.popleft()
+        self._run = 0
         await trio.lowlevel.checkpoint()
         while True:
             if self._error is not None:

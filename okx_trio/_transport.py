@@ -97,7 +97,13 @@ class WebsocketsTransport:
     async def _flush(self) -> None:
         # Draining under the lock keeps bytes in protocol order even when the
         # reader (pong replies, close replies) and the writer both flush.
-        async with self._send_lock:
+        # A free lock is taken without a schedule point: send_all() is one.
+        lock = self._send_lock
+        try:
+            lock.acquire_nowait()
+        except trio.WouldBlock:
+            await lock.acquire()
+        try:
             chunks = self._protocol.data_to_send()
             if not chunks:
                 return
@@ -108,6 +114,8 @@ class WebsocketsTransport:
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                     self._set_closed(1006, "send failed")
                     raise self._closed_exc() from exc
+        finally:
+            lock.release()
 
     def _set_closed(self, code: int, reason: str) -> None:
         if self._closed is None:
@@ -129,6 +137,28 @@ class WebsocketsTransport:
             raise self._closed_exc() from None
         await self._flush()
 
+    async def send_many(self, frames: list[bytes]) -> None:
+        """Send several text messages with one write."""
+        if self._closed is not None:
+            raise self._closed_exc()
+        from websockets.exceptions import InvalidState
+
+        try:
+            for data in frames:
+                self._protocol.send_text(data)
+        except InvalidState:
+            self._set_closed(1006, "connection is closing")
+            raise self._closed_exc() from None
+        await self._flush()
+
+    async def receive_many(self) -> list[bytes]:
+        """Every complete message already received (at least one; waits for it)."""
+        if not self._messages:
+            self._messages.appendleft(await self.receive())
+        out = list(self._messages)
+        self._messages.clear()
+        return out
+
     async def receive(self) -> bytes:
         from websockets.frames import Opcode
 
@@ -148,6 +178,7 @@ class WebsocketsTransport:
                 self._protocol.receive_eof()
             else:
                 self._protocol.receive_data(data)
+            control = False
             for frame in self._protocol.events_received():
                 opcode = frame.opcode  # type: ignore[union-attr]
                 if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
@@ -160,12 +191,17 @@ class WebsocketsTransport:
                     if frame.fin:  # type: ignore[union-attr]
                         self._messages.append(b"".join(self._fragments))
                         self._fragments = []
-            # Pongs to control pings and close replies are queued by the protocol.
-            try:
-                await self._flush()
-            except TransportClosed:
-                pass
-            if self._protocol.close_rcvd is not None or not data:
+                else:
+                    control = True
+            ended = self._protocol.close_rcvd is not None or not data
+            # Pongs to control pings and close replies are queued by the protocol;
+            # plain data needs no flush (and no lock round trip).
+            if control or ended:
+                try:
+                    await self._flush()
+                except TransportClosed:
+                    pass
+            if ended:
                 self._peer_closed.set()
                 rcvd = self._protocol.close_rcvd
                 if rcvd is not None:
