@@ -8,7 +8,7 @@ NODE_STAMP := tests/interop/node_modules/.installed
 
 .PHONY: test lint types pytest demo simulator bench reliability docs clean interop-deps
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dev,docs]'
