@@ -74,6 +74,8 @@ class Timing:
     """How late a request may end after its deadline (0 on virtual time)."""
 
 
+REFUSALS_CRASH = frozenset({"trio-websocket"})
+
 VIRTUAL = Timing(timeout=2.0, gap=0.4, request_gap=0.02, tolerance=1e-9)
 WALL = Timing(timeout=1.0, gap=0.05, request_gap=0.005, tolerance=1.0)
 
@@ -106,6 +108,7 @@ class Chaos:
         self.total = size.requests // size.tasks * size.tasks
         self.issued = 0
         self.amends = 0
+        self.refusals = True
         self.drops_done = 0
         self.dropped = trio.Event()
 
@@ -195,7 +198,7 @@ async def faults(sim: Any, chaos: Chaos, timing: Timing, workers_done: trio.Even
                 tally[f"swallow-{when}"] += 1
                 # No drop for a while, so the swallowed request can time out.
                 await trio.sleep(timing.timeout + 0.5)
-            if done % refuse_every == 0:
+            if done % refuse_every == 0 and chaos.refusals:
                 sim.faults.refuse_connections(seconds=timing.timeout + 1)
                 tally["refusal"] += 1
 
@@ -266,6 +269,9 @@ async def chaos_run(size: ChaosSize, timing: Timing, link: str, track: bool) -> 
                     await rest.install(api.ws_client)
                 await api.connect_ws_api()
                 chaos = Chaos(api, rng, size)
+                # A refused upgrade crashes the trio-websocket transport: see
+                # test_refused_upgrade_over_sockets_is_retried (xfail) until it is fixed.
+                chaos.refusals = link not in REFUSALS_CRASH
                 workers_done = trio.Event()
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(faults, sim, chaos, timing, workers_done, tally)

@@ -295,3 +295,27 @@ async def test_connection_closed_right_after_the_login_ack_is_just_a_lost_connec
             assert trio.current_time() - start == pytest.approx(10)
             assert len(connector.attempts) > 3
             server.cancel_scope.cancel()
+
+
+@pytest.mark.parametrize("transport", [
+    "websockets",
+    pytest.param("trio-websocket", marks=pytest.mark.xfail(
+        strict=True,
+        reason="okx_trio/_transport.py connect_trio_websocket: trio-websocket's reader task, "
+        "started in the session's nursery, raises ConnectionRejected on an HTTP 503 upgrade "
+        "answer; it escapes into the session and the client dies with OkxInternalError "
+        "instead of backing off and retrying")),
+])
+async def test_refused_upgrade_over_sockets_is_retried(transport: str) -> None:
+    with trio.fail_after(20):
+        async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
+            # HTTP 503 on the WebSocket upgrade, twice: the third attempt is let in.
+            sim.faults.refuse_connections(count=2)
+            async with open_ws_client(credentials=CREDS, base_url=sim.base_url,
+                                      transport=transport, rate_limit=False,
+                                      log_lifecycle=False) as client:
+                start = trio.current_time()
+                response = await client.request("order", [ORDER], timeout=5.0)
+                assert response.code == "0"
+                assert trio.current_time() - start < 5.0 + 1.0
+            assert len(sim.frames.ops("login")) == 1
