@@ -193,5 +193,6 @@ async def test_soak_slow_consumer_bounded_buffer_every_drop_announced(
     if size.check_rss:
         warm = [rss for sent, rss in server.rss if sent >= size.pushes // 5]
         print(f"RSS after warm-up {warm[0] / 2**20:.1f} MiB, peak {max(warm) / 2**20:.1f} MiB, "
-              f"end {warm[-1] / 2**20:.1f} MiB")
+              f"end {warm[-1] / 2**20:.1f} MiB (growth {(max(warm) - warm[0]) / 2**10:.0f} KiB; "
+              f"the whole test process)")
         assert max(warm) <= warm[0] * 1.05
