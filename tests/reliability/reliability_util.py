@@ -149,27 +149,31 @@ def capture_all_logs() -> Iterator[list[logging.LogRecord]]:
     """Every log record of every logger at DEBUG and above, for the block's duration.
 
     The root logger and every logger already created are set to DEBUG (and
-    un-disabled) for the duration, then restored.
+    un-disabled) for the duration, then restored; loggers created meanwhile
+    inherit DEBUG from the root.
     """
     handler = _ListHandler()
     root = logging.getLogger()
-    saved: dict[logging.Logger, tuple[int, bool, bool]] = {}
+    saved: dict[logging.Logger, tuple[int, bool]] = {}
     loggers = [root] + [
         lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
     ]
+    # Loggers that do not propagate get the handler themselves.
+    direct = [lg for lg in loggers if lg is not root and not lg.propagate]
     for lg in loggers:
-        saved[lg] = (lg.level, lg.disabled, lg.propagate)
+        saved[lg] = (lg.level, lg.disabled)
         lg.setLevel(logging.DEBUG)
         lg.disabled = False
-    root.addHandler(handler)
+    for lg in [root, *direct]:
+        lg.addHandler(handler)
     try:
         yield handler.records
     finally:
-        root.removeHandler(handler)
-        for lg, (level, disabled, propagate) in saved.items():
+        for lg in [root, *direct]:
+            lg.removeHandler(handler)
+        for lg, (level, disabled) in saved.items():
             lg.setLevel(level)
             lg.disabled = disabled
-            lg.propagate = propagate
 
 
 class MemoryRest:
