@@ -813,8 +813,10 @@ class Exchange:
             raise _reject(_bad("tgtCcy"))
         if spec.inst_type == "SPOT" and ord_type == "market":
             tgt_ccy = tgt_ccy or ("quote_ccy" if side == "buy" else "base_ccy")
-        elif tgt_ccy:
-            raise _reject(_bad("tgtCcy"))
+        else:
+            # OKX: tgtCcy only applies to SPOT market orders and is ignored on
+            # every other order (ccxt sends it with every spot order).
+            tgt_ccy = ""
         quote_sized = tgt_ccy == "quote_ccy"
         if not quote_sized:
             if not on_step(sz, inst.lot):
@@ -931,10 +933,7 @@ class Exchange:
         for px in opp.prices():
             if limit is not None and (px > limit if side == "buy" else px < limit):
                 break
-            lvl = opp.levels[px]
-            avail = lvl.synth + sum(
-                (o.leaves for o in lvl.orders if o.api_key != exclude), ZERO
-            )
+            avail = opp.levels[px].others(exclude)
             if qty is not None:
                 avail = min(avail, qty - got)
             if budget is not None:
@@ -1011,19 +1010,25 @@ class Exchange:
                 lvl.changed()
                 left -= f
                 self._trade(ctx, inst, taker, None, side, best, f)
-            for maker in list(lvl.orders):
-                if left <= 0:
-                    break
+            # Each step takes the queue's head out (filled or self-trade
+            # cancelled) or fills what is left of the taker, so a deep queue
+            # costs only the orders actually reached.
+            queue = lvl.orders
+            i = 0
+            while left > 0 and i < len(queue):
+                maker = queue[i]
                 if taker is not None and maker.api_key == taker.api_key:
                     # Self-trade prevention, OKX's default stpMode cancel_maker.
                     self._cancel_order(ctx, maker, "32")
+                    if i < len(queue) and queue[i] is maker:  # pragma: no cover - defensive
+                        i += 1
                     continue
                 f = min(left, maker.leaves)
                 left -= f
                 if maker.leaves - f <= 0:
-                    lvl.orders.remove(maker)
-                lvl.changed()
+                    lvl.discard(maker)
                 self._trade(ctx, inst, taker, maker, side, best, f)
+                lvl.sync(maker)
             opp.prune(best)
             if best in opp.levels and left > 0:  # pragma: no cover - defensive
                 break
@@ -2175,14 +2180,10 @@ class Exchange:
             for lvl in list(side.levels.values()):
                 if lvl.synth and (lvl.k > kb if side.is_bid else lvl.k < ka):
                     side.set_synth(lvl.px, ZERO, 0)
-        crossed_bids = sum(
-            (o.leaves for o in inst.book.bids.user_orders() if o.px and o.px >= ask_top), ZERO
-        )
+        crossed_bids = inst.book.bids.user_size(ask_top)
         if crossed_bids:
             self._match(ctx, inst, None, "sell", ask_top, crossed_bids)
-        crossed_asks = sum(
-            (o.leaves for o in inst.book.asks.user_orders() if o.px and o.px <= bid_top), ZERO
-        )
+        crossed_asks = inst.book.asks.user_size(bid_top)
         if crossed_asks:
             self._match(ctx, inst, None, "buy", bid_top, crossed_asks)
         self._regen(inst)

@@ -40,12 +40,16 @@ def book_checksum(bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]]) 
 class Level:
     """One price level: synthetic size first, then user orders in time priority.
 
+    ``user`` is the open size of the queued user orders and ``by_key`` the same
+    per account, kept as running totals (each queued order remembers what it
+    added in ``Order.booked``), so publishing a level or peeking at what a taker
+    could fill costs the same with one order at the price or thousands.
     ``row`` caches the published ``[px, sz, "0", count]``; whoever changes the
     level (its synthetic size, its queue, or the open size of a queued order)
     calls :meth:`changed`.
     """
 
-    __slots__ = ("k", "orders", "px", "px_s", "row", "synth", "synth_cnt")
+    __slots__ = ("by_key", "k", "orders", "px", "px_s", "row", "synth", "synth_cnt", "user")
 
     def __init__(self, px: Decimal, k: int) -> None:
         self.px = px
@@ -54,17 +58,55 @@ class Level:
         self.synth = ZERO
         self.synth_cnt = 0
         self.orders: list[Order] = []
+        self.user = ZERO
+        self.by_key: dict[str, Decimal] = {}
         self.row: Level4 | None = None
 
     def changed(self) -> None:
         """Drop the cached published row."""
         self.row = None
 
+    def _count(self, order: Order, delta: Decimal) -> None:
+        self.user += delta
+        key = order.api_key
+        left = self.by_key.get(key, ZERO) + delta
+        if left:
+            self.by_key[key] = left
+        else:
+            self.by_key.pop(key, None)
+        order.booked += delta
+        self.row = None
+
+    def add(self, order: Order) -> None:
+        """Queue ``order`` at the back, counting its open size."""
+        self.orders.append(order)
+        self._count(order, order.leaves)
+
+    def discard(self, order: Order) -> bool:
+        """Take ``order`` out of the queue (and its size out of the totals); False if absent."""
+        try:
+            self.orders.remove(order)
+        except ValueError:
+            return False
+        self._count(order, -order.booked)
+        return True
+
+    def sync(self, order: Order) -> None:
+        """A queued order's open size changed in place: count the difference."""
+        if order.booked:
+            delta = order.leaves - order.booked
+            if delta:
+                self._count(order, delta)
+
     def total(self) -> Decimal:
         """Visible size: synthetic plus the open size of user orders."""
-        if not self.orders:
-            return self.synth
-        return self.synth + sum((o.leaves for o in self.orders), ZERO)
+        return self.synth + self.user
+
+    def others(self, api_key: str | None) -> Decimal:
+        """Visible size not belonging to ``api_key`` (what its taker could fill here)."""
+        if api_key is None:
+            return self.synth + self.user
+        return self.synth + self.user - self.by_key.get(api_key, ZERO)
 
     def count(self) -> int:
         """Order count shown in the book."""
@@ -74,7 +116,7 @@ class Level:
         """``[px, sz, "0", orderCount]`` as pushed."""
         row = self.row
         if row is None:
-            row = self.row = [self.px_s, fmt(self.total()), "0", str(self.count())]
+            row = self.row = [self.px_s, fmt(self.synth + self.user), "0", str(self.count())]
         return row
 
     def empty(self) -> bool:
@@ -128,30 +170,29 @@ class Side:
     def add_order(self, order: Order) -> None:
         """Queue a user order at the back of its level."""
         assert order.px is not None
-        lvl = self.level(order.px)
-        lvl.orders.append(order)
-        lvl.row = None
+        self.level(order.px).add(order)
 
     def remove_order(self, order: Order) -> None:
         """Take a user order out of its level (no-op if absent)."""
         if order.px is None:
             return
         lvl = self.levels.get(order.px)
-        if lvl is None:
+        if lvl is None or not lvl.discard(order):
             return
-        try:
-            lvl.orders.remove(order)
-        except ValueError:
-            return
-        lvl.row = None
         self.prune(order.px)
 
     def order_changed(self, order: Order) -> None:
-        """A queued order's open size changed in place."""
-        if order.px is not None:
+        """A queued order's open size changed in place (no-op if it is not queued)."""
+        if order.px is not None and order.booked:
             lvl = self.levels.get(order.px)
             if lvl is not None:
-                lvl.row = None
+                lvl.sync(order)
+
+    def user_size(self, beyond: Decimal) -> Decimal:
+        """Open size of user orders priced at or through ``beyond`` (bids >=, asks <=)."""
+        if self.is_bid:
+            return sum((lvl.user for px, lvl in self.levels.items() if px >= beyond), ZERO)
+        return sum((lvl.user for px, lvl in self.levels.items() if px <= beyond), ZERO)
 
     def top(self, depth: int) -> list[Level4]:
         """The best ``depth`` levels as published strings."""

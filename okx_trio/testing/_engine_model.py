@@ -270,6 +270,8 @@ class Order:
     last_trade_id: str = ""
     last_fill_time: str = ""
     last_exec_type: str = ""
+    booked: Decimal = ZERO
+    """Open size this order counts for in its book level (0 while not queued)."""
 
     @property
     def sprd_id(self) -> str | None:

@@ -215,6 +215,29 @@ def test_market_orders_spot() -> None:
     assert res.response["data"][0]["sCode"] == "51008"
 
 
+
+def test_tgt_ccy_is_ignored_where_okx_ignores_it() -> None:
+    """OKX applies ``tgtCcy`` to SPOT market orders only (ccxt sends it on every spot order)."""
+    ex, _ = make()
+    bid, _, ask, _ = top(ex)
+    for tgt in ("quote_ccy", "base_ccy"):
+        res = place(ex, spot("buy", bid - 100, "0.01", tgtCcy=tgt))
+        (live,) = pushes(res)
+        # The size stays in BTC (a quote-sized 0.01 would be below the minimum).
+        assert (live["state"], live["sz"], live["tgtCcy"]) == ("live", "0.01", "")
+    res = place(ex, spot("sell", ask + 100, "0.02", "post_only", tgtCcy="quote_ccy"))
+    assert pushes(res)[0]["tgtCcy"] == ""
+    res = place(ex, spot("buy", ask, "0.001", "ioc", tgtCcy="quote_ccy"))
+    assert D(pushes(res)[-1]["accFillSz"]) == D("0.001")
+    # On a swap market order it is ignored too: the size is contracts.
+    arg = {"instId": "BTC-USDT-SWAP", "tdMode": "cross", "side": "buy", "ordType": "market",
+           "sz": "2", "tgtCcy": "quote_ccy"}
+    res = place(ex, arg)
+    assert (pushes(res)[-1]["accFillSz"], pushes(res)[-1]["tgtCcy"]) == ("2", "")
+    # A value OKX does not know is still a parameter error.
+    res = run(ex, "order", [spot("buy", bid - 100, "0.01", tgtCcy="usd")])
+    assert res.response["data"][0]["sCode"] == "51000"
+
 def test_swap_position_lifecycle() -> None:
     ex, _ = make()
     acct = ex.accounts["keyA"]

@@ -122,6 +122,13 @@ class Checker:
                         assert o.pending
                         assert o.leaves > 0
                         assert o.px == px
+                        assert o.booked == o.leaves, o
+                    # The running totals equal a recount of the queue.
+                    assert lvl.user == sum((o.leaves for o in lvl.orders), ZERO)
+                    by_key: dict[str, Decimal] = {}
+                    for o in lvl.orders:
+                        by_key[o.api_key] = by_key.get(o.api_key, ZERO) + o.leaves
+                    assert lvl.by_key == by_key
         resting = {id(o) for inst in [*ex.instruments.values(), *ex.spreads.values()]
                    for side in (inst.book.bids, inst.book.asks) for o in side.user_orders()}
         for o in ex.order_list():
@@ -133,6 +140,7 @@ class Checker:
             else:
                 assert id(o) not in resting
                 assert o.frozen == 0
+                assert o.booked == 0
         for acct in ex.accounts.values():
             held: dict[str, Decimal] = {}
             for o in ex.order_list():
