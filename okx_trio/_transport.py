@@ -355,11 +355,12 @@ def _closed_from(exc: Exception) -> TransportClosed:
 class TrioWebsocketTransport:
     """trio-websocket's ``WebSocketConnection`` behind the seam."""
 
-    def __init__(self, ws: object, stream: trio.abc.Stream) -> None:
+    def __init__(self, ws: object, stream: trio.abc.Stream, done: trio.Event) -> None:
         self._ws = ws
         # trio-websocket leaves the TCP stream open after an abrupt peer reset;
         # closing it ourselves guarantees no socket outlives the transport.
         self._stream = stream
+        self._done = done
 
     async def send(self, data: bytes) -> None:
         from trio_websocket import ConnectionClosed
@@ -383,6 +384,7 @@ class TrioWebsocketTransport:
             await self._ws.aclose(code, reason or None)  # type: ignore[attr-defined]
         with trio.CancelScope(shield=True):
             await trio.aclose_forcefully(self._stream)
+        self._done.set()
 
     def abort(self) -> None:
         stream = self._stream
@@ -391,6 +393,49 @@ class TrioWebsocketTransport:
         )
         if sock is not None:
             sock.close()
+        self._done.set()
+
+
+class _TrioWebsocketFailed(Exception):
+    """trio-websocket's own reader task failed during the opening handshake."""
+
+
+async def _hold_trio_websocket(
+    stream: trio.SocketStream | trio.SSLStream[trio.SocketStream],
+    host_header: str,
+    resource: str,
+    *,
+    task_status: trio.TaskStatus[TrioWebsocketTransport] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Own trio-websocket's reader task in a nursery of our own.
+
+    trio-websocket raises from its reader task (e.g. ``ConnectionRejected`` on an
+    HTTP 503 answer to the upgrade); in the session's nursery that would end the
+    whole client. Here a failure before the connection is open becomes a connect
+    error, and one after it only ends this connection (the session's reader then
+    sees it closed, or its heartbeat declares it dead).
+    """
+    from trio_websocket import wrap_client_stream
+
+    done = trio.Event()
+    started = False
+    try:
+        async with trio.open_nursery() as inner:
+            ws = await wrap_client_stream(
+                inner, stream, host_header, resource, max_message_size=MAX_MESSAGE_SIZE
+            )
+            started = True
+            task_status.started(TrioWebsocketTransport(ws, stream, done))
+            await done.wait()
+            inner.cancel_scope.cancel(reason="transport closed")
+    except BaseExceptionGroup as group:
+        _, rest = group.split(trio.Cancelled)
+        if rest is None:
+            raise
+        with trio.CancelScope(shield=True):
+            await trio.aclose_forcefully(stream)
+        if not started:
+            raise _TrioWebsocketFailed(repr(rest.exceptions[0])) from group
 
 
 async def connect_trio_websocket(
@@ -401,7 +446,7 @@ async def connect_trio_websocket(
     TCP and TLS are opened here rather than by trio-websocket so that a refused
     certificate fails at once instead of leaving its handshake waiting.
     """
-    from trio_websocket import HandshakeError, wrap_client_stream
+    from trio_websocket import HandshakeError
 
     secure, host, port, resource = _host_port(url)
     try:
@@ -416,17 +461,18 @@ async def connect_trio_websocket(
             await tls.do_handshake()
             stream = tls
         host_header = host if port in (80, 443) else f"{host}:{port}"
-        ws = await wrap_client_stream(
-            nursery, stream, host_header, resource or "/", max_message_size=MAX_MESSAGE_SIZE
+        transport: TrioWebsocketTransport = await nursery.start(
+            _hold_trio_websocket, stream, host_header, resource or "/"
         )
     except BaseException as exc:
         with trio.CancelScope(shield=True):
             await trio.aclose_forcefully(stream)
-        if isinstance(exc, (ssl.SSLError, trio.BrokenResourceError, OSError, HandshakeError)):
+        if isinstance(exc, (ssl.SSLError, trio.BrokenResourceError, OSError, HandshakeError,
+                            _TrioWebsocketFailed)):
             detail = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc
             raise TransportConnectError(f"cannot open {host}:{port}: {detail!r}") from exc
         raise
-    return TrioWebsocketTransport(ws, stream)
+    return transport
 
 
 # ---------------------------------------------------------------------------

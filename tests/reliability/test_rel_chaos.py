@@ -74,8 +74,6 @@ class Timing:
     """How late a request may end after its deadline (0 on virtual time)."""
 
 
-REFUSALS_CRASH = frozenset({"trio-websocket"})
-
 VIRTUAL = Timing(timeout=2.0, gap=0.4, request_gap=0.02, tolerance=1e-9)
 WALL = Timing(timeout=1.0, gap=0.05, request_gap=0.005, tolerance=1.0)
 
@@ -269,9 +267,7 @@ async def chaos_run(size: ChaosSize, timing: Timing, link: str, track: bool) -> 
                     await rest.install(api.ws_client)
                 await api.connect_ws_api()
                 chaos = Chaos(api, rng, size)
-                # A refused upgrade crashes the trio-websocket transport: see
-                # test_refused_upgrade_over_sockets_is_retried (xfail) until it is fixed.
-                chaos.refusals = link not in REFUSALS_CRASH
+                chaos.refusals = True
                 workers_done = trio.Event()
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(faults, sim, chaos, timing, workers_done, tally)

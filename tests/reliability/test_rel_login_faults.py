@@ -299,12 +299,7 @@ async def test_connection_closed_right_after_the_login_ack_is_just_a_lost_connec
 
 @pytest.mark.parametrize("transport", [
     "websockets",
-    pytest.param("trio-websocket", marks=pytest.mark.xfail(
-        strict=True,
-        reason="okx_trio/_transport.py connect_trio_websocket: trio-websocket's reader task, "
-        "started in the session's nursery, raises ConnectionRejected on an HTTP 503 upgrade "
-        "answer; it escapes into the session and the client dies with OkxInternalError "
-        "instead of backing off and retrying")),
+    "trio-websocket",
 ])
 async def test_refused_upgrade_over_sockets_is_retried(transport: str) -> None:
     with trio.fail_after(20):
