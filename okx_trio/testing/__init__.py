@@ -8,6 +8,7 @@ Not imported by ``import okx_trio``::
         sim.base_url          # "ws://127.0.0.1:PORT"
         sim.faults.drop("private", mode="reset")
         transport = sim.connect_memory()   # in-memory connections (MockClock tests)
+        http = sim.rest_transport()        # in-memory REST (an httpx transport)
 
 The same exchange runs from the command line: ``okx-trio simulator``.
 """
@@ -20,6 +21,7 @@ from ._server import (
     DEFAULT_CREDENTIALS as DEFAULT_CREDENTIALS,
     Orders as Orders,
     SimConnection as SimConnection,
+    SimMemoryConnector as SimMemoryConnector,
     Simulator as Simulator,
     open_simulator as open_simulator,
 )
@@ -31,6 +33,7 @@ __all__ = [
     "FrameRecord",
     "Orders",
     "SimConnection",
+    "SimMemoryConnector",
     "Simulator",
     "open_simulator",
 ]

@@ -2458,12 +2458,20 @@ class Exchange:
     # ------------------------------------------------------------------
     # REST
 
-    def rest_instruments(self, inst_type: str, inst_id: str | None = None) -> list[dict[str, Any]]:
-        """Items of ``GET /api/v5/public/instruments`` (spreads are not listed)."""
+    def rest_instruments(
+        self, inst_type: str, inst_id: str | None = None, inst_family: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Items of ``GET /api/v5/public/instruments`` (spreads are not listed).
+
+        ``inst_family`` (OKX's ``instFamily``, or the older ``uly``) keeps only
+        that family's derivatives.
+        """
         out = []
         for inst in self.instruments.values():
             spec = inst.spec
             if spec.inst_type != inst_type or (inst_id and spec.inst_id != inst_id):
+                continue
+            if inst_family and spec.inst_family != inst_family:
                 continue
             deriv = spec.is_derivative
             out.append({
@@ -2512,6 +2520,52 @@ class Exchange:
                 "uly": spec.inst_family,
             })
         return out
+
+    def currencies(self) -> list[str]:
+        """Every currency the exchange knows: balances, spot and spread pairs, settlements."""
+        found: set[str] = set()
+        for acct in self.accounts.values():
+            found.update(acct.balances)
+        for inst in self._all_insts():
+            spec = inst.spec
+            found.update((spec.base_ccy, spec.quote_ccy, spec.settle_ccy))
+        found.discard("")
+        return sorted(found)
+
+    def rest_currencies(self, ccys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Items of ``GET /api/v5/asset/currencies``: one chain per currency.
+
+        Deposits and withdrawals do not exist here; the items say what a client
+        needs to list the currency (``ccy``, ``name``, ``chain``, flags, limits).
+        """
+        out = []
+        for ccy in self.currencies():
+            if ccys and ccy not in ccys:
+                continue
+            name, network, tick, main_net = _CHAINS.get(ccy, (ccy, ccy, "8", True))
+            out.append({
+                "ccy": ccy, "name": name, "logoLink": "", "chain": f"{ccy}-{network}",
+                "ctAddr": "", "canDep": True, "canWd": True, "canInternal": True,
+                "depEstOpenTime": "", "wdEstOpenTime": "", "minDep": "0.00000001",
+                "minWd": "0.0001", "minInternal": "0.0001", "maxWd": "1000000000",
+                "wdTickSz": tick, "wdQuota": "10000000", "usedWdQuota": "0", "fee": "0",
+                "minFee": "0", "maxFee": "0", "burningFeeRate": "", "mainNet": main_net,
+                "needTag": False, "minDepArrivalConfirm": "1", "minWdUnlockConfirm": "1",
+                "depQuotaFixed": "", "usedDepQuotaFixed": "", "depQuoteDailyLayer2": "",
+            })
+        return out
+
+    def rest_balance(self, api_key: str, ccys: Sequence[str] | None = None) -> dict[str, Any]:
+        """The one item of ``GET /api/v5/account/balance`` (as the ``account`` channel's).
+
+        Without ``ccys`` the details list every currency with a balance.
+        """
+        acct = self.accounts[api_key]
+        if ccys:
+            chosen = [c for c in ccys if c in acct.balances]
+        else:
+            chosen = [c for c, v in acct.balances.items() if v or acct.frozen.get(c)]
+        return self._account_item(acct, chosen, self.now_ms())
 
     def rest_books(self, inst_id: str, sz: int = 400) -> dict[str, Any]:
         """``GET /api/v5/market/books`` item: the published ``books`` levels and their seqId.
@@ -2570,12 +2624,50 @@ class Exchange:
         order = self.find_order(api_key, ord_id=ord_id, cl_ord_id=cl_ord_id)
         if order is None or order.sprd_id is None:
             return (*_err("51603"), [])
+        return "0", "", [self._rest_sprd_item(order)]
+
+    def _rest_sprd_item(self, order: Order) -> dict[str, Any]:
         item = self._sprd_order_item(order, None)
         for key in ("code", "msg", "reqId", "amendResult"):
             item.pop(key)
         item.update({"fillSz": order.last_fill_sz, "fillPx": order.last_fill_px,
                      "tradeId": order.last_trade_id})
-        return "0", "", [item]
+        return item
+
+    def rest_sprd_orders_pending(
+        self,
+        api_key: str,
+        *,
+        sprd_id: str | None = None,
+        ord_type: str | None = None,
+        state: str | None = None,
+        begin_id: int | None = None,
+        end_id: int | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        """``GET /api/v5/sprd/orders-pending`` items: open spread orders, newest first.
+
+        ``begin_id`` keeps orders newer than that ``ordId``, ``end_id`` older ones
+        (both exclusive); at most ``limit`` items.
+        """
+        out: list[dict[str, Any]] = []
+        for order in reversed(self._order_list):
+            if len(out) >= limit:
+                break
+            if order.api_key != api_key or not order.pending or order.sprd_id is None:
+                continue
+            if sprd_id and order.inst_id != sprd_id:
+                continue
+            if ord_type and order.ord_type != ord_type:
+                continue
+            if state and order.state != state:
+                continue
+            if begin_id is not None and int(order.ord_id) <= begin_id:
+                continue
+            if end_id is not None and int(order.ord_id) >= end_id:
+                continue
+            out.append(self._rest_sprd_item(order))
+        return out
 
     def rest_orders_pending(
         self, api_key: str, inst_type: str | None = None, inst_id: str | None = None
@@ -2591,6 +2683,17 @@ class Exchange:
                 continue
             out.append(self._rest_order_item(order))
         return out
+
+
+# Display name, network (the part of OKX's ``chain`` after the currency),
+# withdrawal decimals and whether that network is the currency's own chain, for
+# well-known currencies; others get their own code as name and network.
+_CHAINS: dict[str, tuple[str, str, str, bool]] = {
+    "BTC": ("Bitcoin", "Bitcoin", "8", True),
+    "ETH": ("Ethereum", "ERC20", "8", True),
+    "USDT": ("Tether", "ERC20", "6", False),
+    "USDC": ("USD Coin", "ERC20", "6", False),
+}
 
 
 def _opt(arg: dict[str, Any], name: str) -> str | None:

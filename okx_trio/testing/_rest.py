@@ -3,7 +3,9 @@
 Public: ``/api/v5/public/time``, ``/api/v5/public/instruments``,
 ``/api/v5/market/books``. Signed (OKX REST auth headers, verified with
 :func:`okx_trio._protocol.rest_sign`): ``/api/v5/trade/order``,
-``/api/v5/sprd/order``, ``/api/v5/trade/orders-pending``. Bodies are OKX's
+``/api/v5/sprd/order``, ``/api/v5/trade/orders-pending``,
+``/api/v5/sprd/orders-pending``, ``/api/v5/asset/currencies``,
+``/api/v5/account/balance``. Bodies are OKX's
 ``{"code": "0", "msg": "", "data": [...]}``.
 """
 
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from ._server import Simulator
 
 INST_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS")
+SPRD_ORD_TYPES = ("market", "limit", "post_only", "ioc")
 # OKX: a request is refused when its timestamp is more than 30 s from server time.
 REST_TS_WINDOW_MS = 30_000
 _ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
@@ -67,6 +70,9 @@ class RestApi:
             "/api/v5/trade/order": self._order,
             "/api/v5/sprd/order": self._sprd_order,
             "/api/v5/trade/orders-pending": self._orders_pending,
+            "/api/v5/sprd/orders-pending": self._sprd_orders_pending,
+            "/api/v5/asset/currencies": self._currencies,
+            "/api/v5/account/balance": self._balance,
         }
 
     def handle(
@@ -139,7 +145,8 @@ class RestApi:
         if inst_type not in INST_TYPES:
             return _err(400, "51000", "Parameter instType error")
         inst_id = query.get("instId") or None
-        return _ok(self._sim.engine.rest_instruments(inst_type, inst_id))
+        family = query.get("instFamily") or query.get("uly") or None
+        return _ok(self._sim.engine.rest_instruments(inst_type, inst_id, family))
 
     def _books(self, query: dict[str, str]) -> RestResult:
         inst_id = query.get("instId", "")
@@ -171,3 +178,32 @@ class RestApi:
         inst_type = query.get("instType") or None
         inst_id = query.get("instId") or None
         return _ok(self._sim.engine.rest_orders_pending(api_key, inst_type, inst_id))
+
+    def _sprd_orders_pending(self, api_key: str, query: dict[str, str]) -> RestResult:
+        ord_type = query.get("ordType") or None
+        if ord_type is not None and ord_type not in SPRD_ORD_TYPES:
+            return _err(400, "51000", "Parameter ordType error")
+        state = query.get("state") or None
+        if state is not None and state not in ("live", "partially_filled"):
+            return _err(400, "51000", "Parameter state error")
+        ids: dict[str, int | None] = {}
+        for name in ("beginId", "endId"):
+            text = query.get(name, "")
+            if text and not text.isdigit():
+                return _err(400, "51000", f"Parameter {name} error")
+            ids[name] = int(text) if text else None
+        limit_text = query.get("limit", "") or "100"
+        if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
+            return _err(400, "51000", "Parameter limit error")
+        return _ok(self._sim.engine.rest_sprd_orders_pending(
+            api_key, sprd_id=query.get("sprdId") or None, ord_type=ord_type, state=state,
+            begin_id=ids["beginId"], end_id=ids["endId"], limit=int(limit_text),
+        ))
+
+    def _currencies(self, api_key: str, query: dict[str, str]) -> RestResult:
+        wanted = [c for c in query.get("ccy", "").split(",") if c]
+        return _ok(self._sim.engine.rest_currencies(wanted or None))
+
+    def _balance(self, api_key: str, query: dict[str, str]) -> RestResult:
+        wanted = [c for c in query.get("ccy", "").split(",") if c]
+        return _ok([self._sim.engine.rest_balance(api_key, wanted or None)])

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 import attrs
+import httpx
 import orjson
 import trio
 
@@ -733,6 +734,38 @@ class Orders:
         return order
 
 
+class SimMemoryConnector(MemoryConnector):
+    """The connector of :meth:`Simulator.connect_memory`: in-memory WebSocket
+    connections, plus ``rest_transport``, the same simulator's REST endpoints as
+    an ``httpx`` transport (for a client's REST helper)."""
+
+    rest_transport: httpx.AsyncBaseTransport
+
+
+class _RestMemoryTransport(httpx.AsyncBaseTransport):
+    """Serves httpx requests with :meth:`Simulator._rest_reply`, no socket involved."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self._sim = sim
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        await trio.lowlevel.checkpoint()
+        if self._sim._closed:
+            raise httpx.ConnectError("the simulator is not running", request=request)
+        body = await request.aread()
+        if len(body) > MAX_FRAME:
+            status, payload = 400, {"code": "400", "msg": "Bad Request", "data": []}
+        else:
+            headers = {name.lower(): value for name, value in request.headers.items()}
+            target = request.url.raw_path.decode("ascii")
+            status, payload = self._sim._rest_reply(request.method, target, headers, body)
+        content = b"" if request.method == "HEAD" else _dumps(payload)
+        return httpx.Response(
+            status, headers={"Content-Type": "application/json"}, content=content,
+            request=request,
+        )
+
+
 class Simulator:
     """A running local OKX v5 exchange (yielded by :func:`open_simulator`).
 
@@ -781,6 +814,7 @@ class Simulator:
         self._connectors: list[MemoryConnector] = []
         self._rest = RestApi(self)
         self._market_failures = 0
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"<Simulator {self.base_url} connections={len(self._connections)}>"
@@ -808,18 +842,36 @@ class Simulator:
         ctx.load_verify_locations(cadata=self._ca_pem.decode())
         return ctx
 
-    def connect_memory(self) -> MemoryConnector:
+    def connect_memory(self) -> SimMemoryConnector:
         """A connector for the client's ``transport=`` option: in-memory connections
         served by this simulator (no sockets, so tests can use ``MockClock``).
 
-        Pass ``base_url=sim.base_url`` too; only the URL's path is used.
+        Pass ``base_url=sim.base_url`` too; only the URL's path is used. The
+        connector's ``rest_transport`` serves the REST endpoints in memory too
+        (see :meth:`rest_transport`).
         """
-        if self._nursery is None:
+        if self._nursery is None or self._closed:
             raise RuntimeError("the simulator is not running")
-        connector = MemoryConnector(self._serve_memory, self._nursery)
+        connector = SimMemoryConnector(self._serve_memory, self._nursery)
         connector.refuse = self.faults.take_refusal
+        connector.rest_transport = self.rest_transport()
         self._connectors.append(connector)
         return connector
+
+    def rest_transport(self) -> httpx.AsyncBaseTransport:
+        """An ``httpx`` transport that serves this simulator's REST endpoints in-process.
+
+        The requests go through the same handler as over a socket (signatures
+        checked, same answers), with no socket and no timer, so it works under
+        ``trio.testing.MockClock``. The URL's scheme and host are ignored::
+
+            async with httpx.AsyncClient(base_url=sim.rest_url,
+                                         transport=sim.rest_transport()) as http:
+                await http.get("/api/v5/public/time")
+
+        Requests after the simulator has stopped fail with ``httpx.ConnectError``.
+        """
+        return _RestMemoryTransport(self)
 
     # -- internals used by connections and faults --------------------------------------
 
@@ -1010,20 +1062,26 @@ class Simulator:
                 buf += data
             body = bytes(buf[:length])
             del buf[:length]
-            if path_kind(target) is not None:
-                status, payload = 400, {"code": "400", "msg": "WebSocket upgrade expected",
-                                        "data": []}
-            else:
-                try:
-                    status, payload = self._rest.handle(method, target, headers, body)
-                except Exception:
-                    log.exception("simulator: REST handler failed for %s", target)
-                    status, payload = 500, {"code": "50026", "msg": "System error. Try again later",
-                                            "data": []}
+            status, payload = self._rest_reply(method, target, headers, body)
             close = version == "HTTP/1.0" or headers.get("connection", "").lower() == "close"
             await _write_http(stream, status, payload, close=close, head_only=method == "HEAD")
             if close:
                 return
+
+    def _rest_reply(
+        self, method: str, target: str, headers: dict[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        """``(status, JSON body)`` of one plain HTTP request, for sockets and memory alike.
+
+        ``headers`` have lower-case names; ``target`` is the path and query as sent.
+        """
+        if path_kind(target) is not None:
+            return 400, {"code": "400", "msg": "WebSocket upgrade expected", "data": []}
+        try:
+            return self._rest.handle(method, target, headers, body)
+        except Exception:
+            log.exception("simulator: REST handler failed for %s", target)
+            return 500, {"code": "50026", "msg": "System error. Try again later", "data": []}
 
     async def _websocket(self, stream: trio.abc.Stream, received: bytes, target: str) -> None:
         from websockets.http11 import Request
@@ -1251,6 +1309,7 @@ async def open_simulator(
             except BaseException as exc:
                 body_exc = exc
             finally:
+                sim._closed = True
                 nursery.cancel_scope.cancel()
         if body_exc is not None:
             raise body_exc

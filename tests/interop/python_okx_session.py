@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any
 
-from okx import MarketData, PublicData, Trade
+from okx import MarketData, PublicData, SpreadTrading, Trade
 from okx.websocket.WsPrivateAsync import WsPrivateAsync
 from okx.websocket.WsPublicAsync import WsPublicAsync
 
@@ -158,6 +158,15 @@ async def session() -> None:
                                    "ordType": "limit", "px": "1", "sz": "0.01"}], id="b1")
     sprd = await biz_inbox.response("b1")
     out["steps"]["sprd_order"] = first(sprd)
+
+    # Signed REST: the open spread orders (python-okx sends every filter, empty).
+    def sprd_pending() -> list[str]:
+        spread = SpreadTrading.SpreadTradingAPI(KEY, SECRET, PASSPHRASE, flag="0", domain=REST)
+        items = spread.get_active_orders(sprdId="BTC-USDT_BTC-USDT-SWAP")["data"]
+        return [i["ordId"] for i in items]
+
+    pending = await asyncio.to_thread(sprd_pending)
+    out["steps"]["rest_sprd_pending"] = pending == [sprd["data"][0]["ordId"]]
     await biz.send("sprd-cancel-order", [{"ordId": sprd["data"][0]["ordId"]}], id="b2")
     out["steps"]["sprd_cancel_order"] = first(await biz_inbox.response("b2"))
 

@@ -9,7 +9,11 @@ and drives it with a client session script:
   (``okx_api_session.js``);
 * python-okx over ``--tls`` with ``SSL_CERT_FILE``: REST, subscriptions, login
   and its WebSocket order methods, spread ops on the business path
-  (``python_okx_session.py``).
+  (``python_okx_session.py``);
+* ccxt (``ccxt.pro.okx``, from the bench extra) with only its URLs changed:
+  ``load_markets`` with the currency list, ticker and book streams, a limit
+  order over the WebSocket trade API (ccxt adds ``tgtCcy``), open orders, cancel,
+  order and balance look-ups (``ccxt_session.py``).
 """
 
 from __future__ import annotations
@@ -145,5 +149,31 @@ async def test_python_okx_full_session_over_tls() -> None:
     assert steps["mass_cancel"] == {"code": "0", "result": True}
     assert steps["orders_push"] == "canceled"
     assert steps["business_login"] == "0"
+    assert steps["rest_sprd_pending"] is True
     assert steps["rest_get_order"] == "canceled"
     assert steps["rest_pending"] == 0
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("ccxt") is None,
+    reason="ccxt is not installed (it is in the bench extra: pip install -e '.[bench]')",
+)
+async def test_ccxt_pro_session() -> None:
+    async with simulator_cli() as info:
+        report = await run_session([sys.executable, "ccxt_session.py"], info)
+    steps = report["steps"]
+    # The currency look-up stays on: ccxt calls the signed GET /api/v5/asset/currencies.
+    assert steps["has_fetch_currencies"] is True
+    assert {"BTC", "ETH", "USDT"} <= set(steps["currencies"])
+    assert steps["currencies"]["USDT"] == ["ERC20"]
+    assert {"BTC/USDT", "ETH/USDT", "BTC/USDT:USDT"} <= set(steps["markets"])
+    assert any(m.startswith("BTC/USD:BTC-") for m in steps["markets"])  # options by uly
+    assert steps["ticker"]["symbol"] == "BTC/USDT"
+    assert steps["ticker"]["last"] > 0
+    assert steps["book"] is True
+    assert steps["create_order_ws"] is True
+    assert [(same, status) for same, status, _ in steps["open_orders"]] == [(True, "open")]
+    fetched = steps["fetch_order"]
+    assert (fetched["status"], fetched["type"], fetched["amount"]) == ("canceled", "limit", 0.001)
+    assert fetched["price"] == steps["open_orders"][0][2]
+    assert steps["balance_usdt"] > 0

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 import trio
+import trio.testing
 
 from okx_trio import Credentials
 from okx_trio._protocol import rest_sign
@@ -191,3 +192,183 @@ async def test_open_simulator_checks_its_arguments() -> None:
         with pytest.raises(exc):
             async with open_simulator(**kwargs):
                 pass
+
+
+# ---------------------------------------------------------------------------
+# In-memory REST (Simulator.rest_transport) and the endpoints ccxt and order
+# trackers need: currencies, balance, spread pending orders, instrument families.
+
+SPRD = "BTC-USDT_BTC-USDT-SWAP"
+
+
+def memory_client(sim: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=sim.rest_url, transport=sim.rest_transport())
+
+
+async def signed_get(client: httpx.AsyncClient, target: str,
+                     creds: Credentials = CREDS) -> tuple[int, Any]:
+    return await get(client, target, headers=signed(target, creds))
+
+
+async def test_rest_transport_answers_like_the_socket() -> None:
+    targets = [
+        ("/api/v5/public/instruments?instType=SPOT", False),
+        ("/api/v5/public/instruments", False),
+        ("/api/v5/nope", False),
+        ("/ws/v5/public", False),
+        ("/api/v5/trade/orders-pending?instType=SPOT", True),
+        ("/api/v5/asset/currencies?ccy=BTC", True),
+        ("/api/v5/sprd/orders-pending?limit=0", True),
+    ]
+    with trio.fail_after(10):
+        async with open_simulator(market_interval=None) as sim, httpx.AsyncClient(
+            base_url=sim.rest_url
+        ) as sock, memory_client(sim) as mem:
+            for target, sign in targets:
+                answers = []
+                for client in (sock, mem):
+                    headers = signed(target) if sign else {}
+                    resp = await client.get(target, headers=headers)
+                    answers.append((resp.status_code, resp.headers["content-type"], resp.json()))
+                assert answers[0] == answers[1], target
+            # A wrong signature is refused in memory too.
+            target = "/api/v5/asset/currencies"
+            status, body = await get(mem, target, headers=signed(target, **{"OK-ACCESS-SIGN": "x"}))
+            assert (status, body["code"]) == (401, "50113")
+            resp = await mem.head("/api/v5/public/time")
+            assert (resp.status_code, resp.content) == (200, b"")
+            resp = await mem.post("/api/v5/public/time", content=b"{}")
+            assert resp.json()["code"] == "50115"
+
+
+async def test_rest_transport_runs_under_mock_clock(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with open_simulator(market_interval=None) as sim:
+        connector = sim.connect_memory()
+        assert isinstance(connector.rest_transport, httpx.AsyncBaseTransport)
+        async with open_probe(sim, "private", memory=True) as p:
+            await p.login(CREDS)
+            await p.send({"id": "o1", "op": "order", "args": [ORDER]})
+            ord_id = (await p.expect_event(op="order"))["data"][0]["ordId"]
+        async with httpx.AsyncClient(base_url=sim.rest_url,
+                                     transport=connector.rest_transport) as client:
+            start = trio.current_time()
+            await trio.sleep(3600)  # mock time only: the transport has no timer
+            target = f"/api/v5/trade/order?instId=BTC-USDT&ordId={ord_id}"
+            status, body = await signed_get(client, target)
+            assert (status, body["data"][0]["state"]) == (200, "live")
+            assert trio.current_time() - start == pytest.approx(3600)
+    async with memory_client(sim) as client:
+        with pytest.raises(httpx.ConnectError, match="not running"):
+            await client.get("/api/v5/public/time")
+    with pytest.raises(RuntimeError, match="not running"):
+        sim.connect_memory()
+
+
+async def test_asset_currencies_and_account_balance() -> None:
+    with trio.fail_after(10):
+        async with open_simulator(market_interval=None) as sim, memory_client(sim) as client:
+            status, body = await signed_get(client, "/api/v5/asset/currencies")
+            assert (status, body["code"]) == (200, "0")
+            by_ccy = {c["ccy"]: c for c in body["data"]}
+            assert set(by_ccy) == {"BTC", "ETH", "USDT"}
+            assert by_ccy["USDT"]["chain"] == "USDT-ERC20"
+            assert by_ccy["BTC"]["chain"] == "BTC-Bitcoin"
+            for item in body["data"]:
+                assert item["canDep"] is True
+                assert item["canWd"] is True
+                assert isinstance(item["mainNet"], bool)
+                assert item["wdTickSz"].isdigit()
+            _, body = await signed_get(client, "/api/v5/asset/currencies?ccy=BTC,USDT")
+            assert [c["ccy"] for c in body["data"]] == ["BTC", "USDT"]
+            status, body = await get(client, "/api/v5/asset/currencies")
+            assert (status, body["code"]) == (401, "50103")
+
+            async with open_probe(sim, "private", memory=True) as p:
+                await p.login(CREDS)
+                await p.send({"id": "o1", "op": "order", "args": [ORDER]})  # 300 USDT held
+                await p.expect_event(op="order")
+            _, body = await signed_get(client, "/api/v5/account/balance")
+            (acct,) = body["data"]
+            details = {d["ccy"]: d for d in acct["details"]}
+            assert set(details) == {"BTC", "ETH", "USDT"}
+            assert details["USDT"]["frozenBal"] == "300"
+            assert details["USDT"]["availBal"] == str(sim.balances(CREDS.api_key)["USDT"] - 300)
+            _, body = await signed_get(client, "/api/v5/account/balance?ccy=USDT")
+            assert [d["ccy"] for d in body["data"][0]["details"]] == ["USDT"]
+
+
+async def test_instruments_by_family() -> None:
+    with trio.fail_after(10):
+        async with open_simulator(market_interval=None) as sim, memory_client(sim) as client:
+            _, body = await get(client, "/api/v5/public/instruments?instType=OPTION&uly=BTC-USD")
+            assert len(body["data"]) == 3
+            _, body = await get(client, "/api/v5/public/instruments?instType=OPTION&uly=ETH-USD")
+            assert body["data"] == []
+            _, body = await get(
+                client, "/api/v5/public/instruments?instType=SWAP&instFamily=BTC-USDT"
+            )
+            assert [i["instId"] for i in body["data"]] == ["BTC-USDT-SWAP"]
+
+
+SPRD_ORDER_KEYS = {
+    "sprdId", "ordId", "clOrdId", "tag", "px", "sz", "ordType", "side", "fillSz", "fillPx",
+    "tradeId", "accFillSz", "pendingFillSz", "pendingSettleSz", "canceledSz", "avgPx",
+    "state", "cancelSource", "uTime", "cTime",
+}
+
+
+async def test_sprd_orders_pending() -> None:
+    other = Credentials("other-key", "other-secret", "other-pass")
+    with trio.fail_after(10):
+        async with open_simulator([CREDS, other], market_interval=None) as sim, \
+                memory_client(sim) as client:
+            ids = []
+            async with open_probe(sim, "business", memory=True) as p:
+                await p.login(CREDS)
+                for i, ord_type in enumerate(["limit", "post_only", "limit", "limit"]):
+                    await p.send({"id": f"s{i}", "op": "sprd-order", "args": [{
+                        "sprdId": SPRD, "clOrdId": f"sp{i}", "side": "buy", "ordType": ord_type,
+                        "px": str(1 + i), "sz": "0.01"}]})
+                    ids.append((await p.expect_event(op="sprd-order"))["data"][0]["ordId"])
+                await p.send({"id": "c1", "op": "sprd-cancel-order", "args": [{"ordId": ids[3]}]})
+                assert (await p.expect_event(op="sprd-cancel-order"))["code"] == "0"
+            async with open_probe(sim, "private", memory=True) as p:
+                await p.login(CREDS)
+                await p.send({"id": "o1", "op": "order", "args": [ORDER]})
+                await p.expect_event(op="order")
+            live = ids[:3]
+
+            async def pending(query: str = "", creds: Credentials = CREDS) -> list[str]:
+                target = "/api/v5/sprd/orders-pending" + query
+                status, body = await signed_get(client, target, creds)
+                assert (status, body["code"]) == (200, "0"), body
+                return [item["ordId"] for item in body["data"]]
+
+            # Newest first; regular orders, cancelled orders and other accounts left out.
+            assert await pending() == live[::-1]
+            assert await pending(f"?sprdId={SPRD}&ordType=&state=&limit=") == live[::-1]
+            assert await pending("", other) == []
+            assert await pending("?sprdId=ETH-USDT_ETH-USDT-SWAP") == []
+            assert await pending("?ordType=post_only") == [ids[1]]
+            assert await pending("?state=live") == live[::-1]
+            assert await pending("?state=partially_filled") == []
+            # Paging: beginId keeps newer orders, endId older ones (both exclusive).
+            assert await pending("?limit=2") == [ids[2], ids[1]]
+            assert await pending(f"?endId={ids[1]}") == [ids[0]]
+            assert await pending(f"?beginId={ids[0]}") == [ids[2], ids[1]]
+            assert await pending(f"?beginId={ids[0]}&endId={ids[2]}") == [ids[1]]
+
+            target = "/api/v5/sprd/orders-pending"
+            _, body = await signed_get(client, target)
+            item = body["data"][-1]
+            assert set(item) == SPRD_ORDER_KEYS
+            assert (item["sprdId"], item["clOrdId"], item["state"], item["px"], item["sz"]) == (
+                SPRD, "sp0", "live", "1", "0.01")
+            for query in ("?limit=0", "?limit=101", "?limit=x", "?state=filled",
+                          "?ordType=fok", "?beginId=abc", "?endId=-1"):
+                status, body = await signed_get(client, target + query)
+                assert (status, body["code"], body["data"]) == (400, "51000", []), query
+            status, body = await get(client, target)
+            assert (status, body["code"]) == (401, "50103")
