@@ -205,6 +205,8 @@ class WsClient:
             self._rest_client = RestClient(
                 base, ssl_context=o.ssl_context, credentials=o.credentials,
                 demo_trading=o.demo_trading, time_offset_ms=lambda: self._time_offset_ms,
+                # An in-memory connector (the simulator's) may serve REST in memory too.
+                transport=getattr(o.transport, "rest_transport", None),
             )
         return self._rest_client
 

@@ -141,6 +141,7 @@ class RestClient:
         demo_trading: bool = False,
         time_offset_ms: Callable[[], int] | None = None,
         trust_env: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """Create the client (no connection is opened until the first request).
 
@@ -156,6 +157,8 @@ class RestClient:
                 request timestamps (the client's measured server-time offset).
             trust_env: let httpx read proxy settings and ``.netrc`` from the
                 environment (off by default so requests go where they are told).
+            transport: an httpx transport to use instead of the network (the
+                simulator's in-memory REST, ``sim.connect_memory().rest_transport``).
 
         Raises:
             ValueError: a bad ``base_url`` or ``timeout``.
@@ -184,6 +187,7 @@ class RestClient:
             timeout=httpx.Timeout(timeout),
             headers=headers,
             trust_env=trust_env,
+            transport=transport,
         )
 
     def __repr__(self) -> str:
