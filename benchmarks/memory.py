@@ -104,18 +104,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--count", type=int, default=200)
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--transport", default="websockets")
-    parser.add_argument("--patched", action="store_true",
-                        help="apply benchmarks/patches.py (the proposed hot-path changes)")
     args = parser.parse_args(argv)
-    if args.patched:
-        from . import patches
-
-        with patches.applied():
-            return _run(args)
-    return _run(args)
-
-
-def _run(args: argparse.Namespace) -> None:
     if args.what == "idle":
         out = trio.run(_idle_okx, args.url, args.count, args.transport)
     elif args.what == "idle-floor":

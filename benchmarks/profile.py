@@ -1,10 +1,15 @@
 """Profiles of okx_trio's hot paths (``python -m benchmarks --profile``).
 
-Against the minimal server (its own process), three runs are profiled in this
+Against the minimal server (its own process), four runs are profiled in this
 process: ``submit_new_order`` one after another, ``WsClient.request`` one after
-another, and a ``subscribe`` stream of tickers. For each, pyinstrument's call
-tree (where the wall time goes) and cProfile's own-time table (which functions
-cost the most by themselves) are printed.
+another, and ``subscribe`` streams of tickers and of books updates. For each,
+pyinstrument's call tree (where the wall time goes) and cProfile's own-time
+table (which functions cost the most by themselves) are printed.
+
+Then the scheduler's work per round trip (task steps and I/O waits, counted
+with a trio instrument) for the floor, ``WsClient.request`` and the
+benchmarks-only variant in which the caller writes its own frame
+(``variants.py``), and trio's bare cost of a hand-off between two tasks.
 """
 
 from __future__ import annotations
@@ -61,9 +66,88 @@ def main(quick: bool = False) -> int:
              lambda: trio.run(contenders.subscribe_pushes, url, pushes, "tickers", "last",
                               "websockets")),
         ]
+        runs.append((f"subscribe books, {pushes} pushes",
+                     lambda: trio.run(contenders.subscribe_pushes, url, pushes, "books", "ts",
+                                      "websockets")))
         for title, run in runs:
             print(f"===== {title}: pyinstrument (wall time, call tree)")
             print(_pyinstrument(run))
             print(f"===== {title}: cProfile (own time)")
             print(_cprofile(run, 30))
+        print(scheduler_work(url, n))
     return 0
+
+
+class _Counter(trio.abc.Instrument):
+    def __init__(self) -> None:
+        self.steps = 0
+        self.io_waits = 0
+
+    def before_task_step(self, task: trio.lowlevel.Task) -> None:
+        self.steps += 1
+
+    def before_io_wait(self, timeout: float) -> None:
+        self.io_waits += 1
+
+
+async def _counted(counter: _Counter, fn: Callable[..., Any], *args: Any) -> Any:
+    """``fn(*args)`` with ``counter`` attached only to the timed part.
+
+    The setup (connect, login, warm-up) is in the counts too, so each figure is
+    taken as the difference of two runs of different sizes.
+    """
+    trio.lowlevel.add_instrument(counter)
+    try:
+        return await fn(*args)
+    finally:
+        trio.lowlevel.remove_instrument(counter)
+
+
+def scheduler_work(url: str, n: int) -> str:
+    """Task steps and I/O waits per sequential round trip, and trio's hand-off cost."""
+    from . import variants
+
+    clients: list[tuple[str, Callable[[int], Any]]] = [
+        ("floor (one task: send, then receive)", lambda size: _floor_sequential(url, size)),
+        ('okx_trio WsClient.request("order")',
+         lambda size: contenders.request_sequential(url, size, 100001, "websockets")),
+        ("variant: the caller writes its own frame", lambda size: _variant(url, size)),
+    ]
+    lines = ["===== scheduler work per sequential round trip (trio instrument; "
+             "wall time from a separate run without it)",
+             f"{'client':<44} {'task steps':>10} {'I/O waits':>10} {'wall':>10}"]
+    half = n // 2
+    for label, fn in clients:
+        counters = []
+        for size in (half, n):
+            c = _Counter()
+            trio.run(_counted, c, fn, size)
+            counters.append(c)
+        # The difference of two sizes leaves out connect, login and warm-up.
+        steps = (counters[1].steps - counters[0].steps) / (n - half)
+        waits = (counters[1].io_waits - counters[0].io_waits) / (n - half)
+        wall = min(trio.run(fn, n).value for _ in range(3))
+        lines.append(f"{label:<44} {steps:>10.2f} {waits:>10.2f} {wall * 1e6:>7.0f} µs")
+    single, handoff = trio.run(variants.hop_cost)
+    lines.append(f"trio alone (no I/O): a checkpoint costs {single * 1e6:.1f} µs; handing an "
+                 f"item to another task through an Event and waiting for its answer Event "
+                 f"{handoff * 1e6:.1f} µs")
+    return "\n".join(lines)
+
+
+async def _floor_sequential(url: str, n: int) -> Any:
+    from . import floor
+
+    conn = await floor.Floor.connect(url + "/ws/v5/private")
+    creds = contenders.CREDS
+    await floor.login(conn, (creds.api_key, creds.secret_key, creds.passphrase))
+    sample = await floor.sequential(conn, n, 100001)
+    await conn.aclose()
+    return sample
+
+
+async def _variant(url: str, n: int) -> Any:
+    from . import variants
+
+    with variants.caller_writes():
+        return await contenders.request_sequential(url, n, 100001, "websockets")

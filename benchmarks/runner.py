@@ -23,7 +23,7 @@ from typing import Any
 
 import trio
 
-from . import contenders, floor, peers
+from . import contenders, floor, peers, variants
 from .measure import Sample
 from .servers import ROOT, ServerProcess
 
@@ -63,8 +63,7 @@ class Contender:
     label: str
     run: Callable[[], Sample]
     role: str = "okx"
-    """``floor`` (the denominator), ``okx`` (held to the target), ``proposal`` (okx_trio
-    with benchmarks/patches.py applied, also held to the target), ``peer`` or ``scale``."""
+    """``floor`` (the denominator), ``okx`` (held to the target), ``peer`` or ``scale``."""
     skip: str | None = None
     samples: list[Sample | None] = field(default_factory=list)
     error: str | None = None
@@ -103,17 +102,8 @@ def _trio(fn: Callable[..., Any], *args: Any) -> Callable[[], Sample]:
     return run
 
 
-PATCHED = " + proposed patches"
-
-
-def _patched(run: Callable[[], Sample]) -> Callable[[], Sample]:
-    """``run`` with benchmarks/patches.py applied (and removed afterwards)."""
-    from . import patches
-
-    def patched_run() -> Sample:
-        with patches.applied():
-            return run()
-    return patched_run
+HOP_LABEL = "variant: caller writes its own frame (benchmarks only, not okx_trio's design)"
+"""The ``hop`` group: what the hand-off to the writer task costs (benchmarks/variants.py)."""
 
 
 # ------------------------------------------------------------- floor runners
@@ -200,7 +190,7 @@ def build(sizes: Sizes, srv: ServerProcess, sim: ServerProcess | None,
     node_problem = peers.node_available()
     want_peers = "peers" in groups
     want_tws = "tws" in groups
-    want_patched = "patched" in groups
+    want_hop = "hop" in groups
 
     def peer(label: str, make: Callable[[], Sample], problem: str | None = None) -> Contender:
         return Contender(label, make, role="peer",
@@ -221,15 +211,11 @@ def build(sizes: Sizes, srv: ServerProcess, sim: ServerProcess | None,
                 Contender('okx_trio WsClient.request("order")',
                           _trio(contenders.request_sequential, url, s.rtt, code, "websockets")),
             ]
-            if want_patched:
-                cs += [
-                    Contender("okx_trio submit_new_order" + PATCHED, _patched(
-                        _trio(contenders.api_sequential, url, s.rtt, code, "websockets")),
-                        role="proposal"),
-                    Contender('okx_trio WsClient.request("order")' + PATCHED, _patched(
-                        _trio(contenders.request_sequential, url, s.rtt, code, "websockets")),
-                        role="proposal"),
-                ]
+            if want_hop:
+                cs.append(Contender(HOP_LABEL + ' WsClient.request("order")',
+                                    variants.with_caller_writes(_trio(
+                                        contenders.request_sequential, url, s.rtt, code,
+                                        "websockets")), role="scale"))
             if want_tws:
                 cs += [
                     Contender("okx_trio submit_new_order [trio-websocket]",
@@ -260,10 +246,10 @@ def build(sizes: Sizes, srv: ServerProcess, sim: ServerProcess | None,
                       _trio(contenders.api_pipelined, url, s.pipelined, s.concurrency, code,
                             "websockets")),
         ]
-        if want_patched:
-            cs.append(Contender("okx_trio submit_new_order" + PATCHED, _patched(
+        if want_hop:
+            cs.append(Contender(HOP_LABEL + " submit_new_order", variants.with_caller_writes(
                 _trio(contenders.api_pipelined, url, s.pipelined, s.concurrency, code,
-                      "websockets")), role="proposal"))
+                      "websockets")), role="scale"))
         if want_tws:
             cs += [
                 Contender("okx_trio submit_new_order [trio-websocket]",
@@ -287,10 +273,6 @@ def build(sizes: Sizes, srv: ServerProcess, sim: ServerProcess | None,
             cs.append(Contender("okx_trio subscribe + async for",
                                 okx_pushes(url, n, "tickers", "last", "websockets"),
                                 skip=no_subs, pushes=n))
-            if want_patched:
-                cs.append(Contender("okx_trio subscribe" + PATCHED, _patched(
-                    okx_pushes(url, n, "tickers", "last", "websockets")),
-                    role="proposal", skip=no_subs, pushes=n))
             if want_tws:
                 cs += [
                     Contender("okx_trio subscribe [trio-websocket]",
@@ -319,10 +301,6 @@ def build(sizes: Sizes, srv: ServerProcess, sim: ServerProcess | None,
             Contender("okx_trio subscribe + async for",
                       okx_pushes(url, n, "books", "ts", "websockets"), skip=no_subs, pushes=n),
         ]
-        if want_patched:
-            cs.append(Contender("okx_trio subscribe" + PATCHED, _patched(
-                okx_pushes(url, n, "books", "ts", "websockets")), role="proposal",
-                skip=no_subs, pushes=n))
         if want_tws:
             cs.append(Contender("okx_trio subscribe [trio-websocket]",
                                 okx_pushes(url, tws_n, "books", "ts", "trio-websocket"),
@@ -441,13 +419,11 @@ def table(benches: list[Bench]) -> tuple[list[list[str]], list[str]]:
             spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
             cpu_txt = f"{statistics.median(cpu_ratios):.2f}" if cpu_ratios else ""
             target = verdict = ""
-            if c.role in ("okx", "proposal") and bench.target is not None:
+            if c.role == "okx" and bench.target is not None:
                 op, limit = bench.target
                 target = f"{op} {limit:g}"
                 ok = r_med <= limit if op == "<=" else r_med >= limit
                 verdict = "meets" if ok else "MISSES"
-                if c.role == "proposal":
-                    verdict += " (if applied)"
             if c.failures:
                 verdict += f"; {c.failures} run(s) failed ({c.error})"
             dropped = [smp.extra.get("dropped", 0) for smp in c.samples if smp is not None]
@@ -456,15 +432,10 @@ def table(benches: list[Bench]) -> tuple[list[list[str]], list[str]]:
                 verdict += f"; dropped {statistics.median(dropped):,.0f} pushes/run"
             rows.append([name, bench.server, c.label, median, f"{r_med:.2f}", spread, best,
                          cpu_txt, target, verdict])
-            if c.role == "peer":
-                ours = [okx_main] + [o for o in bench.contenders if o.role == "proposal"
-                                     and o.skip is None and any(o.samples)]
-                for o in ours:
-                    if o is None:
-                        continue
-                    line = _versus(bench, o, c)
-                    if line:
-                        summary.append(line)
+            if c.role == "peer" and okx_main is not None:
+                line = _versus(bench, okx_main, c)
+                if line:
+                    summary.append(line)
     return rows, summary
 
 
@@ -515,7 +486,7 @@ def _memory(what: str, url: str, **kw: Any) -> dict[str, Any]:
 
 
 def memory_section(srv: ServerProcess, sizes: Sizes, want_tws: bool,
-                   log: Callable[[str], None], patched: bool = False) -> list[list[str]]:
+                   log: Callable[[str], None]) -> list[list[str]]:
     """RSS per idle connection and RSS over many pushes, each in a fresh process."""
     mib = 1024 * 1024
     rows = [["figure", "client", "result", "target", "verdict"]]
@@ -539,16 +510,12 @@ def memory_section(srv: ServerProcess, sizes: Sizes, want_tws: bool,
     except Exception as exc:
         rows.append(["RSS per idle connection", "floor", f"failed: {exc}", "", ""])
     if subscriptions_missing() is None:
-        variants = [(t, False) for t in transports] + ([("websockets", True)] if patched else [])
-        for transport, with_patches in variants:
+        for transport in transports:
             n = sizes.rss_pushes if transport == "websockets" else sizes.rss_pushes_tws
             label = "okx_trio" + ("" if transport == "websockets" else " [trio-websocket]")
-            if with_patches:
-                label += PATCHED
             srv.set_push(n)
             try:
-                extra = {"patched": ""} if with_patches else {}
-                r = _memory("pushes", url, n=n, transport=transport, **extra)
+                r = _memory("pushes", url, n=n, transport=transport)
                 smp = r["samples"]
                 # Growth after the first tenth (imports, buffers and caches warm up there).
                 base = smp[1] if len(smp) > 2 else smp[0]
@@ -579,16 +546,31 @@ def _loadavg() -> str:
         return "?"
 
 
-GROUPS = ("rtt", "pipelined", "push", "books", "memory", "tws", "peers", "simulator",
-          "patched")
+GROUPS = ("rtt", "pipelined", "push", "books", "memory", "tws", "peers", "simulator", "hop")
+
+GROUPS_HELP = """groups (all run by default):
+  rtt        sequential order round trip (submit_new_order, WsClient.request)
+  pipelined  100 submit_new_order calls in flight from concurrent tasks
+  push       tickers pushed as fast as the server can, subscribe + async for
+  books      books updates (5+5 levels), subscribe + async for
+  memory     RSS per idle connection, RSS growth over 1 M pushes (fresh processes)
+  tws        the okx_trio rows again with transport="trio-websocket", and a raw
+             trio-websocket client for scale
+  peers      python-okx, ccxt (bench extra) and okx-api (Node, benchmarks/node)
+  simulator  the order benchmarks against okx_trio's simulator (second server)
+  hop        a benchmarks-only variant in which the caller writes its own frame:
+             what the hand-off to okx_trio's writer task costs (not a proposal)
+  floor      with --only: just the servers and the floor (the smoke test)"""
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks``: run, print the table, optionally save JSON."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter, epilog=GROUPS_HELP)
     parser.add_argument("--quick", action="store_true",
                         help="small sizes and 3 repetitions (under a minute)")
-    parser.add_argument("--reps", type=int, help="repetitions (default 5, --quick 3)")
+    parser.add_argument("--reps", type=int, help="repetitions (default 7, --quick 3)")
     parser.add_argument("--only", help="comma-separated groups: floor (the floor and server "
                         "capacity only), " + ", ".join(GROUPS))
     parser.add_argument("--skip", help="comma-separated groups to leave out")
@@ -649,7 +631,7 @@ def main(argv: list[str] | None = None) -> int:
                 server = srv if bench.server == "minimal" else sim
                 run_bench(bench, reps, server, log, args.verbose)
             srv.set_push(0)
-            mem_rows = memory_section(srv, sizes, "tws" in groups, log, "patched" in groups) \
+            mem_rows = memory_section(srv, sizes, "tws" in groups, log) \
                 if "memory" in groups else None
         finally:
             if sim is not None:

@@ -1,0 +1,129 @@
+"""What okx_trio's one-writer design costs: a variant that breaks it, for measurement only.
+
+okx_trio hands every request from the calling task to the session's writer
+task (a bounded trio memory channel; the writer is the only task that writes
+to the socket). That is one task hop per request, by design. To put a number
+on it, :func:`caller_writes` swaps ``Session.request`` for a version in which
+the caller writes its own frame when nothing else is queued, then waits for the
+answer exactly as okx_trio does. Anything unusual (a rate limiter, queued
+requests or control frames, no live connection) takes okx_trio's own path.
+
+This is not a proposal: it gives up the single-writer property (ordering of
+pings/pongs, control frames and requests across tasks) that the Foundation
+issue requires. It exists so the benchmarks can show what the hop costs.
+``okx_trio/`` is not changed; the swap lasts for the ``with`` block only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import trio
+
+from okx_trio._exceptions import OkxApiError, OkxRequestTimeout
+from okx_trio._models import Response
+from okx_trio._protocol import encode_request
+from okx_trio._session import Pending, Session
+
+from .measure import Sample
+
+
+def _direct(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def request(
+        self: Session, id: str, op: str, args: Sequence[Mapping[str, Any]], *,
+        exp_time: int | None, deadline: float, limiter: Any = None,
+        exp_offset: int | None = None,
+    ) -> Response:
+        conn = self.active
+        if (conn is None or conn.ended.is_set() or limiter is not None or self._control
+                or conn.owe_pong or conn.ping_due or id in self.pending
+                or self._requests_recv.statistics().current_buffer_used
+                or self.failed is not None or self.closing):
+            result: Response = await original(self, id, op, args, exp_time=exp_time,
+                                              deadline=deadline, limiter=limiter,
+                                              exp_offset=exp_offset)
+            return result
+        frame = encode_request(id, op, args, exp_time)
+        p = Pending(id, op, frame, args=args, exp_time=exp_time, exp_offset=exp_offset)
+        p.written = True
+        p.conn = conn
+        conn.inflight += 1
+        self.pending[id] = p
+        try:
+            with trio.move_on_at(deadline):
+                await conn.transport.send(frame)  # the caller writes: no hop
+                await p.event.wait()
+            if not p.done:
+                raise OkxRequestTimeout("no answer before the deadline (outcome unknown)",
+                                        op, id, p.cl_ord_id(), args, self.kind)
+        finally:
+            if not p.done:
+                p.abandoned = True
+            self.pending.pop(id, None)
+        res = p.result
+        if isinstance(res, BaseException):
+            raise res
+        if res.code != "0":
+            raise OkxApiError(res.code, res.msg, op, id, res.data)
+        return res  # type: ignore[no-any-return]
+
+    return request
+
+
+@contextmanager
+def caller_writes() -> Iterator[None]:
+    """``Session.request`` writes from the calling task for the block's duration."""
+    original = Session.request
+    Session.request = _direct(original)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        Session.request = original  # type: ignore[method-assign]
+
+
+def with_caller_writes(run: Callable[[], Sample]) -> Callable[[], Sample]:
+    """``run`` under :func:`caller_writes`."""
+    def variant() -> Sample:
+        with caller_writes():
+            return run()
+    return variant
+
+
+async def hop_cost(n: int = 20_000) -> tuple[float, float]:
+    """Trio's cost of handing work to another task and back, in seconds per hand-off.
+
+    Returns (one task awaiting a checkpoint per item, two tasks passing each item
+    through an Event doorbell and an answer Event, as the request path does).
+    """
+    import time
+
+    t0 = time.perf_counter()
+    for _ in range(n):
+        await trio.lowlevel.checkpoint()
+    single = (time.perf_counter() - t0) / n
+
+    doorbell = trio.Event()
+    box: list[trio.Event] = []
+
+    async def writer() -> None:
+        nonlocal doorbell
+        while True:
+            while not box:
+                await doorbell.wait()
+                doorbell = trio.Event()
+            box.pop().set()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer)
+        await trio.lowlevel.checkpoint()
+        t0 = time.perf_counter()
+        for _ in range(n):
+            answer = trio.Event()
+            box.append(answer)
+            doorbell.set()
+            await answer.wait()
+        handoff = (time.perf_counter() - t0) / n
+        nursery.cancel_scope.cancel()
+    return single, handoff
