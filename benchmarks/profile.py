@@ -75,7 +75,48 @@ def main(quick: bool = False) -> int:
             print(f"===== {title}: cProfile (own time)")
             print(_cprofile(run, 30))
         print(scheduler_work(url, n))
+        print(ladder(url, n // 3, 3 if quick else 7))
     return 0
+
+
+def ladder(url: str, n: int, reps: int) -> str:
+    """From the floor to okx_trio one design element at a time (variants.LADDER).
+
+    Every row runs once per repetition, in an order rotated each repetition;
+    figures are medians, the steps differences of neighbouring medians.
+    """
+    import statistics
+
+    from . import variants
+
+    def step_run(step: int) -> Callable[[], Any]:
+        return lambda: trio.run(variants.ladder_sequential, url, n, step)
+
+    rows: list[tuple[str, Callable[[], Any]]] = [
+        (label, step_run(step)) for step, label in enumerate(variants.LADDER)
+    ]
+    rows += [
+        ('okx_trio WsClient.request("order")',
+         lambda: trio.run(contenders.request_sequential, url, n, 100001, "websockets")),
+        ("okx_trio submit_new_order",
+         lambda: trio.run(contenders.api_sequential, url, n, 100001, "websockets")),
+    ]
+    samples: dict[str, list[Any]] = {label: [] for label, _ in rows}
+    for rep in range(reps):
+        shift = rep % len(rows)
+        for label, run in rows[shift:] + rows[:shift]:
+            samples[label].append(run())
+    lines = [f"===== from the floor to okx_trio, sequential order round trip ({reps} "
+             f"interleaved repetitions of {n}; medians)",
+             f"{'client':<76} {'wall':>7} {'step':>7} {'CPU':>7} {'step':>7}"]
+    prev: tuple[float, float] | None = None
+    for label, _ in rows:
+        wall = statistics.median(smp.value for smp in samples[label]) * 1e6
+        cpu = statistics.median(smp.cpu for smp in samples[label]) * 1e6
+        steps = ("", "") if prev is None else (f"{wall - prev[0]:+7.1f}", f"{cpu - prev[1]:+7.1f}")
+        lines.append(f"{label:<76} {wall:7.1f} {steps[0]:>7} {cpu:7.1f} {steps[1]:>7}")
+        prev = (wall, cpu)
+    return "\n".join(lines) + "\n(µs per round trip; CPU is the client process's own)"
 
 
 class _Counter(trio.abc.Instrument):

@@ -127,3 +127,91 @@ async def hop_cost(n: int = 20_000) -> tuple[float, float]:
         handoff = (time.perf_counter() - t0) / n
         nursery.cancel_scope.cancel()
     return single, handoff
+
+
+# ------------------------------------------------------------------ the ladder
+#
+# From the floor to okx_trio one design element at a time, each a bare client
+# over the same Floor connection (no okx_trio code), so each step's cost is
+# the difference between two neighbouring rows.
+
+LADDER = (
+    "floor: one task sends, then reads its answer",
+    "+ a reader task that matches answers by id and wakes the caller (Event)",
+    "+ a deadline per request (trio.move_on_at around the wait)",
+    "+ a writer task: the caller queues on a memory channel and rings a doorbell",
+)
+
+
+async def ladder_sequential(url: str, n: int, step: int) -> Sample:
+    """The sequential order round trip built up to ``step`` (0-3) of :data:`LADDER`."""
+    import math
+
+    import orjson
+
+    from . import floor
+    from .contenders import CREDS
+    from .measure import Clock
+
+    conn = await floor.Floor.connect(url + "/ws/v5/private")
+    await floor.login(conn, (CREDS.api_key, CREDS.secret_key, CREDS.passphrase))
+    if step == 0:
+        sample = await floor.sequential(conn, n, 100001)
+        await conn.aclose()
+        return sample
+    ids, cl_ids = floor.Ids("ld0000"), floor.Ids("lc000000")
+    waiting: dict[str, trio.Event] = {}
+    answers: dict[str, Any] = {}
+    send_q, recv_q = trio.open_memory_channel[bytes](1024)
+    doorbell = trio.Event()
+
+    async def reader() -> None:
+        while True:
+            obj = orjson.loads(await conn.receive())
+            event = waiting.pop(obj.get("id"), None)
+            if event is not None:
+                answers[obj["id"]] = obj
+                event.set()
+
+    async def writer() -> None:
+        nonlocal doorbell
+        while True:
+            try:
+                frame = recv_q.receive_nowait()
+            except trio.WouldBlock:
+                await doorbell.wait()
+                doorbell = trio.Event()
+                continue
+            await conn.send(frame)
+
+    async def one() -> None:
+        req_id = ids()
+        event = waiting[req_id] = trio.Event()
+        frame = floor.order_frame(req_id, cl_ids(), 100001)
+        deadline = trio.current_time() + 10 if step >= 2 else math.inf
+        if step >= 3:
+            send_q.send_nowait(frame)
+            doorbell.set()
+        else:
+            await conn.send(frame)
+        if step >= 2:
+            with trio.move_on_at(deadline):
+                await event.wait()
+        else:
+            await event.wait()
+        obj = answers.pop(req_id)
+        if obj["code"] != "0" or obj["data"][0]["sCode"] != "0":
+            raise RuntimeError(f"order failed: {obj}")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(reader)
+        nursery.start_soon(writer)
+        for _ in range(floor.WARMUP):
+            await one()
+        clock = Clock()
+        for _ in range(n):
+            await one()
+        sample = clock.per_op(n)
+        nursery.cancel_scope.cancel()
+    await conn.aclose()
+    return sample
