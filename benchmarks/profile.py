@@ -9,7 +9,9 @@ table (which functions cost the most by themselves) are printed.
 Then the scheduler's work per round trip (task steps and I/O waits, counted
 with a trio instrument) for the floor, ``WsClient.request`` and the
 benchmarks-only variant in which the caller writes its own frame
-(``variants.py``), and trio's bare cost of a hand-off between two tasks.
+(``variants.py``), trio's bare cost of a hand-off between two tasks, and the
+ladder: bare clients that add okx_trio's design elements to the floor one at a
+time (a reader task, a deadline per request, a writer task), then okx_trio.
 """
 
 from __future__ import annotations
