@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,17 +36,6 @@ class MaxRandom(random.Random):
 
     def uniform(self, a: float, b: float) -> float:
         return b
-
-
-def exchange_follows_trio_clock(sim: Simulator) -> None:
-    """Make the simulator's exchange time (``expTime``, ``ts``) follow the trio clock.
-
-    On virtual time the wall clock stands still; without this, ``expTime`` could
-    never expire however long a request waited.
-    """
-    wall0 = int(time.time() * 1000)
-    t0 = trio.current_time()
-    sim._now_ms = lambda: wall0 + round((trio.current_time() - t0) * 1000)  # type: ignore[method-assign]
 
 
 @attrs.define
