@@ -419,12 +419,26 @@ def _order_ids(ord_id: str | None, cl_ord_id: str | None) -> dict[str, str]:
     return ids
 
 
+def _root_cause(exc: BaseException) -> BaseException:
+    seen = {id(exc)}
+    while exc.__cause__ is not None and id(exc.__cause__) not in seen:
+        exc = exc.__cause__
+        seen.add(id(exc))
+    while exc.__context__ is not None and id(exc.__context__) not in seen and str(exc) == "":
+        exc = exc.__context__
+        seen.add(id(exc))
+    return exc
+
+
 def _transport_error(exc: httpx.HTTPError, op: str) -> OkxError:
     """Map an httpx failure to the OkxError tree (messages carry no headers)."""
     kind = type(exc).__name__
     if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        # httpx often leaves its own message empty (a TLS failure); the cause says why.
+        detail = str(exc) or repr(_root_cause(exc))
         return OkxNotSent(
-            f"{op}: could not reach the REST server ({kind}: {exc})", op, connection=_CONNECTION
+            f"{op}: could not reach the REST server ({kind}: {detail})", op,
+            connection=_CONNECTION,
         )
     if isinstance(exc, httpx.UnsupportedProtocol):
         return OkxNotSent(f"{op}: {exc}", op, connection=_CONNECTION)
