@@ -156,7 +156,7 @@ async def test_python_okx_full_session_over_tls() -> None:
 
 @pytest.mark.skipif(
     importlib.util.find_spec("ccxt") is None,
-    reason="ccxt is not installed (it is in the bench extra: pip install -e '.[bench]')",
+    reason="ccxt is not installed (it is in the test extra: make test installs it)",
 )
 async def test_ccxt_pro_session() -> None:
     async with simulator_cli() as info:
