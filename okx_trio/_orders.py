@@ -688,14 +688,17 @@ class OrderTracker:
         """Ask REST for every open order of ``kind`` held, and every expected order."""
         rest = self._api.ws_client.rest
         seen: set[str] = set()
-        if kind == "regular":
-            pending = await _retrying(rest.get_orders_pending,
-                                      trio.current_time() + REFRESH_TIMEOUT)
-            for item in pending:
-                order = self._apply(item, "regular", push=False)
-                if order is not None:
-                    seen.add(order.ord_id)
-                    self.refreshes += 1
+        # Open orders first (one request), so only the orders that ended while
+        # the stream was down need a look-up of their own.
+        pending = await _retrying(
+            rest.get_orders_pending if kind == "regular" else rest.get_sprd_orders_pending,
+            trio.current_time() + REFRESH_TIMEOUT,
+        )
+        for item in pending:
+            order = self._apply(item, kind, push=False)
+            if order is not None:
+                seen.add(order.ord_id)
+                self.refreshes += 1
         targets = [
             e.order for e in list(self._orders.values())
             if e.kind == kind and not e.order.terminal and e.order.ord_id not in seen

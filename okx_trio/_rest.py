@@ -342,6 +342,18 @@ class RestClient:
             params["instId"] = _need_str(inst_id, "inst_id")
         return await self.request_signed("GET", "/api/v5/trade/orders-pending", params)
 
+    async def get_sprd_orders_pending(self, sprd_id: str | None = None) -> list[dict[str, Any]]:
+        """``GET /api/v5/sprd/orders-pending``: open spread orders as received (first page).
+
+        Raises:
+            ValueError: an empty ``sprd_id``.
+            OkxError: see the module docstring.
+        """
+        params: dict[str, str] = {}
+        if sprd_id is not None:
+            params["sprdId"] = _need_str(sprd_id, "sprd_id")
+        return await self.request_signed("GET", "/api/v5/sprd/orders-pending", params)
+
     # -- the one place requests are sent and errors mapped ---------------------
 
     async def _request(
