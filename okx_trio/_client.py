@@ -210,8 +210,6 @@ class WsClient:
             )
         return self._rest_client
 
-    _rest = rest
-
     # ------------------------------------------------------------- connections
 
     def _session(self, kind: str) -> Session:

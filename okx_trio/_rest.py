@@ -432,13 +432,12 @@ def _order_ids(ord_id: str | None, cl_ord_id: str | None) -> dict[str, str]:
 
 
 def _root_cause(exc: BaseException) -> BaseException:
-    seen = {id(exc)}
-    while exc.__cause__ is not None and id(exc.__cause__) not in seen:
-        exc = exc.__cause__
-        seen.add(id(exc))
-    while exc.__context__ is not None and id(exc.__context__) not in seen and str(exc) == "":
-        exc = exc.__context__
-        seen.add(id(exc))
+    """The first exception along the cause/context chain that has a message."""
+    for _ in range(10):  # chains are short; the bound guards against cycles
+        nxt = exc.__cause__ or exc.__context__
+        if str(exc) or nxt is None:
+            break
+        exc = nxt
     return exc
 
 

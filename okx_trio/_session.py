@@ -24,6 +24,7 @@ waiters, so the opener can stay free of accidental exception groups.
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -122,6 +123,10 @@ class Pending:
                     self.conn.drained.set()
         if self.callback is not None:
             self.callback(self)
+
+    def error(self, cls: type[OkxRequestError], message: str, kind: str) -> OkxRequestError:
+        """An outcome error naming this request (op, id, clOrdId, args)."""
+        return cls(message, self.op, self.id, self.cl_ord_id(), self.args, kind)
 
     def cl_ord_id(self) -> str | None:
         if self.args:
@@ -241,14 +246,10 @@ class Session:
             if not p.done:
                 p.abandoned = True
                 if p.written:
-                    raise OkxRequestTimeout(
-                        "no answer before the deadline (outcome unknown)",
-                        op, id, p.cl_ord_id(), args, self.kind,
-                    )
-                raise OkxNotSent(
-                    "the deadline passed before the request was sent",
-                    op, id, p.cl_ord_id(), args, self.kind,
-                )
+                    raise p.error(OkxRequestTimeout,
+                                  "no answer before the deadline (outcome unknown)", self.kind)
+                raise p.error(OkxNotSent, "the deadline passed before the request was sent",
+                              self.kind)
         finally:
             if not p.done:
                 p.abandoned = True
@@ -481,12 +482,11 @@ class Session:
     def _fail_written(self, conn: Connection) -> None:
         for p in list(self.pending.values()):
             if p.conn is conn and not p.done:
-                p.resolve(
-                    OkxConnectionLost(
-                        "the connection dropped after the request was sent (outcome unknown)",
-                        p.op, p.id, p.cl_ord_id(), p.args, self.kind,
-                    )
-                )
+                p.resolve(p.error(
+                    OkxConnectionLost,
+                    "the connection dropped after the request was sent (outcome unknown)",
+                    self.kind,
+                ))
 
     def _fail(self, exc: OkxError) -> None:
         if self.failed is None:
@@ -495,8 +495,7 @@ class Session:
         for p in list(self.pending.values()):
             if not p.done:
                 if p.written and not isinstance(exc, OkxAuthError):
-                    p.resolve(OkxConnectionLost(str(exc), p.op, p.id, p.cl_ord_id(), p.args,
-                                                self.kind))
+                    p.resolve(p.error(OkxConnectionLost, str(exc), self.kind))
                 else:
                     p.resolve(_copy_error(exc, p, self.kind))
         for hook in self.on_failed:
@@ -508,11 +507,10 @@ class Session:
         for p in list(self.pending.values()):
             if not p.done:
                 if p.written:
-                    p.resolve(OkxConnectionLost("the client closed before the answer arrived",
-                                                p.op, p.id, p.cl_ord_id(), p.args, self.kind))
+                    p.resolve(p.error(OkxConnectionLost,
+                                      "the client closed before the answer arrived", self.kind))
                 else:
-                    p.resolve(OkxNotSent("the client is closing", p.op, p.id, p.cl_ord_id(),
-                                         p.args, self.kind))
+                    p.resolve(p.error(OkxNotSent, "the client is closing", self.kind))
         conn = self.active
         if conn is not None and not conn.ended.is_set():
             with trio.move_on_after(2, shield=True):
@@ -713,13 +711,11 @@ class Session:
 
 
 def _copy_error(exc: OkxError, p: Pending | None, kind: str) -> OkxError:
-    if isinstance(exc, OkxRequestError):
-        if p is None:
-            return type(exc)(exc.message, exc.op, exc.id, exc.cl_ord_id, exc.request, kind)
-        return type(exc)(exc.message, p.op, p.id, p.cl_ord_id(), p.args, kind)
-    if isinstance(exc, OkxAuthError):
-        return OkxAuthError(exc.code, exc.msg, exc.connection)
-    return exc
+    """A fresh copy of a stored failure for each waiter (tracebacks do not pile up
+    on one object); a request error names the waiter's own request."""
+    if p is not None and isinstance(exc, OkxRequestError):
+        return p.error(type(exc), exc.message, kind)
+    return copy.copy(exc)
 
 
 async def wait_any(*events: trio.Event) -> None:
