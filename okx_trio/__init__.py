@@ -1,17 +1,27 @@
-"""okx_trio: a trio-native client for the OKX v5 WebSocket API."""
+"""okx_trio: a trio-native client for the OKX v5 WebSocket API.
+
+Every name here is re-exported from a private module (``from ._x import Y as
+Y``, so static checkers see it as public); the typed views of push data are in
+:mod:`okx_trio.views`, the simulator in :mod:`okx_trio.testing` (not imported
+by ``import okx_trio``).
+"""
 
 from __future__ import annotations
 
+from . import views as views
 from ._api_client import (
     WsApiClient as WsApiClient,
     open_ws_api_client as open_ws_api_client,
 )
+from ._books import (
+    BookStatistics as BookStatistics,
+    LiveOrderBook as LiveOrderBook,
+)
 from ._client import (
-    ClientOptions as ClientOptions,
-    ClientStatistics as ClientStatistics,
     WsClient as WsClient,
     open_ws_client as open_ws_client,
 )
+from ._events import EventStream as EventStream
 from ._exceptions import (
     OkxApiError as OkxApiError,
     OkxAuthError as OkxAuthError,
@@ -26,24 +36,24 @@ from ._exceptions import (
     OkxRateLimitError as OkxRateLimitError,
     OkxRequestError as OkxRequestError,
     OkxRequestTimeout as OkxRequestTimeout,
+    OkxWaitTimeout as OkxWaitTimeout,
+    SubscriptionError as SubscriptionError,
 )
-from ._instruments import Instrument as Instrument
 from ._models import (
+    ClientStatistics as ClientStatistics,
     Credentials as Credentials,
     Gap as Gap,
+    Instrument as Instrument,
     LifecycleEvent as LifecycleEvent,
     OrderAck as OrderAck,
-    Push as Push,
-    Response as Response,
-)
-from ._orderbook import OrderBook as OrderBook
-from ._orders import (
-    OkxWaitTimeout as OkxWaitTimeout,
-    OrderTracker as OrderTracker,
     Resolution as Resolution,
     ResolvedItem as ResolvedItem,
+    Response as Response,
     TrackedOrder as TrackedOrder,
 )
+from ._options import ClientOptions as ClientOptions
+from ._orderbook import OrderBook as OrderBook
+from ._push import Push as Push
 from ._requests import (
     AmendOrder as AmendOrder,
     AmendSpreadOrder as AmendSpreadOrder,
@@ -54,17 +64,70 @@ from ._requests import (
     PlaceOrder as PlaceOrder,
     PlaceSpreadOrder as PlaceSpreadOrder,
 )
+from ._rest import RestClient as RestClient
 from ._subscriptions import (
-    LiveOrderBook as LiveOrderBook,
     Subscription as Subscription,
-    SubscriptionError as SubscriptionError,
+    SubscriptionStatistics as SubscriptionStatistics,
+)
+from ._tracker import OrderTracker as OrderTracker
+from ._transport import (
+    Connector as Connector,
+    Transport as Transport,
 )
 
 __version__ = "0.1.0.dev0"
 
-__all__ = sorted(
-    name for name in dir() if not name.startswith("_") and name != "annotations"
-)
+__all__ = [
+    "AmendOrder",
+    "AmendSpreadOrder",
+    "BookStatistics",
+    "CancelOrder",
+    "CancelSpreadOrder",
+    "ClientOptions",
+    "ClientStatistics",
+    "Connector",
+    "Credentials",
+    "EventStream",
+    "Gap",
+    "Instrument",
+    "LifecycleEvent",
+    "LiveOrderBook",
+    "MassCancel",
+    "MassCancelSpread",
+    "OkxApiError",
+    "OkxAuthError",
+    "OkxBatchError",
+    "OkxConnectionLost",
+    "OkxError",
+    "OkxInternalError",
+    "OkxNotSent",
+    "OkxOrderError",
+    "OkxOrderRateLimitError",
+    "OkxProtocolError",
+    "OkxRateLimitError",
+    "OkxRequestError",
+    "OkxRequestTimeout",
+    "OkxWaitTimeout",
+    "OrderAck",
+    "OrderBook",
+    "OrderTracker",
+    "PlaceOrder",
+    "PlaceSpreadOrder",
+    "Push",
+    "Resolution",
+    "ResolvedItem",
+    "Response",
+    "RestClient",
+    "Subscription",
+    "SubscriptionError",
+    "SubscriptionStatistics",
+    "TrackedOrder",
+    "Transport",
+    "WsApiClient",
+    "WsClient",
+    "open_ws_api_client",
+    "open_ws_client",
+]
 
 # Tracebacks and reprs say okx_trio.OkxRequestTimeout, not okx_trio._exceptions....
 for _name in __all__:

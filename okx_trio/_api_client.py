@@ -5,7 +5,7 @@ sent, maps ``instId`` to ``instIdCode`` through the per-client instrument cache
 (``_instruments``), gives every new order a ``clOrdId`` when the caller did not,
 sends through :meth:`WsClient.request` (which paces to OKX's rate limits and
 sends the deadline as ``expTime``), and turns the exchange's answer into
-:class:`~okx_trio.OrderAck` values or the precise error of API.md:
+:class:`~okx_trio.OrderAck` values or the precise error:
 
 ========================================  ==========================================
 answer                                    raised
@@ -17,9 +17,10 @@ request-level 50011 / 60014 / 50061       ``OkxRateLimitError``
 any other request-level code              ``OkxApiError``
 ========================================  ==========================================
 
-Order tracking (``track_orders=True`` or ``async with api.track_orders()``),
-:meth:`WsApiClient.wait_order` and :meth:`WsApiClient.resolve` live in
-``_orders``; this module only hooks them into the order ops: places tell the
+Order tracking (``track_orders=True`` or ``async with api.track_orders()``,
+``_tracker``), :meth:`WsApiClient.wait_order` and :meth:`WsApiClient.resolve`
+(``_resolve``) live in their own modules; this module only hooks them into the
+order ops: places tell the
 tracker which clOrdIds to expect, and every ``OkxConnectionLost`` /
 ``OkxRequestTimeout`` records when the exchange has certainly finished with
 the request (its ``expTime``, else a settle delay), which ``resolve`` needs to
@@ -38,10 +39,10 @@ from typing import Any, Final, Literal
 import attrs
 import trio
 
-from ._client import WsClient, open_ws_client
+from ._client import WsClient
 from ._convert import camel, register_camel
+from ._core import ClientCore, open_core
 from ._exceptions import (
-    RATE_LIMIT_CODES,
     OkxApiError,
     OkxBatchError,
     OkxConnectionLost,
@@ -53,20 +54,13 @@ from ._exceptions import (
     OkxRequestError,
     OkxRequestTimeout,
 )
-from ._instruments import Instrument, InstrumentCache, InstrumentFetchError
-from ._models import OrderAck
-from ._orders import (
-    DEFAULT_MAX_TERMINAL,
-    DEFAULT_TERMINAL_TTL,
-    OrderTracker,
-    Resolution,
-    TrackedOrder,
-    UnknownOutcomes,
-    resolve_outcome,
-    wait_for_order,
-)
-from ._protocol import EXP_TIME_OPS, IdGenerator
-from ._ratelimit import RateLimiter, inst_key
+from ._instruments import InstrumentFetchError
+from ._models import Instrument, OrderAck, Resolution, Response, TrackedOrder
+from ._okx import EXP_TIME_OPS, PLACE_OPS, RATE_LIMIT_CODES
+from ._options import ClientOptions
+from ._order_state import DEFAULT_MAX_TERMINAL, DEFAULT_TERMINAL_TTL
+from ._outcomes import UnknownOutcomes
+from ._protocol import IdGenerator
 from ._requests import (
     AmendOrder,
     AmendSpreadOrder,
@@ -81,6 +75,8 @@ from ._requests import (
     coerce_batch,
     to_wire,
 )
+from ._resolve import resolve_outcome
+from ._tracker import OrderTracker, TrackerState, open_tracking, run_tracking, wait_for_order
 
 __all__ = ["WsApiClient", "open_ws_api_client"]
 
@@ -88,7 +84,6 @@ register_camel(OrderAck, extra_field="extra")
 _ACK_NAMES: Final = {camel(f.name): f.name for f in attrs.fields(OrderAck) if f.name != "extra"}
 
 _Kind = Literal["single", "batch", "mass"]
-_PLACE_OPS: Final = frozenset({"order", "batch-orders", "sprd-order"})
 _ALNUM: Final = string.ascii_letters + string.digits
 
 OrderParams = PlaceOrder | Mapping[str, Any]
@@ -127,15 +122,13 @@ class WsApiClient:
     * ``OkxApiError`` and its subclasses: the exchange said no (see the module doc).
     """
 
-    def __init__(self, ws_client: WsClient) -> None:
+    def __init__(self, ws_client: WsClient, core: ClientCore) -> None:
         self._ws = ws_client
-        self._instruments = InstrumentCache(self._fetch_instruments)
-        self._cl_ord_ids = _cl_ord_id_generator(ws_client._ids.prefix)
+        self._core = core
+        self._cl_ord_ids = _cl_ord_id_generator(core.ids.prefix)
         self._tracker: OrderTracker | None = None
+        self._tracker_state: TrackerState | None = None
         self._unknowns = UnknownOutcomes()
-        limiter = getattr(ws_client, "_rate_limiter", None)
-        if isinstance(limiter, RateLimiter):
-            limiter.windows.inst_key = self._rate_key
 
     def __repr__(self) -> str:
         return f"<WsApiClient {self._ws!r}>"
@@ -159,7 +152,7 @@ class WsApiClient:
         """
         for kind in ("private", "business"):
             try:
-                await self._ws._ensure_connected(kind)
+                await self._core.ensure_connected(kind)
             except trio.TooSlowError:
                 raise OkxNotSent(
                     f"the {kind} connection did not open and log in in time", connection=kind
@@ -171,8 +164,7 @@ class WsApiClient:
 
     async def sync_time(self) -> int:
         """Measure the offset from ``GET /api/v5/public/time``, apply it and return it."""
-        offset: int = await self._ws.sync_time()
-        return offset
+        return await self._ws.sync_time()
 
     def instrument(self, inst_id: str) -> Instrument | None:
         """The cached metadata of ``inst_id`` (code, tick, lot and minimum size), or None.
@@ -180,7 +172,7 @@ class WsApiClient:
         The cache fills lazily on the first order op that names an ``instId``
         (or with :meth:`load_instruments`); this never fetches.
         """
-        return self._instruments.get(inst_id)
+        return self._core.instruments.get(inst_id)
 
     async def load_instruments(self, inst_type: str) -> None:
         """Fetch the instrument list of ``inst_type`` (``SPOT``, ``SWAP``...) into the cache.
@@ -189,33 +181,12 @@ class WsApiClient:
             OkxError: the REST request failed.
         """
         try:
-            await self._instruments.load(inst_type)
+            await self._core.instruments.load(inst_type)
         except InstrumentFetchError as exc:
             cause = exc.__cause__
             if isinstance(cause, Exception):
                 raise cause from None
             raise  # pragma: no cover - a fetch error always has its cause
-
-    async def _fetch_instruments(self, inst_type: str) -> Sequence[Mapping[str, Any]]:
-        items: Sequence[Mapping[str, Any]] = await self._ws.rest.get_instruments(inst_type)
-        return items
-
-    def _rate_key(self, arg: Any) -> Any:
-        """Rate-limit bucket of an order op's arg: the instrument, or for options
-        the instrument family (OKX counts option orders per family)."""
-        key = inst_key(arg)
-        if isinstance(arg, Mapping):
-            code = arg.get("instIdCode")
-            inst = (
-                self._instruments.get_by_code(code)
-                if isinstance(code, int)
-                else self._instruments.get(str(arg.get("instId")))
-            )
-            if inst is not None and inst.inst_type == "OPTION":
-                family = inst.raw.get("instFamily")
-                if family:
-                    return ("family", family)
-        return key
 
     def _next_cl_ord_id(self) -> str:
         return self._cl_ord_ids()
@@ -427,24 +398,29 @@ class WsApiClient:
         if self._tracker is not None:
             yield self._tracker
             return
-        if self._ws.options.credentials is None:
+        if self._core.options.credentials is None:
             raise ValueError("track_orders needs credentials (the order channels are private)")
-        tracker = OrderTracker(self, max_terminal=max_terminal, terminal_ttl=terminal_ttl)
-        async with tracker._running():
+        state = TrackerState(max_terminal=max_terminal, terminal_ttl=terminal_ttl)
+        tracker = OrderTracker(self._core, state)
+        async with open_tracking(tracker):
             self._tracker = tracker
+            self._tracker_state = state
             try:
                 yield tracker
             finally:
                 self._tracker = None
+                self._tracker_state = None
 
     def _start_tracking(self) -> None:
         """The ``track_orders=True`` option: a tracker for the client's whole life."""
-        if self._ws.options.credentials is None:
+        if self._core.options.credentials is None:
             raise ValueError("track_orders=True needs credentials (the order channels are "
                              "private)")
-        tracker = OrderTracker(self)
+        state = TrackerState()
+        tracker = OrderTracker(self._core, state)
         self._tracker = tracker
-        self._ws._nursery.start_soon(tracker._run_forever, name="okx_trio order tracker")
+        self._tracker_state = state
+        self._core.nursery.start_soon(run_tracking, tracker, name="okx_trio order tracker")
 
     async def wait_order(
         self,
@@ -481,9 +457,9 @@ class WsApiClient:
         """
         if cl_ord_id is None and ord_id is None:
             raise ValueError("give cl_ord_id or ord_id")
-        deadline = self._ws._deadline(timeout)
-        return await wait_for_order(self, cl_ord_id=cl_ord_id, ord_id=ord_id, states=states,
-                                    deadline=deadline)
+        deadline = self._core.deadline(timeout)
+        return await wait_for_order(self._tracker, cl_ord_id=cl_ord_id, ord_id=ord_id,
+                                    states=states, deadline=deadline)
 
     async def resolve(
         self,
@@ -538,7 +514,7 @@ class WsApiClient:
             ValueError, TypeError: an error of another op (mass cancels), or
                 bad ids; nothing was asked.
         """
-        deadline = self._ws._deadline(timeout)
+        deadline = self._core.deadline(timeout)
         if settle_delay is not None and (
             isinstance(settle_delay, bool)
             or not isinstance(settle_delay, (int, float))
@@ -546,7 +522,8 @@ class WsApiClient:
         ):
             raise ValueError(f"settle_delay must be a finite number >= 0, got {settle_delay!r}")
         return await resolve_outcome(
-            self, error, cl_ord_id=cl_ord_id, ord_id=ord_id, inst_id=inst_id, sprd_id=sprd_id,
+            self._core, lambda: self._tracker_state, error, cl_ord_id=cl_ord_id,
+            ord_id=ord_id, inst_id=inst_id, sprd_id=sprd_id,
             deadline=deadline, settle_delay=settle_delay, unknowns=self._unknowns,
             extend=timeout is None,
         )
@@ -599,10 +576,10 @@ class WsApiClient:
             )
         if exp_time is not None and (isinstance(exp_time, bool) or not isinstance(exp_time, int)):
             raise TypeError("exp_time must be an int (Unix time in milliseconds)")
-        deadline = self._ws._deadline(timeout)  # validates timeout before any work
+        deadline = self._core.deadline(timeout)  # validates timeout before any work
         wires = []
         lookups: list[tuple[int, str]] = []
-        cache = self._instruments
+        cache = self._core.instruments
         for i, model in enumerate(models):
             wire = to_wire(model)
             if isinstance(model, PlaceOrder | PlaceSpreadOrder) and model.cl_ord_id is None:
@@ -673,37 +650,40 @@ class WsApiClient:
         kind: _Kind,
         exp_time: int | None,
         timeout: float | None,
-    ) -> Any:
+    ) -> Response:
         tracker = self._tracker
-        if tracker is not None and op in _PLACE_OPS:
-            timeout = await self._before_place(tracker, op, wires, timeout)
-        ws = self._ws
-        deadline = ws._deadline(timeout)
+        state = self._tracker_state
+        if tracker is not None and state is not None and op in PLACE_OPS:
+            timeout = await self._before_place(tracker, state, op, wires, timeout)
+        core = self._core
+        deadline = core.deadline(timeout)
         sent_at = trio.current_time()
         try:
-            return await ws.request(op, wires, exp_time=exp_time, timeout=timeout)
+            return await self._ws.request(op, wires, exp_time=exp_time, timeout=timeout)
         except OkxApiError as exc:
             error = self._api_error(exc, op, wires, kind)
-            if tracker is not None and op in _PLACE_OPS:
-                self._unexpect(tracker, error, wires)
+            if state is not None and op in PLACE_OPS:
+                self._unexpect(state, error, wires)
             raise error from None
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             # The exchange clock when the request left, for an explicit exp_time.
-            now_ms = ws.now_ms() - round((trio.current_time() - sent_at) * 1000)
+            now = trio.current_time()
+            now_ms = core.now_ms() - round((now - sent_at) * 1000)
             self._unknowns.record(
                 exc, exp_time=exp_time, sent_at=sent_at, deadline=deadline,
-                now_ms_at_send=now_ms, send_exp_time=ws.options.send_exp_time,
+                now_ms_at_send=now_ms, send_exp_time=core.options.send_exp_time, now=now,
             )
             raise
 
     async def _before_place(
-        self, tracker: OrderTracker, op: str, wires: list[dict[str, Any]], timeout: float | None
+        self, tracker: OrderTracker, state: TrackerState, op: str, wires: list[dict[str, Any]],
+        timeout: float | None,
     ) -> float | None:
         """Let the tracker expect the orders; with ``track_orders=True`` the first
         places wait (within their deadline) until its subscriptions are acknowledged,
         so it sees every order this client places."""
         if not tracker.started.is_set():
-            deadline = self._ws._deadline(timeout)
+            deadline = self._core.deadline(timeout)
             with trio.move_on_at(deadline):
                 await tracker.started.wait()
             remaining = deadline - trio.current_time()
@@ -715,14 +695,15 @@ class WsApiClient:
                 )
             timeout = math.inf if deadline == math.inf else remaining
         kind: Literal["regular", "spread"] = "spread" if op == "sprd-order" else "regular"
+        now = trio.current_time()
         for wire in wires:
             cl = wire.get("clOrdId")
             if isinstance(cl, str) and cl:
-                tracker._expect(kind, cl, wire)
+                state.table.expect(kind, cl, wire, now)
         return timeout
 
     @staticmethod
-    def _unexpect(tracker: OrderTracker, error: OkxApiError, wires: list[dict[str, Any]]) -> None:
+    def _unexpect(state: TrackerState, error: OkxApiError, wires: list[dict[str, Any]]) -> None:
         """Refused places will never show up on the order channels."""
         if isinstance(error, OkxBatchError):
             refused = [a.cl_ord_id for a in error.failed]
@@ -732,7 +713,7 @@ class WsApiClient:
             refused = [w.get("clOrdId") for w in wires]
         for cl in refused:
             if isinstance(cl, str) and cl:
-                tracker._unexpect(cl)
+                state.table.unexpect(cl)
 
     def _api_error(
         self, exc: OkxApiError, op: str, wires: list[dict[str, Any]], kind: _Kind
@@ -801,16 +782,18 @@ class WsApiClient:
 async def open_ws_api_client(**options: Any) -> AsyncIterator[WsApiClient]:
     """Open a trade API client for the duration of an ``async with`` block.
 
-    Takes the same keyword options as :func:`open_ws_client` (see API.md);
-    ``credentials`` are needed for every trade method. ``track_orders=True``
-    runs an order tracker (``api.orders``) for the client's whole life; its
-    subscriptions open in the background and the first place waits for them. Entering does not block
+    Takes the same keyword options as :func:`open_ws_client` (those of
+    :class:`ClientOptions`); ``credentials`` are needed for every trade method.
+    ``track_orders=True`` runs an order tracker (``api.orders``) for the
+    client's whole life; its subscriptions open in the background and the
+    first place waits for them. Entering does not block
     on the network (connections open on first use, or with
     :meth:`WsApiClient.connect_ws_api`); exiting closes every connection and
     ends every task the client started.
     """
-    async with open_ws_client(**options) as ws:
-        api = WsApiClient(ws)
-        if ws.options.track_orders:
+    opts = ClientOptions(**options)
+    async with open_core(opts) as core:
+        api = WsApiClient(WsClient(core), core)
+        if opts.track_orders:
             api._start_tracking()
         yield api

@@ -48,13 +48,20 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from decimal import ROUND_DOWN, Decimal
-from typing import TYPE_CHECKING, TextIO, TypeVar
+from typing import TextIO, TypeVar
 
 import attrs
 import trio
 
-from ._api_client import WsApiClient, open_ws_api_client
-from ._exceptions import (
+from okx_trio import (
+    AmendOrder,
+    AmendSpreadOrder,
+    CancelOrder,
+    Credentials,
+    Gap,
+    LifecycleEvent,
+    LiveOrderBook,
+    MassCancelSpread,
     OkxApiError,
     OkxBatchError,
     OkxConnectionLost,
@@ -63,21 +70,16 @@ from ._exceptions import (
     OkxOrderError,
     OkxRequestError,
     OkxRequestTimeout,
-)
-from ._models import Credentials, Gap, LifecycleEvent, Push
-from ._orders import OkxWaitTimeout, OrderTracker
-from ._requests import (
-    AmendOrder,
-    AmendSpreadOrder,
-    CancelOrder,
-    MassCancelSpread,
+    OkxWaitTimeout,
+    OrderTracker,
     PlaceOrder,
     PlaceSpreadOrder,
+    Push,
+    WsApiClient,
+    open_ws_api_client,
+    views,
 )
-from ._subscriptions import LiveOrderBook
-
-if TYPE_CHECKING:
-    from .testing import Simulator
+from okx_trio.testing import Simulator, open_simulator
 
 __all__ = ["main"]
 
@@ -318,6 +320,8 @@ class Bot:
                              "open orders from the exchange once resubscribed")
                 continue
             for view in item.view():
+                if not isinstance(view, views.Order | views.SprdOrder):
+                    continue
                 order = self.orders.get(view.cl_ord_id or "")
                 if order is None or not view.trade_id or not view.fill_sz:
                     continue
@@ -335,7 +339,7 @@ class Bot:
     async def watch_tickers(self, stream: AsyncIterator[Push | Gap]) -> None:
         async for item in stream:
             if isinstance(item, Push):
-                for ticker in item.view():
+                for ticker in item.view_as(views.Ticker):
                     if ticker.last is not None:
                         self.last_px = ticker.last
 
@@ -642,8 +646,6 @@ def _credentials() -> Credentials:
 
 @asynccontextmanager
 async def _exchange(seed: int, creds: Credentials) -> AsyncIterator[Simulator]:
-    from .testing import open_simulator
-
     async with open_simulator([creds], seed=seed, market_interval=MARKET_INTERVAL) as sim:
         yield sim
 

@@ -7,12 +7,14 @@
     │   ├── OkxOrderError         a single-order op failed (.s_code .s_msg .ack)
     │   │   └── OkxOrderRateLimitError  (also an OkxRateLimitError)
     │   ├── OkxBatchError         a batch op failed whole ("1") or in part ("2")
-    │   └── OkxRateLimitError     the exchange said too many requests (50011 / 60014)
+    │   ├── OkxRateLimitError     the exchange said too many requests (50011 / 60014)
+    │   └── SubscriptionError     a subscription was refused (.arg)
     ├── OkxAuthError              login refused
     ├── OkxRequestError           not executed, or outcome unknown
     │   ├── OkxNotSent            never reached the socket (safe to retry)
     │   ├── OkxConnectionLost     written, then the connection dropped (outcome unknown)
     │   └── OkxRequestTimeout     written, no answer before the deadline (outcome unknown)
+    │       └── OkxWaitTimeout    wait_order's deadline passed (.order)
     ├── OkxProtocolError          the server broke the protocol
     └── OkxInternalError          a bug in okx_trio (please report it)
 
@@ -24,13 +26,33 @@ ids, ops and the exchange's own text.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, TypeVar
 
-if TYPE_CHECKING:
-    from ._models import OrderAck
+from ._models import OrderAck, TrackedOrder
+from ._okx import RATE_LIMIT_CODES
 
-RATE_LIMIT_CODES = frozenset({"50011", "60014", "50061"})
+__all__ = [
+    "OkxApiError",
+    "OkxAuthError",
+    "OkxBatchError",
+    "OkxConnectionLost",
+    "OkxError",
+    "OkxInternalError",
+    "OkxNotSent",
+    "OkxOrderError",
+    "OkxOrderRateLimitError",
+    "OkxProtocolError",
+    "OkxRateLimitError",
+    "OkxRequestError",
+    "OkxRequestTimeout",
+    "OkxWaitTimeout",
+    "SubscriptionError",
+    "copy_error",
+]
+
+E = TypeVar("E", bound=BaseException)
 
 
 class OkxError(Exception):
@@ -143,6 +165,35 @@ class OkxBatchError(OkxApiError):
         )
 
 
+class SubscriptionError(OkxApiError):
+    """The exchange refused a subscription (an ``OkxApiError`` naming the arg).
+
+    Attributes:
+        arg: the refused arg; also ``data[0]``.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        msg: str,
+        op: str | None = "subscribe",
+        id: str | None = None,
+        arg: Mapping[str, Any] | None = None,
+    ) -> None:
+        arg_dict = dict(arg or {})
+        OkxError.__init__(self, code, msg, op, id, arg_dict)
+        self.code = code
+        self.msg = msg
+        self.op = op
+        self.id = id
+        self.arg: dict[str, Any] = arg_dict
+        self.data: list[Mapping[str, Any]] = [arg_dict]
+
+    def __str__(self) -> str:
+        fields = ", ".join(f"{k}={v}" for k, v in self.arg.items())
+        return f"OKX {self.op or 'subscribe'} of {{{fields}}} refused: {self.code} {self.msg}"
+
+
 class OkxAuthError(OkxError):
     """Login was refused (bad key, sign, timestamp, passphrase or environment).
 
@@ -214,9 +265,44 @@ class OkxRequestTimeout(OkxRequestError):
     """The request was written and no answer came before its deadline: outcome unknown."""
 
 
+class OkxWaitTimeout(OkxRequestTimeout):
+    """``wait_order`` reached its deadline before the order reached the states.
+
+    Attributes:
+        order: the order's last known state, or ``None`` if the tracker has
+            never seen it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        op: str | None = "wait_order",
+        id: str | None = None,
+        cl_ord_id: str | None = None,
+        request: Sequence[Mapping[str, Any]] = (),
+        connection: str | None = None,
+        order: TrackedOrder | None = None,
+    ) -> None:
+        super().__init__(message, op, id, cl_ord_id, request, connection)
+        self.args = (*self.args, order)
+        self.order = order
+
+
 class OkxProtocolError(OkxError):
     """The server sent something that breaks the OKX protocol."""
 
 
 class OkxInternalError(OkxError):
     """A bug in okx_trio; please report it with the traceback."""
+
+
+def copy_error(exc: E) -> E:
+    """A fresh copy of a stored failure, one for each waiter that raises it.
+
+    Raising one object from several tasks would pile their tracebacks onto it;
+    every exception here keeps its arguments, so ``copy.copy`` rebuilds it whole.
+    """
+    try:
+        return copy.copy(exc)
+    except Exception:  # pragma: no cover - every OkxError keeps its args
+        return exc

@@ -1,7 +1,7 @@
 """The instrument cache: ``instId`` -> ``instIdCode`` and trading rules.
 
 OKX wants ``instIdCode`` (an integer that differs between live and demo) on the
-six order ops since 2026 (okx-protocol.md 5.4). Users keep writing ``instId``;
+six order ops since 2026. Users keep writing ``instId``;
 the trade client maps it through this cache, filled lazily from
 ``GET /api/v5/public/instruments`` one instrument type at a time.
 
@@ -14,90 +14,16 @@ others wait for that fetch and share its result or its failure.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import attrs
 import trio
 
-__all__ = ["INST_TYPES", "Instrument", "InstrumentCache", "InstrumentFetchError", "infer_inst_type"]
+from ._models import Instrument
+from ._okx import INST_TYPES, infer_inst_type
 
-# Fetched in this order when the shape of an id says nothing.
-INST_TYPES = ("SPOT", "SWAP", "FUTURES", "OPTION")
-
-_FUTURES_RE = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+-\d{6}$")
-_OPTION_RE = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+-\d{6}-[0-9.]+-[CP]$")
-_SPOT_RE = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+$")
-
-
-def infer_inst_type(inst_id: str) -> str | None:
-    """The OKX ``instType`` an ``instId`` belongs to, from its shape, or ``None``."""
-    if "_" in inst_id:  # a spread id (BTC-USDT_BTC-USDT-SWAP): not an instrument
-        return None
-    if inst_id.endswith("-SWAP"):
-        return "SWAP"
-    if _SPOT_RE.match(inst_id):
-        return "SPOT"
-    if _FUTURES_RE.match(inst_id):
-        return "FUTURES"
-    if _OPTION_RE.match(inst_id):
-        return "OPTION"
-    return None
-
-
-def _dec(value: Any) -> Decimal | None:
-    if value is None or value == "":
-        return None
-    try:
-        out = Decimal(str(value))
-    except InvalidOperation:
-        return None
-    return out if out.is_finite() and out > 0 else None
-
-
-def _code(value: Any) -> int | None:
-    if isinstance(value, bool) or value is None or value == "":
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return None
-
-
-@attrs.frozen
-class Instrument:
-    """Cached metadata of one instrument, as ``GET /api/v5/public/instruments`` lists it."""
-
-    inst_id: str
-    """The instrument id, e.g. ``"BTC-USDT"``."""
-    inst_type: str
-    """``SPOT``, ``SWAP``, ``FUTURES``, ``OPTION``..."""
-    inst_id_code: int | None
-    """The code the six order ops send (``None`` when OKX lists none)."""
-    tick_sz: Decimal | None
-    """Price increment; prices must be a multiple of it."""
-    lot_sz: Decimal | None
-    """Size increment; sizes must be a multiple of it."""
-    min_sz: Decimal | None
-    """Smallest order size."""
-    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
-    """The instrument item exactly as received."""
-
-    @classmethod
-    def from_okx(cls, item: Mapping[str, Any], inst_type: str) -> Instrument:
-        """Build from one item of the instruments endpoint."""
-        return cls(
-            inst_id=str(item["instId"]),
-            inst_type=str(item.get("instType") or inst_type),
-            inst_id_code=_code(item.get("instIdCode")),
-            tick_sz=_dec(item.get("tickSz")),
-            lot_sz=_dec(item.get("lotSz")),
-            min_sz=_dec(item.get("minSz")),
-            raw=dict(item),
-        )
+__all__ = ["InstrumentCache", "InstrumentFetchError"]
 
 
 class InstrumentFetchError(Exception):
@@ -226,3 +152,25 @@ class InstrumentCache:
         finally:
             del self._inflight[inst_type]
             attempt.done.set()
+
+    def rate_key(self, arg: object) -> Any:
+        """The rate-limit bucket of an order op's arg (the limiter's ``inst_key``).
+
+        The instrument (its ``instIdCode``, else its ``instId``: the trade
+        client sends the code whenever it knows it), or for an option the
+        instrument family, since OKX counts option orders per family.
+        """
+        if not isinstance(arg, Mapping):
+            return None
+        code = arg.get("instIdCode")
+        inst_id = arg.get("instId")
+        inst = (
+            self._by_code.get(code)
+            if isinstance(code, int)
+            else self._by_id.get(str(inst_id))
+        )
+        if inst is not None and inst.inst_type == "OPTION":
+            family = inst.raw.get("instFamily")
+            if family:
+                return ("family", family)
+        return code if code is not None else inst_id

@@ -1,17 +1,36 @@
-"""Public value types: credentials, pushes, gaps, responses, acks, lifecycle events."""
+"""Public value types: credentials, gaps, responses, acks, lifecycle events,
+instruments, tracked orders and resolutions.
+
+Values only: frozen attrs classes, no I/O. (``Push`` lives in ``_push``: its
+``view()`` needs the typed views, which need the exception tree, which needs
+the values here.)
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 import attrs
 
-ConnectionName = Literal["public", "private", "business"]
+from ._okx import TERMINAL_STATES, ConnectionName
 
-
-def _redacted(_: object) -> str:
-    return "'***'"
+__all__ = [
+    "ClientStatistics",
+    "ConnectionName",
+    "Credentials",
+    "Gap",
+    "Instrument",
+    "LifecycleEvent",
+    "LifecycleKind",
+    "OrderAck",
+    "Outcome",
+    "Resolution",
+    "ResolvedItem",
+    "Response",
+    "TrackedOrder",
+]
 
 
 @attrs.frozen(repr=False)
@@ -38,44 +57,6 @@ class Credentials:
         return f"Credentials(api_key={self.api_key!r}, secret_key='***', passphrase='***')"
 
     __str__ = __repr__
-
-
-@attrs.frozen(slots=True, weakref_slot=False)
-class Push:
-    """One data push of a subscribed channel.
-
-    ``data`` is the list of dicts exactly as the exchange sent it (unknown fields
-    kept); typed views are built only when asked for (see ``okx_trio.views``).
-    """
-
-    arg: dict[str, Any]
-    """The channel argument the push belongs to (``{"channel": ..., "instId": ...}``)."""
-    data: list[Any]
-    """The pushed items as received."""
-    action: str | None = None
-    """``"snapshot"`` or ``"update"`` on incremental order books, else ``None``."""
-    extra: Mapping[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
-    """Other top-level fields of the frame (``eventType``, ``curPage``...), if any."""
-
-    @property
-    def channel(self) -> str:
-        """The channel name, e.g. ``"tickers"``."""
-        return str(self.arg.get("channel", ""))
-
-    def view(self) -> list[Any]:
-        """Typed views of ``data`` for this push's channel, built on each call.
-
-        Tickers, trades, order books, candles, orders, fills, positions,
-        account, balance_and_position, sprd-orders and sprd-trades give frozen
-        attrs objects (see ``okx_trio._views``); other channels give the raw
-        dicts.
-
-        Raises:
-            OkxProtocolError: an item does not have the channel's shape.
-        """
-        from ._views import view_push
-
-        return view_push(self)
 
 
 @attrs.frozen(slots=True)
@@ -164,3 +145,235 @@ class LifecycleEvent:
     """``"public"``, ``"private"`` or ``"business"``."""
     detail: Any = None
     """Kind-specific detail: the close reason, the notice, the exception, the count..."""
+
+
+@attrs.frozen
+class ClientStatistics:
+    """A snapshot of the client's internal state (for monitoring and tests)."""
+
+    pending: int
+    """Requests waiting for an answer (all connections)."""
+    connected: tuple[str, ...]
+    """Connection kinds currently up."""
+    reconnects: Mapping[str, int]
+    """Reconnections per connection kind."""
+    subscriptions: int
+    """Live server-side subscriptions."""
+
+
+# ---------------------------------------------------------------------------
+# Instruments
+
+
+def _positive_dec(value: Any) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    try:
+        out = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return out if out.is_finite() and out > 0 else None
+
+
+def _code(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return None
+
+
+@attrs.frozen
+class Instrument:
+    """Cached metadata of one instrument, as ``GET /api/v5/public/instruments`` lists it."""
+
+    inst_id: str
+    """The instrument id, e.g. ``"BTC-USDT"``."""
+    inst_type: str
+    """``SPOT``, ``SWAP``, ``FUTURES``, ``OPTION``..."""
+    inst_id_code: int | None
+    """The code the six order ops send (``None`` when OKX lists none)."""
+    tick_sz: Decimal | None
+    """Price increment; prices must be a multiple of it."""
+    lot_sz: Decimal | None
+    """Size increment; sizes must be a multiple of it."""
+    min_sz: Decimal | None
+    """Smallest order size."""
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    """The instrument item exactly as received."""
+
+    @classmethod
+    def from_okx(cls, item: Mapping[str, Any], inst_type: str) -> Instrument:
+        """Build from one item of the instruments endpoint."""
+        return cls(
+            inst_id=str(item["instId"]),
+            inst_type=str(item.get("instType") or inst_type),
+            inst_id_code=_code(item.get("instIdCode")),
+            tick_sz=_positive_dec(item.get("tickSz")),
+            lot_sz=_positive_dec(item.get("lotSz")),
+            min_sz=_positive_dec(item.get("minSz")),
+            raw=dict(item),
+        )
+
+
+# ---------------------------------------------------------------------------
+# Orders
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _dec(value: object) -> Decimal | None:
+    if isinstance(value, Decimal):
+        return value
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        d = Decimal(value)
+    except InvalidOperation:
+        return None
+    return d if d.is_finite() else None
+
+
+def _int(value: object) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    return 0
+
+
+@attrs.frozen
+class TrackedOrder:
+    """The latest known state of one order (regular or spread).
+
+    Sizes and prices are ``Decimal`` (``None`` where OKX sends ``""``, e.g.
+    ``px`` of a market order).
+    """
+
+    inst_id: str | None
+    """``instId`` of a regular order; ``None`` for a spread order."""
+    sprd_id: str | None
+    """``sprdId`` of a spread order; ``None`` for a regular order."""
+    ord_id: str
+    """OKX order id."""
+    cl_ord_id: str | None
+    """Client order id (``None`` when the order has none)."""
+    state: str
+    """``live``, ``partially_filled``, ``filled``, ``canceled`` or ``mmp_canceled``."""
+    acc_fill_sz: Decimal
+    """Filled quantity so far."""
+    avg_px: Decimal | None
+    """Average fill price (``0`` before any fill)."""
+    px: Decimal | None
+    """Order price."""
+    sz: Decimal | None
+    """Order size (after amends)."""
+    side: str
+    """``buy`` or ``sell``."""
+    u_time: int
+    """Last update, Unix ms (OKX ``uTime``)."""
+    stale: bool = False
+    """True after a gap in the channel until the order was refreshed (a later
+    push or the tracker's REST refresh). Terminal orders are never stale."""
+    raw: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False)
+    """The push or REST item this state came from, as received."""
+
+    @property
+    def terminal(self) -> bool:
+        """True for ``filled``, ``canceled`` and ``mmp_canceled``."""
+        return self.state in TERMINAL_STATES
+
+    @property
+    def is_spread(self) -> bool:
+        """True for a spread order."""
+        return self.sprd_id is not None
+
+    @classmethod
+    def from_okx(cls, item: Mapping[str, Any], *, stale: bool = False) -> TrackedOrder:
+        """Build from an ``orders``/``sprd-orders`` push item or a REST order item.
+
+        Raises:
+            ValueError: the item has no ``ordId``.
+        """
+        ord_id = item.get("ordId")
+        if not isinstance(ord_id, str) or not ord_id:
+            raise ValueError("order item without ordId")
+        sprd_id = _text(item.get("sprdId")) or None
+        return cls(
+            inst_id=None if sprd_id else (_text(item.get("instId")) or None),
+            sprd_id=sprd_id,
+            ord_id=ord_id,
+            cl_ord_id=_text(item.get("clOrdId")) or None,
+            state=_text(item.get("state")),
+            acc_fill_sz=_dec(item.get("accFillSz")) or Decimal(0),
+            avg_px=_dec(item.get("avgPx")),
+            px=_dec(item.get("px")),
+            sz=_dec(item.get("sz")),
+            side=_text(item.get("side")),
+            u_time=_int(item.get("uTime")),
+            stale=stale,
+            raw=dict(item),
+        )
+
+
+Outcome = Literal["acted", "not_found", "unknown"]
+"""What happened to one item of a request whose outcome was unknown."""
+
+
+@attrs.frozen
+class ResolvedItem:
+    """What happened to one item of a request (see :class:`Resolution`)."""
+
+    outcome: Outcome
+    """``"acted"``, ``"not_found"`` or ``"unknown"``."""
+    order: TrackedOrder | None
+    """The order's current state, when the exchange has the order."""
+    request: Mapping[str, Any]
+    """The item as it was sent (OKX field names), or the ids looked up."""
+
+
+@attrs.frozen
+class Resolution:
+    """The truth about a request whose outcome was unknown (``WsApiClient.resolve``).
+
+    ``outcome`` for a place: ``"acted"`` the exchange has the order (its
+    current state is in ``orders``); ``"not_found"`` no such order exists
+    now that the exchange has certainly finished with the request (it never
+    arrived, or was refused). For an amend: ``"acted"`` the order carries the
+    amended price/size (or the tracker saw the amend's ``reqId`` succeed);
+    ``"not_found"`` the amend did not take effect (never arrived, refused, or
+    the order is gone). For a cancel: ``"acted"`` the order is canceled;
+    ``"not_found"`` it is not (it filled, never existed, or the cancel never
+    arrived). ``"unknown"``: the deadline passed before the exchange answered.
+    For a batch, ``outcome`` is the items' common outcome, ``"unknown"`` if
+    any item is unknown, else ``"mixed"``.
+    """
+
+    outcome: Literal["acted", "not_found", "unknown", "mixed"]
+    """The summary outcome (see the class docstring)."""
+    orders: tuple[TrackedOrder, ...]
+    """The current state of every order found, in request order."""
+    items: tuple[ResolvedItem, ...]
+    """One entry per request item, in request order."""
+    op: str | None = None
+    """The op of the resolved request (``None`` for a look-up by id)."""
+
+    @classmethod
+    def of(cls, items: Sequence[ResolvedItem], op: str | None) -> Resolution:
+        """Summarise per-item results."""
+        outcomes = {i.outcome for i in items}
+        summary: Literal["acted", "not_found", "unknown", "mixed"]
+        if "unknown" in outcomes:
+            summary = "unknown"
+        elif outcomes == {"acted"}:
+            summary = "acted"
+        elif outcomes == {"not_found"} or not outcomes:
+            summary = "not_found"
+        else:
+            summary = "mixed"
+        orders = tuple(i.order for i in items if i.order is not None)
+        return cls(summary, orders, tuple(items), op)

@@ -5,7 +5,7 @@ No I/O and no trio here: :class:`BookState` is fed the data items of the
 ``books-elp`` channels and answers with an :class:`ApplyResult`; the caller
 (the client's ``order_book()``) decides what to do about a resync.
 
-Rules (okx-protocol.md 7.3-7.5):
+Rules (OKX's order-book documentation):
 
 * ``action == "snapshot"`` (``prevSeqId == -1``) replaces the book.
 * An update must chain: its ``prevSeqId`` equals the last ``seqId``. A reset
@@ -32,26 +32,14 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from ._okx import BOOK_CHANNEL_DEPTHS, FULL_BOOK_CHANNELS
+
 __all__ = [
-    "CHANNEL_DEPTHS",
     "ApplyResult",
     "BookState",
     "OrderBook",
     "okx_book_checksum",
 ]
-
-CHANNEL_DEPTHS: Final[Mapping[str, int]] = {
-    "books": 400,
-    "books5": 5,
-    "bbo-tbt": 1,
-    "books-l2-tbt": 400,
-    "books50-l2-tbt": 50,
-    "books-elp": 400,
-}
-"""Depth of each order-book channel (okx-protocol.md 7.1)."""
-
-# Channels whose every push is the whole book (no action, no prevSeqId).
-_FULL_BOOK_CHANNELS: Final = frozenset({"books5", "bbo-tbt"})
 
 _CHECKSUM_LEVELS: Final = 25
 
@@ -103,7 +91,7 @@ STALE: Final = ApplyResult("stale")
 
 
 def okx_book_checksum(bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]]) -> int:
-    """OKX's order-book CRC32 (okx-protocol.md 7.5) as a signed 32-bit int.
+    """OKX's order-book CRC32 as a signed 32-bit int.
 
     Args:
         bids: levels ``[px, sz, ...]`` best (highest) first, strings as received.
@@ -289,7 +277,7 @@ class OrderBook:
         """The instrument id."""
         self.channel: str = channel
         """The OKX channel that feeds the book."""
-        self.depth: int = depth if depth is not None else CHANNEL_DEPTHS.get(channel, 400)
+        self.depth: int = depth if depth is not None else BOOK_CHANNEL_DEPTHS.get(channel, 400)
         """Levels kept per side."""
         self.seq_id: int | None = None
         """``seqId`` of the last applied push, ``None`` before the first snapshot."""
@@ -388,7 +376,7 @@ class BookState:
 
         Args:
             inst_id: the instrument id.
-            channel: one of :data:`CHANNEL_DEPTHS` (others are treated as
+            channel: one of :data:`~okx_trio._okx.BOOK_CHANNEL_DEPTHS` (others are treated as
                 incremental with depth 400).
             depth: levels kept per side; default: the channel's depth.
             book: an :class:`OrderBook` (or subclass) to maintain; default: a
@@ -402,7 +390,7 @@ class BookState:
         if depth is not None:
             self.book.depth = depth
         self.depth = self.book.depth
-        self._full_book = channel in _FULL_BOOK_CHANNELS
+        self._full_book = channel in FULL_BOOK_CHANNELS
         self._synced = False
         self._resyncing = False
         self._buffer: list[Mapping[str, Any]] = []

@@ -4,7 +4,7 @@ Text in, typed events out; requests in, text out. No I/O and no trio here (a
 test checks the imports), so everything in this module is tested synchronously
 and reused by the client, the simulator and the benchmarks.
 
-The frame kinds (okx-protocol.md section 0): the bare text ``pong`` / ``ping``;
+The frame kinds: the bare text ``pong`` / ``ping``;
 ``{"event": ...}`` events; ``{"id", "op", "code", ...}`` trade-op responses;
 ``{"arg", "data"}`` pushes. Anything else becomes a :class:`Malformed` event:
 decoding never raises.
@@ -16,7 +16,6 @@ import base64
 import hashlib
 import hmac
 import itertools
-import re
 import secrets
 import string
 from collections.abc import Mapping, Sequence
@@ -25,135 +24,21 @@ from typing import Any
 import attrs
 import orjson
 
-from ._models import Push, Response
-
-ID_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
-TAG_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
-
-LOGIN_PATH = "/users/self/verify"
+from ._models import Response
+from ._okx import (
+    ID_RE as ID_RE,
+    LOGIN_PATH,
+    TAG_RE as TAG_RE,
+    # Still importable from here for okx_trio.testing until the simulator
+    # carries its own copy of the routing it judges clients by.
+    is_business_channel as is_business_channel,
+    route_channel as route_channel,
+    route_op as route_op,
+)
+from ._push import Push
 
 PING = b"ping"
 PONG = b"pong"
-
-# Ops that accept expTime (okx-protocol.md 5.1).
-EXP_TIME_OPS = frozenset({"order", "batch-orders", "amend-order", "batch-amend-orders"})
-
-PRIVATE_OPS = frozenset(
-    {
-        "order",
-        "batch-orders",
-        "cancel-order",
-        "batch-cancel-orders",
-        "amend-order",
-        "batch-amend-orders",
-        "mass-cancel",
-    }
-)
-BUSINESS_OPS = frozenset(
-    {"sprd-order", "sprd-amend-order", "sprd-cancel-order", "sprd-mass-cancel"}
-)
-# Ops with their own API; WsClient.request refuses them.
-RESERVED_OPS = frozenset({"login", "subscribe", "unsubscribe"})
-
-# Login error codes (issue: Foundation). Fatal ones stop reconnecting.
-FATAL_LOGIN_CODES = frozenset(
-    {"60004", "60005", "60006", "60007", "60009", "60024", "60026", "60027", "60032", "50101"}
-)
-TRANSIENT_LOGIN_CODES = frozenset({"60014", "60023", "63999", "64007"})
-
-
-def route_op(op: str) -> str | None:
-    """The connection that serves a trade op, or ``None`` if the op is unknown."""
-    if op in PRIVATE_OPS:
-        return "private"
-    if op in BUSINESS_OPS:
-        return "business"
-    return None
-
-
-# Channels served on /ws/v5/business (okx-protocol.md 1.3).
-_BUSINESS_EXACT = frozenset(
-    {
-        "trades-all",
-        "orders-algo",
-        "algo-advance",
-        "deposit-info",
-        "withdrawal-info",
-        "rfqs",
-        "quotes",
-        "struc-block-trades",
-        "public-struc-block-trades",
-        "public-block-trades",
-        "block-tickers",
-        "grid-orders-spot",
-        "grid-orders-contract",
-        "grid-orders-moon",
-        "grid-positions",
-        "grid-sub-orders",
-        "algo-recurring-buy",
-        "copytrading-notification",
-        "copytrading-lead-notification",
-        "economic-calendar",
-    }
-)
-_BUSINESS_PREFIXES = ("candle", "mark-price-candle", "index-candle", "sprd-", "grid-")
-
-# Private channels of /ws/v5/private (need login).
-PRIVATE_CHANNELS = frozenset(
-    {
-        "orders",
-        "fills",
-        "positions",
-        "account",
-        "balance_and_position",
-        "liquidation-warning",
-        "account-greeks",
-        "adl-warning",
-        "spot-grid",
-    }
-)
-# Business channels that need login.
-PRIVATE_BUSINESS_CHANNELS = frozenset(
-    {
-        "sprd-orders",
-        "sprd-trades",
-        "orders-algo",
-        "algo-advance",
-        "deposit-info",
-        "withdrawal-info",
-        "rfqs",
-        "quotes",
-        "struc-block-trades",
-        "grid-orders-spot",
-        "grid-orders-contract",
-        "grid-orders-moon",
-        "grid-positions",
-        "grid-sub-orders",
-        "algo-recurring-buy",
-        "copytrading-notification",
-        "copytrading-lead-notification",
-    }
-)
-# Public-path channels that nevertheless need a login (VIP-gated).
-LOGIN_PUBLIC_CHANNELS = frozenset({"books-l2-tbt", "books50-l2-tbt"})
-
-
-def is_business_channel(channel: str) -> bool:
-    """True for channels served on ``/ws/v5/business``."""
-    return channel in _BUSINESS_EXACT or channel.startswith(_BUSINESS_PREFIXES)
-
-
-def route_channel(channel: str) -> tuple[str, bool]:
-    """``(connection, needs_login)`` for a channel name.
-
-    Unknown names go to public without login, so new OKX public channels keep
-    working; the exchange's error event then names any mistake.
-    """
-    if channel in PRIVATE_CHANNELS:
-        return "private", True
-    if is_business_channel(channel):
-        return "business", channel in PRIVATE_BUSINESS_CHANNELS
-    return "public", channel in LOGIN_PUBLIC_CHANNELS
 
 
 # ---------------------------------------------------------------------------

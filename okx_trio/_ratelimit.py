@@ -1,4 +1,4 @@
-"""Client-side pacing to OKX's trade-op rate limits (okx-protocol.md 5.2).
+"""The sliding windows of OKX's trade-op rate limits, sans-I/O.
 
 OKX's rule is "at most N requests in any rolling 2 s window", counted per user
 for ``mass-cancel`` and the ``sprd-*`` ops and per user and instrument for the
@@ -7,7 +7,7 @@ against the single op. Going over gets 50011 from the exchange; pacing here
 makes a burst wait locally instead.
 
 The bookkeeping is sans-IO (:class:`RateWindows`: every method takes ``now``),
-so it is tested synchronously; :class:`RateLimiter` adds the trio wait. A
+so it is tested synchronously; ``_pacing.RateLimiter`` adds the trio wait. A
 request counts from the moment it is granted, and until exactly ``window``
 seconds later: a request at time ``t`` is allowed when fewer than ``N``
 earlier grants happened in ``(t - window, t]``. A task cancelled while it
@@ -24,36 +24,11 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Final
+from typing import Any
 
-import trio
+from ._okx import RATE_LIMITS, RATE_WINDOW, SINGLE_OF_BATCH
 
-__all__ = ["DEFAULT_LIMITS", "WINDOW", "RateLimiter", "RateWindows", "inst_key"]
-
-WINDOW: Final = 2.0
-"""OKX's rate-limit window, seconds."""
-
-# op -> (requests or orders per window, counted per instrument?)
-DEFAULT_LIMITS: Final[Mapping[str, tuple[int, bool]]] = {
-    "order": (60, True),
-    "batch-orders": (300, True),
-    "cancel-order": (60, True),
-    "batch-cancel-orders": (300, True),
-    "amend-order": (60, True),
-    "batch-amend-orders": (300, True),
-    "mass-cancel": (5, False),
-    "sprd-order": (20, False),
-    "sprd-amend-order": (20, False),
-    "sprd-cancel-order": (20, False),
-    "sprd-mass-cancel": (5, False),
-}
-
-# A batch of one item counts against the single op's bucket.
-_SINGLE_OF_BATCH: Final = {
-    "batch-orders": "order",
-    "batch-cancel-orders": "cancel-order",
-    "batch-amend-orders": "amend-order",
-}
+__all__ = ["RateWindows", "inst_key"]
 
 Key = tuple[str, Any]
 
@@ -107,14 +82,18 @@ class RateWindows:
         window: window length in seconds.
         limits: ``{op: (limit, per_instrument)}``; defaults to OKX's table.
             Ops not in it are not paced.
+        inst_key: maps an order op's arg to its instrument bucket (default
+            :func:`inst_key`; the client counts option orders per instrument
+            family, as OKX does).
     """
 
     def __init__(
         self,
         *,
         headroom: float = 0.9,
-        window: float = WINDOW,
-        limits: Mapping[str, tuple[int, bool]] = DEFAULT_LIMITS,
+        window: float = RATE_WINDOW,
+        limits: Mapping[str, tuple[int, bool]] = RATE_LIMITS,
+        inst_key: Callable[[Any], Any] = inst_key,
     ) -> None:
         if not 0 < headroom <= 1:
             raise ValueError(f"headroom must be in (0, 1], got {headroom!r}")
@@ -127,9 +106,8 @@ class RateWindows:
             for op, (limit, per_inst) in limits.items()
         }
         self._buckets: dict[Key, _Bucket] = {}
-        self.inst_key: Callable[[Any], Any] = inst_key
-        """Maps an order op's arg to its instrument bucket; the trade client
-        replaces it to count option orders per instrument family, as OKX does."""
+        self.inst_key = inst_key
+        """Maps an order op's arg to its instrument bucket."""
 
     def limit(self, op: str) -> int | None:
         """The limit used for ``op`` (after headroom), or ``None`` if unpaced."""
@@ -138,8 +116,8 @@ class RateWindows:
 
     def demand(self, op: str, args: Sequence[Any]) -> list[tuple[Key, int, int]]:
         """What a request costs: ``[(bucket key, count, limit), ...]``."""
-        if len(args) == 1 and op in _SINGLE_OF_BATCH:
-            op = _SINGLE_OF_BATCH[op]
+        if len(args) == 1 and op in SINGLE_OF_BATCH:
+            op = SINGLE_OF_BATCH[op]
         rule = self._limits.get(op)
         if rule is None:
             return []
@@ -197,57 +175,30 @@ class RateWindows:
             bucket.expire(now, self.window)
 
 
-class RateLimiter:
-    """Waits until a trade request fits OKX's rate limits, then counts it.
+class EventWindow:
+    """At most ``limit`` events in any ``window`` seconds, sans-IO (``now`` passed in).
 
-    ``WsClient.request`` calls :meth:`acquire` inside the request's deadline
-    before queueing the frame, so a request whose deadline passes while it
-    waits ends in ``OkxNotSent`` and is not counted.
-
-    Args:
-        headroom: fraction of OKX's limits to use (default 0.9).
-        clock: seconds, monotonic; ``trio.current_time`` (so ``MockClock`` works).
-        window: window length in seconds (OKX: 2).
-        limits: ``{op: (limit, per_instrument)}``, default OKX's table.
+    Used for OKX's connection limit (3 new connections per second) and each
+    connection's control budget (480 subscribe/unsubscribe/login frames per
+    hour). An event at ``t`` counts until exactly ``t + window``.
     """
 
-    def __init__(
-        self,
-        headroom: float = 0.9,
-        clock: Callable[[], float] = trio.current_time,
-        *,
-        window: float = WINDOW,
-        limits: Mapping[str, tuple[int, bool]] = DEFAULT_LIMITS,
-    ) -> None:
-        self.windows = RateWindows(headroom=headroom, window=window, limits=limits)
-        self._clock = clock
-        self._grants = 0
-        self.waits = 0
-        """How many acquisitions had to wait (statistics)."""
+    __slots__ = ("_times", "limit", "window")
 
-    async def acquire(self, op: str, args: Sequence[Any]) -> None:
-        """Wait until ``op`` with ``args`` fits, then count it. A checkpoint.
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = limit
+        self.window = window
+        self._times: deque[float] = deque()
 
-        Cancelled while waiting, it records nothing.
-        """
-        await trio.lowlevel.checkpoint()
-        demand = self.windows.demand(op, args)
-        if not demand:
-            return
-        waited = False
-        while True:
-            now = self._clock()
-            at = self.windows.ready_at(demand, now)
-            if at <= now:
-                break
-            waited = True
-            if self._clock is trio.current_time:
-                await trio.sleep_until(at)
-            else:
-                await trio.sleep(at - now)
-        self.windows.record(demand, now)
-        if waited:
-            self.waits += 1
-        self._grants += 1
-        if self._grants % 4096 == 0:
-            self.windows.prune(now)
+    def ready_at(self, now: float) -> float:
+        """When one more event fits (``-inf``: it fits now)."""
+        times = self._times
+        while times and now >= times[0] + self.window:
+            times.popleft()
+        if len(times) < self.limit:
+            return -math.inf
+        return times[0] + self.window
+
+    def record(self, now: float) -> None:
+        """Count an event at ``now``."""
+        self._times.append(now)

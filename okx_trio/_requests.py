@@ -1,7 +1,7 @@
 """Request models of the eleven trade ops, their validation and wire form.
 
 Each model is a frozen attrs class with OKX's documented fields for its op
-(okx-protocol.md 5.5-5.15) in snake_case; :func:`to_wire` writes OKX's
+in snake_case; :func:`to_wire` writes OKX's
 camelCase dict through the one converter of ``_convert``, leaving out fields
 that are ``None``. A plain mapping with OKX's own camelCase names is accepted
 too (:func:`coerce`): it is turned into the model, so it is validated the same
@@ -39,8 +39,8 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from ._convert import camel, converter, register_camel
-from ._instruments import Instrument
-from ._protocol import ID_RE, TAG_RE
+from ._models import Instrument
+from ._okx import ID_RE, TAG_RE
 
 __all__ = [
     "MAX_BATCH",
@@ -298,7 +298,7 @@ def _need_order_ref(inst: Any) -> None:
 
 @attrs.frozen(kw_only=True)
 class PlaceOrder:
-    """Arguments of ``order`` / ``batch-orders`` (okx-protocol.md 5.5).
+    """Arguments of ``order`` / ``batch-orders``.
 
     Give ``inst_id`` or ``inst_id_code``; with only ``inst_id`` the client
     looks the code up. Without ``cl_ord_id`` the client generates one.
@@ -368,7 +368,7 @@ class PlaceOrder:
 
 @attrs.frozen(kw_only=True)
 class CancelOrder:
-    """Arguments of ``cancel-order`` / ``batch-cancel-orders`` (okx-protocol.md 5.7)."""
+    """Arguments of ``cancel-order`` / ``batch-cancel-orders``."""
 
     inst_id: str | None = _opt(_text)
     """Instrument id (mapped to ``inst_id_code``)."""
@@ -389,7 +389,7 @@ class CancelOrder:
 
 @attrs.frozen(kw_only=True)
 class AmendOrder:
-    """Arguments of ``amend-order`` / ``batch-amend-orders`` (okx-protocol.md 5.9)."""
+    """Arguments of ``amend-order`` / ``batch-amend-orders``."""
 
     inst_id: str | None = _opt(_text)
     """Instrument id (mapped to ``inst_id_code``)."""
@@ -450,7 +450,7 @@ class MassCancel:
 
 @attrs.frozen(kw_only=True)
 class PlaceSpreadOrder:
-    """Arguments of ``sprd-order`` (okx-protocol.md 5.12). ``cl_ord_id`` is generated
+    """Arguments of ``sprd-order``. ``cl_ord_id`` is generated
     when omitted."""
 
     sprd_id: str = _req(_text)
@@ -478,7 +478,7 @@ class PlaceSpreadOrder:
 
 @attrs.frozen(kw_only=True)
 class AmendSpreadOrder:
-    """Arguments of ``sprd-amend-order`` (okx-protocol.md 5.13)."""
+    """Arguments of ``sprd-amend-order``."""
 
     ord_id: str | None = _opt(_text)
     """OKX order id (wins over ``cl_ord_id``)."""
@@ -502,7 +502,7 @@ class AmendSpreadOrder:
 
 @attrs.frozen(kw_only=True)
 class CancelSpreadOrder:
-    """Arguments of ``sprd-cancel-order`` (okx-protocol.md 5.14)."""
+    """Arguments of ``sprd-cancel-order``."""
 
     ord_id: str | None = _opt(_text)
     """OKX order id (wins over ``cl_ord_id``)."""

@@ -28,14 +28,13 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from types import TracebackType
-from typing import Any, Final
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
 import orjson
 
 from ._exceptions import (
-    RATE_LIMIT_CODES,
     OkxApiError,
     OkxAuthError,
     OkxConnectionLost,
@@ -46,70 +45,14 @@ from ._exceptions import (
     OkxRequestTimeout,
 )
 from ._models import Credentials
+from ._okx import AUTH_ERROR_CODES, RATE_LIMIT_CODES
 from ._protocol import check_id, rest_sign
 
-__all__ = ["AUTH_ERROR_CODES", "REST_HOSTS", "RestClient", "rest_base_url", "rest_timestamp"]
+__all__ = ["RestClient", "rest_timestamp"]
 
 log = logging.getLogger("okx_trio")
 
-REST_HOSTS: Final[Mapping[str, str]] = {
-    "prod": "https://www.okx.com",
-    "eea": "https://eea.okx.com",
-    "us": "https://us.okx.com",
-}
-"""The REST host of each market (demo trading uses the same hosts plus a header)."""
-
-AUTH_ERROR_CODES: Final = frozenset(
-    {
-        "50100",  # API frozen
-        "50101",  # key does not match the environment (live/demo)
-        "50102",  # timestamp expired
-        "50103",  # OK-ACCESS-KEY empty
-        "50104",  # OK-ACCESS-PASSPHRASE empty
-        "50105",  # OK-ACCESS-PASSPHRASE wrong
-        "50106",  # OK-ACCESS-SIGN empty
-        "50107",  # OK-ACCESS-TIMESTAMP empty
-        "50110",  # IP not in the key's whitelist
-        "50111",  # invalid OK-ACCESS-KEY
-        "50112",  # invalid OK-ACCESS-TIMESTAMP
-        "50113",  # invalid signature
-        "50114",  # invalid authorization
-        "50119",  # API key does not exist
-    }
-)
-"""OKX REST codes that mean the credentials or the signature were refused."""
-
 _CONNECTION = "rest"
-
-
-def rest_base_url(
-    *, base_url: str | None, rest_url: str | None, market: str, demo_trading: bool
-) -> str:
-    """The REST base URL the client uses (see API.md ``rest_url``).
-
-    ``rest_url`` wins; else ``base_url``'s host and port over http(s)
-    (``ws://h:p`` -> ``http://h:p``, ``wss://h:p`` -> ``https://h:p``); else
-    the market's REST host. Demo trading uses the same hosts (the requests
-    carry ``x-simulated-trading: 1``), so ``demo_trading`` does not change it.
-
-    Raises:
-        ValueError: unknown market or a URL with the wrong scheme.
-    """
-    del demo_trading  # same hosts; kept so callers pass the full choice
-    if rest_url is not None:
-        parts = urlsplit(rest_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ValueError(f"rest_url must be an http:// or https:// URL, got {rest_url!r}")
-        return f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}"
-    if base_url is not None:
-        parts = urlsplit(base_url)
-        schemes = {"ws": "http", "wss": "https"}
-        if parts.scheme not in schemes or not parts.netloc:
-            raise ValueError(f"base_url must be a ws:// or wss:// URL, got {base_url!r}")
-        return f"{schemes[parts.scheme]}://{parts.netloc}{parts.path.rstrip('/')}"
-    if market not in REST_HOSTS:
-        raise ValueError(f"unknown market {market!r}; expected one of {sorted(REST_HOSTS)}")
-    return REST_HOSTS[market]
 
 
 def rest_timestamp(ms: int) -> str:

@@ -24,17 +24,16 @@ waiters, so the opener can stay free of accidental exception groups.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-import attrs
 import trio
 
+from ._connection import Connection, Pending
 from ._exceptions import (
     OkxApiError,
     OkxAuthError,
@@ -42,12 +41,14 @@ from ._exceptions import (
     OkxError,
     OkxNotSent,
     OkxProtocolError,
-    OkxRequestError,
     OkxRequestTimeout,
+    copy_error,
 )
-from ._models import Push, Response
+from ._models import Response
+from ._okx import EXPIRED_TIMESTAMP_CODE, FATAL_LOGIN_CODES, RESTART_NOTICE_CODE
+from ._options import ClientOptions
+from ._pacing import RateLimiter
 from ._protocol import (
-    FATAL_LOGIN_CODES,
     ChannelConnCount,
     ErrorEvent,
     LoginAck,
@@ -62,22 +63,51 @@ from ._protocol import (
     encode_login,
     encode_request,
 )
+from ._push import Push
 from ._transport import Transport, TransportClosed, TransportConnectError
 
-if TYPE_CHECKING:
-    from ._client import WsClient
+__all__ = ["Session", "SessionHost", "wait_any"]
 
 log = logging.getLogger("okx_trio")
 
 REQUEST_QUEUE_SIZE = 1024
 """Requests waiting for the writer; callers block (within their deadline) beyond it."""
-CONTROL_BUDGET = 480
-"""subscribe + unsubscribe + login frames per connection per hour (OKX's limit)."""
-CONTROL_WINDOW = 3600.0
 WRITE_BATCH = 64
 """Most queued requests the writer puts in one socket write."""
 RETIRE_GRACE = 30.0
 """How long a connection replaced after a 64008 notice may keep answering in-flight requests."""
+
+
+class SessionHost(Protocol):
+    """What a session needs from the client that runs it (the client's core)."""
+
+    @property
+    def options(self) -> ClientOptions:
+        """The client's options (timeouts, TLS context, credentials, heartbeat)."""
+        ...
+
+    @property
+    def time_offset_ms(self) -> int:
+        """Milliseconds added to the local clock for login timestamps and ``expTime``."""
+        ...
+
+    def emit(self, kind: str, connection: str, detail: Any = None) -> None:
+        """Publish a lifecycle event."""
+
+    def backoff_delay(self, attempt: int) -> float:
+        """Seconds to wait before reconnect attempt ``attempt``."""
+        ...
+
+    async def pace_connect(self) -> None:
+        """Wait until a new connection may be opened (OKX's connection limit)."""
+
+    async def connect(self, url: str, nursery: trio.Nursery) -> Transport:
+        """Open a transport to ``url``; raises ``TransportConnectError``."""
+        ...
+
+    async def sync_time(self) -> int:
+        """Measure the exchange's clock offset again (after an expired login)."""
+        ...
 
 
 class _LoginFailed(Exception):
@@ -87,96 +117,15 @@ class _LoginFailed(Exception):
         self.msg = msg
 
 
-@attrs.define(eq=False)
-class Pending:
-    """A request waiting for its answer (internal)."""
-
-    id: str
-    op: str
-    frame: bytes
-    control: bool = False
-    args: Sequence[Mapping[str, Any]] = ()
-    event: trio.Event = attrs.field(factory=trio.Event)
-    result: Any = None
-    written: bool = False
-    abandoned: bool = False
-    conn: Connection | None = None
-    callback: Callable[[Pending], None] | None = None
-    exp_time: int | None = None
-    exp_offset: int | None = None
-    """The clock offset ``exp_time`` was derived with (None: given by the user)."""
-
-    @property
-    def done(self) -> bool:
-        return self.event.is_set()
-
-    def resolve(self, result: Any) -> None:
-        if self.event.is_set():
-            return
-        self.result = result
-        self.event.set()
-        if self.conn is not None:
-            self.conn.inflight -= 1
-            if self.conn.inflight <= 0:
-                self.conn.quiet.set()
-                if self.conn.retiring:
-                    self.conn.drained.set()
-        if self.callback is not None:
-            self.callback(self)
-
-    def error(self, cls: type[OkxRequestError], message: str, kind: str) -> OkxRequestError:
-        """An outcome error naming this request (op, id, clOrdId, args)."""
-        return cls(message, self.op, self.id, self.cl_ord_id(), self.args, kind)
-
-    def cl_ord_id(self) -> str | None:
-        if self.args:
-            value = self.args[0].get("clOrdId")
-            if isinstance(value, str):
-                return value
-        return None
-
-
-class Connection:
-    """One live transport and its per-connection state (internal)."""
-
-    def __init__(self, transport: Transport, number: int) -> None:
-        self.transport = transport
-        self.number = number
-        self.last_rx = trio.current_time()
-        self.owe_pong = False
-        self.ping_due = False
-        self.ended = trio.Event()
-        self.end_reason: TransportClosed | None = None
-        self.notice = trio.Event()
-        self.login_event = trio.Event()
-        self.login_result: LoginAck | ErrorEvent | None = None
-        self.awaiting_login = False
-        self.conn_id: str | None = None
-        self.inflight = 0
-        self.retiring = False
-        self.drained = trio.Event()
-        self.quiet = trio.Event()
-        """Set whenever nothing written on this connection awaits an answer."""
-        self.control_times: deque[float] = deque()
-        self.cancel_scope = trio.CancelScope()
-        self.nursery: trio.Nursery | None = None
-
-    def end(self, reason: TransportClosed) -> None:
-        if not self.ended.is_set():
-            self.end_reason = reason
-            self.ended.set()
-            self.cancel_scope.cancel()
-
-
 class Session:
     """A reconnecting OKX connection of one kind (internal; see module docstring)."""
 
-    def __init__(self, client: WsClient, kind: str, url: str, *, login: bool) -> None:
-        self.client = client
+    def __init__(self, host: SessionHost, kind: str, url: str, *, login: bool) -> None:
+        self.host = host
         self.kind = kind
         self.url = url
         self.needs_login = login
-        self.opts = client.options
+        self.opts = host.options
         self.pending: dict[str, Pending] = {}
         self._requests_send, self._requests_recv = trio.open_memory_channel[Pending](
             REQUEST_QUEUE_SIZE
@@ -203,9 +152,10 @@ class Session:
 
     # ------------------------------------------------------------------ requests
 
-    def _check_usable(self) -> None:
+    def check_usable(self) -> None:
+        """Raise the session's fatal error (a copy), or ``OkxNotSent`` once closing."""
         if self.failed is not None:
-            raise _copy_error(self.failed, None, self.kind)
+            raise copy_error(self.failed)
         if self.closing:
             raise OkxNotSent("the client is closing", connection=self.kind)
 
@@ -217,7 +167,7 @@ class Session:
         *,
         exp_time: int | None,
         deadline: float,
-        limiter: Any = None,
+        limiter: RateLimiter | None = None,
         exp_offset: int | None = None,
     ) -> Response:
         """Send a trade-style request and wait for its response (raises on code != 0).
@@ -226,7 +176,7 @@ class Session:
         with; if the offset changes (a clock re-sync) before the frame is written,
         the frame is re-encoded so ``expTime`` still means the same deadline.
         """
-        self._check_usable()
+        self.check_usable()
         if id in self.pending:
             raise ValueError(f"request id {id!r} is already in flight")
         frame = encode_request(id, op, args, exp_time)
@@ -280,7 +230,7 @@ class Session:
         self, id: str, op: str, args: Sequence[Mapping[str, Any]], *, deadline: float
     ) -> SubscribeAck | UnsubscribeAck:
         """Send a subscribe/unsubscribe request and wait for its ack (raises on error)."""
-        self._check_usable()
+        self.check_usable()
         if id in self.pending:
             raise ValueError(f"request id {id!r} is already in flight")
         p = self.enqueue_control(id, op, args)
@@ -339,29 +289,29 @@ class Session:
         expired_retry_done = False
         while not self.closing:
             if attempt > 0:
-                await trio.sleep(self.client.backoff_delay(attempt))
+                await trio.sleep(self.host.backoff_delay(attempt))
                 attempt += 1
             else:
                 attempt = 1
             try:
                 conn = await self._establish()
             except _LoginFailed as exc:
-                if exc.code == "60006" and not expired_retry_done:
+                if exc.code == EXPIRED_TIMESTAMP_CODE and not expired_retry_done:
                     expired_retry_done = True
                     err = OkxAuthError(exc.code, exc.msg, self.kind)
-                    self.client.emit("exception", self.kind, err)
+                    self.host.emit("exception", self.kind, err)
                     try:
-                        await self.client.sync_time()
+                        await self.host.sync_time()
                     except OkxError:
                         pass
                     attempt = 0
                     continue
                 if exc.code in FATAL_LOGIN_CODES:
                     raise OkxAuthError(exc.code, exc.msg, self.kind) from None
-                self.client.emit("exception", self.kind, OkxAuthError(exc.code, exc.msg, self.kind))
+                self.host.emit("exception", self.kind, OkxAuthError(exc.code, exc.msg, self.kind))
                 continue
             except (TransportConnectError, TransportClosed, trio.TooSlowError) as exc:
-                self.client.emit("exception", self.kind, exc)
+                self.host.emit("exception", self.kind, exc)
                 continue
             attempt = 0
             expired_retry_done = False
@@ -376,7 +326,7 @@ class Session:
                     new = await self._establish()
                 except (_LoginFailed, TransportConnectError, TransportClosed,
                         trio.TooSlowError) as exc:
-                    self.client.emit("exception", self.kind, exc)
+                    self.host.emit("exception", self.kind, exc)
                     continue
                 self._activate(new, replacing=True)
                 self._retire(conn, new)
@@ -385,29 +335,27 @@ class Session:
             attempt = 1  # the first retry after a loss waits 0-100 ms, not zero
 
     async def _establish(self) -> Connection:
-        await self.client.pace_connect()
+        await self.host.pace_connect()
         opts = self.opts
         assert self._nursery is not None
         with trio.fail_after(opts.connect_timeout):
-            transport = await self.client.connector(
-                self.url, ssl_context=opts.ssl_context, nursery=self._nursery
-            )
+            transport = await self.host.connect(self.url, self._nursery)
         self._numbers += 1
         conn = Connection(transport, self._numbers)
         # start(), not start_soon(): the connection's nursery must exist before
         # _activate (a public connection is activated without any await).
         await self._nursery.start(self._connection_task, conn)
         if not self._ever_connected:
-            self.client.emit("open", self.kind, self.url)
+            self.host.emit("open", self.kind, self.url)
         if self.needs_login:
-            creds = self.client.options.credentials
+            creds = self.opts.credentials
             if creds is None:
                 conn.end(TransportClosed(1000, "no credentials"))
                 raise OkxAuthError("60027", "credentials are required", self.kind)
             conn.awaiting_login = True
-            ts = str(int(time.time() + self.client.time_offset_ms / 1000))
+            ts = str(int(time.time() + self.host.time_offset_ms / 1000))
             frame = encode_login(creds.api_key, creds.secret_key, creds.passphrase, ts)
-            self._count_control(conn)
+            conn.control.record(trio.current_time())
             try:
                 with trio.fail_after(opts.login_timeout):
                     await transport.send(frame)
@@ -422,7 +370,7 @@ class Session:
             if isinstance(result, ErrorEvent):
                 conn.end(TransportClosed(1000, "login failed"))
                 raise _LoginFailed(result.code, result.msg)
-            self.client.emit("authenticated", self.kind, conn.conn_id)
+            self.host.emit("authenticated", self.kind, conn.conn_id)
         if conn.ended.is_set():
             # Lost right after the login ack (or the open): its tasks are gone, so
             # it cannot be activated; the supervisor treats it as a failed attempt.
@@ -432,9 +380,9 @@ class Session:
     def _activate(self, conn: Connection, *, replacing: bool = False) -> None:
         self.active = conn
         if replacing:
-            self.client.emit("reconnected", self.kind, "switched over after a 64008 notice")
+            self.host.emit("reconnected", self.kind, "switched over after a 64008 notice")
         elif self._ever_connected:
-            self.client.emit("reconnected", self.kind, conn.conn_id)
+            self.host.emit("reconnected", self.kind, conn.conn_id)
         self._ever_connected = True
         for hook in self.on_activated:
             hook(self)
@@ -475,7 +423,7 @@ class Session:
         if self.closing:
             return
         self.reconnects += 1
-        self.client.emit("reconnect", self.kind, conn.end_reason)
+        self.host.emit("reconnect", self.kind, conn.end_reason)
         for hook in self.on_lost:
             hook(self)
 
@@ -497,7 +445,7 @@ class Session:
                 if p.written and not isinstance(exc, OkxAuthError):
                     p.resolve(p.error(OkxConnectionLost, str(exc), self.kind))
                 else:
-                    p.resolve(_copy_error(exc, p, self.kind))
+                    p.resolve(p.copy_error(exc, self.kind))
         for hook in self.on_failed:
             hook(self, exc)
 
@@ -542,12 +490,11 @@ class Session:
         transport = conn.transport
         # Every message of one socket read at once: one await and one clock
         # reading per read, not per message.
-        receive_many = getattr(transport, "receive_many", None)
-        receive = transport.receive
+        receive_many = transport.receive_many
         pending = self.pending
         try:
             while True:
-                batch = await receive_many() if receive_many is not None else [await receive()]
+                batch = await receive_many()
                 conn.last_rx = trio.current_time()
                 for data in batch:
                     ev = decode_frame(data)
@@ -590,17 +537,17 @@ class Session:
                 conn.login_result = ev
                 conn.login_event.set()
             else:
-                self.client.emit("exception", self.kind, OkxApiError(ev.code, ev.msg, None, ev.id))
+                self.host.emit("exception", self.kind, OkxApiError(ev.code, ev.msg, None, ev.id))
         elif isinstance(ev, ChannelConnCount):
-            self.client.emit("conn-count", self.kind, ev)
+            self.host.emit("conn-count", self.kind, ev)
             for hook in self.on_conn_count:
                 hook(self, ev)
         elif isinstance(ev, Notice):
-            self.client.emit("notice", self.kind, ev)
-            if ev.code == "64008" and conn is self.active:
+            self.host.emit("notice", self.kind, ev)
+            if ev.code == RESTART_NOTICE_CODE and conn is self.active:
                 conn.notice.set()
         elif isinstance(ev, Malformed):
-            self.client.emit("exception", self.kind,
+            self.host.emit("exception", self.kind,
                              OkxProtocolError(f"{ev.reason}: {ev.text[:200]!r}"))
         elif isinstance(ev, OtherEvent):
             log.debug("%s: unhandled event %r", self.kind, ev.event)
@@ -623,27 +570,14 @@ class Session:
     def _rederive_exp_time(self, p: Pending) -> None:
         assert p.exp_time is not None
         assert p.exp_offset is not None
-        offset = self.client.time_offset_ms
+        offset = self.host.time_offset_ms
         p.exp_time += offset - p.exp_offset
         p.exp_offset = offset
         p.frame = encode_request(p.id, p.op, p.args, p.exp_time)
 
-    def _count_control(self, conn: Connection) -> None:
-        conn.control_times.append(trio.current_time())
-
-    def _control_wait_until(self, conn: Connection) -> float:
-        """When the next subscribe/unsubscribe may be written (-inf: now)."""
-        times = conn.control_times
-        now = trio.current_time()
-        while times and now >= times[0] + CONTROL_WINDOW:
-            times.popleft()
-        if len(times) < CONTROL_BUDGET:
-            return -math.inf
-        return times[0] + CONTROL_WINDOW
-
     async def _writer(self, conn: Connection) -> None:
         send = conn.transport.send
-        send_many = getattr(conn.transport, "send_many", None)
+        send_many = conn.transport.send_many
         recv_nowait = self._requests_recv.receive_nowait
         control = self._control
         try:
@@ -662,12 +596,12 @@ class Session:
                     continue
                 wake_at = math.inf
                 if control:
-                    ready_at = self._control_wait_until(conn)
+                    ready_at = conn.control.ready_at(trio.current_time())
                     if ready_at == -math.inf:
                         p = control.popleft()
                         if p.abandoned or p.done:
                             continue
-                        self._count_control(conn)
+                        conn.control.record(trio.current_time())
                         p.written = True
                         p.conn = conn
                         conn.inflight += 1
@@ -696,26 +630,17 @@ class Session:
                     if not (q.abandoned or q.done):
                         batch.append(q)
                 for q in batch:
-                    if q.exp_offset is not None and q.exp_offset != self.client.time_offset_ms:
+                    if q.exp_offset is not None and q.exp_offset != self.host.time_offset_ms:
                         self._rederive_exp_time(q)
                     q.written = True
                     q.conn = conn
                     conn.inflight += 1
-                if len(batch) == 1 or send_many is None:
-                    for q in batch:
-                        await send(q.frame)
+                if len(batch) == 1:
+                    await send(batch[0].frame)
                 else:
                     await send_many([q.frame for q in batch])
         except TransportClosed as exc:
             conn.end(exc)
-
-
-def _copy_error(exc: OkxError, p: Pending | None, kind: str) -> OkxError:
-    """A fresh copy of a stored failure for each waiter (tracebacks do not pile up
-    on one object); a request error names the waiter's own request."""
-    if p is not None and isinstance(exc, OkxRequestError):
-        return p.error(type(exc), exc.message, kind)
-    return copy.copy(exc)
 
 
 async def wait_any(*events: trio.Event) -> None:

@@ -1,4 +1,4 @@
-"""Subscriptions that survive reconnects, and sequence-checked order books.
+"""Subscriptions that survive reconnects.
 
 :class:`SubscriptionManager` (one per client, created on first use) keeps one
 *server subscription* per distinct arg, shared by every local subscriber of
@@ -27,25 +27,23 @@ the last one out sends the ``unsubscribe``. It hooks into every
   ``channel-conn-count-error``, fails the affected subscriptions; the error is
   raised from the subscriber's next iteration.
 
-Order books (:class:`LiveOrderBook`) are kept by a shared ``_BookFeed`` per
-channel and instrument, which applies pushes in the reader with
-:class:`~okx_trio._orderbook.BookState` and resynchronises in a small
-background task when the chain breaks.
+A subscriber is anything with the :class:`Sink` methods: the buffer behind a
+:class:`Subscription`, or an order book's feed (``_books``).
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from collections import deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any, Final, Protocol
+from typing import Any, Final, Protocol
 
 import attrs
 import trio
 
+from ._connection import Connection, Pending
 from ._exceptions import (
     OkxApiError,
     OkxConnectionLost,
@@ -53,22 +51,21 @@ from ._exceptions import (
     OkxNotSent,
     OkxProtocolError,
     OkxRequestTimeout,
+    SubscriptionError,
+    copy_error,
 )
-from ._models import Gap, Push
-from ._orderbook import CHANNEL_DEPTHS, BookState, OrderBook
-from ._protocol import ChannelConnCount, SubscribeAck, route_channel
-
-if TYPE_CHECKING:
-    from decimal import Decimal
-
-    from ._client import WsClient
-    from ._session import Connection, Pending, Session
+from ._models import Gap
+from ._okx import route_channel
+from ._options import ClientOptions
+from ._protocol import ChannelConnCount, SubscribeAck
+from ._push import Push
+from ._session import Session
 
 __all__ = [
-    "BookStatistics",
-    "LiveOrderBook",
+    "ServerSubscription",
+    "Sink",
     "Subscription",
-    "SubscriptionError",
+    "SubscriptionHost",
     "SubscriptionManager",
     "SubscriptionStatistics",
 ]
@@ -86,47 +83,12 @@ LARGE_BUFFER_CHANNELS: Final = frozenset(
 """Channels whose subscribers get :data:`PRIVATE_BUFFER` by default."""
 UNSUBSCRIBE_WAIT: Final = 5.0
 """Longest time leaving a subscription waits for the ``unsubscribe`` ack."""
-SNAPSHOT_TIMEOUT: Final = 2.0
-"""How long an order book waits for a WebSocket snapshot before asking REST."""
-REST_CHANNELS: Final = frozenset({"books", "books-l2-tbt"})
-"""Book channels whose sequence matches ``GET /api/v5/market/books``."""
-_FULL_BOOK_CHANNELS: Final = frozenset({"books5", "bbo-tbt"})
-_RETRY_INITIAL: Final = 0.2
-_RETRY_MAX: Final = 5.0
 _ALIAS_LIMIT: Final = 4096
 FAIR_EVERY: Final = 256
 """Buffered items a subscriber may take without a schedule point."""
 
-_Key = frozenset[tuple[str, Any]]
-
-
-class SubscriptionError(OkxApiError):
-    """The exchange refused a subscription (an ``OkxApiError`` naming the arg).
-
-    Attributes:
-        arg: the refused arg; also ``data[0]``.
-    """
-
-    def __init__(
-        self,
-        code: str,
-        msg: str,
-        op: str | None = "subscribe",
-        id: str | None = None,
-        arg: Mapping[str, Any] | None = None,
-    ) -> None:
-        arg_dict = dict(arg or {})
-        OkxError.__init__(self, code, msg, op, id, arg_dict)
-        self.code = code
-        self.msg = msg
-        self.op = op
-        self.id = id
-        self.arg: dict[str, Any] = arg_dict
-        self.data: list[Mapping[str, Any]] = [arg_dict]
-
-    def __str__(self) -> str:
-        fields = ", ".join(f"{k}={v}" for k, v in self.arg.items())
-        return f"OKX {self.op or 'subscribe'} of {{{fields}}} refused: {self.code} {self.msg}"
+Key = frozenset[tuple[str, Any]]
+"""A subscription arg as a hashable key."""
 
 
 @attrs.frozen
@@ -141,22 +103,21 @@ class SubscriptionStatistics:
     """The buffer size."""
 
 
-@attrs.frozen
-class BookStatistics:
-    """A snapshot of an order book's counters (see :meth:`LiveOrderBook.statistics`)."""
+class SubscriptionHost(Protocol):
+    """What the subscriptions need from the client that runs them (its core)."""
 
-    updates: int
-    """Pushes applied to the book (snapshots included)."""
-    resyncs: int
-    """Times the book was found invalid and rebuilt."""
-    rest_snapshots: int
-    """Rebuilds that used ``GET /api/v5/market/books``."""
-    coalesced: int
-    """Updates that got no yield of their own because the reader was behind."""
-    buffered: int
-    """Updates held while waiting for a REST snapshot."""
-    synced: bool
-    """True while the book is valid."""
+    @property
+    def options(self) -> ClientOptions:
+        """The client's options (``request_timeout``, ``credentials``)."""
+        ...
+
+    def session(self, kind: str) -> Session:
+        """The session of connection ``kind``, created (and started) on first use."""
+        ...
+
+    def next_id(self) -> str:
+        """A fresh request id."""
+        ...
 
 
 # ---------------------------------------------------------------------------
@@ -167,7 +128,7 @@ def _normalize_args(args: Sequence[Any]) -> list[dict[str, str]]:
     if not args:
         raise ValueError("subscribe() needs at least one arg, e.g. {'channel': 'tickers', ...}")
     out: list[dict[str, str]] = []
-    seen: set[_Key] = set()
+    seen: set[Key] = set()
     for i, arg in enumerate(args):
         if not isinstance(arg, Mapping):
             raise TypeError(f"subscribe arg {i} must be a mapping, not {type(arg).__name__}")
@@ -197,45 +158,42 @@ def _capacity_for(args: Sequence[Mapping[str, str]]) -> int:
     return PUBLIC_BUFFER
 
 
-def _copy_error(exc: OkxError) -> OkxError:
-    # Each subscriber raises its own copy, so tracebacks do not pile up on one object.
-    try:
-        return copy.copy(exc)
-    except Exception:  # pragma: no cover - every OkxError keeps its args
-        return exc
-
-
 # ---------------------------------------------------------------------------
 # Server subscriptions
 
 
-class _Sink(Protocol):
-    def _deliver(self, push: Push) -> None: ...
+class Sink(Protocol):
+    """A local subscriber of server subscriptions (called from the session's reader)."""
 
-    def _gap(self, reason: str) -> None: ...
+    def deliver(self, push: Push) -> None:
+        """Take one push; never blocks."""
 
-    def _fail(self, exc: OkxError) -> None: ...
+    def gap(self, reason: str) -> None:
+        """Pushes may be missing from here on (``"reconnect"``, ``"resync"``)."""
+
+    def fail(self, exc: OkxError) -> None:
+        """The subscription failed for good."""
 
 
-class _ServerSub:
+class ServerSubscription:
     """One arg subscribed on the exchange, shared by its local subscribers.
 
     ``state``: ``subscribing`` (a subscribe is queued or in flight),
     ``live`` (acknowledged on ``conn``), ``down`` (to be sent when a usable
-    connection is active), ``failed`` (refused; ``error``).
+    connection is active), ``failed`` (refused; ``error``), ``released``.
     """
 
     __slots__ = ("arg", "conn", "error", "ever_live", "key", "kind", "needs_login",
                  "pending", "released", "session", "settled", "sinks", "state")
 
-    def __init__(self, session: Session, arg: dict[str, str], key: _Key, kind: str,
+    def __init__(self, session: Session, arg: dict[str, str], key: Key, kind: str,
                  needs_login: bool) -> None:
         self.session = session
         self.arg = arg
         self.key = key
         self.kind = kind
         self.needs_login = needs_login
-        self.sinks: list[_Sink] = []
+        self.sinks: list[Sink] = []
         self.state = "down"
         self.pending: Pending | None = None
         self.conn: object | None = None
@@ -257,6 +215,60 @@ class _ServerSub:
 
 # ---------------------------------------------------------------------------
 # Subscribers
+
+
+class _Inbox:
+    """The bounded buffer behind a :class:`Subscription` (its :class:`Sink`)."""
+
+    __slots__ = ("buffer", "capacity", "closed", "dropped", "dropped_total", "error",
+                 "lost_gap", "wake")
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.buffer: deque[Push | Gap] = deque()
+        self.wake = trio.Event()
+        self.dropped = 0
+        self.lost_gap = False
+        self.dropped_total = 0
+        self.error: OkxError | None = None
+        self.closed = False
+
+    # Fed by the manager (the session's reader): never blocks.
+
+    def deliver(self, push: Push) -> None:
+        buf = self.buffer
+        if len(buf) >= self.capacity:
+            self._drop_oldest()
+        buf.append(push)
+        self.wake.set()
+
+    def _drop_oldest(self) -> None:
+        old = self.buffer.popleft()
+        if type(old) is Push:
+            self.dropped += 1
+            self.dropped_total += 1
+        else:
+            self.lost_gap = True
+
+    def gap(self, reason: str) -> None:
+        buf = self.buffer
+        # Merge with a Gap still unread at the tail; once read, a new loss needs its own.
+        if self.closed or (buf and type(buf[-1]) is Gap):
+            return
+        if len(buf) >= self.capacity:
+            self._drop_oldest()
+        buf.append(Gap(reason))
+        self.wake.set()
+
+    def fail(self, exc: OkxError) -> None:
+        if self.error is None:
+            self.error = exc
+        self.wake.set()
+
+    def close(self) -> None:
+        self.closed = True
+        self.buffer.clear()
+        self.wake.set()
 
 
 class Subscription:
@@ -284,63 +296,18 @@ class Subscription:
     def __init__(self, args: Sequence[dict[str, str]], capacity: int) -> None:
         self.args: tuple[dict[str, str], ...] = tuple(args)
         """The args of this subscription, as given."""
-        self._capacity = capacity
-        self._buffer: deque[Push | Gap] = deque()
-        self._wake = trio.Event()
-        self._dropped = 0
-        self._lost_gap = False
-        self._dropped_total = 0
-        self._error: OkxError | None = None
-        self._closed = False
-        self._servers: list[_ServerSub] = []
+        self._inbox = _Inbox(capacity)
+        self._servers: list[ServerSubscription] = []
         self._run = 0
 
     def __repr__(self) -> str:
         channels = ",".join(a["channel"] for a in self.args)
-        return f"<Subscription {channels} buffered={len(self._buffer)}>"
-
-    # -- fed by the manager (the session's reader): never blocks
-
-    def _deliver(self, push: Push) -> None:
-        buf = self._buffer
-        if len(buf) >= self._capacity:
-            self._drop_oldest()
-        buf.append(push)
-        self._wake.set()
-
-    def _drop_oldest(self) -> None:
-        old = self._buffer.popleft()
-        if type(old) is Push:
-            self._dropped += 1
-            self._dropped_total += 1
-        else:
-            self._lost_gap = True
-
-    def _gap(self, reason: str) -> None:
-        buf = self._buffer
-        # Merge with a Gap still unread at the tail; once read, a new loss needs its own.
-        if self._closed or (buf and type(buf[-1]) is Gap):
-            return
-        if len(buf) >= self._capacity:
-            self._drop_oldest()
-        buf.append(Gap(reason))
-        self._wake.set()
-
-    def _fail(self, exc: OkxError) -> None:
-        if self._error is None:
-            self._error = exc
-        self._wake.set()
-
-    def _close(self) -> None:
-        self._closed = True
-        self._buffer.clear()
-        self._wake.set()
-
-    # -- the consumer side
+        return f"<Subscription {channels} buffered={len(self._inbox.buffer)}>"
 
     def statistics(self) -> SubscriptionStatistics:
         """Buffered items, pushes dropped so far, and the buffer size."""
-        return SubscriptionStatistics(len(self._buffer), self._dropped_total, self._capacity)
+        inbox = self._inbox
+        return SubscriptionStatistics(len(inbox.buffer), inbox.dropped_total, inbox.capacity)
 
     def __aiter__(self) -> Subscription:
         return self
@@ -350,376 +317,29 @@ class Subscription:
         # scheduler round; taking one item per round would overflow the buffer.
         # Buffered items are returned at once, with a schedule point every
         # FAIR_EVERY items so the loop stays fair.
-        if self._buffer and self._error is None and not self._dropped and not self._lost_gap:
+        inbox = self._inbox
+        if inbox.buffer and inbox.error is None and not inbox.dropped and not inbox.lost_gap:
             self._run += 1
             if self._run < FAIR_EVERY:
                 # Still a cancel point, just not a schedule point.
                 await trio.lowlevel.checkpoint_if_cancelled()
-                return self._buffer.popleft()
+                return inbox.buffer.popleft()
         self._run = 0
         await trio.lowlevel.checkpoint()
         while True:
-            if self._error is not None:
-                raise _copy_error(self._error)
-            if self._dropped or self._lost_gap:
-                n = self._dropped
-                self._dropped = 0
-                self._lost_gap = False
+            if inbox.error is not None:
+                raise copy_error(inbox.error)
+            if inbox.dropped or inbox.lost_gap:
+                n = inbox.dropped
+                inbox.dropped = 0
+                inbox.lost_gap = False
                 return Gap("dropped" if n else "reconnect", n)
-            if self._buffer:
-                return self._buffer.popleft()
-            if self._closed:
+            if inbox.buffer:
+                return inbox.buffer.popleft()
+            if inbox.closed:
                 raise StopAsyncIteration
-            self._wake = trio.Event()
-            await self._wake.wait()
-
-
-class LiveOrderBook:
-    """An order book kept current from an OKX book channel (``client.order_book()``).
-
-    Read it like :class:`~okx_trio._orderbook.OrderBook`: ``bids`` and
-    ``asks`` (sorted ``(price, size)`` ``Decimal`` pairs, best first),
-    ``best_bid``, ``best_ask``, ``seq_id``, ``ts``, ``raw_bids()``,
-    ``raw_asks()``, ``checksum()``. Between two awaits it does not change.
-
-    Iterating it (``async for book in ob``) yields the book itself after
-    applied updates, and a :class:`Gap` when the book became invalid (a
-    sequence gap, an invalid reset, a missing snapshot, a checksum mismatch:
-    ``reason="resync"``; a replaced connection: ``reason="reconnect"``). After
-    a Gap the next yield is the rebuilt book; until then ``synced`` is False
-    and the levels are stale. A reader that falls behind gets one yield for
-    several updates (the view is always the latest state, so nothing is lost;
-    ``statistics().coalesced`` counts them). Empty keepalive updates are not
-    yielded. A fatal error of the subscription is raised from the next
-    iteration. Several ``order_book()`` calls for the same channel and
-    instrument share one book; one consumer task per object is the intended use.
-    """
-
-    def __init__(self, feed: _BookFeed) -> None:
-        self._feed = feed
-        self._book: OrderBook = feed.book
-        self._wake = trio.Event()
-        # The first iteration yields the current book when it is already valid.
-        self._changed = not feed.resyncing
-        self._gaps: deque[Gap] = deque(maxlen=8)
-        self._coalesced = 0
-        self._error: OkxError | None = None
-        self._closed = False
-
-    def __repr__(self) -> str:
-        return f"<LiveOrderBook {self._book!r} synced={self.synced}>"
-
-    # -- the OrderBook view
-
-    @property
-    def inst_id(self) -> str:
-        """The instrument id."""
-        return self._book.inst_id
-
-    @property
-    def channel(self) -> str:
-        """The OKX channel feeding the book."""
-        return self._book.channel
-
-    @property
-    def depth(self) -> int:
-        """Levels kept per side."""
-        return self._book.depth
-
-    @property
-    def bids(self) -> list[tuple[Decimal, Decimal]]:
-        """Bid levels, best (highest price) first. Do not mutate the list."""
-        return self._book.bids
-
-    @property
-    def asks(self) -> list[tuple[Decimal, Decimal]]:
-        """Ask levels, best (lowest price) first. Do not mutate the list."""
-        return self._book.asks
-
-    @property
-    def best_bid(self) -> tuple[Decimal, Decimal] | None:
-        """The highest bid ``(price, size)``, or ``None``."""
-        return self._book.best_bid
-
-    @property
-    def best_ask(self) -> tuple[Decimal, Decimal] | None:
-        """The lowest ask ``(price, size)``, or ``None``."""
-        return self._book.best_ask
-
-    @property
-    def seq_id(self) -> int | None:
-        """``seqId`` of the last applied push."""
-        return self._book.seq_id
-
-    @property
-    def ts(self) -> int | None:
-        """Exchange time (ms) of the last applied push."""
-        return self._book.ts
-
-    @property
-    def synced(self) -> bool:
-        """True while the book is valid (False during a resynchronisation)."""
-        return not self._feed.resyncing
-
-    @property
-    def book(self) -> OrderBook:
-        """The underlying :class:`~okx_trio._orderbook.OrderBook` (shared, read-only)."""
-        return self._book
-
-    def raw_bids(self, n: int | None = None) -> list[tuple[str, str]]:
-        """Bid ``(price, size)`` strings as received, best first."""
-        return self._book.raw_bids(n)
-
-    def raw_asks(self, n: int | None = None) -> list[tuple[str, str]]:
-        """Ask ``(price, size)`` strings as received, best first."""
-        return self._book.raw_asks(n)
-
-    def checksum(self) -> int:
-        """OKX's CRC32 of the current book (signed)."""
-        return self._book.checksum()
-
-    def statistics(self) -> BookStatistics:
-        """Counters: updates applied, resyncs, REST snapshots, coalesced yields."""
-        feed = self._feed
-        return BookStatistics(
-            updates=feed.updates, resyncs=feed.resyncs, rest_snapshots=feed.rest_snapshots,
-            coalesced=self._coalesced, buffered=feed.state.buffered, synced=not feed.resyncing,
-        )
-
-    # -- fed by the feed
-
-    def _notify(self) -> None:
-        if self._changed:
-            self._coalesced += 1
-        self._changed = True
-        self._wake.set()
-
-    def _gap(self, reason: str) -> None:
-        # The update not read yet is superseded by the rebuilt book.
-        self._changed = False
-        if not self._gaps or self._gaps[-1].reason != reason:
-            self._gaps.append(Gap(reason))
-        self._wake.set()
-
-    def _fail(self, exc: OkxError) -> None:
-        if self._error is None:
-            self._error = exc
-        self._wake.set()
-
-    # -- iteration
-
-    def __aiter__(self) -> LiveOrderBook:
-        return self
-
-    async def __anext__(self) -> LiveOrderBook | Gap:
-        await trio.lowlevel.checkpoint()
-        while True:
-            if self._error is not None:
-                raise _copy_error(self._error)
-            if self._gaps:
-                return self._gaps.popleft()
-            if self._changed:
-                self._changed = False
-                return self
-            if self._closed:
-                raise StopAsyncIteration
-            self._wake = trio.Event()
-            await self._wake.wait()
-
-
-class _BookFeed:
-    """One book channel of one instrument, shared by its :class:`LiveOrderBook` s.
-
-    Always either synced or resynchronising (``resyncing``). A resync starts
-    with ``BookState.start_resync()`` (updates are held) and ends when a
-    snapshot is applied: the WebSocket one after a resubscription or a
-    reconnect, or, when none comes within ``snapshot_timeout`` (OKX announced
-    that snapshots go away), a REST snapshot joined to the held updates. Once
-    a subscription came without a snapshot the feed uses REST directly.
-    """
-
-    def __init__(self, manager: SubscriptionManager, arg: dict[str, str], key: _Key,
-                 snapshot_timeout: float) -> None:
-        self.manager = manager
-        self.arg = arg
-        self.key = key
-        self.channel = arg["channel"]
-        self.inst_id = arg["instId"]
-        self.state = BookState(self.inst_id, self.channel)
-        self.book = self.state.book
-        self.full_book = self.channel in _FULL_BOOK_CHANNELS
-        self.snapshot_timeout = snapshot_timeout
-        self.handles: list[LiveOrderBook] = []
-        self.ss: _ServerSub | None = None
-        self.error: OkxError | None = None
-        self.updates = 0
-        self.resyncs = 0
-        self.rest_snapshots = 0
-        self.rest_mode = False
-        self.resyncing = True
-        self.want_resubscribe = False
-        self.attempts = 0
-        self.synced_event = trio.Event()
-        self.kick = trio.Event()
-        self.scope = trio.CancelScope()
-        self.done = trio.Event()
-        self.state.start_resync()
-
-    # -- sink interface (called from the session's reader)
-
-    def _deliver(self, push: Push) -> None:
-        if self.error is not None:
-            return
-        state = self.state
-        action = push.action
-        for item in push.data:
-            try:
-                result = state.apply(item, action)
-            except ValueError as exc:
-                log.warning("%s %s: malformed book push (%s); resynchronising",
-                            self.channel, self.inst_id, exc)
-                self._begin_resync("resync", resubscribe=True)
-                continue
-            status = result.status
-            if status == "applied":
-                self.updates += 1
-                if self.resyncing:
-                    if state.synced:
-                        self._end_resync()
-                else:
-                    for h in self.handles:
-                        h._notify()
-            elif status == "resync":
-                self._begin_resync("resync", resubscribe=result.reason != "no-snapshot")
-
-    def _gap(self, reason: str) -> None:
-        if reason == "reconnect":
-            # The new subscription sends a fresh snapshot.
-            self._begin_resync("reconnect", resubscribe=False)
-
-    def _fail(self, exc: OkxError) -> None:
-        if self.error is None:
-            self.error = exc
-        for h in self.handles:
-            h._fail(_copy_error(exc))
-        self.synced_event.set()
-        self.kick.set()
-
-    # -- resynchronisation
-
-    def _begin_resync(self, reason: str, *, resubscribe: bool) -> None:
-        self.state.start_resync()
-        if resubscribe and not self.rest_mode and not self.full_book:
-            self.want_resubscribe = True
-        if not self.resyncing:
-            self.resyncing = True
-            self.resyncs += 1
-            self.synced_event = trio.Event()
-            for h in self.handles:
-                h._gap(reason)
-        self.kick.set()
-
-    def _end_resync(self) -> None:
-        self.attempts = 0
-        self.resyncing = False
-        self.want_resubscribe = False
-        self.synced_event.set()
-        for h in self.handles:
-            h._notify()
-
-    async def keeper(self) -> None:
-        """Background task: drive resynchronisations until the feed closes."""
-        try:
-            with self.scope:
-                while True:
-                    if not self.resyncing or self.error is not None:
-                        self.kick = trio.Event()
-                        await self.kick.wait()
-                        continue
-                    await self._resync_step()
-        finally:
-            self.done.set()
-
-    async def _wait_live(self) -> bool:
-        ss = self.ss
-        assert ss is not None
-        while ss.state != "live":
-            if ss.state == "failed" or self.error is not None:
-                return False
-            await ss.settled.wait()
-        return True
-
-    async def _resync_step(self) -> None:
-        ss = self.ss
-        assert ss is not None
-        if self.want_resubscribe:
-            if self.attempts:
-                # Repeated failures: back off, the 480/hour control budget is shared.
-                await trio.sleep(min(_RETRY_INITIAL * 2 ** (self.attempts - 1), _RETRY_MAX))
-            self.attempts += 1
-            self.want_resubscribe = False
-            self.manager._resubscribe(ss, self)
-        if not await self._wait_live():
-            self.kick = trio.Event()
-            await self.kick.wait()
-            return
-        if self.full_book:
-            # Every push is a whole book: the next one resynchronises.
-            await self.synced_event.wait()
-            return
-        if not self.rest_mode:
-            with trio.move_on_after(self.snapshot_timeout):
-                await self.synced_event.wait()
-            if self._settled() or ss.state != "live":
-                return
-        if self.channel in REST_CHANNELS:
-            if not self.rest_mode:
-                log.info("%s %s: no snapshot within %gs; using REST snapshots",
-                         self.channel, self.inst_id, self.snapshot_timeout)
-            self.rest_mode = True
-            await self._rest_resync()
-        else:
-            self.want_resubscribe = True
-            await trio.sleep(_RETRY_INITIAL)
-
-    def _settled(self) -> bool:
-        # A method, so type checkers do not carry a narrowing across awaits.
-        return not self.resyncing or self.error is not None
-
-    async def _rest_resync(self) -> None:
-        client = self.manager.client
-        delay = _RETRY_INITIAL
-        while self.resyncing and self.error is None:
-            try:
-                item = await client.rest.get_order_book(self.inst_id, sz=self.book.depth)
-            except (OkxError, ValueError) as exc:
-                client.emit("exception", self.ss.kind if self.ss else "public", exc)
-                await trio.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX)
-                continue
-            if self._settled():
-                return
-            state = self.state
-            if not state.resyncing:
-                state.start_resync()
-            try:
-                result = state.apply_rest_snapshot(item)
-            except ValueError as exc:
-                client.emit("exception", self.ss.kind if self.ss else "public",
-                            OkxProtocolError(f"bad REST order book snapshot: {exc}"))
-                state.start_resync()
-                await trio.sleep(delay)
-                delay = min(delay * 2, _RETRY_MAX)
-                continue
-            if result.applied:
-                self.rest_snapshots += 1
-                self._end_resync()
-                return
-            # Older than the held updates, or they do not continue it: fetch again.
-            if not state.resyncing:
-                state.start_resync()
-            await trio.sleep(delay)
-            delay = min(delay * 2, _RETRY_MAX)
+            inbox.wake = trio.Event()
+            await inbox.wake.wait()
 
 
 # ---------------------------------------------------------------------------
@@ -727,13 +347,12 @@ class _BookFeed:
 
 
 class SubscriptionManager:
-    """The client's subscriptions and order books (``client._subs()``)."""
+    """The client's subscriptions (created by the client's core on first use)."""
 
-    def __init__(self, client: WsClient) -> None:
-        self.client = client
-        self._subs: dict[_Key, _ServerSub] = {}
-        self._alias: dict[_Key, _ServerSub | None] = {}
-        self._feeds: dict[_Key, _BookFeed] = {}
+    def __init__(self, host: SubscriptionHost) -> None:
+        self._host = host
+        self._subs: dict[Key, ServerSubscription] = {}
+        self._alias: dict[Key, ServerSubscription | None] = {}
         self._unsubs: dict[Session, set[Pending]] = {}
         self._changed = trio.Event()
         self.unrouted = 0
@@ -756,7 +375,7 @@ class SubscriptionManager:
     def _dispatch(self, push: Push, conn: Connection) -> None:
         arg = push.arg
         try:
-            key: _Key | None = frozenset(arg.items())
+            key: Key | None = frozenset(arg.items())
         except TypeError:
             key = None
         ss = self._subs.get(key) if key is not None else None
@@ -770,16 +389,16 @@ class SubscriptionManager:
             # The other side of a 64008 switch-over: this arg is live elsewhere.
             return
         for sink in ss.sinks:
-            sink._deliver(push)
+            sink.deliver(push)
 
-    def _route(self, arg: Mapping[str, Any], key: _Key | None) -> _ServerSub | None:
+    def _route(self, arg: Mapping[str, Any], key: Key | None) -> ServerSubscription | None:
         """Find the subscription of a push whose arg is not exactly the subscribed one
         (private channels add ``uid``)."""
         if key is not None and key in self._alias:
             return self._alias[key]
         channel = arg.get("channel")
-        found: _ServerSub | None = None
-        loose: _ServerSub | None = None
+        found: ServerSubscription | None = None
+        loose: ServerSubscription | None = None
         for ss in self._subs.values():
             if ss.arg["channel"] != channel:
                 continue
@@ -806,7 +425,7 @@ class SubscriptionManager:
         self._changed = trio.Event()
 
     def _on_lost(self, session: Session) -> None:
-        gapped: dict[int, _Sink] = {}
+        gapped: dict[int, Sink] = {}
         for ss in list(self._subs.values()):
             if ss.session is not session:
                 continue
@@ -817,7 +436,7 @@ class SubscriptionManager:
                     gapped[id(sink)] = sink
         self._drop_unsent_unsubscribes(session)
         for sink in gapped.values():
-            sink._gap("reconnect")
+            sink.gap("reconnect")
         self._state_changed()
 
     def _on_activated(self, session: Session) -> None:
@@ -837,7 +456,7 @@ class SubscriptionManager:
     def _on_failed(self, session: Session, exc: OkxError) -> None:
         for ss in list(self._subs.values()):
             if ss.session is session and ss.state != "failed":
-                self._fail_sub(ss, _copy_error(exc))
+                self._fail_sub(ss, copy_error(exc))
 
     def _on_conn_count(self, session: Session, ev: ChannelConnCount) -> None:
         if not ev.error:
@@ -858,7 +477,7 @@ class SubscriptionManager:
 
     # -- subscribe / unsubscribe frames
 
-    def _send_subscribe(self, ss: _ServerSub) -> None:
+    def _send_subscribe(self, ss: ServerSubscription) -> None:
         session = ss.session
         if ss.needs_login and not session.logged_in:
             # Sent by _on_activated once a logged-in connection is active.
@@ -866,7 +485,7 @@ class SubscriptionManager:
             ss.pending = None
             ss.set_state("down")
             return
-        rid = self.client.next_id()
+        rid = self._host.next_id()
         ss.set_state("subscribing")
 
         def done(p: Pending) -> None:
@@ -874,7 +493,7 @@ class SubscriptionManager:
 
         ss.pending = session.enqueue_control(rid, "subscribe", [ss.arg], done)
 
-    def _on_subscribe_result(self, ss: _ServerSub, p: Pending) -> None:
+    def _on_subscribe_result(self, ss: ServerSubscription, p: Pending) -> None:
         session = ss.session
         session.forget(p.id)
         if ss.pending is not p or ss.released:
@@ -901,22 +520,22 @@ class SubscriptionManager:
             self._fail_sub(ss, OkxProtocolError(f"unexpected answer to subscribe: {result!r}"))
         self._state_changed()
 
-    def _resubscribe_later(self, ss: _ServerSub) -> None:
+    def _resubscribe_later(self, ss: ServerSubscription) -> None:
         if ss.session.active is not None:
             self._send_subscribe(ss)
         else:
             ss.set_state("down")
 
-    def _fail_sub(self, ss: _ServerSub, exc: OkxError) -> None:
+    def _fail_sub(self, ss: ServerSubscription, exc: OkxError) -> None:
         ss.error = exc
         ss.pending = None
         ss.set_state("failed")
         for sink in list(ss.sinks):
-            sink._fail(_copy_error(exc))
+            sink.fail(copy_error(exc))
         self._state_changed()
 
     def _send_unsubscribe(self, session: Session, arg: dict[str, str]) -> Pending:
-        rid = self.client.next_id()
+        rid = self._host.next_id()
         outstanding = self._unsubs.setdefault(session, set())
 
         def done(p: Pending) -> None:
@@ -937,33 +556,35 @@ class SubscriptionManager:
                 p.resolve(OkxNotSent("not needed on the new connection", "unsubscribe", p.id,
                                      None, p.args, session.kind))
 
-    def _resubscribe(self, ss: _ServerSub, requester: _Sink) -> None:
-        """Unsubscribe and subscribe again (a fresh book snapshot)."""
+    def resubscribe(self, ss: ServerSubscription, requester: Sink) -> None:
+        """Unsubscribe and subscribe again (a fresh book snapshot); the other
+        subscribers of ``ss`` get ``Gap("resync")``."""
         if ss.state != "live" or ss.released:
             return
         self._send_unsubscribe(ss.session, ss.arg)
         for sink in ss.sinks:
             if sink is not requester:
-                sink._gap("resync")
+                sink.gap("resync")
         self._send_subscribe(ss)
         self._state_changed()
 
     # -- acquiring and releasing
 
-    def _acquire(self, sink: _Sink, arg: dict[str, str]) -> _ServerSub:
+    def acquire(self, sink: Sink, arg: dict[str, str]) -> ServerSubscription:
+        """Attach ``sink`` to the server subscription of ``arg``, subscribing if it is the first."""
         key = frozenset(arg.items())
         ss = self._subs.get(key)
         if ss is None:
             kind, needs_login = route_channel(arg["channel"])
-            session = self.client._session(kind)
-            session._check_usable()
-            ss = _ServerSub(session, arg, key, kind, needs_login)
+            session = self._host.session(kind)
+            session.check_usable()
+            ss = ServerSubscription(session, arg, key, kind, needs_login)
             self._subs[key] = ss
             self._table_changed()
             ss.sinks.append(sink)
             self._send_subscribe(ss)
         else:
-            ss.session._check_usable()
+            ss.session.check_usable()
             ss.sinks.append(sink)
             if ss.state == "failed":
                 # A newcomer tries again; the earlier subscribers keep their error.
@@ -971,7 +592,7 @@ class SubscriptionManager:
                 self._send_subscribe(ss)
         return ss
 
-    def _release(self, sink: _Sink, ss: _ServerSub) -> Pending | None:
+    def _release(self, sink: Sink, ss: ServerSubscription) -> Pending | None:
         """Detach ``sink``; the last one out unsubscribes (returns that request)."""
         if sink in ss.sinks:
             ss.sinks.remove(sink)
@@ -1000,28 +621,29 @@ class SubscriptionManager:
             return self._send_unsubscribe(session, ss.arg)
         return None
 
-    async def _release_all(self, sink: _Sink, subs: Sequence[_ServerSub]) -> None:
+    async def release_all(self, sink: Sink, subs: Sequence[ServerSubscription]) -> None:
         """Release ``subs`` and wait (shielded, bounded) for the unsubscribe acks."""
         waits = [p for p in (self._release(sink, ss) for ss in subs) if p is not None]
         if not waits:
             return
-        timeout = self.client.options.request_timeout or UNSUBSCRIBE_WAIT
+        timeout = self._host.options.request_timeout or UNSUBSCRIBE_WAIT
         with trio.move_on_after(min(timeout, UNSUBSCRIBE_WAIT), shield=True):
             for p in waits:
                 await p.event.wait()
 
-    def _client_deadline(self) -> float:
-        timeout = self.client.options.request_timeout
+    def deadline(self) -> float:
+        """The deadline of a subscribe entered now (the client's ``request_timeout``)."""
+        timeout = self._host.options.request_timeout
         return math.inf if timeout is None else trio.current_time() + timeout
 
-    async def _wait_settled(self, subs: Sequence[_ServerSub], deadline: float) -> None:
+    async def wait_settled(self, subs: Sequence[ServerSubscription], deadline: float) -> None:
         """Wait until every sub is acknowledged; raise the first failure (in arg order)."""
         with trio.move_on_at(deadline):
             while True:
                 for ss in subs:
                     if ss.state == "failed":
                         assert ss.error is not None
-                        raise _copy_error(ss.error)
+                        raise copy_error(ss.error)
                 if all(ss.state == "live" for ss in subs):
                     return
                 await self._changed.wait()
@@ -1035,8 +657,9 @@ class SubscriptionManager:
                 raise OkxNotSent(f"subscribe of {ss.arg} not sent before the deadline",
                                  "subscribe", rid, None, [ss.arg], ss.kind)
 
-    def _check_credentials(self, args: Sequence[Mapping[str, str]]) -> None:
-        if self.client.options.credentials is not None:
+    def check_credentials(self, args: Sequence[Mapping[str, str]]) -> None:
+        """Refuse a channel that needs a login when the client has no credentials."""
+        if self._host.options.credentials is not None:
             return
         for arg in args:
             kind, needs_login = route_channel(arg["channel"])
@@ -1091,117 +714,35 @@ class SubscriptionManager:
             if buffer_size < 1:
                 raise ValueError(f"buffer_size must be >= 1, got {buffer_size}")
             capacity = buffer_size
-        self._check_credentials(normalized)
-        deadline = self._client_deadline()
+        self.check_credentials(normalized)
+        deadline = self.deadline()
         sub = Subscription(normalized, capacity)
+        inbox = sub._inbox
         try:
             for arg in normalized:
-                sub._servers.append(self._acquire(sub, arg))
-            await self._wait_settled(sub._servers, deadline)
-            if sub._error is not None:
-                raise _copy_error(sub._error)
+                sub._servers.append(self.acquire(inbox, arg))
+            await self.wait_settled(sub._servers, deadline)
+            if inbox.error is not None:
+                raise copy_error(inbox.error)
         except BaseException:
-            sub._close()
-            await self._release_all(sub, sub._servers)
+            inbox.close()
+            await self.release_all(inbox, sub._servers)
             raise
         try:
             yield sub
         finally:
-            sub._close()
-            await self._release_all(sub, sub._servers)
+            inbox.close()
+            await self.release_all(inbox, sub._servers)
 
-    @asynccontextmanager
-    async def order_book(
-        self, inst_id: str, *, channel: str = "books", snapshot_timeout: float | None = None
-    ) -> AsyncIterator[LiveOrderBook]:
-        """A local order book of ``inst_id`` kept from ``channel`` (see :class:`LiveOrderBook`).
-
-        Entering returns once the book holds its first snapshot.
-
-        Args:
-            inst_id: the instrument, e.g. ``"BTC-USDT"``.
-            channel: ``books`` (400 levels), ``books5``, ``bbo-tbt``,
-                ``books-l2-tbt``, ``books50-l2-tbt`` (these two log in on the
-                public connection and need credentials) or ``books-elp``.
-            snapshot_timeout: seconds to wait for a WebSocket snapshot before
-                using ``GET /api/v5/market/books`` (``books``,
-                ``books-l2-tbt``) or subscribing again (other channels);
-                default 2.
-
-        Raises:
-            SubscriptionError: the exchange refused the subscription.
-            OkxRequestTimeout, OkxNotSent: no ack or no snapshot in time.
-            ValueError, TypeError: bad ``inst_id``/``channel``, or a VIP
-                channel without credentials.
-        """
-        if not isinstance(inst_id, str):
-            raise TypeError(f"inst_id must be a str, not {type(inst_id).__name__}")
-        if not inst_id:
-            raise ValueError("inst_id must be a non-empty string")
-        if not isinstance(channel, str):
-            raise TypeError(f"channel must be a str, not {type(channel).__name__}")
-        if channel not in CHANNEL_DEPTHS:
-            raise ValueError(f"channel must be one of {sorted(CHANNEL_DEPTHS)}, got {channel!r}")
-        if snapshot_timeout is None:
-            snapshot_timeout = SNAPSHOT_TIMEOUT
-        elif isinstance(snapshot_timeout, bool) or not isinstance(snapshot_timeout, (int, float)):
-            raise TypeError("snapshot_timeout must be a number of seconds")
-        elif not snapshot_timeout > 0:
-            raise ValueError(f"snapshot_timeout must be positive, got {snapshot_timeout!r}")
-        arg = {"channel": channel, "instId": inst_id}
-        self._check_credentials([arg])
-        deadline = self._client_deadline()
-        key = frozenset(arg.items())
-        feed = self._feeds.get(key)
-        if feed is None:
-            feed = _BookFeed(self, arg, key, float(snapshot_timeout))
-            feed.ss = self._acquire(feed, arg)
-            if feed.ss.state == "live":
-                # Joined a live raw subscription: a snapshot needs a fresh subscribe.
-                feed.want_resubscribe = True
-            self._feeds[key] = feed
-            self.client._nursery.start_soon(feed.keeper, name=f"okx_trio book {channel} {inst_id}")
-        handle = LiveOrderBook(feed)
-        feed.handles.append(handle)
-        try:
-            assert feed.ss is not None
-            await self._wait_settled([feed.ss], deadline)
-            sync_deadline = deadline + feed.snapshot_timeout
-            with trio.move_on_at(sync_deadline):
-                while feed.resyncing and feed.error is None:
-                    await feed.synced_event.wait()
-            if feed.error is not None:
-                raise _copy_error(feed.error)
-            if feed.resyncing:
-                raise OkxRequestTimeout(f"no order book snapshot for {arg} before the deadline",
-                                        "subscribe", None, None, [arg], feed.ss.kind)
-        except BaseException:
-            await self._close_handle(feed, handle)
-            raise
-        try:
-            yield handle
-        finally:
-            await self._close_handle(feed, handle)
-
-    async def _close_handle(self, feed: _BookFeed, handle: LiveOrderBook) -> None:
-        handle._closed = True
-        handle._wake.set()
-        if handle in feed.handles:
-            feed.handles.remove(handle)
-        if feed.handles:
-            return
-        if self._feeds.get(feed.key) is feed:
-            del self._feeds[feed.key]
-        feed.scope.cancel()
-        with trio.move_on_after(UNSUBSCRIBE_WAIT, shield=True):
-            await feed.done.wait()
-        if feed.ss is not None:
-            await self._release_all(feed, [feed.ss])
+    async def wait_live(self, sub: Subscription) -> None:
+        """Until every arg of ``sub`` is acknowledged again (or failed): pushes
+        from then on are seen."""
+        while any(ss.state not in ("live", "failed") for ss in sub._servers):
+            await self._changed.wait()
 
     def tables(self) -> dict[str, int]:
         """Sizes of the internal tables (for tests and monitoring)."""
         return {
             "server_subscriptions": len(self._subs),
-            "books": len(self._feeds),
             "pending_unsubscribes": sum(len(v) for v in self._unsubs.values()),
         }

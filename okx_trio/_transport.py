@@ -9,10 +9,11 @@ The session never knows what is underneath. Three implementations:
 * :class:`MemoryTransport` pairs (:func:`memory_pair`, :class:`MemoryConnector`):
   no sockets, so timing tests run under ``trio.testing.MockClock``.
 
-A connector is ``await connector(url, ssl_context=..., nursery=...)``; it returns a
-:class:`Transport` or raises :class:`TransportConnectError`. ``receive()`` returns
-the payload of one complete text message as UTF-8 bytes and raises
-:class:`TransportClosed` once the connection is gone.
+A :class:`Connector` is ``await connector(url, ssl_context=..., nursery=...)``;
+it returns a :class:`Transport` or raises :class:`TransportConnectError`.
+``receive()`` returns the payload of one complete text message as UTF-8 bytes
+and raises :class:`TransportClosed` once the connection is gone. Every
+capability is on those two interfaces, the optional ones with a default.
 """
 
 from __future__ import annotations
@@ -21,11 +22,12 @@ import logging
 import math
 import ssl
 from collections import deque
-from collections.abc import Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 from urllib.parse import urlsplit
 
 import attrs
+import httpx
 import trio
 
 # A frame bigger than this is refused (OKX pushes are far smaller; a 400-level
@@ -52,35 +54,135 @@ class TransportConnectError(Exception):
     """Opening the connection failed (TCP, TLS or the WebSocket handshake)."""
 
 
-class Transport(Protocol):
-    """One open WebSocket connection carrying text frames."""
+class Transport:
+    """One open WebSocket connection carrying text frames: the seam under a session.
+
+    Subclass it and implement :meth:`send`, :meth:`receive`, :meth:`aclose` and
+    :meth:`abort`; :meth:`send_many` and :meth:`receive_many` have defaults
+    built on those, which an implementation overrides when it can do better
+    (one socket write for several frames, every message of one socket read).
+    """
 
     async def send(self, data: bytes) -> None:
-        """Send one text message (UTF-8 bytes)."""
+        """Send one text message (UTF-8 bytes); raises :class:`TransportClosed`."""
+        raise NotImplementedError
 
     async def receive(self) -> bytes:
         """The next text message; raises :class:`TransportClosed` when closed."""
+        raise NotImplementedError
+
+    async def send_many(self, frames: Sequence[bytes]) -> None:
+        """Send several text messages, in order (default: one :meth:`send` each)."""
+        for data in frames:
+            await self.send(data)
+
+    async def receive_many(self) -> list[bytes]:
+        """One or more received messages, in order (default: one :meth:`receive`).
+
+        Waits for at least one; raises :class:`TransportClosed` when closed.
+        """
+        return [await self.receive()]
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         """Close politely (close handshake, bounded in time). Idempotent."""
+        raise NotImplementedError
 
     def abort(self) -> None:
         """Drop the connection at once, without a close handshake."""
+        raise NotImplementedError
 
 
-class Connector(Protocol):
-    """Opens transports: ``await connector(url, ssl_context=..., nursery=...)``."""
+class Connector:
+    """Opens transports: ``await connector(url, ssl_context=..., nursery=...)``.
+
+    The client's ``transport=`` option takes one (a simulator's
+    ``connect_memory()`` is one); a plain async function with that signature
+    is wrapped in one. ``nursery`` is where a transport may start background
+    tasks of its own; they must end when it closes.
+    """
+
+    rest_transport: httpx.AsyncBaseTransport | None = None
+    """An ``httpx`` transport for the client's REST helper to use instead of the
+    network (an in-memory server serves REST in memory too), or ``None``."""
 
     async def __call__(
         self, url: str, *, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery
-    ) -> Transport: ...
+    ) -> Transport:
+        """Open ``url``; raises :class:`TransportConnectError` when that fails."""
+        raise NotImplementedError
+
+
+class _AdaptedTransport(Transport):
+    """A duck-typed transport (send/receive/aclose/abort) behind the full interface."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    async def send(self, data: bytes) -> None:
+        await self._inner.send(data)
+
+    async def receive(self) -> bytes:
+        data: bytes = await self._inner.receive()
+        return data
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        await self._inner.aclose(code, reason)
+
+    def abort(self) -> None:
+        self._inner.abort()
+
+
+class FunctionConnector(Connector):
+    """A plain ``async def connect(url, *, ssl_context, nursery)`` as a :class:`Connector`.
+
+    What it returns is used as is when it is a :class:`Transport`, and adapted
+    otherwise (an object with ``send``, ``receive``, ``aclose`` and ``abort``).
+    """
+
+    def __init__(self, connect: Callable[..., Awaitable[Any]]) -> None:
+        self._connect = connect
+
+    async def __call__(
+        self, url: str, *, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery
+    ) -> Transport:
+        transport = await self._connect(url, ssl_context=ssl_context, nursery=nursery)
+        return transport if isinstance(transport, Transport) else _AdaptedTransport(transport)
+
+
+def as_connector(transport: object, *, compression: bool = False) -> Connector:
+    """The connector for the client's ``transport=`` option.
+
+    ``"websockets"`` (websockets' sans-I/O protocol on trio streams, with
+    ``compression`` if asked), ``"trio-websocket"``, a :class:`Connector`, or a
+    plain async function (wrapped in a :class:`FunctionConnector`).
+    """
+    if transport == "websockets":
+        return _WebsocketsConnector(compression)
+    if transport == "trio-websocket":
+        return FunctionConnector(connect_trio_websocket)
+    if isinstance(transport, Connector):
+        return transport
+    if callable(transport):
+        return FunctionConnector(transport)
+    raise TypeError("transport must be 'websockets', 'trio-websocket' or a connector")
+
+
+class _WebsocketsConnector(Connector):
+    def __init__(self, compression: bool) -> None:
+        self._compression = compression
+
+    async def __call__(
+        self, url: str, *, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery
+    ) -> Transport:
+        return await connect_websockets(url, ssl_context=ssl_context, nursery=nursery,
+                                        compression=self._compression)
 
 
 # ---------------------------------------------------------------------------
 # websockets sans-I/O over trio streams
 
 
-class WebsocketsTransport:
+class WebsocketsTransport(Transport):
     """websockets' sans-I/O ``ClientProtocol`` over a trio stream."""
 
     def __init__(self, stream: trio.abc.Stream, protocol: object) -> None:
@@ -139,7 +241,7 @@ class WebsocketsTransport:
             raise self._closed_exc() from None
         await self._flush()
 
-    async def send_many(self, frames: list[bytes]) -> None:
+    async def send_many(self, frames: Sequence[bytes]) -> None:
         """Send several text messages with one write."""
         if self._closed is not None:
             raise self._closed_exc()
@@ -275,7 +377,10 @@ def _quiet_logger() -> logging.Logger:
     return quiet
 
 
-_QUIET_LOGGER = _quiet_logger()
+QUIET_LOGGER = _quiet_logger()
+"""The logger handed to websockets' protocol objects (see :func:`_quiet_logger`)."""
+# The old name, still imported by okx_trio.testing._links.
+_QUIET_LOGGER = QUIET_LOGGER
 
 
 def _host_port(url: str) -> tuple[bool, str, int, str]:
@@ -320,7 +425,7 @@ async def connect_websockets(
             stream = tls
         extensions = [ClientPerMessageDeflateFactory()] if compression else None
         protocol = ClientProtocol(
-            parse_uri(url), extensions=extensions, max_size=MAX_MESSAGE_SIZE, logger=_QUIET_LOGGER
+            parse_uri(url), extensions=extensions, max_size=MAX_MESSAGE_SIZE, logger=QUIET_LOGGER
         )
         protocol.send_request(protocol.connect())
         await stream.send_all(b"".join(protocol.data_to_send()))
@@ -363,7 +468,7 @@ def _closed_from(exc: Exception) -> TransportClosed:
     return TransportClosed(int(code), str(text))
 
 
-class TrioWebsocketTransport:
+class TrioWebsocketTransport(Transport):
     """trio-websocket's ``WebSocketConnection`` behind the seam."""
 
     def __init__(self, ws: object, stream: trio.abc.Stream, done: trio.Event) -> None:
@@ -500,7 +605,7 @@ class _CloseFrame:
 MEMORY_BUFFER = 1024
 
 
-class MemoryTransport:
+class MemoryTransport(Transport):
     """One end of an in-memory WebSocket connection (see :func:`memory_pair`)."""
 
     def __init__(
@@ -584,7 +689,7 @@ def memory_pair(buffer: int = MEMORY_BUFFER) -> tuple[MemoryTransport, MemoryTra
 ServerHandler = Callable[[str, MemoryTransport], Awaitable[None]]
 
 
-class MemoryConnector:
+class MemoryConnector(Connector):
     """A connector whose connections are served in-process by ``handler(path, transport)``.
 
     ``handler`` runs in ``server_nursery`` for each new connection, with the path

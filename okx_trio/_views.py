@@ -26,16 +26,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Final, get_args, get_origin
+from typing import Annotated, Any, Final, TypeAlias, TypeVar, get_args, get_origin
 
 import attrs
 import cattrs
 
 from ._convert import converter, register_camel
 from ._exceptions import OkxProtocolError
-
-if TYPE_CHECKING:
-    from ._models import Push
 
 __all__ = [
     "Account",
@@ -55,8 +52,10 @@ __all__ = [
     "SprdTradeLeg",
     "Ticker",
     "Trade",
+    "View",
+    "view_as",
     "view_items",
-    "view_push",
+    "view_type",
 ]
 
 
@@ -270,7 +269,7 @@ class Candle:
 
 @attrs.frozen(kw_only=True)
 class Order:
-    """An item of the ``orders`` channel (okx-protocol.md 8.1)."""
+    """An item of the ``orders`` channel."""
 
     inst_type: Str = None
     inst_id: Str = None
@@ -337,7 +336,7 @@ class Order:
 
 @attrs.frozen(kw_only=True)
 class Fill:
-    """An item of the ``fills`` channel (okx-protocol.md 8.2)."""
+    """An item of the ``fills`` channel."""
 
     inst_id: Str = None
     fill_sz: Dec = None
@@ -355,7 +354,7 @@ class Fill:
 
 @attrs.frozen(kw_only=True)
 class Position:
-    """An item of the ``positions`` channel (okx-protocol.md 8.3)."""
+    """An item of the ``positions`` channel."""
 
     inst_type: Str = None
     inst_id: Str = None
@@ -418,7 +417,7 @@ class AccountDetail:
 
 @attrs.frozen(kw_only=True)
 class Account:
-    """An item of the ``account`` channel (okx-protocol.md 8.4)."""
+    """An item of the ``account`` channel."""
 
     u_time: Ms = None
     total_eq: Dec = None
@@ -481,7 +480,7 @@ class BalanceTrade:
 
 @attrs.frozen(kw_only=True)
 class BalanceAndPosition:
-    """An item of the ``balance_and_position`` channel (okx-protocol.md 8.5)."""
+    """An item of the ``balance_and_position`` channel."""
 
     p_time: Ms = None
     event_type: Str = None
@@ -494,7 +493,7 @@ class BalanceAndPosition:
 
 @attrs.frozen(kw_only=True)
 class SprdOrder:
-    """An item of the ``sprd-orders`` channel (okx-protocol.md 8.6)."""
+    """An item of the ``sprd-orders`` channel."""
 
     sprd_id: Str = None
     ord_id: Str = None
@@ -543,7 +542,7 @@ class SprdTradeLeg:
 
 @attrs.frozen(kw_only=True)
 class SprdTrade:
-    """An item of the ``sprd-trades`` channel (okx-protocol.md 8.7)."""
+    """An item of the ``sprd-trades`` channel."""
 
     sprd_id: Str = None
     trade_id: Str = None
@@ -678,6 +677,26 @@ VIEW_TYPES: Final[Mapping[str, type]] = {
 _CANDLE_PREFIXES: Final = ("candle", "mark-price-candle", "index-candle", "sprd-candle")
 
 
+View: TypeAlias = (
+    Ticker
+    | Trade
+    | BookData
+    | Candle
+    | Order
+    | Fill
+    | Position
+    | Account
+    | BalanceAndPosition
+    | SprdOrder
+    | SprdTrade
+    | dict[str, Any]
+)
+"""What ``Push.view()`` gives for one data item: the channel's view class, or
+the raw item (a ``dict``) for a channel without a typed view."""
+
+V = TypeVar("V")
+
+
 def view_type(channel: str) -> type | None:
     """The view class for ``channel``, or ``None`` when it has none."""
     cls = VIEW_TYPES.get(channel)
@@ -686,7 +705,7 @@ def view_type(channel: str) -> type | None:
     return cls
 
 
-def view_items(channel: str, data: Sequence[Any]) -> list[Any]:
+def view_items(channel: str, data: Sequence[Any]) -> list[View]:
     """Typed views of a channel's data items (raw items for unknown channels).
 
     Raises:
@@ -695,6 +714,24 @@ def view_items(channel: str, data: Sequence[Any]) -> list[Any]:
     cls = view_type(channel)
     if cls is None:
         return list(data)
+    return _build(channel, cls, data)
+
+
+def view_as(channel: str, data: Sequence[Any], cls: type[V]) -> list[V]:
+    """Views of a channel's data items as ``cls``, statically typed.
+
+    Raises:
+        TypeError: ``cls`` is not the view class of ``channel``.
+        OkxProtocolError: an item does not have the channel's shape.
+    """
+    expected = view_type(channel)
+    if expected is not cls:
+        have = expected.__name__ if expected is not None else "no typed view"
+        raise TypeError(f"{channel} pushes have {have}, not {getattr(cls, '__name__', cls)}")
+    return _build(channel, cls, data)
+
+
+def _build(channel: str, cls: type[Any], data: Sequence[Any]) -> list[Any]:
     try:
         if cls is not Candle:
             for item in data:
@@ -715,14 +752,3 @@ def view_items(channel: str, data: Sequence[Any]) -> list[Any]:
         raise OkxProtocolError(
             f"malformed {channel} push: cannot build {cls.__name__} views ({detail})"
         ) from exc
-
-
-def view_push(push: Push) -> list[Any]:
-    """Typed views of ``push.data`` for its channel (see the module docstring).
-
-    Unknown channels give the raw dicts (a new list holding the same items).
-
-    Raises:
-        OkxProtocolError: an item does not have the channel's shape.
-    """
-    return view_items(push.channel, push.data)

@@ -11,7 +11,7 @@ import pytest
 
 import okx_trio
 
-API_MD_NAMES = {
+CONTRACT_NAMES = {
     "Credentials", "open_ws_client", "open_ws_api_client", "WsClient", "WsApiClient", "Push",
     "Gap", "Response", "OrderAck", "LifecycleEvent", "OkxError", "OkxApiError",
     "OkxOrderError", "OkxBatchError", "OkxRateLimitError", "OkxOrderRateLimitError",
@@ -23,7 +23,7 @@ API_MD_NAMES = {
 
 def test_all_is_sorted_and_holds_the_contract() -> None:
     assert okx_trio.__all__ == sorted(okx_trio.__all__)
-    assert set(okx_trio.__all__) >= API_MD_NAMES
+    assert set(okx_trio.__all__) >= CONTRACT_NAMES
 
 
 @pytest.mark.parametrize("name", okx_trio.__all__)

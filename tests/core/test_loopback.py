@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import trio
 import trustme
-from okx_scripted import CREDS, Conn, ScriptedServer
+from support.scripted import CREDS, Conn, ScriptedServer
 from trio_websocket import WebSocketRequest, serve_websocket
 
 import okx_trio

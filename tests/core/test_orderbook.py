@@ -1,4 +1,4 @@
-"""Tests for the sans-I/O order book (okx_trio._orderbook), okx-protocol.md 7.3-7.5."""
+"""Tests for the sans-I/O order book (okx_trio._orderbook): OKX's book rules."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from okx_trio._okx import BOOK_CHANNEL_DEPTHS as CHANNEL_DEPTHS
 from okx_trio._orderbook import (
-    CHANNEL_DEPTHS,
     ApplyResult,
     BookState,
     OrderBook,
@@ -51,7 +51,7 @@ def snapshot(seq: int = 1000, checksum: int = 0) -> dict[str, Any]:
     return item(seq, -1, checksum=checksum, **SNAPSHOT_LEVELS)
 
 
-# --- checksum (okx-protocol.md 7.5 worked example) ---------------------------
+# --- checksum (the worked example of OKX's documentation) -------------------
 
 
 @pytest.mark.parametrize(

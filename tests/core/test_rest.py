@@ -36,9 +36,10 @@ from okx_trio._exceptions import (
 )
 from okx_trio._models import Credentials
 from okx_trio._protocol import rest_sign
-from okx_trio._rest import RestClient, rest_base_url, rest_timestamp
+from okx_trio._rest import RestClient, rest_timestamp
+from okx_trio._urls import rest_base_url
 
-# The nautilus REST signing vector (okx-protocol.md 3.2).
+# The nautilus REST signing vector (OKX REST authentication).
 NAUTILUS_SECRET = "chNOOS4KvNXR_Xq4k4c9qsfoKWvnDecLATCRlcBwyKDYnWgO"
 NAUTILUS_TS_MS = 1607418537715  # 2020-12-08T09:08:57.715Z
 NAUTILUS_SIGN = "PJ61e1nb2F2Qd7D8SPiaIcx2gjdELc+o0ygzre9z33k="

@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from okx_scripted import CREDS, ScriptedServer
+from support import internals
+from support.scripted import CREDS, ScriptedServer
 
 import okx_trio
 from okx_trio import (
@@ -22,7 +23,7 @@ from okx_trio import (
     OkxNotSent,
     OkxRequestTimeout,
 )
-from okx_trio._protocol import FATAL_LOGIN_CODES, TRANSIENT_LOGIN_CODES
+from okx_trio._okx import FATAL_LOGIN_CODES, TRANSIENT_LOGIN_CODES
 from okx_trio._transport import MemoryConnector
 
 ORDER = [{"instIdCode": 1, "tdMode": "cash", "side": "buy", "ordType": "limit",
@@ -250,7 +251,7 @@ async def test_no_slot_left_after_cancellation(autojump_clock: trio.testing.Mock
             scope.cancel()
             await client.request("order", ORDER)
         assert client.statistics().pending == 0
-        assert all(not s.pending for s in client._sessions.values())
+        assert internals.no_pending(client)
 
 
 async def test_api_error_response(autojump_clock: trio.testing.MockClock) -> None:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from okx_trio import Push
 from okx_trio._convert import converter
 from okx_trio._exceptions import OkxProtocolError
-from okx_trio._models import Push
 from okx_trio._views import (
     Account,
     BalanceAndPosition,
@@ -25,7 +25,6 @@ from okx_trio._views import (
     Ticker,
     Trade,
     view_items,
-    view_push,
     view_type,
 )
 
@@ -415,7 +414,7 @@ def test_unknown_channel_gives_raw_dicts() -> None:
     assert views == data
     assert views is not data
     assert views[0] is data[0]
-    assert view_push(Push(arg={}, data=[])) == []
+    assert Push(arg={}, data=[]).view() == []
 
 
 @pytest.mark.parametrize(

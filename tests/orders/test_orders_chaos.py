@@ -19,7 +19,7 @@ from typing import Any
 
 import trio
 import trio.testing
-from orders_util import BTC, CREDS, SPREAD, ask, bid, describe, market, mid, same, trading
+from support.orders import BTC, CREDS, SPREAD, ask, bid, describe, market, mid, same, trading
 
 from okx_trio import (
     OkxApiError,

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from orders_util import BTC, SPREAD, ask, bid, mid, same, trading
+from support.orders import BTC, SPREAD, ask, bid, mid, same, trading
 
 from okx_trio import (
     OkxApiError,

@@ -12,7 +12,7 @@ import hmac
 import httpx
 import pytest
 import trio
-from orders_util import CREDS, bid, mid, trading
+from support.orders import CREDS, bid, mid, trading
 
 import okx_trio._rest as rest_module
 from okx_trio import (

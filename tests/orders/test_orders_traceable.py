@@ -9,7 +9,7 @@ import re
 import pytest
 import trio
 import trio.testing
-from orders_util import BTC, SPREAD, ask, bid, mid, trading
+from support.orders import BTC, SPREAD, ask, bid, mid, trading
 
 from okx_trio import (
     OkxBatchError,

@@ -10,7 +10,8 @@ import pytest
 import trio
 import trio.lowlevel
 import trio.testing
-from orders_util import (
+from support import internals
+from support.orders import (
     BTC,
     CREDS,
     SPREAD,
@@ -218,7 +219,8 @@ async def test_spread_orders_are_tracked(autojump_clock: trio.testing.MockClock)
                 assert tracked is not None
                 assert tracked.sprd_id == SPREAD
                 assert tracked.inst_id is None
-            assert tracker._amend_result(tracker._entry(rest_.ord_id, None), "q1") == "0"
+            assert internals.tracker_state(api).table.amend_result(
+                internals.tracker_state(api).table.entry(rest_.ord_id, None), "q1") == "0"
 
 
 async def test_track_orders_block_subscribes_and_unsubscribes(

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import trio
 import trio.testing
-from orders_util import BTC, bid, market, mid, trading
+from support.orders import BTC, bid, market, mid, trading
 
 from okx_trio import OkxRequestTimeout, OkxWaitTimeout
 

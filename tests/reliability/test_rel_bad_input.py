@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 import trio
-from reliability_util import MemoryRest, RecordingConnector, sizes
+from support.reliability import RecordingConnector, sizes
 
 from okx_trio import (
     AmendOrder,
@@ -193,8 +193,6 @@ async def client(sim: Simulator, transport: str, credentials: bool,
     else:
         options["transport"] = transport
     async with open_ws_api_client(**options) as api:
-        if transport == "memory":
-            await MemoryRest(sim).install(api.ws_client)
         await api.load_instruments("SPOT")
         if credentials:
             await api.connect_ws_api()

@@ -24,7 +24,7 @@ import orjson
 import pytest
 import trio
 import trio.testing
-from reliability_util import MemoryRest, RecordingConnector, sizes
+from support.reliability import RecordingConnector, sizes
 
 from okx_trio import (
     OkxApiError,
@@ -253,7 +253,6 @@ async def chaos_run(size: ChaosSize, timing: Timing, link: str, track: bool) -> 
             for op in ("order", "batch-orders", "cancel-order", "amend-order"):
                 sim.faults.delay(op, timing.request_gap)
             connector = RecordingConnector(sim.connect_memory()) if memory else None
-            rest = MemoryRest(sim)
             rest_calls = count_rest_requests(sim)
             async with open_ws_api_client(
                 credentials=CREDS, base_url=sim.base_url,
@@ -263,8 +262,6 @@ async def chaos_run(size: ChaosSize, timing: Timing, link: str, track: bool) -> 
                 # Real sockets: reconnect as fast as the drops come.
                 max_connects_per_second=3 if memory else 1000,
             ) as api:
-                if memory:
-                    await rest.install(api.ws_client)
                 await api.connect_ws_api()
                 chaos = Chaos(api, rng, size)
                 chaos.refusals = True

@@ -15,7 +15,7 @@ import pytest
 import trio
 import trio.lowlevel
 import trio.testing
-from reliability_util import RecordingConnector, sizes
+from support.reliability import RecordingConnector, sizes
 
 from okx_trio import Gap, LifecycleEvent, Push, open_ws_client
 from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, open_simulator

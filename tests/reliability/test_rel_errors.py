@@ -1,7 +1,8 @@
 """What leaves ``open_ws_client``: the user's own exception, whatever its shape.
 
-API.md: "errors leave it as one exception of the OkxError tree (or the user's
-own), never an ExceptionGroup made by the library".
+The contract (docs, "Sessions and nurseries"): errors leave it as one exception
+of the OkxError tree (or the user's own), never an ExceptionGroup made by the
+library.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ import orjson
 import trio
 import trio.from_thread
 from hypothesis import HealthCheck, given, settings, strategies as st
-from reliability_util import sizes
+from support.reliability import sizes
 
 from okx_trio import _protocol
 from okx_trio._convert import camel

@@ -26,7 +26,7 @@ import pytest
 import trio
 import trio.lowlevel
 import trio.testing
-from reliability_util import MaxRandom, RecordingConnector, sizes
+from support.reliability import MaxRandom, RecordingConnector, sizes
 
 from okx_trio import (
     OkxAuthError,

@@ -22,7 +22,8 @@ from typing import Any
 import attrs
 import pytest
 import trio
-from reliability_util import capture_all_logs, sizes
+from support import internals
+from support.reliability import capture_all_logs, sizes
 
 from okx_trio import (
     OkxAuthError,
@@ -96,7 +97,7 @@ async def full_session(sim: Simulator, transport: str) -> tuple[list[Any], list[
     async with open_ws_api_client(credentials=CREDS, base_url=sim.base_url, transport=transport,
                                   rate_limit=False, track_orders=True) as api:
         ws = api.ws_client
-        objects += [api, ws, ws.options, ws.rest, api.orders, *ws._sessions.values()]
+        objects += [api, ws, ws.options, ws.rest, api.orders, *internals.sessions(ws)]
         await api.connect_ws_api()
         await ws.sync_time()
         async with ws.subscribe({"channel": "tickers", "instId": "BTC-USDT"},
@@ -119,7 +120,7 @@ async def full_session(sim: Simulator, transport: str) -> tuple[list[Any], list[
                 assert resolution.outcome == "acted"
             else:
                 raise AssertionError("the order's connection was dropped")
-            objects += [*ws._sessions.values()]
+            objects += [*internals.sessions(ws)]
     # A refused login, to every waiter.
     async with open_ws_api_client(credentials=WRONG, base_url=sim.base_url, transport=transport,
                                   rate_limit=False) as api:

@@ -26,7 +26,8 @@ import orjson
 import trio
 import trio.lowlevel
 import trio.testing
-from reliability_util import rss_bytes, sizes
+from support import internals
+from support.reliability import rss_bytes, sizes
 
 from okx_trio import Gap, Push, open_ws_client
 from okx_trio._transport import MemoryConnector, MemoryTransport, TransportClosed
@@ -171,8 +172,8 @@ async def test_soak_slow_consumer_bounded_buffer_every_drop_announced(
                 client_stats = client.statistics()
                 assert client_stats.pending == 0
                 assert client_stats.subscriptions == 0
-                assert all(not s.pending for s in client._sessions.values())
-                assert client._subs().tables() == {
+                assert internals.no_pending(client)
+                assert internals.tables(client) == {
                     "server_subscriptions": 0, "books": 0, "pending_unsubscribes": 0}
             # The client is closed: its tasks are gone, the server's remain.
             await trio.testing.wait_all_tasks_blocked()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import trio
 import trio.testing
-from streams_util import frames, inject, marks, next_push, sim_client
+from support import internals
+from support.streams import frames, inject, marks, next_push, sim_client
 
 from okx_trio import Gap, Push
 from okx_trio._subscriptions import PRIVATE_BUFFER, PUBLIC_BUFFER
@@ -21,7 +22,7 @@ async def test_slow_reader_gets_dropped_gap_and_delays_nobody(
     total = 2000
     async with sim_client(memory=True) as (sim, client):
         with trio.fail_after(60):
-            await client._ensure_connected("private")
+            await internals.connect(client, "private")
             async with client.subscribe(TICKERS) as fast:
                 await next_push(fast)  # the initial ticker, before the slow one joins
                 async with client.subscribe(TICKERS, buffer_size=100) as slow:

@@ -11,11 +11,10 @@ import orjson
 import pytest
 import trio
 import trio.testing
-from streams_util import frames, sim_client, spot_only
+from support.streams import frames, sim_client, spot_only
 
 import okx_trio
-from okx_trio import Gap
-from okx_trio._subscriptions import LiveOrderBook
+from okx_trio import Gap, LiveOrderBook
 from okx_trio._transport import MemoryConnector, MemoryTransport, TransportClosed
 from okx_trio.testing import Simulator
 
@@ -277,7 +276,7 @@ async def test_resubscription_without_snapshot_falls_back_to_rest() -> None:
             assert len(frames(sim, "subscribe", "books")) == 2
 
 
-# -- the checksum worked example of okx-protocol.md 7.5, through the whole client
+# -- the checksum worked example of OKX's order-book documentation, through the whole client
 
 
 def _book_push(action: str, prev: int, seq: int, bids: list[list[str]], asks: list[list[str]],

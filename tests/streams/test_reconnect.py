@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from streams_util import CREDS, frames, inject, marks, next_push, sim_client
+from support import internals
+from support.streams import CREDS, frames, inject, marks, next_push, sim_client
 
 from okx_trio import Gap, OkxApiError, Push
 
@@ -168,7 +169,7 @@ async def test_refused_resubscription_raises_from_the_next_iteration(
                 assert client.statistics().subscriptions == 0
             # Nothing to unsubscribe: the exchange refused it.
             assert frames(sim, "unsubscribe") == []
-            assert client._subs().tables()["server_subscriptions"] == 0
+            assert internals.tables(client)["server_subscriptions"] == 0
 
 
 async def test_conn_count_error_raises_from_the_next_iteration(

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from streams_util import frames, inject, marks, next_push, sim_client
+from support import internals
+from support.streams import frames, inject, marks, next_push, sim_client
 
 import okx_trio
 from okx_trio import OkxApiError, OkxRequestTimeout, Push
@@ -101,7 +102,7 @@ async def test_refused_arg_raises_naming_it_and_rolls_back_acked_args() -> None:
             assert sorted(a["channel"] for a in unsubscribed) == ["tickers", "trades"]
             (conn,) = sim.connections
             assert conn.subscriptions == []
-            assert client._subs().tables() == {
+            assert internals.tables(client) == {
                 "server_subscriptions": 0, "books": 0, "pending_unsubscribes": 0}
 
 
@@ -141,7 +142,7 @@ async def test_private_push_with_uid_reaches_its_subscriber(
                 push = await next_push(sub)
                 assert push.arg["uid"]  # the exchange adds the user id to the arg
                 assert push.data[0]["ordId"] == resp.data[0]["ordId"]
-                assert client._subs().unrouted == 0
+                assert internals.unrouted(client) == 0
 
 
 async def test_channels_routed_by_name(autojump_clock: trio.testing.MockClock) -> None:
@@ -194,7 +195,7 @@ async def test_missing_ack_times_out_and_cleans_up(
                 async with client.subscribe(TICKERS):
                     pass  # pragma: no cover
             assert trio.current_time() - t0 == pytest.approx(3.0)
-            assert client._subs().tables()["server_subscriptions"] == 0
+            assert internals.tables(client)["server_subscriptions"] == 0
             # The swallowed request may have acted later: it is unsubscribed anyway.
             assert len(frames(sim, "unsubscribe")) == 1
             async with client.subscribe(TICKERS) as sub:
@@ -206,18 +207,18 @@ async def test_no_task_left_and_tables_empty_after_exit(
 ) -> None:
     async with sim_client(memory=True, market_interval=0.1) as (_sim, client):
         with trio.fail_after(60):
-            await client._ensure_connected("public")
-            await client._ensure_connected("private")
-            baseline = set(client._nursery.child_tasks)
+            await internals.connect(client, "public")
+            await internals.connect(client, "private")
+            baseline = set(internals.nursery(client).child_tasks)
             async with client.subscribe(TICKERS, ORDERS) as sub, \
                     client.order_book("BTC-USDT") as book, \
                     client.order_book("BTC-USDT", channel="bbo-tbt") as bbo:
                 await next_push(sub)
                 await book.__anext__()
                 await bbo.__anext__()
-                assert len(client._nursery.child_tasks) == len(baseline) + 2
-            assert set(client._nursery.child_tasks) == baseline
-            assert client._subs().tables() == {
+                assert len(internals.nursery(client).child_tasks) == len(baseline) + 2
+            assert set(internals.nursery(client).child_tasks) == baseline
+            assert internals.tables(client) == {
                 "server_subscriptions": 0, "books": 0, "pending_unsubscribes": 0}
             assert client.statistics().subscriptions == 0
             assert client.statistics().pending == 0
@@ -231,4 +232,4 @@ async def test_subscribe_after_a_refused_login_raises_auth_error(
         with trio.fail_after(30), pytest.raises(okx_trio.OkxAuthError):
             async with client.subscribe(ORDERS):
                 pass  # pragma: no cover
-        assert client._subs().tables()["server_subscriptions"] == 0
+        assert internals.tables(client)["server_subscriptions"] == 0

@@ -10,12 +10,9 @@ import pytest
 import trio
 import trio.testing
 
-from okx_trio._instruments import (
-    Instrument,
-    InstrumentCache,
-    InstrumentFetchError,
-    infer_inst_type,
-)
+from okx_trio import Instrument
+from okx_trio._instruments import InstrumentCache, InstrumentFetchError
+from okx_trio._okx import infer_inst_type
 
 ITEMS: dict[str, list[dict[str, Any]]] = {
     "SPOT": [

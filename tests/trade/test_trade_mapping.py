@@ -1,4 +1,4 @@
-"""WsApiClient's answer mapping, against a scripted stand-in for WsClient.
+"""WsApiClient's answer mapping, against a scripted stand-in for WsClient and its core.
 
 The simulator tests (test_trade_api.py) cover the same paths end to end; these
 pin down every branch of the mapping with exact frames, including shapes the
@@ -16,7 +16,9 @@ import pytest
 import trio
 import trio.testing
 
+import okx_trio
 from okx_trio import (
+    Instrument,
     OkxApiError,
     OkxBatchError,
     OkxNotSent,
@@ -28,8 +30,9 @@ from okx_trio import (
     Response,
 )
 from okx_trio._api_client import WsApiClient
+from okx_trio._instruments import InstrumentCache
+from okx_trio._options import ClientOptions
 from okx_trio._protocol import ID_RE, IdGenerator
-from okx_trio._ratelimit import RateLimiter
 
 SPOT = [
     {
@@ -73,17 +76,21 @@ class FakeRest:
 
 
 class FakeWs:
-    """Answers each request with the next scripted (code, msg, data); records the args."""
+    """Answers each request with the next scripted (code, msg, data); records the args.
+
+    Stands in for both the ``WsClient`` and the client core a ``WsApiClient`` is
+    built on (request ids, deadlines, the instrument cache).
+    """
 
     def __init__(self, *answers: tuple[str, str, list[Any]], rest: FakeRest | None = None):
         self.answers = list(answers)
         self.sent: list[tuple[str, list[dict[str, Any]], int | None, float | None]] = []
         self.rest = rest or FakeRest()
-        self._ids = IdGenerator("req")
-        self._rate_limiter = RateLimiter(headroom=1.0)
-        self.options = None
+        self.ids = IdGenerator("req")
+        self.instruments = InstrumentCache(self.rest.get_instruments)
+        self.options = ClientOptions()
 
-    def _deadline(self, timeout: float | None) -> float:
+    def deadline(self, timeout: float | None) -> float:
         if timeout is None:
             timeout = 10.0
         return math.inf if timeout == math.inf else trio.current_time() + timeout
@@ -109,7 +116,7 @@ def api_with(
     *answers: tuple[str, str, list[Any]], rest: FakeRest | None = None
 ) -> tuple[WsApiClient, FakeWs]:
     ws = FakeWs(*answers, rest=rest)
-    return WsApiClient(ws), ws  # type: ignore[arg-type]
+    return WsApiClient(ws, ws), ws  # type: ignore[arg-type]
 
 
 ORDER = {
@@ -351,13 +358,17 @@ async def test_fetch_time_counts_against_the_deadline(
 
 
 async def test_option_orders_share_their_family_rate_bucket() -> None:
-    api, ws = api_with()
-    await api.load_instruments("OPTION")
-    windows = ws._rate_limiter.windows
-    keys = {windows.demand("order", [{"instIdCode": c}])[0][0] for c in (300001, 300002)}
-    assert keys == {("order", ("family", "BTC-USD"))}
-    assert windows.demand("order", [{"instIdCode": 100001}])[0][0] == ("order", 100001)
-    assert windows.demand("order", [{"instId": "BTC-USD-261225-70000-C"}])[0][0] == (
-        "order",
-        ("family", "BTC-USD"),
-    )
+    # The real client: its rate limiter is built on its instrument cache.
+    async with okx_trio.open_ws_api_client(base_url="ws://127.0.0.1:9") as api:
+        core = api._core
+        for raw in OPTION + SPOT:
+            core.instruments.add(Instrument.from_okx(raw, str(raw["instType"])))
+        assert core.limiter is not None
+        windows = core.limiter.windows
+        keys = {windows.demand("order", [{"instIdCode": c}])[0][0] for c in (300001, 300002)}
+        assert keys == {("order", ("family", "BTC-USD"))}
+        assert windows.demand("order", [{"instIdCode": 100001}])[0][0] == ("order", 100001)
+        assert windows.demand("order", [{"instId": "BTC-USD-261225-70000-C"}])[0][0] == (
+            "order",
+            ("family", "BTC-USD"),
+        )

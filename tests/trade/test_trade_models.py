@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from okx_trio import Instrument
 from okx_trio._convert import converter
-from okx_trio._instruments import Instrument
 from okx_trio._requests import (
     AmendOrder,
     AmendSpreadOrder,

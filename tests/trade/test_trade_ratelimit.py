@@ -5,7 +5,8 @@ from __future__ import annotations
 import trio
 import trio.testing
 
-from okx_trio._ratelimit import RateLimiter, RateWindows
+from okx_trio._pacing import RateLimiter
+from okx_trio._ratelimit import RateWindows
 
 
 def order(code: int = 1) -> list[dict[str, object]]:

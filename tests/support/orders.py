@@ -1,11 +1,11 @@
 """Helpers for the order tests: a simulator and a trade client, all in memory.
 
 WebSocket connections go through ``sim.connect_memory()`` and the REST helper
-through an ``httpx.MockTransport`` that hands each request (with its real
-signature headers) to the simulator's REST dispatcher, so the whole stack runs
-under ``trio.testing.MockClock`` without sockets. Both sides stamp times with
-the wall clock, which barely moves in a MockClock test: the exchange never
-sees an ``expTime`` pass, and REST timestamps stay within the 30 s window.
+through :class:`support.rest.MemoryRest` (the simulator's REST endpoints in
+memory, each request recorded), so the whole stack runs under
+``trio.testing.MockClock`` without sockets. Both sides stamp times with the
+wall clock, which barely moves in a MockClock test: the exchange never sees an
+``expTime`` pass, and REST timestamps stay within the 30 s window.
 """
 
 from __future__ import annotations
@@ -15,57 +15,16 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
-import httpx
-import trio
-
 from okx_trio import Credentials, TrackedOrder, WsApiClient, open_ws_api_client
 from okx_trio.testing import DEFAULT_CREDENTIALS, Simulator, open_simulator
 from okx_trio.testing._engine import Order
+
+from .rest import MemoryRest
 
 CREDS = DEFAULT_CREDENTIALS
 BTC = 100001
 BTC_ID = "BTC-USDT"
 SPREAD = "BTC-USDT_BTC-USDT-SWAP"
-
-
-class MemoryRest:
-    """Serves the client's REST requests from the simulator, in memory.
-
-    Attributes:
-        calls: ``(method, target)`` of every request.
-        fail_next: how many coming requests fail with a connection error.
-    """
-
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
-        self.calls: list[tuple[str, str]] = []
-        self.fail_next = 0
-
-    async def handle(self, request: httpx.Request) -> httpx.Response:
-        await trio.lowlevel.checkpoint()
-        target = request.url.raw_path.decode("ascii")
-        self.calls.append((request.method, target))
-        if self.fail_next > 0:
-            self.fail_next -= 1
-            raise httpx.ConnectError("simulated outage", request=request)
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        status, payload = self.sim._rest.handle(request.method, target, headers, request.content)
-        return httpx.Response(status, json=payload)
-
-    def paths(self) -> list[str]:
-        return [t.split("?")[0] for _, t in self.calls]
-
-
-async def install_memory_rest(api: WsApiClient, sim: Simulator) -> MemoryRest:
-    """Route ``api``'s REST helper to ``sim`` in memory (before any REST use)."""
-    rest = api.ws_client.rest
-    memory = MemoryRest(sim)
-    old = rest._client
-    rest._client = httpx.AsyncClient(
-        base_url=rest.base_url, transport=httpx.MockTransport(memory.handle), headers=old.headers
-    )
-    await old.aclose()
-    return memory
 
 
 @asynccontextmanager
@@ -79,13 +38,15 @@ async def trading(
     options: dict[str, Any] = {"market_interval": None, "idle_timeout": None, "rate_limit": False}
     options.update(sim_options or {})
     async with open_simulator(accounts=accounts or [CREDS], **options) as sim:
+        rest = MemoryRest(sim)
+        connector = sim.connect_memory()
+        connector.rest_transport = rest
         opts: dict[str, Any] = {
-            "credentials": CREDS, "base_url": sim.base_url, "transport": sim.connect_memory(),
+            "credentials": CREDS, "base_url": sim.base_url, "transport": connector,
             "log_lifecycle": False, "rate_limit": False,
         }
         opts.update(client_options)
         async with open_ws_api_client(**opts) as api:
-            rest = await install_memory_rest(api, sim)
             await api.connect_ws_api()
             yield sim, api, rest
 

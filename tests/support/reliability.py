@@ -1,4 +1,4 @@
-"""Shared helpers of the reliability suite: size switches, recording connectors, clocks.
+"""Shared helpers of the reliability suite: size switches, recording connectors, logs.
 
 Every scenario runs at a CI size (part of ``make test``) and a full size marked
 ``full`` (``make reliability``); :func:`sizes` builds that parametrization.
@@ -14,13 +14,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import attrs
-import httpx
 import pytest
 import trio
 import trio.lowlevel
 
 from okx_trio._transport import Connector, Transport
-from okx_trio.testing import Simulator
 
 
 def sizes(ci: Any, full: Any, name: str = "size") -> Any:
@@ -51,7 +49,7 @@ class FrameEvent:
     data: bytes
 
 
-class _RecordingTransport:
+class _RecordingTransport(Transport):
     def __init__(self, inner: Transport, owner: RecordingConnector, number: int, path: str) -> None:
         self._inner = inner
         self._owner = owner
@@ -79,17 +77,18 @@ class _RecordingTransport:
         self._inner.abort()
 
 
-class RecordingConnector:
+class RecordingConnector(Connector):
     """Wraps a connector: records every connection attempt and (optionally) every frame.
 
     ``attempts`` holds ``(trio time, path)`` for every call, refused or not;
     ``frames`` every frame sent or received through the connections it opened
     (when ``keep_frames``), and ``last_rx`` the trio time of the latest frame
-    received per connection.
+    received per connection. REST goes where the inner connector sends it.
     """
 
     def __init__(self, inner: Connector, *, keep_frames: bool = True) -> None:
         self._inner = inner
+        self.rest_transport = inner.rest_transport
         self.keep_frames = keep_frames
         self.attempts: list[tuple[float, str]] = []
         self.transports: list[_RecordingTransport] = []
@@ -162,32 +161,3 @@ def capture_all_logs() -> Iterator[list[logging.LogRecord]]:
         for lg, (level, disabled) in saved.items():
             lg.setLevel(level)
             lg.disabled = disabled
-
-
-class MemoryRest:
-    """Hands the client's REST requests (real signature headers) to the simulator's
-    REST dispatcher in memory, so resolution runs on virtual time without sockets.
-
-    ``calls`` counts the requests served.
-    """
-
-    def __init__(self, sim: Simulator) -> None:
-        self.sim = sim
-        self.calls = 0
-
-    async def handle(self, request: httpx.Request) -> httpx.Response:
-        await trio.lowlevel.checkpoint()
-        self.calls += 1
-        target = request.url.raw_path.decode("ascii")
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        status, payload = self.sim._rest.handle(request.method, target, headers, request.content)
-        return httpx.Response(status, json=payload)
-
-    async def install(self, ws_client: Any) -> None:
-        """Route ``ws_client``'s REST helper here (call before its first REST request)."""
-        rest = ws_client.rest
-        old = rest._client
-        rest._client = httpx.AsyncClient(base_url=rest.base_url,
-                                         transport=httpx.MockTransport(self.handle),
-                                         headers=old.headers)
-        await old.aclose()

@@ -1,0 +1,527 @@
+"""Live order books: local, sequence-checked books kept from OKX's book channels.
+
+:class:`OrderBooks` (one per client, created on first use) keeps one
+:class:`_BookFeed` per channel and instrument, shared by every
+:class:`LiveOrderBook` handle of it. A feed is a subscriber (a
+``_subscriptions.Sink``) of one server subscription: it applies the pushes in
+the session's reader with the sans-I/O :class:`~okx_trio._orderbook.BookState`
+and, when the chain breaks, resynchronises in a small background task
+(``keeper``): a resubscription for a fresh snapshot, or a REST snapshot joined
+to the held updates when the WebSocket sends none in time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import Any, Final, Protocol
+
+import attrs
+import trio
+
+from ._exceptions import OkxError, OkxProtocolError, OkxRequestTimeout, copy_error
+from ._models import Gap
+from ._okx import BOOK_CHANNEL_DEPTHS, FULL_BOOK_CHANNELS, REST_BOOK_CHANNELS
+from ._orderbook import BookState, OrderBook
+from ._push import Push
+from ._rest import RestClient
+from ._subscriptions import UNSUBSCRIBE_WAIT, Key, ServerSubscription, SubscriptionManager
+
+__all__ = ["BookHost", "BookStatistics", "LiveOrderBook", "OrderBooks"]
+
+log = logging.getLogger("okx_trio")
+
+SNAPSHOT_TIMEOUT: Final = 2.0
+"""How long an order book waits for a WebSocket snapshot before asking REST."""
+_RETRY_INITIAL: Final = 0.2
+_RETRY_MAX: Final = 5.0
+
+
+class BookHost(Protocol):
+    """What the order books need from the client that runs them (its core)."""
+
+    @property
+    def nursery(self) -> trio.Nursery:
+        """Where each feed's resync task runs (the client's nursery)."""
+        ...
+
+    @property
+    def rest(self) -> RestClient:
+        """The REST helper (order-book snapshots)."""
+        ...
+
+    def emit(self, kind: str, connection: str, detail: Any = None) -> None:
+        """Publish a lifecycle event."""
+
+
+@attrs.frozen
+class BookStatistics:
+    """A snapshot of an order book's counters (see :meth:`LiveOrderBook.statistics`)."""
+
+    updates: int
+    """Pushes applied to the book (snapshots included)."""
+    resyncs: int
+    """Times the book was found invalid and rebuilt."""
+    rest_snapshots: int
+    """Rebuilds that used ``GET /api/v5/market/books``."""
+    coalesced: int
+    """Updates that got no yield of their own because the reader was behind."""
+    buffered: int
+    """Updates held while waiting for a REST snapshot."""
+    synced: bool
+    """True while the book is valid."""
+
+
+class LiveOrderBook:
+    """An order book kept current from an OKX book channel (``client.order_book()``).
+
+    Read it like :class:`~okx_trio.OrderBook`: ``bids`` and
+    ``asks`` (sorted ``(price, size)`` ``Decimal`` pairs, best first),
+    ``best_bid``, ``best_ask``, ``seq_id``, ``ts``, ``raw_bids()``,
+    ``raw_asks()``, ``checksum()``. Between two awaits it does not change.
+
+    Iterating it (``async for book in ob``) yields the book itself after
+    applied updates, and a :class:`Gap` when the book became invalid (a
+    sequence gap, an invalid reset, a missing snapshot, a checksum mismatch:
+    ``reason="resync"``; a replaced connection: ``reason="reconnect"``). After
+    a Gap the next yield is the rebuilt book; until then ``synced`` is False
+    and the levels are stale. A reader that falls behind gets one yield for
+    several updates (the view is always the latest state, so nothing is lost;
+    ``statistics().coalesced`` counts them). Empty keepalive updates are not
+    yielded. A fatal error of the subscription is raised from the next
+    iteration. Several ``order_book()`` calls for the same channel and
+    instrument share one book; one consumer task per object is the intended use.
+    """
+
+    def __init__(self, feed: _BookFeed) -> None:
+        self._feed = feed
+        self._book: OrderBook = feed.book
+        self._wake = trio.Event()
+        # The first iteration yields the current book when it is already valid.
+        self._changed = not feed.resyncing
+        self._gaps: deque[Gap] = deque(maxlen=8)
+        self._coalesced = 0
+        self._error: OkxError | None = None
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<LiveOrderBook {self._book!r} synced={self.synced}>"
+
+    # -- the OrderBook view
+
+    @property
+    def inst_id(self) -> str:
+        """The instrument id."""
+        return self._book.inst_id
+
+    @property
+    def channel(self) -> str:
+        """The OKX channel feeding the book."""
+        return self._book.channel
+
+    @property
+    def depth(self) -> int:
+        """Levels kept per side."""
+        return self._book.depth
+
+    @property
+    def bids(self) -> list[tuple[Decimal, Decimal]]:
+        """Bid levels, best (highest price) first. Do not mutate the list."""
+        return self._book.bids
+
+    @property
+    def asks(self) -> list[tuple[Decimal, Decimal]]:
+        """Ask levels, best (lowest price) first. Do not mutate the list."""
+        return self._book.asks
+
+    @property
+    def best_bid(self) -> tuple[Decimal, Decimal] | None:
+        """The highest bid ``(price, size)``, or ``None``."""
+        return self._book.best_bid
+
+    @property
+    def best_ask(self) -> tuple[Decimal, Decimal] | None:
+        """The lowest ask ``(price, size)``, or ``None``."""
+        return self._book.best_ask
+
+    @property
+    def seq_id(self) -> int | None:
+        """``seqId`` of the last applied push."""
+        return self._book.seq_id
+
+    @property
+    def ts(self) -> int | None:
+        """Exchange time (ms) of the last applied push."""
+        return self._book.ts
+
+    @property
+    def synced(self) -> bool:
+        """True while the book is valid (False during a resynchronisation)."""
+        return not self._feed.resyncing
+
+    @property
+    def book(self) -> OrderBook:
+        """The underlying :class:`~okx_trio.OrderBook` (shared, read-only)."""
+        return self._book
+
+    def raw_bids(self, n: int | None = None) -> list[tuple[str, str]]:
+        """Bid ``(price, size)`` strings as received, best first."""
+        return self._book.raw_bids(n)
+
+    def raw_asks(self, n: int | None = None) -> list[tuple[str, str]]:
+        """Ask ``(price, size)`` strings as received, best first."""
+        return self._book.raw_asks(n)
+
+    def checksum(self) -> int:
+        """OKX's CRC32 of the current book (signed)."""
+        return self._book.checksum()
+
+    def statistics(self) -> BookStatistics:
+        """Counters: updates applied, resyncs, REST snapshots, coalesced yields."""
+        feed = self._feed
+        return BookStatistics(
+            updates=feed.updates, resyncs=feed.resyncs, rest_snapshots=feed.rest_snapshots,
+            coalesced=self._coalesced, buffered=feed.state.buffered, synced=not feed.resyncing,
+        )
+
+    # -- fed by the feed
+
+    def _notify(self) -> None:
+        if self._changed:
+            self._coalesced += 1
+        self._changed = True
+        self._wake.set()
+
+    def _gap(self, reason: str) -> None:
+        # The update not read yet is superseded by the rebuilt book.
+        self._changed = False
+        if not self._gaps or self._gaps[-1].reason != reason:
+            self._gaps.append(Gap(reason))
+        self._wake.set()
+
+    def _fail(self, exc: OkxError) -> None:
+        if self._error is None:
+            self._error = exc
+        self._wake.set()
+
+    # -- iteration
+
+    def __aiter__(self) -> LiveOrderBook:
+        return self
+
+    async def __anext__(self) -> LiveOrderBook | Gap:
+        await trio.lowlevel.checkpoint()
+        while True:
+            if self._error is not None:
+                raise copy_error(self._error)
+            if self._gaps:
+                return self._gaps.popleft()
+            if self._changed:
+                self._changed = False
+                return self
+            if self._closed:
+                raise StopAsyncIteration
+            self._wake = trio.Event()
+            await self._wake.wait()
+
+
+class _BookFeed:
+    """One book channel of one instrument, shared by its :class:`LiveOrderBook` s.
+
+    Always either synced or resynchronising (``resyncing``). A resync starts
+    with ``BookState.start_resync()`` (updates are held) and ends when a
+    snapshot is applied: the WebSocket one after a resubscription or a
+    reconnect, or, when none comes within ``snapshot_timeout`` (OKX announced
+    that snapshots go away), a REST snapshot joined to the held updates. Once
+    a subscription came without a snapshot the feed uses REST directly.
+    """
+
+    def __init__(self, books: OrderBooks, arg: dict[str, str], key: Key,
+                 snapshot_timeout: float) -> None:
+        self.books = books
+        self.arg = arg
+        self.key = key
+        self.channel = arg["channel"]
+        self.inst_id = arg["instId"]
+        self.state = BookState(self.inst_id, self.channel)
+        self.book = self.state.book
+        self.full_book = self.channel in FULL_BOOK_CHANNELS
+        self.snapshot_timeout = snapshot_timeout
+        self.handles: list[LiveOrderBook] = []
+        self.ss: ServerSubscription | None = None
+        self.error: OkxError | None = None
+        self.updates = 0
+        self.resyncs = 0
+        self.rest_snapshots = 0
+        self.rest_mode = False
+        self.resyncing = True
+        self.want_resubscribe = False
+        self.attempts = 0
+        self.synced_event = trio.Event()
+        self.kick = trio.Event()
+        self.scope = trio.CancelScope()
+        self.done = trio.Event()
+        self.state.start_resync()
+
+    # -- the Sink interface (called from the session's reader)
+
+    def deliver(self, push: Push) -> None:
+        if self.error is not None:
+            return
+        state = self.state
+        action = push.action
+        for item in push.data:
+            try:
+                result = state.apply(item, action)
+            except ValueError as exc:
+                log.warning("%s %s: malformed book push (%s); resynchronising",
+                            self.channel, self.inst_id, exc)
+                self._begin_resync("resync", resubscribe=True)
+                continue
+            status = result.status
+            if status == "applied":
+                self.updates += 1
+                if self.resyncing:
+                    if state.synced:
+                        self._end_resync()
+                else:
+                    for h in self.handles:
+                        h._notify()
+            elif status == "resync":
+                self._begin_resync("resync", resubscribe=result.reason != "no-snapshot")
+
+    def gap(self, reason: str) -> None:
+        if reason == "reconnect":
+            # The new subscription sends a fresh snapshot.
+            self._begin_resync("reconnect", resubscribe=False)
+
+    def fail(self, exc: OkxError) -> None:
+        if self.error is None:
+            self.error = exc
+        for h in self.handles:
+            h._fail(copy_error(exc))
+        self.synced_event.set()
+        self.kick.set()
+
+    # -- resynchronisation
+
+    def _begin_resync(self, reason: str, *, resubscribe: bool) -> None:
+        self.state.start_resync()
+        if resubscribe and not self.rest_mode and not self.full_book:
+            self.want_resubscribe = True
+        if not self.resyncing:
+            self.resyncing = True
+            self.resyncs += 1
+            self.synced_event = trio.Event()
+            for h in self.handles:
+                h._gap(reason)
+        self.kick.set()
+
+    def _end_resync(self) -> None:
+        self.attempts = 0
+        self.resyncing = False
+        self.want_resubscribe = False
+        self.synced_event.set()
+        for h in self.handles:
+            h._notify()
+
+    async def keeper(self) -> None:
+        """Background task: drive resynchronisations until the feed closes."""
+        try:
+            with self.scope:
+                while True:
+                    if not self.resyncing or self.error is not None:
+                        self.kick = trio.Event()
+                        await self.kick.wait()
+                        continue
+                    await self._resync_step()
+        finally:
+            self.done.set()
+
+    async def _wait_live(self) -> bool:
+        ss = self.ss
+        assert ss is not None
+        while ss.state != "live":
+            if ss.state == "failed" or self.error is not None:
+                return False
+            await ss.settled.wait()
+        return True
+
+    async def _resync_step(self) -> None:
+        ss = self.ss
+        assert ss is not None
+        if self.want_resubscribe:
+            if self.attempts:
+                # Repeated failures: back off, the 480/hour control budget is shared.
+                await trio.sleep(min(_RETRY_INITIAL * 2 ** (self.attempts - 1), _RETRY_MAX))
+            self.attempts += 1
+            self.want_resubscribe = False
+            self.books.subscriptions.resubscribe(ss, self)
+        if not await self._wait_live():
+            self.kick = trio.Event()
+            await self.kick.wait()
+            return
+        if self.full_book:
+            # Every push is a whole book: the next one resynchronises.
+            await self.synced_event.wait()
+            return
+        if not self.rest_mode:
+            with trio.move_on_after(self.snapshot_timeout):
+                await self.synced_event.wait()
+            if self._settled() or ss.state != "live":
+                return
+        if self.channel in REST_BOOK_CHANNELS:
+            if not self.rest_mode:
+                log.info("%s %s: no snapshot within %gs; using REST snapshots",
+                         self.channel, self.inst_id, self.snapshot_timeout)
+            self.rest_mode = True
+            await self._rest_resync()
+        else:
+            self.want_resubscribe = True
+            await trio.sleep(_RETRY_INITIAL)
+
+    def _settled(self) -> bool:
+        # A method, so type checkers do not carry a narrowing across awaits.
+        return not self.resyncing or self.error is not None
+
+    async def _rest_resync(self) -> None:
+        host = self.books.host
+        delay = _RETRY_INITIAL
+        while self.resyncing and self.error is None:
+            try:
+                item = await host.rest.get_order_book(self.inst_id, sz=self.book.depth)
+            except (OkxError, ValueError) as exc:
+                host.emit("exception", self.ss.kind if self.ss else "public", exc)
+                await trio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX)
+                continue
+            if self._settled():
+                return
+            state = self.state
+            if not state.resyncing:
+                state.start_resync()
+            try:
+                result = state.apply_rest_snapshot(item)
+            except ValueError as exc:
+                host.emit("exception", self.ss.kind if self.ss else "public",
+                            OkxProtocolError(f"bad REST order book snapshot: {exc}"))
+                state.start_resync()
+                await trio.sleep(delay)
+                delay = min(delay * 2, _RETRY_MAX)
+                continue
+            if result.applied:
+                self.rest_snapshots += 1
+                self._end_resync()
+                return
+            # Older than the held updates, or they do not continue it: fetch again.
+            if not state.resyncing:
+                state.start_resync()
+            await trio.sleep(delay)
+            delay = min(delay * 2, _RETRY_MAX)
+
+
+class OrderBooks:
+    """The client's live order books (created by the client's core on first use)."""
+
+    def __init__(self, subscriptions: SubscriptionManager, host: BookHost) -> None:
+        self.subscriptions = subscriptions
+        self.host = host
+        self._feeds: dict[Key, _BookFeed] = {}
+
+    def count(self) -> int:
+        """Order books currently kept (one per channel and instrument)."""
+        return len(self._feeds)
+
+    @asynccontextmanager
+    async def order_book(
+        self, inst_id: str, *, channel: str = "books", snapshot_timeout: float | None = None
+    ) -> AsyncIterator[LiveOrderBook]:
+        """A local order book of ``inst_id`` kept from ``channel`` (see :class:`LiveOrderBook`).
+
+        Entering returns once the book holds its first snapshot.
+
+        Args:
+            inst_id: the instrument, e.g. ``"BTC-USDT"``.
+            channel: ``books`` (400 levels), ``books5``, ``bbo-tbt``,
+                ``books-l2-tbt``, ``books50-l2-tbt`` (these two log in on the
+                public connection and need credentials) or ``books-elp``.
+            snapshot_timeout: seconds to wait for a WebSocket snapshot before
+                using ``GET /api/v5/market/books`` (``books``,
+                ``books-l2-tbt``) or subscribing again (other channels);
+                default 2.
+
+        Raises:
+            SubscriptionError: the exchange refused the subscription.
+            OkxRequestTimeout, OkxNotSent: no ack or no snapshot in time.
+            ValueError, TypeError: bad ``inst_id``/``channel``, or a VIP
+                channel without credentials.
+        """
+        if not isinstance(inst_id, str):
+            raise TypeError(f"inst_id must be a str, not {type(inst_id).__name__}")
+        if not inst_id:
+            raise ValueError("inst_id must be a non-empty string")
+        if not isinstance(channel, str):
+            raise TypeError(f"channel must be a str, not {type(channel).__name__}")
+        if channel not in BOOK_CHANNEL_DEPTHS:
+            raise ValueError(
+                f"channel must be one of {sorted(BOOK_CHANNEL_DEPTHS)}, got {channel!r}"
+            )
+        if snapshot_timeout is None:
+            snapshot_timeout = SNAPSHOT_TIMEOUT
+        elif isinstance(snapshot_timeout, bool) or not isinstance(snapshot_timeout, (int, float)):
+            raise TypeError("snapshot_timeout must be a number of seconds")
+        elif not snapshot_timeout > 0:
+            raise ValueError(f"snapshot_timeout must be positive, got {snapshot_timeout!r}")
+        arg = {"channel": channel, "instId": inst_id}
+        subs = self.subscriptions
+        subs.check_credentials([arg])
+        deadline = subs.deadline()
+        key = frozenset(arg.items())
+        feed = self._feeds.get(key)
+        if feed is None:
+            feed = _BookFeed(self, arg, key, float(snapshot_timeout))
+            feed.ss = subs.acquire(feed, arg)
+            if feed.ss.state == "live":
+                # Joined a live raw subscription: a snapshot needs a fresh subscribe.
+                feed.want_resubscribe = True
+            self._feeds[key] = feed
+            self.host.nursery.start_soon(feed.keeper, name=f"okx_trio book {channel} {inst_id}")
+        handle = LiveOrderBook(feed)
+        feed.handles.append(handle)
+        try:
+            assert feed.ss is not None
+            await subs.wait_settled([feed.ss], deadline)
+            sync_deadline = deadline + feed.snapshot_timeout
+            with trio.move_on_at(sync_deadline):
+                while feed.resyncing and feed.error is None:
+                    await feed.synced_event.wait()
+            if feed.error is not None:
+                raise copy_error(feed.error)
+            if feed.resyncing:
+                raise OkxRequestTimeout(f"no order book snapshot for {arg} before the deadline",
+                                        "subscribe", None, None, [arg], feed.ss.kind)
+        except BaseException:
+            await self._close_handle(feed, handle)
+            raise
+        try:
+            yield handle
+        finally:
+            await self._close_handle(feed, handle)
+
+    async def _close_handle(self, feed: _BookFeed, handle: LiveOrderBook) -> None:
+        handle._closed = True
+        handle._wake.set()
+        if handle in feed.handles:
+            feed.handles.remove(handle)
+        if feed.handles:
+            return
+        if self._feeds.get(feed.key) is feed:
+            del self._feeds[feed.key]
+        feed.scope.cancel()
+        with trio.move_on_after(UNSUBSCRIBE_WAIT, shield=True):
+            await feed.done.wait()
+        if feed.ss is not None:
+            await self.subscriptions.release_all(feed, [feed.ss])

@@ -1,0 +1,324 @@
+"""The shared internals of one client, and the nursery that bounds them.
+
+:class:`ClientCore` is what ``WsClient`` and ``WsApiClient`` are built on:
+the options, the nursery, the request ids, the three sessions (created on
+first use), the lifecycle events, the connection pacing and backoff, the
+exchange clock offset, the REST helper, the instrument cache, the rate
+limiter (its buckets keyed through that cache from the start), the
+subscriptions and the live order books. It is the host every lower part
+needs (``SessionHost``, ``SubscriptionHost``, ``BookHost``, ``TrackerHost``,
+``OrderContext``): each gets it through that small interface, never through
+the public client objects.
+
+:func:`open_core` opens it for the duration of an ``async with`` block and
+keeps the openers' exception contract (one meaningful exception, never an
+exception group made by this library).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import trio
+
+from ._books import OrderBooks
+from ._events import EventHub
+from ._exceptions import OkxError, OkxInternalError, OkxNotSent
+from ._instruments import InstrumentCache
+from ._models import ClientStatistics
+from ._okx import ConnectionName
+from ._options import ClientOptions, deadline_of
+from ._pacing import Backoff, ConnectPacer, RateLimiter
+from ._protocol import IdGenerator
+from ._rest import RestClient
+from ._session import Session, wait_any
+from ._subscriptions import Subscription, SubscriptionManager
+from ._transport import Connector, Transport, as_connector
+from ._urls import rest_base_url, ws_url
+
+__all__ = ["KINDS", "ClientCore", "open_core"]
+
+KINDS: tuple[ConnectionName, ...] = ("public", "private", "business")
+"""The connections a client may open."""
+
+
+class ClientCore:
+    """The shared internals of one client (see the module docstring)."""
+
+    def __init__(self, options: ClientOptions, nursery: trio.Nursery) -> None:
+        self._options = options
+        self._nursery = nursery
+        self.ids = IdGenerator(options.id_prefix)
+        """Request ids, unique for the client's life."""
+        self.sessions: dict[str, Session] = {}
+        """The sessions opened so far, by connection kind."""
+        self.events = EventHub(log_events=options.log_lifecycle)
+        self.connector: Connector = as_connector(options.transport,
+                                                 compression=options.compression)
+        self._pacer = ConnectPacer(options.max_connects_per_second)
+        self._backoff = Backoff(options.reconnect_initial, options.reconnect_max,
+                                options.random)
+        self._time_offset_ms = 0
+        self._rest: RestClient | None = None
+        self._instruments = InstrumentCache(self._fetch_instruments)
+        self.limiter: RateLimiter | None = (
+            RateLimiter(inst_key=self._instruments.rate_key) if options.rate_limit else None
+        )
+        """Client-side pacing to OKX's trade-op limits (``None``: ``rate_limit=False``)."""
+        self._subscriptions: SubscriptionManager | None = None
+        self._books: OrderBooks | None = None
+        self.closed = False
+
+    # -- what every part reads
+
+    @property
+    def options(self) -> ClientOptions:
+        """The client's options."""
+        return self._options
+
+    @property
+    def nursery(self) -> trio.Nursery:
+        """The client's nursery: every background task of the client runs here."""
+        return self._nursery
+
+    @property
+    def instruments(self) -> InstrumentCache:
+        """The instrument cache (``instId`` -> ``instIdCode``), filled from REST on demand."""
+        return self._instruments
+
+    @property
+    def rest(self) -> RestClient:
+        """The REST helper, created on first use."""
+        if self._rest is None:
+            o = self._options
+            base = rest_base_url(base_url=o.base_url, rest_url=o.rest_url, market=o.market,
+                                 demo_trading=o.demo_trading)
+            self._rest = RestClient(
+                base, ssl_context=o.ssl_context, credentials=o.credentials,
+                demo_trading=o.demo_trading, time_offset_ms=lambda: self._time_offset_ms,
+                # An in-memory connector (the simulator's) may serve REST in memory too.
+                transport=self.connector.rest_transport,
+            )
+        return self._rest
+
+    async def _fetch_instruments(self, inst_type: str) -> list[dict[str, Any]]:
+        return await self.rest.get_instruments(inst_type)
+
+    def next_id(self) -> str:
+        """A fresh request id."""
+        return self.ids()
+
+    def deadline(self, timeout: float | None) -> float:
+        """The deadline (trio time) of a call given ``timeout=`` now (see ``deadline_of``)."""
+        return deadline_of(timeout, self._options.request_timeout, trio.current_time())
+
+    # -- the clock
+
+    @property
+    def time_offset_ms(self) -> int:
+        """Milliseconds added to the local clock for login timestamps and ``expTime``."""
+        return self._time_offset_ms
+
+    def set_time_offset_ms(self, ms: int) -> None:
+        """Set the offset between the exchange's clock and the local clock."""
+        if isinstance(ms, bool) or not isinstance(ms, int):
+            raise TypeError("time offset must be an int number of milliseconds")
+        self._time_offset_ms = ms
+
+    def now_ms(self) -> int:
+        """The exchange's idea of now: local wall clock plus the offset."""
+        return int(time.time() * 1000) + self._time_offset_ms
+
+    async def sync_time(self) -> int:
+        """Measure the offset from ``GET /api/v5/public/time`` and apply it; returns it."""
+        before = time.time() * 1000
+        server_ms = await self.rest.get_server_time_ms()
+        after = time.time() * 1000
+        offset = int(server_ms - (before + after) / 2)
+        self._time_offset_ms = offset
+        return offset
+
+    # -- the session host
+
+    def emit(self, kind: str, connection: str, detail: Any = None) -> None:
+        """Publish a lifecycle event to ``events()`` subscribers and the log."""
+        self.events.emit(kind, connection, detail)
+
+    def backoff_delay(self, attempt: int) -> float:
+        """Full-jitter exponential backoff: 0-100 ms first, doubling up to ``reconnect_max``."""
+        return self._backoff.delay(attempt)
+
+    async def pace_connect(self) -> None:
+        """Keep new connections within OKX's limit (3 per second)."""
+        await self._pacer.wait()
+
+    async def connect(self, url: str, nursery: trio.Nursery) -> Transport:
+        """Open a transport to ``url`` with the client's connector and TLS context."""
+        return await self.connector(url, ssl_context=self._options.ssl_context, nursery=nursery)
+
+    # -- sessions
+
+    def session(self, kind: str) -> Session:
+        """The session of connection ``kind``, created and started on first use.
+
+        Raises:
+            OkxNotSent: the client is closed.
+        """
+        session = self.sessions.get(kind)
+        if session is None:
+            if self.closed:
+                raise OkxNotSent("the client is closed", connection=kind)
+            o = self._options
+            url = ws_url(kind, market=o.market, demo_trading=o.demo_trading, base_url=o.base_url)
+            login = kind != "public" and o.credentials is not None
+            session = Session(self, kind, url, login=login)
+            self.sessions[kind] = session
+            if self._subscriptions is not None:
+                self._subscriptions.attach(session)
+            self._nursery.start_soon(session.run, name=f"okx_trio {kind} session")
+        return session
+
+    async def ensure_connected(self, connection: str, timeout: float | None = None) -> None:
+        """Open (and log in) ``connection`` now; raises OkxAuthError/TooSlowError."""
+        if connection not in KINDS:
+            raise ValueError(f"connection must be one of {KINDS}, got {connection!r}")
+        if connection != "public" and self._options.credentials is None:
+            raise ValueError(f"credentials are required for the {connection} connection")
+        session = self.session(connection)
+        o = self._options
+        t = o.connect_timeout + o.login_timeout if timeout is None else timeout
+        with trio.fail_after(t):
+            await wait_any(session.ready, session.failed_event)
+        if session.failed is not None:
+            raise session.failed
+
+    # -- subscriptions and books
+
+    def subscriptions(self) -> SubscriptionManager:
+        """The subscription manager, created (and hooked into every session) on first use."""
+        if self._subscriptions is None:
+            self._subscriptions = SubscriptionManager(self)
+            for session in self.sessions.values():
+                self._subscriptions.attach(session)
+        return self._subscriptions
+
+    def books(self) -> OrderBooks:
+        """The live order books, created on first use."""
+        if self._books is None:
+            self._books = OrderBooks(self.subscriptions(), self)
+        return self._books
+
+    def subscribe(self, *args: Mapping[str, Any]) -> AbstractAsyncContextManager[Subscription]:
+        """``subscribe(*args)`` with the default buffer (the order tracker's use)."""
+        return self.subscriptions().subscribe(*args)
+
+    async def wait_live(self, sub: Subscription) -> None:
+        """Until every arg of ``sub`` is acknowledged again."""
+        await self.subscriptions().wait_live(sub)
+
+    # -- statistics and closing
+
+    def statistics(self) -> ClientStatistics:
+        """Counts of pending requests, live connections, reconnects and subscriptions."""
+        subs = self._subscriptions.count() if self._subscriptions is not None else 0
+        return ClientStatistics(
+            pending=sum(len(s.pending) for s in self.sessions.values()),
+            connected=tuple(k for k, s in self.sessions.items() if s.active is not None),
+            reconnects={k: s.reconnects for k, s in self.sessions.items()},
+            subscriptions=subs,
+        )
+
+    def tables(self) -> dict[str, int]:
+        """Sizes of the internal subscription tables (for tests and monitoring)."""
+        subs = self.subscriptions().tables()
+        return {
+            "server_subscriptions": subs["server_subscriptions"],
+            "books": self._books.count() if self._books is not None else 0,
+            "pending_unsubscribes": subs["pending_unsubscribes"],
+        }
+
+    async def aclose(self) -> None:
+        """Close every session politely (bounded), then the REST helper."""
+        self.closed = True
+        for session in list(self.sessions.values()):
+            await session.aclose()
+        if self._rest is not None:
+            with trio.CancelScope(shield=True):
+                await self._rest.aclose()
+
+
+# ---------------------------------------------------------------------------
+# The opener
+#
+# Contract: the block's own exception leaves it as itself; the client's own
+# failures are delivered to the calls that wait on them, so the nursery below
+# only ever holds background tasks that do not raise expected errors. Should
+# one fail anyway, the group is unwrapped the trio-websocket way: the user's
+# error wins, then a KeyboardInterrupt, then a lone OkxError; anything else
+# becomes OkxInternalError from the group.
+
+
+def _raise(exc: BaseException) -> None:
+    """Re-raise ``exc`` keeping the ``__context__`` it had (raising would overwrite it)."""
+    __tracebackhide__ = True
+    context = exc.__context__
+    try:
+        raise exc
+    finally:
+        exc.__context__ = context
+        del exc, context
+
+
+@asynccontextmanager
+async def open_core(options: ClientOptions) -> AsyncIterator[ClientCore]:
+    """A :class:`ClientCore` for the duration of an ``async with`` block.
+
+    Entering does not block on the network; exiting closes every connection
+    politely (bounded in time) and ends every task the client started.
+    """
+    user_exc: BaseException | None = None
+    try:
+        async with trio.open_nursery() as nursery:
+            core = ClientCore(options, nursery)
+            try:
+                yield core
+            except BaseException as exc:
+                user_exc = exc
+                raise
+            finally:
+                await core.aclose()
+                nursery.cancel_scope.cancel(reason="client closing")
+    except BaseExceptionGroup as group:
+        # Contract: one meaningful exception, never a group made by this library.
+        if user_exc is not None and _only_from(group, user_exc):
+            _raise(user_exc)
+        interrupts = group.subgroup(KeyboardInterrupt)
+        if interrupts is not None:
+            _raise(interrupts.exceptions[0])
+        _, rest = group.split(trio.Cancelled)
+        if rest is None:
+            raise
+        okx = rest.subgroup(OkxError)
+        if okx is not None and okx is rest and len(rest.exceptions) == 1:
+            _raise(rest.exceptions[0])
+        raise OkxInternalError("a background task of okx_trio failed; please report it") from group
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for e in exc.exceptions for leaf in _leaves(e)]
+    return [exc]
+
+
+def _only_from(group: BaseExceptionGroup[BaseException], user_exc: BaseException) -> bool:
+    """True when every non-Cancelled leaf of ``group`` comes from the user's exception.
+
+    Leaves keep their identity when trio splits or rebuilds groups (it does, to
+    filter out ``Cancelled``), whereas the groups themselves do not.
+    """
+    mine = {id(e) for e in _leaves(user_exc)}
+    others = [e for e in _leaves(group) if not isinstance(e, trio.Cancelled)]
+    return bool(others) and all(id(e) in mine for e in others)

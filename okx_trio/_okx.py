@@ -1,0 +1,348 @@
+"""The OKX v5 facts the client acts on, in one place.
+
+Which connection serves which op and channel, which ops accept ``expTime``,
+OKX's rate-limit table and its other budgets, the error-code sets the client
+branches on, the hosts, the book channels, and the order states. Every other
+module of the client takes these from here, so a change on OKX's side is one
+edit. (The simulator in ``okx_trio.testing`` keeps its own copy of what it
+judges clients by, so that it can catch a mistake made here.)
+
+No behaviour here beyond two small lookup functions: values only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Final, Literal
+
+__all__ = [
+    "AMEND_OPS",
+    "AUTH_ERROR_CODES",
+    "BOOK_CHANNEL_DEPTHS",
+    "BUSINESS_OPS",
+    "CANCEL_OPS",
+    "CONNECT_LIMIT",
+    "CONTROL_BUDGET",
+    "CONTROL_WINDOW",
+    "EXPIRED_TIMESTAMP_CODE",
+    "EXP_TIME_OPS",
+    "FATAL_LOGIN_CODES",
+    "FULL_BOOK_CHANNELS",
+    "IDLE_TIMEOUT",
+    "ID_RE",
+    "INST_TYPES",
+    "LOGIN_PATH",
+    "LOGIN_PUBLIC_CHANNELS",
+    "ORDER_NOT_FOUND_CODES",
+    "ORDER_STATES",
+    "PATHS",
+    "PLACE_OPS",
+    "PRIVATE_BUSINESS_CHANNELS",
+    "PRIVATE_CHANNELS",
+    "PRIVATE_OPS",
+    "RATE_LIMITS",
+    "RATE_LIMIT_CODES",
+    "RATE_WINDOW",
+    "RESERVED_OPS",
+    "RESTART_NOTICE_CODE",
+    "REST_BOOK_CHANNELS",
+    "REST_HOSTS",
+    "SINGLE_OF_BATCH",
+    "SPREAD_OPS",
+    "TAG_RE",
+    "TERMINAL_STATES",
+    "TRANSIENT_LOGIN_CODES",
+    "TRANSIENT_REST_CODES",
+    "WS_HOSTS",
+    "WS_PORT",
+    "ConnectionName",
+    "infer_inst_type",
+    "is_business_channel",
+    "route_channel",
+    "route_op",
+]
+
+ConnectionName = Literal["public", "private", "business"]
+"""The three OKX WebSocket connections."""
+
+# ---------------------------------------------------------------------------
+# Hosts and paths
+
+WS_HOSTS: Final[Mapping[str, tuple[str, str]]] = {
+    "prod": ("ws.okx.com", "wspap.okx.com"),
+    "eea": ("wseea.okx.com", "wseeapap.okx.com"),
+    "us": ("wsus.okx.com", "wsuspap.okx.com"),
+}
+"""market -> (live WebSocket host, demo-trading WebSocket host)."""
+WS_PORT: Final = 8443
+PATHS: Final[Mapping[str, str]] = {
+    "public": "/ws/v5/public",
+    "private": "/ws/v5/private",
+    "business": "/ws/v5/business",
+}
+"""The WebSocket path of each connection."""
+REST_HOSTS: Final[Mapping[str, str]] = {
+    "prod": "https://www.okx.com",
+    "eea": "https://eea.okx.com",
+    "us": "https://us.okx.com",
+}
+"""The REST host of each market (demo trading uses the same hosts plus a header)."""
+LOGIN_PATH: Final = "/users/self/verify"
+"""The path the WebSocket login signature is computed over."""
+
+# ---------------------------------------------------------------------------
+# Ids
+
+ID_RE: Final = re.compile(r"^[A-Za-z0-9]{1,32}$")
+"""Request ids, ``clOrdId`` and ``reqId``: 1-32 letters or digits."""
+TAG_RE: Final = re.compile(r"^[A-Za-z0-9]{1,16}$")
+"""Order tags: 1-16 letters or digits."""
+
+# ---------------------------------------------------------------------------
+# Ops
+
+PRIVATE_OPS: Final = frozenset(
+    {
+        "order",
+        "batch-orders",
+        "cancel-order",
+        "batch-cancel-orders",
+        "amend-order",
+        "batch-amend-orders",
+        "mass-cancel",
+    }
+)
+"""Trade ops served on the private connection."""
+BUSINESS_OPS: Final = frozenset(
+    {"sprd-order", "sprd-amend-order", "sprd-cancel-order", "sprd-mass-cancel"}
+)
+"""Trade ops served on the business connection (spread trading)."""
+RESERVED_OPS: Final = frozenset({"login", "subscribe", "unsubscribe"})
+"""Ops with an API of their own; ``WsClient.request`` refuses them."""
+EXP_TIME_OPS: Final = frozenset({"order", "batch-orders", "amend-order", "batch-amend-orders"})
+"""Ops that accept ``expTime``."""
+PLACE_OPS: Final = frozenset({"order", "batch-orders", "sprd-order"})
+"""Ops that create orders."""
+AMEND_OPS: Final = frozenset({"amend-order", "batch-amend-orders", "sprd-amend-order"})
+"""Ops that amend orders."""
+CANCEL_OPS: Final = frozenset({"cancel-order", "batch-cancel-orders", "sprd-cancel-order"})
+"""Ops that cancel orders by id (not the mass cancels)."""
+SPREAD_OPS: Final = frozenset({"sprd-order", "sprd-amend-order", "sprd-cancel-order"})
+"""Spread order ops that name one order."""
+
+
+def route_op(op: str) -> ConnectionName | None:
+    """The connection that serves a trade op, or ``None`` if the op is unknown."""
+    if op in PRIVATE_OPS:
+        return "private"
+    if op in BUSINESS_OPS:
+        return "business"
+    return None
+
+
+# ---------------------------------------------------------------------------
+# Channels
+
+_BUSINESS_EXACT: Final = frozenset(
+    {
+        "trades-all",
+        "orders-algo",
+        "algo-advance",
+        "deposit-info",
+        "withdrawal-info",
+        "rfqs",
+        "quotes",
+        "struc-block-trades",
+        "public-struc-block-trades",
+        "public-block-trades",
+        "block-tickers",
+        "grid-orders-spot",
+        "grid-orders-contract",
+        "grid-orders-moon",
+        "grid-positions",
+        "grid-sub-orders",
+        "algo-recurring-buy",
+        "copytrading-notification",
+        "copytrading-lead-notification",
+        "economic-calendar",
+    }
+)
+_BUSINESS_PREFIXES: Final = ("candle", "mark-price-candle", "index-candle", "sprd-", "grid-")
+
+PRIVATE_CHANNELS: Final = frozenset(
+    {
+        "orders",
+        "fills",
+        "positions",
+        "account",
+        "balance_and_position",
+        "liquidation-warning",
+        "account-greeks",
+        "adl-warning",
+        "spot-grid",
+    }
+)
+"""Channels of ``/ws/v5/private`` (all need a login)."""
+PRIVATE_BUSINESS_CHANNELS: Final = frozenset(
+    {
+        "sprd-orders",
+        "sprd-trades",
+        "orders-algo",
+        "algo-advance",
+        "deposit-info",
+        "withdrawal-info",
+        "rfqs",
+        "quotes",
+        "struc-block-trades",
+        "grid-orders-spot",
+        "grid-orders-contract",
+        "grid-orders-moon",
+        "grid-positions",
+        "grid-sub-orders",
+        "algo-recurring-buy",
+        "copytrading-notification",
+        "copytrading-lead-notification",
+    }
+)
+"""Channels of ``/ws/v5/business`` that need a login."""
+LOGIN_PUBLIC_CHANNELS: Final = frozenset({"books-l2-tbt", "books50-l2-tbt"})
+"""Channels of ``/ws/v5/public`` that nevertheless need a login (VIP-gated)."""
+
+
+def is_business_channel(channel: str) -> bool:
+    """True for channels served on ``/ws/v5/business``."""
+    return channel in _BUSINESS_EXACT or channel.startswith(_BUSINESS_PREFIXES)
+
+
+def route_channel(channel: str) -> tuple[ConnectionName, bool]:
+    """``(connection, needs_login)`` for a channel name.
+
+    Unknown names go to public without login, so new OKX public channels keep
+    working; the exchange's error event then names any mistake.
+    """
+    if channel in PRIVATE_CHANNELS:
+        return "private", True
+    if is_business_channel(channel):
+        return "business", channel in PRIVATE_BUSINESS_CHANNELS
+    return "public", channel in LOGIN_PUBLIC_CHANNELS
+
+
+BOOK_CHANNEL_DEPTHS: Final[Mapping[str, int]] = {
+    "books": 400,
+    "books5": 5,
+    "bbo-tbt": 1,
+    "books-l2-tbt": 400,
+    "books50-l2-tbt": 50,
+    "books-elp": 400,
+}
+"""Levels per side of each order-book channel."""
+FULL_BOOK_CHANNELS: Final = frozenset({"books5", "bbo-tbt"})
+"""Book channels whose every push is the whole book (no ``action``, no ``prevSeqId``)."""
+REST_BOOK_CHANNELS: Final = frozenset({"books", "books-l2-tbt"})
+"""Book channels whose sequence matches ``GET /api/v5/market/books``."""
+
+# ---------------------------------------------------------------------------
+# Limits and budgets
+
+RATE_WINDOW: Final = 2.0
+"""OKX's trade-op rate-limit window, seconds."""
+RATE_LIMITS: Final[Mapping[str, tuple[int, bool]]] = {
+    "order": (60, True),
+    "batch-orders": (300, True),
+    "cancel-order": (60, True),
+    "batch-cancel-orders": (300, True),
+    "amend-order": (60, True),
+    "batch-amend-orders": (300, True),
+    "mass-cancel": (5, False),
+    "sprd-order": (20, False),
+    "sprd-amend-order": (20, False),
+    "sprd-cancel-order": (20, False),
+    "sprd-mass-cancel": (5, False),
+}
+"""op -> (requests, or orders for a batch, per window; counted per instrument?).
+
+Counted per user for ``mass-cancel`` and the ``sprd-*`` ops, per user and
+instrument for the order ops (option orders: per instrument family)."""
+SINGLE_OF_BATCH: Final[Mapping[str, str]] = {
+    "batch-orders": "order",
+    "batch-cancel-orders": "cancel-order",
+    "batch-amend-orders": "amend-order",
+}
+"""A batch of one item counts against the single op's bucket."""
+CONTROL_BUDGET: Final = 480
+"""subscribe + unsubscribe + login frames per connection per hour."""
+CONTROL_WINDOW: Final = 3600.0
+"""The window of :data:`CONTROL_BUDGET`, seconds."""
+CONNECT_LIMIT: Final = 3
+"""New WebSocket connections per second (per IP)."""
+IDLE_TIMEOUT: Final = 30.0
+"""OKX closes a connection that received nothing for this long, seconds."""
+
+# ---------------------------------------------------------------------------
+# Codes
+
+RATE_LIMIT_CODES: Final = frozenset({"50011", "60014", "50061"})
+"""Too many requests (per op, per connection, per sub-account)."""
+FATAL_LOGIN_CODES: Final = frozenset(
+    {"60004", "60005", "60006", "60007", "60009", "60024", "60026", "60027", "60032", "50101"}
+)
+"""Login refusals that stop reconnecting (bad key, passphrase, signature...)."""
+TRANSIENT_LOGIN_CODES: Final = frozenset({"60014", "60023", "63999", "64007"})
+"""Login refusals worth retrying."""
+EXPIRED_TIMESTAMP_CODE: Final = "60006"
+"""Login timestamp expired: the clock offset is measured again, once, before giving up."""
+RESTART_NOTICE_CODE: Final = "64008"
+"""Notice: the connection will close soon for a service upgrade."""
+AUTH_ERROR_CODES: Final = frozenset(
+    {
+        "50100",  # API frozen
+        "50101",  # key does not match the environment (live/demo)
+        "50102",  # timestamp expired
+        "50103",  # OK-ACCESS-KEY empty
+        "50104",  # OK-ACCESS-PASSPHRASE empty
+        "50105",  # OK-ACCESS-PASSPHRASE wrong
+        "50106",  # OK-ACCESS-SIGN empty
+        "50107",  # OK-ACCESS-TIMESTAMP empty
+        "50110",  # IP not in the key's whitelist
+        "50111",  # invalid OK-ACCESS-KEY
+        "50112",  # invalid OK-ACCESS-TIMESTAMP
+        "50113",  # invalid signature
+        "50114",  # invalid authorization
+        "50119",  # API key does not exist
+    }
+)
+"""REST codes that mean the credentials or the signature were refused."""
+ORDER_NOT_FOUND_CODES: Final = frozenset({"51603", "51001"})
+"""REST codes meaning the order (or its instrument) does not exist."""
+TRANSIENT_REST_CODES: Final = frozenset({"50001", "50004", "50013", "50026"})
+"""REST codes worth retrying: service unavailable, endpoint timeout, busy, system error."""
+
+# ---------------------------------------------------------------------------
+# Orders and instruments
+
+TERMINAL_STATES: Final = frozenset({"filled", "canceled", "mmp_canceled"})
+"""Order states that never change again."""
+ORDER_STATES: Final = frozenset({"live", "partially_filled"}) | TERMINAL_STATES
+"""Every order state OKX documents for ``orders`` and ``sprd-orders``."""
+INST_TYPES: Final = ("SPOT", "SWAP", "FUTURES", "OPTION")
+"""Instrument types with ``instIdCode``, in the order to try when an id's shape says nothing."""
+
+_FUTURES_RE: Final = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+-\d{6}$")
+_OPTION_RE: Final = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+-\d{6}-[0-9.]+-[CP]$")
+_SPOT_RE: Final = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+$")
+
+
+def infer_inst_type(inst_id: str) -> str | None:
+    """The OKX ``instType`` an ``instId`` belongs to, from its shape, or ``None``."""
+    if "_" in inst_id:  # a spread id (BTC-USDT_BTC-USDT-SWAP): not an instrument
+        return None
+    if inst_id.endswith("-SWAP"):
+        return "SWAP"
+    if _SPOT_RE.match(inst_id):
+        return "SPOT"
+    if _FUTURES_RE.match(inst_id):
+        return "FUTURES"
+    if _OPTION_RE.match(inst_id):
+        return "OPTION"
+    return None

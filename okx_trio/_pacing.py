@@ -1,0 +1,111 @@
+"""Waiting for OKX's limits, on trio: trade-op rate limits, connection pacing, backoff.
+
+The bookkeeping is sans-IO in ``_ratelimit`` (every method takes ``now``);
+this module adds the trio waits around it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import trio
+
+from ._okx import CONNECT_LIMIT, RATE_LIMITS, RATE_WINDOW
+from ._ratelimit import EventWindow, RateWindows, inst_key
+
+__all__ = ["Backoff", "ConnectPacer", "RateLimiter"]
+
+
+class RateLimiter:
+    """Waits until a trade request fits OKX's rate limits, then counts it.
+
+    ``WsClient.request`` calls :meth:`acquire` inside the request's deadline
+    before queueing the frame, so a request whose deadline passes while it
+    waits ends in ``OkxNotSent`` and is not counted.
+
+    Args:
+        headroom: fraction of OKX's limits to use (default 0.9).
+        clock: seconds, monotonic; ``trio.current_time`` (so ``MockClock`` works).
+        window: window length in seconds (OKX: 2).
+        limits: ``{op: (limit, per_instrument)}``, default OKX's table.
+        inst_key: an order op's arg -> its instrument bucket (see
+            :class:`~okx_trio._ratelimit.RateWindows`).
+    """
+
+    def __init__(
+        self,
+        headroom: float = 0.9,
+        clock: Callable[[], float] = trio.current_time,
+        *,
+        window: float = RATE_WINDOW,
+        limits: Mapping[str, tuple[int, bool]] = RATE_LIMITS,
+        inst_key: Callable[[Any], Any] = inst_key,
+    ) -> None:
+        self.windows = RateWindows(headroom=headroom, window=window, limits=limits,
+                                   inst_key=inst_key)
+        self._clock = clock
+        self._grants = 0
+        self.waits = 0
+        """How many acquisitions had to wait (statistics)."""
+
+    async def acquire(self, op: str, args: Sequence[Any]) -> None:
+        """Wait until ``op`` with ``args`` fits, then count it. A checkpoint.
+
+        Cancelled while waiting, it records nothing.
+        """
+        await trio.lowlevel.checkpoint()
+        demand = self.windows.demand(op, args)
+        if not demand:
+            return
+        waited = False
+        while True:
+            now = self._clock()
+            at = self.windows.ready_at(demand, now)
+            if at <= now:
+                break
+            waited = True
+            if self._clock is trio.current_time:
+                await trio.sleep_until(at)
+            else:
+                await trio.sleep(at - now)
+        self.windows.record(demand, now)
+        if waited:
+            self.waits += 1
+        self._grants += 1
+        if self._grants % 4096 == 0:
+            self.windows.prune(now)
+
+
+class ConnectPacer:
+    """Keeps new connections within OKX's limit (``limit`` per second, default 3)."""
+
+    def __init__(self, limit: int = CONNECT_LIMIT) -> None:
+        self._window = EventWindow(limit, 1.0)
+
+    async def wait(self) -> None:
+        """Return once a new connection may be opened, counting it. Not a checkpoint
+        when there is room (the connect that follows is one)."""
+        window = self._window
+        while True:
+            now = trio.current_time()
+            at = window.ready_at(now)
+            if at <= now:
+                window.record(now)
+                return
+            await trio.sleep_until(at)
+
+
+class Backoff:
+    """Full-jitter exponential backoff: 0-``initial`` first, doubling up to ``maximum``."""
+
+    def __init__(self, initial: float, maximum: float, rng: random.Random | None = None) -> None:
+        self.initial = initial
+        self.maximum = maximum
+        self._rng = rng or random.Random()
+
+    def delay(self, attempt: int) -> float:
+        """Seconds to wait before attempt number ``attempt`` (1 = the first retry)."""
+        cap = min(self.maximum, self.initial * 2 ** (attempt - 1))
+        return self._rng.uniform(0, cap)

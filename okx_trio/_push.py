@@ -1,0 +1,61 @@
+"""``Push``: one data push of a subscribed channel, with its typed views."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+import attrs
+
+from ._views import View, view_as, view_items
+
+__all__ = ["Push"]
+
+V = TypeVar("V")
+
+
+@attrs.frozen(slots=True, weakref_slot=False)
+class Push:
+    """One data push of a subscribed channel.
+
+    ``data`` is the list of dicts exactly as the exchange sent it (unknown fields
+    kept); typed views are built only when asked for (see :mod:`okx_trio.views`).
+    """
+
+    arg: dict[str, Any]
+    """The channel argument the push belongs to (``{"channel": ..., "instId": ...}``)."""
+    data: list[Any]
+    """The pushed items as received."""
+    action: str | None = None
+    """``"snapshot"`` or ``"update"`` on incremental order books, else ``None``."""
+    extra: Mapping[str, Any] | None = attrs.field(default=None, eq=False, repr=False)
+    """Other top-level fields of the frame (``eventType``, ``curPage``...), if any."""
+
+    @property
+    def channel(self) -> str:
+        """The channel name, e.g. ``"tickers"``."""
+        return str(self.arg.get("channel", ""))
+
+    def view(self) -> list[View]:
+        """Typed views of ``data`` for this push's channel, built on each call.
+
+        Tickers, trades, order books, candles, orders, fills, positions,
+        account, balance_and_position, sprd-orders and sprd-trades give frozen
+        attrs objects (the classes of :mod:`okx_trio.views`); other channels
+        give the raw dicts. Narrow with ``isinstance``, or use :meth:`view_as`.
+
+        Raises:
+            OkxProtocolError: an item does not have the channel's shape.
+        """
+        return view_items(self.channel, self.data)
+
+    def view_as(self, cls: type[V]) -> list[V]:
+        """Typed views of ``data`` as ``cls``, e.g. ``push.view_as(okx_trio.views.Ticker)``.
+
+        The static type follows ``cls``, so a type checker sees every field.
+
+        Raises:
+            TypeError: ``cls`` is not the view class of this push's channel.
+            OkxProtocolError: an item does not have the channel's shape.
+        """
+        return view_as(self.channel, self.data, cls)

@@ -1,0 +1,149 @@
+"""The client's layers, read from the source: every import points down, never up.
+
+Each module of ``okx_trio`` belongs to one layer; a module may import its own
+layer and the ones below, never one above: not at module level, not under
+``TYPE_CHECKING``, not inside a function. The two lowest layers import no I/O
+library (the sans-I/O rule of the protocol core, generalised). The CLI and the
+demo use the public API only, and the simulator (``okx_trio.testing``) builds
+on the client's values, cores and transports only. The import graph of the
+client has no cycle.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import okx_trio
+
+PACKAGE = Path(okx_trio.__file__).parent
+
+LAYERS: list[tuple[str, set[str]]] = [
+    ("values and facts", {"_okx", "_models", "_exceptions", "_convert", "_views", "_push",
+                          "_requests", "_urls", "views"}),
+    ("sans-I/O cores", {"_protocol", "_orderbook", "_ratelimit", "_order_state", "_outcomes"}),
+    ("I/O", {"_transport", "_rest", "_instruments", "_pacing", "_events"}),
+    ("session", {"_options", "_connection", "_session"}),
+    ("subscriptions and orders", {"_subscriptions", "_books", "_order_lookup", "_tracker",
+                                  "_resolve"}),
+    ("clients", {"_core", "_client", "_api_client", "__init__"}),
+    ("simulator", {"testing"}),
+    ("CLI and demo", {"_cli", "_demo", "__main__"}),
+]
+"""Lowest first. ``testing`` stands for the whole ``okx_trio.testing`` package."""
+
+NO_IO = {"trio", "trio_websocket", "httpx", "websockets", "socket", "ssl"}
+"""What the two lowest layers never import."""
+SIMULATOR_MAY_USE = {"values and facts", "sans-I/O cores", "I/O"}
+
+RANK = {module: rank for rank, (_, modules) in enumerate(LAYERS) for module in modules}
+NAME = {module: name for name, modules in LAYERS for module in modules}
+
+
+def unit(path: Path) -> str:
+    """The layer unit of a source file: its module name, or ``testing``."""
+    rel = path.relative_to(PACKAGE)
+    return "testing" if rel.parts[0] == "testing" else rel.stem
+
+
+def imports(path: Path) -> Iterator[tuple[int, str, str]]:
+    """``(line, imported module, unit)`` for every import of ``okx_trio`` in ``path``,
+    wherever it stands (module level, ``TYPE_CHECKING``, function body)."""
+    here = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    package = here if here[-1] == "__init__" else here[:-1]
+    package = [p for p in package if p != "__init__"]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        targets: list[str] = []
+        if isinstance(node, ast.Import):
+            targets = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = package[: len(package) - node.level + 1] if node.level else []
+            module = ".".join([*base, *([node.module] if node.module else [])])
+            targets = [f"{module}.{a.name}" if not node.module and node.level else module
+                       for a in node.names]
+        for target in targets:
+            parts = target.split(".")
+            if parts[0] != "okx_trio":
+                continue
+            name = parts[1] if len(parts) > 1 else "__init__"
+            yield node.lineno, target, "testing" if name == "testing" else name
+
+
+SOURCES = sorted(PACKAGE.rglob("*.py"))
+
+
+def test_every_module_has_a_layer() -> None:
+    assert {unit(p) for p in SOURCES} == set(RANK), "add the new module to LAYERS"
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_imports_point_down(path: Path) -> None:
+    me = unit(path)
+    upward = [
+        f"{path.name}:{line}: {NAME[me]} imports {target} ({NAME[other]})"
+        for line, target, other in imports(path)
+        if RANK[other] > RANK[me]
+    ]
+    assert not upward, "\n".join(upward)
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if RANK[unit(p)] <= 1],
+                         ids=lambda p: p.name)
+def test_values_and_cores_do_no_io(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    found = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import)
+             for a in n.names}
+    found |= {n.module.split(".")[0] for n in ast.walk(tree)
+              if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+    assert not found & NO_IO
+
+
+@pytest.mark.parametrize("name", [
+    # The rule stands; _cli.py's imports are being moved to the public API by
+    # its owner. Strict: the marker must go once they are.
+    pytest.param("_cli", marks=pytest.mark.xfail(
+        strict=True, reason="_cli.py still imports okx_trio._models (fix under way)")),
+    "_demo",
+])
+def test_cli_and_demo_use_the_public_api(name: str) -> None:
+    path = PACKAGE / f"{name}.py"
+    private = [f"{path.name}:{line}: {target}" for line, target, _ in imports(path)
+               if any(part.startswith("_") for part in target.split(".")[1:])]
+    assert not private, "\n".join(private)
+
+
+def test_simulator_builds_on_values_cores_and_transports_only() -> None:
+    wrong = [
+        f"{path.relative_to(PACKAGE)}:{line}: {target} ({NAME[other]})"
+        for path in SOURCES if unit(path) == "testing"
+        for line, target, other in imports(path)
+        if other != "testing" and NAME[other] not in SIMULATOR_MAY_USE
+    ]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_client_has_no_import_cycle() -> None:
+    graph: dict[str, set[str]] = {}
+    for path in SOURCES:
+        me = unit(path)
+        if me != "testing":
+            graph.setdefault(me, set()).update(
+                other for _, _, other in imports(path) if other not in (me, "testing"))
+    # A cycle shows as a module reaching itself; the modules are few, so a plain walk does.
+    for start in sorted(graph):
+        came_from: dict[str, str] = {}
+        todo = [(start, other) for other in sorted(graph[start])]
+        while todo:
+            parent, module = todo.pop()
+            if module in came_from:
+                continue
+            came_from[module] = parent
+            if module == start:
+                path = [start]
+                while path[-1] != start or len(path) == 1:
+                    path.append(came_from[path[-1]])
+                pytest.fail("import cycle: " + " -> ".join(reversed(path)))
+            todo.extend((module, other) for other in sorted(graph[module]))
