@@ -15,12 +15,12 @@ The same exchange runs from the command line: ``okx-trio simulator``.
 
 from __future__ import annotations
 
+from ._connection import SimConnection as SimConnection
 from ._faults import Faults as Faults
 from ._frames import FrameLog as FrameLog, FrameRecord as FrameRecord
-from ._server import (
+from ._simulator import (
     DEFAULT_CREDENTIALS as DEFAULT_CREDENTIALS,
     Orders as Orders,
-    SimConnection as SimConnection,
     SimMemoryConnector as SimMemoryConnector,
     Simulator as Simulator,
     open_simulator as open_simulator,

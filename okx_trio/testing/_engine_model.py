@@ -1,14 +1,13 @@
-"""Value types of the simulator's exchange engine: instruments, accounts, orders.
+"""Value types of the simulator's exchange engine: instruments, accounts, orders, fills.
 
 Pure data plus small helpers (decimal parsing and formatting, the default
-instrument set). No I/O; the engine in ``_engine.py`` owns all behaviour.
+instrument set). No I/O and no behaviour beyond the values' own invariants.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
-from typing import Any
 
 import attrs
 
@@ -299,6 +298,17 @@ class Order:
         self.u_time = max(now, self.u_time + 1)
 
 
-def as_dict(obj: Any) -> dict[str, Any]:
-    """``attrs.asdict`` for debugging and the Simulator's inspection helpers."""
-    return attrs.asdict(obj, recurse=False)
+@attrs.frozen
+class Fill:
+    """One fill of one order, as its ``orders``/``sprd-orders`` push shows it."""
+
+    px: Decimal
+    sz: Decimal
+    trade_id: str
+    exec_type: str
+    """``"T"`` taker, ``"M"`` maker."""
+    fee: Decimal
+    """The fee of this fill, negative when charged (``fillFee``)."""
+    fee_ccy: str
+    pnl: Decimal
+    """Realized PnL of this fill (derivatives)."""

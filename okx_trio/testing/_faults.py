@@ -12,15 +12,15 @@ Ops named by the op faults (:meth:`Faults.delay`, :meth:`Faults.swallow`,
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Callable, Sequence
+from typing import Any, Literal, Protocol
 
 import attrs
 import trio
 
-if TYPE_CHECKING:
-    from ._server import Simulator
+from ._emits import Emit
+from ._rules import PATHS
 
-PATHS = ("public", "private", "business")
 When = Literal["before", "after"]
 DropMode = Literal["close", "reset"]
 
@@ -113,16 +113,47 @@ LOGIN_MESSAGES = {
 }
 
 
+class FaultTarget(Protocol):
+    """What a connection fault needs from one live connection."""
+
+    def request_close(self, code: int, reason: str) -> None:
+        """Close now with ``code`` and ``reason``."""
+
+    def request_abort(self) -> None:
+        """Drop now without a close handshake."""
+
+    def close_later(self, seconds: float, code: int, reason: str) -> None:
+        """Close ``seconds`` (trio clock) from now."""
+
+    def send_event(self, obj: dict[str, Any]) -> None:
+        """Queue an event frame."""
+
+    def send_raw(self, payload: bytes) -> None:
+        """Queue ``payload`` as a text frame as is."""
+
+
 class Faults:
     """Fault injection; reach it as ``sim.faults``.
 
     Connection faults act on the live connections of a path (``"public"``,
     ``"private"``, ``"business"``; ``None`` means every path). Op faults and
     book faults are standing rules consumed by the next matching events.
+
+    Not constructed by users (the simulator makes one).
+
+    Args:
+        connections: the live connections of a path (``None``: all).
+        reset_book_sequence: make the next book update of an instrument restart
+            its ``seqId`` (the exchange's).
     """
 
-    def __init__(self, sim: Simulator) -> None:
-        self._sim = sim
+    def __init__(
+        self,
+        connections: Callable[[str | None], Sequence[FaultTarget]],
+        reset_book_sequence: Callable[[str], None],
+    ) -> None:
+        self._connections = connections
+        self._reset_book_sequence = reset_book_sequence
         self.clear()
 
     def clear(self) -> None:
@@ -167,7 +198,7 @@ class Faults:
         _check_path(path)
         mode_ = _check_mode(mode)
         _check_code(code)
-        conns = self._sim._matching_connections(path)
+        conns = self._connections(path)
         for conn in conns:
             if mode_ == "reset":
                 conn.request_abort()
@@ -209,7 +240,7 @@ class Faults:
         _check_path(path)
         if close_after is not None and (not math.isfinite(close_after) or close_after < 0):
             raise ValueError("close_after must be a finite number >= 0")
-        conns = self._sim._matching_connections(path)
+        conns = self._connections(path)
         for conn in conns:
             conn.send_event({"event": "notice", "code": NOTICE_CODE, "msg": NOTICE_MSG})
             if close_after is not None:
@@ -227,7 +258,7 @@ class Faults:
             payload = payload.encode()
         if not isinstance(payload, bytes):
             raise TypeError("payload must be bytes or str")
-        conns = self._sim._matching_connections(path)
+        conns = self._connections(path)
         for conn in conns:
             conn.send_raw(payload)
         return len(conns)
@@ -397,7 +428,7 @@ class Faults:
         The next update has ``seqId < prevSeqId`` (a valid chain, as after an
         OKX maintenance).
         """
-        self._sim.engine.reset_book_sequence(_check_op(inst_id))
+        self._reset_book_sequence(_check_op(inst_id))
 
     def book_no_snapshot(self, inst_id: str) -> None:
         """The next subscriber to a book channel of ``inst_id`` gets no snapshot,
@@ -424,3 +455,18 @@ class Faults:
         """True while any gap or checksum fault waits for an update."""
         return bool(self._book_gap or self._book_bad_checksum)
 
+    def apply_book_faults(self, emit: Emit) -> Emit | None:
+        """The push as the armed book faults leave it: ``None`` when a gap drops it,
+        a wrong non-zero checksum when one is armed; other pushes unchanged."""
+        if emit.action != "update" or emit.inst_id is None:
+            return emit
+        if self.take_book_fault("gap", emit.inst_id):
+            return None
+        if self.take_book_fault("bad_checksum", emit.inst_id):
+            data = []
+            for item in emit.data:
+                real = item.get("checksum") or 0
+                bad = (real ^ 0x2F1E0D3C) or 1
+                data.append({**item, "checksum": bad})
+            emit = attrs.evolve(emit, data=data)
+        return emit

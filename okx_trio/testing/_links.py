@@ -11,6 +11,7 @@ for sockets), and muting the answers to control pings.
 
 from __future__ import annotations
 
+import logging
 import socket
 import struct
 from collections import deque
@@ -23,13 +24,25 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from .._transport import _QUIET_LOGGER, MemoryTransport, TransportClosed
+from .._transport import MemoryTransport, TransportClosed
+from ._rules import MAX_FRAME
 
-# OKX closes frames over 1 MiB (the limit of its gateway is not documented;
-# this is websockets' default and what okx-protocol.md suggests).
-MAX_FRAME = 1024 * 1024
 # Bound on the polite close handshake; after it the socket is just closed.
 CLOSE_TIMEOUT = 2.0
+
+
+def _quiet_logger() -> logging.Logger:
+    # websockets logs every frame at DEBUG through the logger it is given; a
+    # login frame carries the signature and passphrase. This logger drops
+    # everything below ERROR and is outside the logging tree, so no logging
+    # configuration can turn it up (and websockets then skips formatting).
+    quiet = logging.Logger("okx_trio.simulator.websockets", logging.ERROR)
+    quiet.propagate = False
+    quiet.addHandler(logging.NullHandler())
+    return quiet
+
+
+_QUIET_LOGGER = _quiet_logger()
 
 
 class LinkClosed(Exception):
@@ -100,11 +113,11 @@ def new_server_protocol(compression: bool = True) -> ServerProtocol:
 
 def raw_socket_of(stream: trio.abc.Stream) -> trio.socket.SocketType | None:
     """The trio socket under a (possibly TLS-wrapped) stream."""
-    sock = getattr(stream, "socket", None)
-    if sock is None:
-        inner = getattr(stream, "transport_stream", None)
-        sock = getattr(inner, "socket", None)
-    return sock
+    if isinstance(stream, trio.SSLStream):
+        stream = stream.transport_stream
+    if isinstance(stream, trio.SocketStream):
+        return stream.socket
+    return None
 
 
 def reset_stream(stream: trio.abc.Stream) -> None:
@@ -179,10 +192,9 @@ class SocketLink:
                 # We failed the connection (e.g. 1009) while the client may
                 # still be sending: half-close so it sees EOF after our close
                 # frame, and close() drains the rest, so it never gets a reset.
-                send_eof = getattr(self._stream, "send_eof", None)
-                if send_eof is not None:
+                if isinstance(self._stream, trio.abc.HalfCloseableStream):
                     try:
-                        await send_eof()
+                        await self._stream.send_eof()
                     except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                         pass
 

@@ -7,21 +7,32 @@ read the answers back as decoded JSON. It implements no client logic at all.
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import orjson
 import trio
 
 from .._models import Credentials
-from .._protocol import login_sign
-from .._transport import Transport, TransportClosed, connect_websockets
+from .._transport import Connector, Transport, TransportClosed, connect_websockets
+from ._auth import login_sign
 
-if TYPE_CHECKING:
-    from ._server import Simulator
+
+class ProbeTarget(Protocol):
+    """What the probe needs of a running simulator."""
+
+    base_url: str
+    """``ws://`` or ``wss://`` and the port."""
+
+    def connect_memory(self) -> Connector:
+        """A connector for in-memory connections."""
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """A context that trusts the simulator's certificate (TLS only)."""
 
 
 class Probe:
@@ -119,7 +130,7 @@ class Probe:
 
 @asynccontextmanager
 async def open_probe(
-    sim: Simulator, path: str = "public", *, memory: bool = False, query: str = ""
+    sim: ProbeTarget, path: str = "public", *, memory: bool = False, query: str = ""
 ) -> AsyncIterator[Probe]:
     """A :class:`Probe` on ``/ws/v5/<path><query>`` of ``sim``.
 

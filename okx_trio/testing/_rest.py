@@ -1,35 +1,39 @@
-"""The simulator's REST endpoints (plain HTTP/1.1 GETs on the WebSocket port).
+"""The simulator's REST endpoints (plain HTTP/1.1 on the WebSocket port).
 
-Public: ``/api/v5/public/time``, ``/api/v5/public/instruments``,
-``/api/v5/market/books``. Signed (OKX REST auth headers, verified with
-:func:`okx_trio._protocol.rest_sign`): ``/api/v5/trade/order``,
-``/api/v5/sprd/order``, ``/api/v5/trade/orders-pending``,
-``/api/v5/sprd/orders-pending``, ``/api/v5/asset/currencies``,
-``/api/v5/account/balance``. Bodies are OKX's
-``{"code": "0", "msg": "", "data": [...]}``.
+One routing table (:attr:`RestApi.routes`) maps each path to its handler,
+whether it is signed (OKX's ``OK-ACCESS-*`` headers, checked by
+:func:`._auth.check_rest_headers`) and the methods it answers. Today:
+
+* public: ``/api/v5/public/time``, ``/api/v5/public/instruments``,
+  ``/api/v5/market/books``;
+* signed: ``/api/v5/trade/order``, ``/api/v5/sprd/order``,
+  ``/api/v5/trade/orders-pending``, ``/api/v5/sprd/orders-pending``,
+  ``/api/v5/asset/currencies``, ``/api/v5/account/balance``.
+
+Bodies are OKX's ``{"code": "0", "msg": "", "data": [...]}``. Handlers read
+the query and answer from the exchange's REST views (:mod:`._rest_views`); a new
+endpoint is one handler and one table row. The HTTP wire (sockets, the
+in-memory httpx transport) is :mod:`._http`.
 """
 
 from __future__ import annotations
 
-import hmac
-import re
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .._protocol import rest_sign
+import attrs
 
-if TYPE_CHECKING:
-    from ._server import Simulator
+from ._auth import Lookup, check_rest_headers
+from ._rest_views import RestViews
+from ._rules import REST_INST_TYPES
 
-INST_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS")
 SPRD_ORD_TYPES = ("market", "limit", "post_only", "ioc")
-# OKX: a request is refused when its timestamp is more than 30 s from server time.
-REST_TS_WINDOW_MS = 30_000
-_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
 
 RestResult = tuple[int, dict[str, Any]]
+"""``(HTTP status, JSON body)``."""
+Query = dict[str, str]
+"""The query parameters (the last value of a repeated name wins)."""
 
 
 def _ok(data: list[Any]) -> RestResult:
@@ -44,36 +48,45 @@ def _empty(param: str) -> RestResult:
     return _err(400, "50014", f"Parameter {param} can not be empty.")
 
 
-def parse_iso_ms(value: str) -> int | None:
-    """Milliseconds since the epoch for OKX's ``2020-12-08T09:08:57.715Z``; None if malformed."""
-    if not _ISO_RE.match(value):
-        return None
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if "." in value else "%Y-%m-%dT%H:%M:%SZ"
-    try:
-        dt = datetime.strptime(value, fmt).replace(tzinfo=UTC)
-    except ValueError:
-        return None
-    return int(dt.timestamp() * 1000)
+@attrs.frozen
+class Route:
+    """One endpoint: its handler, whether it is signed, the methods it answers."""
+
+    handler: Callable[[str | None, Query], RestResult]
+    """``handler(api_key, query)``; ``api_key`` is ``None`` on public endpoints."""
+    signed: bool = False
+    """Needs OKX's auth headers (the handler then gets the proven API key)."""
+    methods: frozenset[str] = frozenset({"GET", "HEAD"})
+    """Other methods get 405 / 50115."""
 
 
 class RestApi:
-    """Dispatches one HTTP request to the simulator's exchange."""
+    """Dispatches one HTTP request to its endpoint.
 
-    def __init__(self, sim: Simulator) -> None:
-        self._sim = sim
-        self._public: dict[str, Callable[[dict[str, str]], RestResult]] = {
-            "/api/v5/public/time": self._time,
-            "/api/v5/public/instruments": self._instruments,
-            "/api/v5/market/books": self._books,
+    Args:
+        views: what the endpoints show of the exchange.
+        lookup: the credentials of an API key (``None`` if it does not exist).
+        now_ms: the exchange clock (request timestamps, ``public/time``).
+    """
+
+    def __init__(
+        self, views: RestViews, *, lookup: Lookup, now_ms: Callable[[], int]
+    ) -> None:
+        self._views = views
+        self._lookup = lookup
+        self._now_ms = now_ms
+        self.routes: dict[str, Route] = {
+            "/api/v5/public/time": Route(self._time),
+            "/api/v5/public/instruments": Route(self._instruments),
+            "/api/v5/market/books": Route(self._books),
+            "/api/v5/trade/order": Route(self._order, signed=True),
+            "/api/v5/sprd/order": Route(self._sprd_order, signed=True),
+            "/api/v5/trade/orders-pending": Route(self._orders_pending, signed=True),
+            "/api/v5/sprd/orders-pending": Route(self._sprd_orders_pending, signed=True),
+            "/api/v5/asset/currencies": Route(self._currencies, signed=True),
+            "/api/v5/account/balance": Route(self._balance, signed=True),
         }
-        self._private: dict[str, Callable[[str, dict[str, str]], RestResult]] = {
-            "/api/v5/trade/order": self._order,
-            "/api/v5/sprd/order": self._sprd_order,
-            "/api/v5/trade/orders-pending": self._orders_pending,
-            "/api/v5/sprd/orders-pending": self._sprd_orders_pending,
-            "/api/v5/asset/currencies": self._currencies,
-            "/api/v5/account/balance": self._balance,
-        }
+        """path -> :class:`Route`: every endpoint the simulator serves."""
 
     def handle(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes
@@ -81,105 +94,77 @@ class RestApi:
         """``(HTTP status, JSON body)`` for one request.
 
         ``target`` is the request target as sent (path and query), which is
-        also what a signed request signed.
+        also what a signed request signed; ``headers`` have lower-case names.
         """
         parts = urlsplit(target)
-        path = parts.path
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        public = self._public.get(path)
-        private = self._private.get(path)
-        if public is None and private is None:
+        route = self.routes.get(parts.path)
+        if route is None:
             return _err(404, "404", "Not Found")
-        if method not in ("GET", "HEAD"):
+        if method not in route.methods:
             return _err(405, "50115", "Invalid request method.")
-        if public is not None:
-            return public(query)
-        assert private is not None
-        auth = self._authenticate(method, target, headers, body)
-        if isinstance(auth, tuple):
-            return auth
-        return private(auth, query)
-
-    # -- auth ----------------------------------------------------------------
-
-    def _authenticate(
-        self, method: str, target: str, headers: Mapping[str, str], body: bytes
-    ) -> str | RestResult:
-        key = headers.get("ok-access-key", "")
-        sign = headers.get("ok-access-sign", "")
-        ts = headers.get("ok-access-timestamp", "")
-        passphrase = headers.get("ok-access-passphrase", "")
-        if not key:
-            return _err(401, "50103", 'Request header "OK-ACCESS-KEY" cannot be empty.')
-        if not passphrase:
-            return _err(401, "50104", 'Request header "OK-ACCESS-PASSPHRASE" cannot be empty.')
-        if not sign:
-            return _err(401, "50106", 'Request header "OK-ACCESS-SIGN" cannot be empty.')
-        if not ts:
-            return _err(401, "50107", 'Request header "OK-ACCESS-TIMESTAMP" cannot be empty.')
-        ts_ms = parse_iso_ms(ts)
-        if ts_ms is None:
-            return _err(401, "50112", "Invalid OK-ACCESS-TIMESTAMP.")
-        if abs(self._sim._now_ms() - ts_ms) > REST_TS_WINDOW_MS:
-            return _err(401, "50102", "Timestamp request expired.")
-        account = self._sim.engine.accounts.get(key)
-        if account is None:
-            return _err(401, "50111", "Invalid OK-ACCESS-KEY.")
-        creds = account.credentials
-        if not hmac.compare_digest(passphrase.encode(), creds.passphrase.encode()):
-            return _err(401, "50105", 'Request header "OK-ACCESS-PASSPHRASE" incorrect.')
-        expected = rest_sign(creds.secret_key, ts, method, target, body.decode("utf-8", "replace"))
-        if not hmac.compare_digest(sign.encode(), expected.encode()):
-            return _err(401, "50113", "Invalid signature.")
-        return key
+        query = dict(parse_qsl(parts.query, keep_blank_values=True))
+        api_key: str | None = None
+        if route.signed:
+            auth = check_rest_headers(
+                method, target, headers, body, now_ms=self._now_ms(), lookup=self._lookup
+            )
+            if isinstance(auth, tuple):
+                return _err(*auth)
+            api_key = auth
+        return route.handler(api_key, query)
 
     # -- public ----------------------------------------------------------------
 
-    def _time(self, query: dict[str, str]) -> RestResult:
-        return _ok([{"ts": str(self._sim._now_ms())}])
+    def _time(self, api_key: str | None, query: Query) -> RestResult:
+        return _ok([{"ts": str(self._now_ms())}])
 
-    def _instruments(self, query: dict[str, str]) -> RestResult:
+    def _instruments(self, api_key: str | None, query: Query) -> RestResult:
         inst_type = query.get("instType", "")
         if not inst_type:
             return _empty("instType")
-        if inst_type not in INST_TYPES:
+        if inst_type not in REST_INST_TYPES:
             return _err(400, "51000", "Parameter instType error")
         inst_id = query.get("instId") or None
         family = query.get("instFamily") or query.get("uly") or None
-        return _ok(self._sim.engine.rest_instruments(inst_type, inst_id, family))
+        return _ok(self._views.instruments(inst_type, inst_id, family))
 
-    def _books(self, query: dict[str, str]) -> RestResult:
+    def _books(self, api_key: str | None, query: Query) -> RestResult:
         inst_id = query.get("instId", "")
         if not inst_id:
             return _empty("instId")
         sz_text = query.get("sz", "") or "1"
         if not sz_text.isdigit() or not 1 <= int(sz_text) <= 5000:
             return _err(400, "51000", "Parameter sz error")
-        if inst_id not in self._sim.engine.instruments:
+        if not self._views.knows(inst_id):
             return _err(200, "51001", "Instrument ID or Spread ID doesn't exist.")
-        return _ok([self._sim.engine.rest_books(inst_id, min(int(sz_text), 400))])
+        return _ok([self._views.books(inst_id, min(int(sz_text), 400), self._now_ms())])
 
-    # -- private ---------------------------------------------------------------
+    # -- signed ----------------------------------------------------------------
+    # The route is signed, so api_key is the key the headers proved.
 
-    def _order(self, api_key: str, query: dict[str, str]) -> RestResult:
+    def _order(self, api_key: str | None, query: Query) -> RestResult:
+        assert api_key is not None
         inst_id = query.get("instId") or None
         ord_id = query.get("ordId") or None
         cl_ord_id = query.get("clOrdId") or None
-        code, msg, data = self._sim.engine.rest_order(api_key, inst_id, ord_id, cl_ord_id)
+        code, msg, data = self._views.order(api_key, inst_id, ord_id, cl_ord_id)
         return 200, {"code": code, "msg": msg, "data": data}
 
-    def _sprd_order(self, api_key: str, query: dict[str, str]) -> RestResult:
+    def _sprd_order(self, api_key: str | None, query: Query) -> RestResult:
+        assert api_key is not None
         ord_id = query.get("ordId") or None
         cl_ord_id = query.get("clOrdId") or None
-        code, msg, data = self._sim.engine.rest_sprd_order(api_key, ord_id, cl_ord_id)
+        code, msg, data = self._views.sprd_order(api_key, ord_id, cl_ord_id)
         return 200, {"code": code, "msg": msg, "data": data}
 
-    def _orders_pending(self, api_key: str, query: dict[str, str]) -> RestResult:
+    def _orders_pending(self, api_key: str | None, query: Query) -> RestResult:
+        assert api_key is not None
         inst_type = query.get("instType") or None
         inst_id = query.get("instId") or None
-        return _ok(self._sim.engine.rest_orders_pending(api_key, inst_type, inst_id))
+        return _ok(self._views.orders_pending(api_key, inst_type, inst_id))
 
-    def _sprd_orders_pending(self, api_key: str, query: dict[str, str]) -> RestResult:
+    def _sprd_orders_pending(self, api_key: str | None, query: Query) -> RestResult:
+        assert api_key is not None
         ord_type = query.get("ordType") or None
         if ord_type is not None and ord_type not in SPRD_ORD_TYPES:
             return _err(400, "51000", "Parameter ordType error")
@@ -195,15 +180,16 @@ class RestApi:
         limit_text = query.get("limit", "") or "100"
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= 100:
             return _err(400, "51000", "Parameter limit error")
-        return _ok(self._sim.engine.rest_sprd_orders_pending(
+        return _ok(self._views.sprd_orders_pending(
             api_key, sprd_id=query.get("sprdId") or None, ord_type=ord_type, state=state,
             begin_id=ids["beginId"], end_id=ids["endId"], limit=int(limit_text),
         ))
 
-    def _currencies(self, api_key: str, query: dict[str, str]) -> RestResult:
+    def _currencies(self, api_key: str | None, query: Query) -> RestResult:
         wanted = [c for c in query.get("ccy", "").split(",") if c]
-        return _ok(self._sim.engine.rest_currencies(wanted or None))
+        return _ok(self._views.currencies(wanted or None))
 
-    def _balance(self, api_key: str, query: dict[str, str]) -> RestResult:
+    def _balance(self, api_key: str | None, query: Query) -> RestResult:
+        assert api_key is not None
         wanted = [c for c in query.get("ccy", "").split(",") if c]
-        return _ok([self._sim.engine.rest_balance(api_key, wanted or None)])
+        return _ok([self._views.balance(api_key, wanted or None, self._now_ms())])

@@ -128,12 +128,12 @@ def test_books_chain_and_replica(checksum: bool) -> None:
         assert [(lvl[0], lvl[1]) for lvl in rb] == bids[:400]
         assert [(lvl[0], lvl[1]) for lvl in ra] == asks[:400]
         assert D(rb[0][0]) < D(ra[0][0])
-    rest = ex.rest_books("BTC-USDT")
+    rest = ex.rest.books("BTC-USDT", 400, T0)
     assert rest["seqId"] == replica.seq
     rb, ra = replica.sides()
     assert rest["bids"] == rb
     assert rest["asks"] == ra
-    assert len(ex.rest_books("BTC-USDT", 5)["bids"]) == 5
+    assert len(ex.rest.books("BTC-USDT", 5, T0)["bids"]) == 5
 
 
 def test_books_l2_tbt_and_books50_chains() -> None:
@@ -256,7 +256,7 @@ def test_initial_pushes_private_and_misc() -> None:
 
 def test_rest_instruments() -> None:
     ex, _ = make()
-    spot = ex.rest_instruments("SPOT")
+    spot = ex.rest.instruments("SPOT")
     assert [i["instIdCode"] for i in spot] == [100001, 100002]
     btc = spot[0]
     for key in ("instType", "instId", "instIdCode", "uly", "instFamily", "baseCcy", "quoteCcy",
@@ -265,15 +265,15 @@ def test_rest_instruments() -> None:
         assert key in btc, key
     assert (btc["baseCcy"], btc["quoteCcy"], btc["tickSz"], btc["state"]) == (
         "BTC", "USDT", "0.1", "live")
-    (swap,) = ex.rest_instruments("SWAP")
+    (swap,) = ex.rest.instruments("SWAP")
     assert (swap["instFamily"], swap["uly"], swap["ctVal"], swap["settleCcy"]) == (
         "BTC-USDT", "BTC-USDT", "0.01", "USDT")
-    options = ex.rest_instruments("OPTION")
+    options = ex.rest.instruments("OPTION")
     assert len(options) == 3
     assert {o["instFamily"] for o in options} == {"BTC-USD"}
-    assert ex.rest_instruments("SPOT", "ETH-USDT")[0]["instId"] == "ETH-USDT"
-    assert ex.rest_instruments("FUTURES") == []
-    ids = {i["instId"] for t in ("SPOT", "SWAP", "OPTION") for i in ex.rest_instruments(t)}
+    assert ex.rest.instruments("SPOT", "ETH-USDT")[0]["instId"] == "ETH-USDT"
+    assert ex.rest.instruments("FUTURES") == []
+    ids = {i["instId"] for t in ("SPOT", "SWAP", "OPTION") for i in ex.rest.instruments(t)}
     assert "BTC-USDT_BTC-USDT-SWAP" not in ids
 
 
@@ -284,7 +284,7 @@ def test_rest_orders() -> None:
         "instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
         "px": bid, "sz": "0.01", "clOrdId": "q1"}]})
     ord_id = res.response["data"][0]["ordId"]
-    code, msg, data = ex.rest_order("keyA", "BTC-USDT", ord_id, None)
+    code, msg, data = ex.rest.order("keyA", "BTC-USDT", ord_id, None)
     assert (code, msg) == ("0", "")
     (item,) = data
     assert (item["ordId"], item["clOrdId"], item["state"], item["px"]) == (
@@ -292,24 +292,24 @@ def test_rest_orders() -> None:
     for key in ("accFillSz", "avgPx", "cTime", "uTime", "fee", "feeCcy", "fillPx", "fillSz",
                 "tradeId", "instType", "ordType", "side", "tdMode", "category"):
         assert key in item
-    assert ex.rest_order("keyA", "BTC-USDT", None, "q1")[2][0]["ordId"] == ord_id
-    assert ex.rest_order("keyA", "BTC-USDT", "1", None) == ("51603", "Order does not exist", [])
-    assert ex.rest_order("keyA", "ETH-USDT", ord_id, None)[0] == "51603"
-    assert ex.rest_order("keyA", None, ord_id, None)[0] == "50014"
-    assert ex.rest_order("keyA", "BTC-USDT", None, None)[0] == "50015"
-    pending = ex.rest_orders_pending("keyA")
+    assert ex.rest.order("keyA", "BTC-USDT", None, "q1")[2][0]["ordId"] == ord_id
+    assert ex.rest.order("keyA", "BTC-USDT", "1", None) == ("51603", "Order does not exist", [])
+    assert ex.rest.order("keyA", "ETH-USDT", ord_id, None)[0] == "51603"
+    assert ex.rest.order("keyA", None, ord_id, None)[0] == "50014"
+    assert ex.rest.order("keyA", "BTC-USDT", None, None)[0] == "50015"
+    pending = ex.rest.orders_pending("keyA")
     assert [p["ordId"] for p in pending] == [ord_id]
-    assert ex.rest_orders_pending("keyA", inst_type="SWAP") == []
-    assert ex.rest_orders_pending("keyA", inst_id="ETH-USDT") == []
+    assert ex.rest.orders_pending("keyA", inst_type="SWAP") == []
+    assert ex.rest.orders_pending("keyA", inst_id="ETH-USDT") == []
     res = ex.trade_op("keyA", "business", {"id": "s", "op": "sprd-order", "args": [{
         "sprdId": "BTC-USDT_BTC-USDT-SWAP", "side": "buy", "ordType": "limit", "px": "5",
         "sz": "1"}]})
     sprd_id = res.response["data"][0]["ordId"]
-    code, _, data = ex.rest_sprd_order("keyA", sprd_id, None)
+    code, _, data = ex.rest.sprd_order("keyA", sprd_id, None)
     assert code == "0"
     assert (data[0]["sprdId"], data[0]["state"]) == ("BTC-USDT_BTC-USDT-SWAP", "live")
-    assert ex.rest_sprd_order("keyA", ord_id, None)[0] == "51603"
-    assert len(ex.rest_orders_pending("keyA")) == 1
+    assert ex.rest.sprd_order("keyA", ord_id, None)[0] == "51603"
+    assert len(ex.rest.orders_pending("keyA")) == 1
 
 
 @pytest.mark.parametrize(

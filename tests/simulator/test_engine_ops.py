@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 
 from okx_trio._models import Credentials
 from okx_trio.testing._engine import Emit, Exchange, TradeResult
+from okx_trio.testing._market import RandomWalk
 
 KA = Credentials("keyA", "secretA", "passA")
 KB = Credentials("keyB", "secretB", "passB")
@@ -789,13 +791,15 @@ def test_emit_defaults() -> None:
 
 def test_internal_error_is_contained(monkeypatch: pytest.MonkeyPatch,
                                      caplog: pytest.LogCaptureFixture) -> None:
-    ex, _ = make()
-
     def boom(*_: Any) -> None:
         raise RuntimeError("bug")
 
-    monkeypatch.setattr(ex, "_place", boom)
-    monkeypatch.setattr(ex, "_walk", boom)
+    class BrokenWalk(RandomWalk):
+        advance = boom
+
+    ex, _ = make(market=BrokenWalk(random.Random(0)))
+    # The engine's own code fails: no public way in, so the test reaches the part.
+    monkeypatch.setattr(ex._ops, "_place", boom)
     res = run(ex, "order", [far_bid(ex)])
     assert res.response["code"] == "50026"
     assert res.response["data"] == []

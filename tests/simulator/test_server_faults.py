@@ -405,10 +405,10 @@ async def test_socket_drop_on_after_with_reset() -> None:
 async def test_slow_consumer_is_dropped(
     autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from okx_trio.testing import _server
-    from okx_trio.testing._engine import Emit
+    from okx_trio.testing import _connection
+    from okx_trio.testing._emits import Emit
 
-    monkeypatch.setattr(_server, "OUTBOUND_BUFFER", 5)
+    monkeypatch.setattr(_connection, "OUTBOUND_BUFFER", 5)
     async with sim() as s, open_probe(s, memory=True) as slow, \
             open_probe(s, memory=True) as other:
         await slow.send({"op": "subscribe", "args": [{"channel": "tickers",

@@ -14,8 +14,8 @@ import trio.testing
 from okx_trio import Credentials
 from okx_trio._protocol import rest_sign
 from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, open_simulator
+from okx_trio.testing._auth import parse_iso_ms
 from okx_trio.testing._probe import open_probe
-from okx_trio.testing._rest import parse_iso_ms
 
 ORDER = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
          "px": "30000", "sz": "0.01"}

@@ -20,7 +20,7 @@ from websockets.uri import parse_uri
 from okx_trio import Credentials
 from okx_trio._protocol import login_sign
 from okx_trio._transport import TransportClosed, TransportConnectError, connect_websockets
-from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, _server, open_simulator
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, open_simulator
 from okx_trio.testing._probe import open_probe
 
 OTHER = Credentials("sim-api-key-0002", "OTHERSECRET0123456789ABCDEF01234", "Other-Pass-2")
@@ -261,8 +261,7 @@ async def test_duplicate_subscription_acked_without_duplicate_pushes() -> None:
             assert len(tickers) <= 2
 
 
-async def test_channel_conn_count_and_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_server, "CONN_COUNT_LIMIT", 2)
+async def test_channel_conn_count_and_limit() -> None:
     arg = {"channel": "orders", "instType": "ANY"}
     with trio.fail_after(10):
         async with (
@@ -271,6 +270,10 @@ async def test_channel_conn_count_and_limit(monkeypatch: pytest.MonkeyPatch) -> 
             open_probe(sim, "private") as b,
             open_probe(sim, "private") as c,
         ):
+            assert sim.conn_count_limit == 30
+            with pytest.raises(ValueError, match="conn_count_limit"):
+                sim.conn_count_limit = -1
+            sim.conn_count_limit = 2
             if True:
                 counts = []
                 for p in (a, b):

@@ -178,7 +178,7 @@ async def test_conn_count_error_raises_from_the_next_iteration(
     async with sim_client(memory=True) as (sim, client):
         with trio.fail_after(60):
             async with client.subscribe(ORDERS, TICKERS) as sub:
-                monkeypatch.setattr(sim, "_count_connection", lambda conn, channel: None)
+                sim.conn_count_limit = 0
                 sim.faults.drop("private")
                 with pytest.raises(OkxApiError) as info:
                     await drain(sub)

@@ -1,0 +1,158 @@
+"""The live connections of a simulator, and the fan-out of pushes to them.
+
+:class:`LiveConnections` is the registry (``connId`` allocation, lookups by
+path). :class:`ConnectionHub` is what every connection is hosted by (it
+implements :class:`._connection.ConnectionHost`): it counts connections per
+account on the counted private channels (``channel-conn-count``), delivers the
+engine's pushes to every matching subscription with the armed book faults
+applied, and sends the keepalive of book channels that stayed quiet.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+
+import trio
+
+from ._connection import SimConnection
+from ._emits import Emit
+from ._faults import Faults
+from ._rules import BOOK_CHANNELS, BOOK_HEARTBEAT_INTERVAL, CONN_COUNT_LIMIT
+from ._subscription import EncodedEmit
+
+
+class LiveConnections:
+    """The connections being served, by ``connId``.
+
+    Args:
+        rng: the source of ``connId`` values (seeded, so runs repeat).
+    """
+
+    def __init__(self, rng: random.Random) -> None:
+        self._rng = rng
+        self._by_id: dict[str, SimConnection] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    def new_id(self) -> str:
+        """A fresh 8-hex ``connId`` no live connection has."""
+        while True:
+            conn_id = f"{self._rng.getrandbits(32):08x}"
+            if conn_id not in self._by_id:
+                return conn_id
+
+    def add(self, conn: SimConnection) -> None:
+        """Record a live connection."""
+        self._by_id[conn.conn_id] = conn
+
+    def remove(self, conn: SimConnection) -> None:
+        """Forget a connection (no-op if absent)."""
+        self._by_id.pop(conn.conn_id, None)
+
+    def all(self) -> list[SimConnection]:
+        """Every live connection, oldest first."""
+        return list(self._by_id.values())
+
+    def matching(self, path: str | None) -> list[SimConnection]:
+        """The live connections on ``path`` (``None``: all)."""
+        return [c for c in self._by_id.values() if path is None or c.path == path]
+
+
+class ConnectionHub:
+    """Hosts the connections: registry, per-account channel counts, push fan-out.
+
+    Args:
+        connections: the registry it keeps current.
+        faults: the book faults applied to pushes on their way out.
+        book_heartbeat: the exchange's keepalive push for a quiet book channel.
+    """
+
+    def __init__(
+        self,
+        connections: LiveConnections,
+        *,
+        faults: Faults,
+        book_heartbeat: Callable[[str, str], Emit | None],
+    ) -> None:
+        self._connections = connections
+        self._faults = faults
+        self._book_heartbeat = book_heartbeat
+        self._conn_counts: dict[tuple[str, str], set[str]] = {}
+        self._book_last: dict[tuple[str, str], float] = {}
+        self.conn_count_limit = CONN_COUNT_LIMIT
+        """Connections per account and counted channel (OKX: 30)."""
+
+    # -- ConnectionHost -----------------------------------------------------------
+
+    def register(self, conn: SimConnection) -> None:
+        """The connection is live."""
+        self._connections.add(conn)
+
+    def unregister(self, conn: SimConnection) -> None:
+        """The connection is gone: out of the registry and of every count."""
+        self._connections.remove(conn)
+        for conns in self._conn_counts.values():
+            conns.discard(conn.conn_id)
+
+    def count_connection(self, conn: SimConnection, channel: str) -> tuple[bool, int]:
+        """Count ``conn`` for ``channel`` of its account: ``(admitted, connCount)``.
+
+        Refused (``(False, limit)``) when the account already has the limit.
+        """
+        api_key = conn.api_key or ""
+        conns = self._conn_counts.setdefault((api_key, channel), set())
+        if conn.conn_id not in conns:
+            if len(conns) >= self.conn_count_limit:
+                return False, self.conn_count_limit
+            conns.add(conn.conn_id)
+        return True, len(conns)
+
+    def uncount_connection(self, conn: SimConnection, channel: str) -> None:
+        """``conn`` no longer subscribes to ``channel``."""
+        conns = self._conn_counts.get((conn.api_key or "", channel))
+        if conns is not None:
+            conns.discard(conn.conn_id)
+
+    def book_touched(self, inst_id: str, channel: str) -> None:
+        """A book channel of ``inst_id`` just pushed; its keepalive waits again."""
+        self._book_last[(inst_id, channel)] = trio.current_time()
+
+    def deliver(self, emits: Sequence[Emit]) -> None:
+        """Send each emit to every matching subscription."""
+        if not emits:
+            return
+        conns = [c for c in self._connections.all() if c.has_subscriptions]
+        book_faults = self._faults.has_book_faults()
+        for emit in emits:
+            if book_faults:
+                faulted = self._faults.apply_book_faults(emit)
+                if faulted is None:
+                    continue
+                emit = faulted
+            if emit.channel in BOOK_CHANNELS and emit.inst_id is not None:
+                self.book_touched(emit.inst_id, emit.channel)
+            enc = EncodedEmit(emit)
+            for conn in conns:
+                conn.deliver(enc)
+
+    # -- keepalive ------------------------------------------------------------------
+
+    def heartbeats(self) -> None:
+        """Push the keepalive of every subscribed book channel quiet for long enough."""
+        now = trio.current_time()
+        wanted: set[tuple[str, str]] = set()
+        for conn in self._connections.all():
+            wanted |= conn.book_subscriptions()
+        emits = []
+        for inst_id, channel in sorted(wanted):
+            last = self._book_last.get((inst_id, channel))
+            if last is None:
+                self._book_last[(inst_id, channel)] = now
+            elif now - last >= BOOK_HEARTBEAT_INTERVAL:
+                emit = self._book_heartbeat(inst_id, channel)
+                self._book_last[(inst_id, channel)] = now
+                if emit is not None:
+                    emits.append(emit)
+        self.deliver(emits)

@@ -1,0 +1,223 @@
+"""The OKX facts the simulator judges its clients by: paths, channels, ops, limits, ids.
+
+This is the simulator's own copy, written from OKX's documentation, and it is
+deliberately not imported from the client (``okx_trio._protocol`` and friends
+hold the client's copy). A simulator that asked the client where a channel is
+served, which op needs which URL, or how many requests fit in a window would
+agree with every mistake the client makes; with its own copy it answers a
+misrouted subscription with 60018/64001/64002, a trade op on the wrong URL with
+60028 and a burst with 50011, as OKX would, and the client's tests catch the
+mistake. Each fact here has this one home inside ``okx_trio.testing``.
+
+Facts OKX does not document, and which the simulator therefore only reads from
+SDK behaviour or observation, say so where they are defined ("unconfirmed").
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+from urllib.parse import urlsplit
+
+import attrs
+
+PathKind = Literal["public", "private", "business"]
+
+# -- WebSocket URLs -------------------------------------------------------------
+
+WS_PATHS: dict[str, PathKind] = {
+    "/ws/v5/public": "public",
+    "/ws/v5/private": "private",
+    "/ws/v5/business": "business",
+}
+PATHS: tuple[PathKind, ...] = ("public", "private", "business")
+
+
+def path_kind(raw_path: str) -> PathKind | None:
+    """``"public"``/``"private"``/``"business"`` for a request path (query ignored)."""
+    return WS_PATHS.get(urlsplit(raw_path).path.rstrip("/") or "/")
+
+
+# -- ids --------------------------------------------------------------------------
+
+ID_RE = re.compile(r"^[A-Za-z0-9]{1,32}$")
+"""A request ``id``, ``clOrdId`` or ``reqId``: 1-32 letters and digits."""
+TAG_RE = re.compile(r"^[A-Za-z0-9]{1,16}$")
+"""An order ``tag``: 1-16 letters and digits."""
+
+# -- channels -----------------------------------------------------------------------
+
+
+@attrs.frozen
+class ChannelRule:
+    """Where a channel is served and what it needs."""
+
+    path: PathKind
+    """The one URL that serves the channel."""
+    login: bool = False
+    """Subscribing needs a logged-in connection (60011 otherwise)."""
+    account_data: bool = False
+    """Pushes carry one account's data (they go to that account's connections only)."""
+
+
+_PRIVATE = ChannelRule("private", login=True, account_data=True)
+_PUBLIC = ChannelRule("public")
+_BUSINESS_PUBLIC = ChannelRule("business")
+_BUSINESS_PRIVATE = ChannelRule("business", login=True, account_data=True)
+
+CHANNELS: dict[str, ChannelRule] = {
+    # /ws/v5/public
+    **dict.fromkeys(
+        (
+            "tickers", "trades", "books", "books5", "bbo-tbt", "instruments", "mark-price",
+            "index-tickers", "funding-rate", "open-interest", "price-limit", "estimated-price",
+            "opt-summary", "liquidation-orders", "books-elp", "call-auction-details",
+        ),
+        _PUBLIC,
+    ),
+    # VIP-gated books: on the public URL but only after a login; no account data.
+    "books-l2-tbt": ChannelRule("public", login=True),
+    "books50-l2-tbt": ChannelRule("public", login=True),
+    # /ws/v5/private
+    **dict.fromkeys(
+        (
+            "orders", "fills", "positions", "account", "balance_and_position",
+            "liquidation-warning", "account-greeks",
+        ),
+        _PRIVATE,
+    ),
+    # /ws/v5/business
+    **dict.fromkeys(
+        (
+            "sprd-books5", "sprd-bbo-tbt", "sprd-public-trades", "sprd-tickers",
+            "sprd-books-l2-tbt", "trades-all",
+        ),
+        _BUSINESS_PUBLIC,
+    ),
+    **dict.fromkeys(
+        ("sprd-orders", "sprd-trades", "orders-algo", "algo-advance", "deposit-info",
+         "withdrawal-info"),
+        _BUSINESS_PRIVATE,
+    ),
+}
+"""Every channel the simulator knows by exact name."""
+
+CANDLE_PREFIXES = ("candle", "mark-price-candle", "index-candle", "sprd-candle")
+"""Candlestick channels (``candle1m``, ``mark-price-candle1H``...): public, on business."""
+
+SILENT_PUBLIC = frozenset({
+    "mark-price", "index-tickers", "funding-rate", "open-interest", "price-limit",
+    "estimated-price", "opt-summary", "liquidation-orders", "books-elp", "call-auction-details",
+})
+"""Public channels accepted (with ``instId`` or ``instFamily``) that the exchange never pushes."""
+
+ORDERS_INST_TYPES = frozenset({"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS", "ANY"})
+"""``instType`` values the ``orders`` channel accepts."""
+POSITIONS_INST_TYPES = frozenset({"MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS", "ANY"})
+"""``instType`` values the ``positions`` channel accepts."""
+INSTRUMENTS_INST_TYPES = frozenset({"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION"})
+"""``instType`` values the ``instruments`` channel accepts."""
+
+
+def channel_rule(channel: str) -> ChannelRule | None:
+    """The rule of a channel name, or ``None`` for a channel the simulator does not know."""
+    rule = CHANNELS.get(channel)
+    if rule is None and channel.startswith(CANDLE_PREFIXES):
+        return _BUSINESS_PUBLIC
+    return rule
+
+
+COUNTED_CHANNELS = frozenset(
+    {"orders", "account", "positions", "balance_and_position", "liquidation-warning",
+     "account-greeks"}
+)
+"""Channels whose connections are counted per account (``channel-conn-count``)."""
+CONN_COUNT_LIMIT = 30
+"""At most this many connections per account subscribe to one counted channel."""
+
+BOOK_CHANNELS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt", "books-elp"})
+"""Book channels whose subscribers get an empty update after a quiet period."""
+BOOK_HEARTBEAT_INTERVAL = 5.0
+"""Seconds of quiet before that empty update (unconfirmed: OKX documents no period)."""
+
+# -- ops ------------------------------------------------------------------------------
+
+ORDER_OPS = frozenset(
+    {"order", "batch-orders", "cancel-order", "batch-cancel-orders", "amend-order",
+     "batch-amend-orders"}
+)
+"""The six ops whose responses carry inTime/outTime and take instId/instIdCode."""
+PRIVATE_OPS = ORDER_OPS | {"mass-cancel"}
+"""Trade ops served on ``/ws/v5/private``."""
+BUSINESS_OPS = frozenset({"sprd-order", "sprd-amend-order", "sprd-cancel-order",
+                          "sprd-mass-cancel"})
+"""Trade ops served on ``/ws/v5/business``."""
+EXP_TIME_OPS = frozenset({"order", "batch-orders", "amend-order", "batch-amend-orders"})
+"""Ops that take ``expTime``."""
+BATCH_OPS = frozenset({"batch-orders", "batch-cancel-orders", "batch-amend-orders"})
+"""Ops that take 1-20 args."""
+SINGLE_OF = {
+    "batch-orders": "order",
+    "batch-cancel-orders": "cancel-order",
+    "batch-amend-orders": "amend-order",
+}
+"""A one-item batch counts against the single op's rate limit."""
+BATCH_MAX = 20
+"""Most args in one batch op."""
+MASS_CANCEL_OPS = frozenset({"mass-cancel", "sprd-mass-cancel"})
+"""Mass cancels: rate-limited per account, always rejected whole."""
+
+
+def op_path(op: str) -> PathKind | None:
+    """The URL that serves a trade op, ``None`` for an op the exchange does not have."""
+    if op in PRIVATE_OPS:
+        return "private"
+    if op in BUSINESS_OPS:
+        return "business"
+    return None
+
+
+# -- rate limits ------------------------------------------------------------------------
+
+RATE_WINDOW_MS = 2000
+"""Trade-op limits count requests in any rolling window of this length."""
+RATE_LIMITS: dict[str, tuple[int, bool]] = {
+    "order": (60, True),
+    "batch-orders": (300, True),
+    "cancel-order": (60, True),
+    "batch-cancel-orders": (300, True),
+    "amend-order": (60, True),
+    "batch-amend-orders": (300, True),
+    "mass-cancel": (5, False),
+    "sprd-order": (20, False),
+    "sprd-amend-order": (20, False),
+    "sprd-cancel-order": (20, False),
+    "sprd-mass-cancel": (5, False),
+}
+"""op -> (requests, or orders for batches, per window; counted per instrument?).
+
+Per instrument for the six order ops (per ``instFamily`` for options), else per
+account and op. Every op the exchange serves is a key here.
+"""
+
+CONTROL_LIMIT = 480
+"""``subscribe`` + ``unsubscribe`` + ``login`` requests per connection per hour.
+
+Over it: 60014 (unconfirmed that OKX uses this code for this limit; it does for bursts).
+"""
+CONTROL_WINDOW = 3600.0
+"""The window of :data:`CONTROL_LIMIT`, seconds."""
+
+# -- sizes and clocks -------------------------------------------------------------------
+
+MAX_FRAME = 1024 * 1024
+"""Largest frame a client may send (unconfirmed: OKX does not document its gateway's
+limit; this is websockets' default)."""
+MAX_SUBSCRIBE = 64 * 1024
+"""The args of one subscribe request must stay under 64 KB (closed with 1009)."""
+LOGIN_WINDOW_S = 30.0
+"""Login timestamps further than this from server time are refused (60006)."""
+REST_TS_WINDOW_MS = 30_000
+"""REST requests whose timestamp is further than this from server time are refused (50102)."""
+REST_INST_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS")
+"""``instType`` values of ``GET /api/v5/public/instruments``."""

@@ -1,0 +1,450 @@
+"""The Simulator object: one running local OKX exchange, and :func:`open_simulator`.
+
+:class:`Simulator` is the composition root of ``okx_trio.testing``: it builds
+the exchange engine (:mod:`._engine`), the faults, the frame log, the live
+connections and their hub (:mod:`._hub`), the REST endpoints (:mod:`._rest`),
+and hands each part the collaborators or callables it needs; no part holds the
+simulator. :func:`open_simulator` adds the port (:mod:`._http`), TLS, and the
+market task.
+
+One TCP port (``trio.serve_tcp``) answers WebSocket upgrades on
+``/ws/v5/public``, ``/ws/v5/private`` and ``/ws/v5/business`` and plain HTTP
+for the REST endpoints. In-memory connections from
+:meth:`Simulator.connect_memory` are served by the same connection code, so
+client tests can run under ``trio.testing.MockClock``.
+
+Every timer uses trio's clock. Exchange timestamps (``ts``, login and
+``expTime`` checks) use the wall clock plus ``Simulator.clock_offset_ms``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import math
+import random
+import ssl
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import trio
+
+from .._models import Credentials
+from .._transport import MemoryConnector, MemoryTransport
+from ._connection import ConnectionServices, SimConnection
+from ._emits import Emit
+from ._engine import Exchange
+from ._engine_model import InstrumentSpec, Order
+from ._faults import Faults
+from ._frames import FrameLog
+from ._http import HttpServer, RestMemoryTransport, answer_rest
+from ._hub import ConnectionHub, LiveConnections
+from ._links import Link, MemoryLink
+from ._rest import RestApi
+from ._rules import path_kind
+from ._trade_ops import RateLimitShape
+
+log = logging.getLogger("okx_trio.simulator")
+
+DEFAULT_CREDENTIALS = Credentials(
+    api_key="sim-api-key-0001",
+    secret_key="SIMSECRET0123456789ABCDEF0123456",
+    passphrase="Sim-Pass-1",
+)
+"""The account the CLI and :func:`open_simulator` use when none is given."""
+
+
+class Orders:
+    """The exchange's orders (``sim.orders``): iterable, with lookups."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self._exchange = exchange
+
+    def all(self) -> list[Order]:
+        """Every order ever accepted, oldest first."""
+        return list(self._exchange.order_list())
+
+    def __iter__(self) -> Iterator[Order]:
+        return iter(self.all())
+
+    def __len__(self) -> int:
+        return len(self._exchange.order_list())
+
+    def open(self) -> list[Order]:
+        """Orders still ``live`` or ``partially_filled``."""
+        return [o for o in self.all() if o.state in ("live", "partially_filled")]
+
+    def find(
+        self,
+        api_key: str | None = None,
+        *,
+        ord_id: str | None = None,
+        cl_ord_id: str | None = None,
+    ) -> Order | None:
+        """The order with ``ord_id`` or ``cl_ord_id`` (of ``api_key`` if given), or None."""
+        if ord_id is None and cl_ord_id is None:
+            raise ValueError("give ord_id or cl_ord_id")
+        if api_key is not None:
+            return self._exchange.find_order(api_key, ord_id=ord_id, cl_ord_id=cl_ord_id)
+        for order in reversed(self.all()):
+            if ord_id is not None and order.ord_id != ord_id:
+                continue
+            if cl_ord_id is not None and order.cl_ord_id != cl_ord_id:
+                continue
+            return order
+        return None
+
+    def __getitem__(self, ord_id: str) -> Order:
+        order = self.find(ord_id=ord_id)
+        if order is None:
+            raise KeyError(ord_id)
+        return order
+
+
+class SimMemoryConnector(MemoryConnector):
+    """The connector of :meth:`Simulator.connect_memory`: in-memory WebSocket
+    connections, plus ``rest_transport``, the same simulator's REST endpoints as
+    an ``httpx`` transport (for a client's REST helper)."""
+
+    rest_transport: httpx.AsyncBaseTransport
+
+
+class Simulator:
+    """A running local OKX v5 exchange (yielded by :func:`open_simulator`).
+
+    Not constructed directly: use :func:`open_simulator`.
+
+    Attributes:
+        base_url: ``"ws://127.0.0.1:PORT"`` (``wss://`` with TLS); clients append
+            ``/ws/v5/public``, ``/ws/v5/private``, ``/ws/v5/business``.
+        rest_url: ``"http://127.0.0.1:PORT"`` (``https://`` with TLS).
+        ca_file: the CA certificate (PEM) to trust with TLS, else ``None``.
+        faults: fault injection (:class:`Faults`).
+        frames: every frame received (:class:`FrameLog`).
+        orders: the exchange's orders (:class:`Orders`).
+        engine: the matching engine (``okx_trio.testing._engine.Exchange``).
+        accounts: the accounts' credentials.
+        clock_offset_ms: added to the wall clock for every exchange timestamp,
+            login-timestamp and ``expTime`` check; settable.
+        conn_count_limit: connections per account that may subscribe to one
+            counted private channel (``orders``, ``account``...; OKX: 30); more
+            get ``channel-conn-count-error``. Settable.
+    """
+
+    def __init__(
+        self,
+        accounts: Sequence[Credentials],
+        *,
+        instruments: Sequence[InstrumentSpec] | None,
+        seed: int,
+        checksum: bool,
+        rate_limit: bool,
+        rate_limit_shape: RateLimitShape,
+        strict_inst_id_code: bool,
+        idle_timeout: float | None,
+        frame_log_size: int | None = 100_000,
+    ) -> None:
+        self.accounts = list(accounts)
+        self.clock_offset_ms: int = 0
+        # Every part reads the exchange clock through self._now_ms at each call,
+        # so replacing it (tests on virtual time do) moves the whole exchange.
+        self.engine = Exchange(
+            accounts,
+            instruments=instruments,
+            seed=seed,
+            checksum=checksum,
+            rate_limit=rate_limit,
+            rate_limit_shape=rate_limit_shape,
+            strict_inst_id_code=strict_inst_id_code,
+            now_ms=lambda: self._now_ms(),
+        )
+        self._connections = LiveConnections(random.Random(seed))
+        self.faults = Faults(self._connections.matching, self.engine.reset_book_sequence)
+        self.frames = FrameLog(frame_log_size)
+        self.orders = Orders(self.engine)
+        self._hub = ConnectionHub(
+            self._connections, faults=self.faults, book_heartbeat=self.engine.book_heartbeat
+        )
+        self._services = ConnectionServices(
+            exchange=self.engine,
+            faults=self.faults,
+            frames=self.frames,
+            host=self._hub,
+            now_ms=lambda: self._now_ms(),
+            now_us=lambda: self._now_us(),
+            idle_timeout=idle_timeout,
+        )
+        self._rest = RestApi(
+            self.engine.rest, lookup=self.engine.credentials, now_ms=lambda: self._now_ms()
+        )
+        self.base_url = ""
+        self.rest_url = ""
+        self.host = ""
+        self.port = 0
+        self.ca_file: str | None = None
+        self._ca_pem: bytes | None = None
+        self._nursery: trio.Nursery | None = None
+        self._market_failures = 0
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"<Simulator {self.base_url} connections={len(self._connections)}>"
+
+    # -- public inspection ---------------------------------------------------------
+
+    @property
+    def conn_count_limit(self) -> int:
+        """Connections per account and counted channel (see the class docstring)."""
+        return self._hub.conn_count_limit
+
+    @conn_count_limit.setter
+    def conn_count_limit(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError("conn_count_limit must be an int >= 0")
+        self._hub.conn_count_limit = value
+
+    @property
+    def connections(self) -> list[SimConnection]:
+        """The live connections."""
+        return self._connections.all()
+
+    def balances(self, api_key: str) -> dict[str, Decimal]:
+        """The cash balance per currency of an account."""
+        return dict(self.engine.accounts[api_key].balances)
+
+    def book(self, inst_id: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """The exchange's own full book of ``inst_id``: ``(bids desc, asks asc)``."""
+        return self.engine.book(inst_id)
+
+    def client_ssl_context(self) -> ssl.SSLContext:
+        """An ``ssl.SSLContext`` that trusts the simulator's certificate (TLS only)."""
+        if self._ca_pem is None:
+            raise RuntimeError("the simulator runs without TLS (open_simulator(tls=True))")
+        ctx = ssl.create_default_context()
+        ctx.load_verify_locations(cadata=self._ca_pem.decode())
+        return ctx
+
+    def connect_memory(self) -> SimMemoryConnector:
+        """A connector for the client's ``transport=`` option: in-memory connections
+        served by this simulator (no sockets, so tests can use ``MockClock``).
+
+        Pass ``base_url=sim.base_url`` too; only the URL's path is used. The
+        connector's ``rest_transport`` serves the REST endpoints in memory too
+        (see :meth:`rest_transport`).
+        """
+        if self._nursery is None or self._closed:
+            raise RuntimeError("the simulator is not running")
+        connector = SimMemoryConnector(self._serve_memory, self._nursery)
+        connector.refuse = self.faults.take_refusal
+        connector.rest_transport = self.rest_transport()
+        return connector
+
+    def rest_transport(self) -> httpx.AsyncBaseTransport:
+        """An ``httpx`` transport that serves this simulator's REST endpoints in-process.
+
+        The requests go through the same handler as over a socket (signatures
+        checked, same answers), with no socket and no timer, so it works under
+        ``trio.testing.MockClock``. The URL's scheme and host are ignored::
+
+            async with httpx.AsyncClient(base_url=sim.rest_url,
+                                         transport=sim.rest_transport()) as http:
+                await http.get("/api/v5/public/time")
+
+        Requests after the simulator has stopped fail with ``httpx.ConnectError``.
+        """
+        return RestMemoryTransport(self._rest_reply, lambda: not self._closed)
+
+    # -- the exchange clock ------------------------------------------------------------
+
+    def _now_ms(self) -> int:
+        return int(time.time() * 1000) + int(self.clock_offset_ms)
+
+    def _now_us(self) -> int:
+        return int(time.time() * 1_000_000) + int(self.clock_offset_ms) * 1000
+
+    # -- serving -----------------------------------------------------------------------
+
+    def _deliver(self, emits: Sequence[Emit]) -> None:
+        """Send each emit to every matching subscription."""
+        self._hub.deliver(emits)
+
+    def _rest_reply(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, dict[str, Any]]:
+        # self._rest.handle is looked up per request: tests wrap it to watch or
+        # fail REST calls.
+        return answer_rest(self._rest.handle, method, target, headers, body)
+
+    async def _market_loop(self, interval: float) -> None:
+        while True:
+            await trio.sleep(interval)
+            try:
+                emits = self.engine.market_step()
+            except Exception:
+                self._market_failures += 1
+                if self._market_failures == 1:
+                    log.exception("simulator market step failed")
+                continue
+            self._hub.deliver(emits)
+            self._hub.heartbeats()
+
+    async def _serve_link(self, link: Link, raw_path: str) -> None:
+        kind = path_kind(raw_path)
+        if kind is None:
+            await link.close(1008, "404 Not Found")
+            return
+        conn = SimConnection(link, kind, raw_path, self._connections.new_id(), self._services)
+        await conn.serve()
+
+    async def _serve_memory(self, raw_path: str, transport: MemoryTransport) -> None:
+        await self._serve_link(MemoryLink(transport), raw_path)
+
+
+def _check_number(value: float | None, name: str, *, allow_none: bool = True) -> None:
+    if value is None:
+        if not allow_none:
+            raise TypeError(f"{name} must be a number")
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number or None")
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number")
+
+
+def _make_tls(tmpdir: str) -> tuple[ssl.SSLContext, str, bytes]:
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(ctx)
+    # HTTP/1.1 only: clients offering h2 (httpx with http2=True) fall back.
+    ctx.set_alpn_protocols(["http/1.1"])
+    ca_path = str(Path(tmpdir) / "okx-trio-simulator-ca.pem")
+    ca.cert_pem.write_to_path(ca_path)
+    return ctx, ca_path, ca.cert_pem.bytes()
+
+
+@asynccontextmanager
+async def open_simulator(
+    accounts: Sequence[Credentials] | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    seed: int = 0,
+    tls: bool = False,
+    rate_limit: bool = True,
+    rate_limit_shape: str = "top-level",
+    checksum: bool = False,
+    strict_inst_id_code: bool = False,
+    idle_timeout: float | None = 30.0,
+    market_interval: float | None = 0.1,
+    instruments: Sequence[InstrumentSpec] | None = None,
+    frame_log_size: int | None = 100_000,
+) -> AsyncIterator[Simulator]:
+    """Run a local OKX v5 exchange for the duration of the block.
+
+    Entering binds the port and starts the market task; leaving closes every
+    connection (close code 1001) and stops everything the simulator started.
+
+    Args:
+        accounts: the accounts that can log in (default: one,
+            :data:`DEFAULT_CREDENTIALS`).
+        host: address to listen on (an IP address; default loopback).
+        port: TCP port (0: any free port, see ``Simulator.base_url``).
+        seed: seed of the market's random walk and of connection ids.
+        tls: serve ``wss://``/``https://`` with a certificate for 127.0.0.1 and
+            localhost from a CA generated now (``Simulator.ca_file``).
+        rate_limit: enforce OKX's per-op rate limits (50011).
+        rate_limit_shape: ``"top-level"`` (request rejected whole, ``data: []``)
+            or ``"item"`` (per-item ``sCode "50011"``).
+        checksum: real CRC32 book checksums instead of 0.
+        strict_inst_id_code: reject order ops without ``instIdCode`` (50014).
+        idle_timeout: close connections that got nothing for this long (4004);
+            ``None`` disables it.
+        market_interval: seconds between market steps; ``None``: no market task.
+        instruments: the instrument set (default: the engine's defaults).
+        frame_log_size: how many received frames ``Simulator.frames`` keeps (the
+            oldest are dropped); ``None``: unbounded.
+
+    Yields:
+        The running :class:`Simulator`.
+    """
+    if accounts is None:
+        accounts = [DEFAULT_CREDENTIALS]
+    accounts = list(accounts)
+    for creds in accounts:
+        if not isinstance(creds, Credentials):
+            raise TypeError("accounts must be okx_trio.Credentials objects")
+    if len({c.api_key for c in accounts}) != len(accounts):
+        raise ValueError("accounts must have distinct api keys")
+    if not isinstance(host, str) or not host:
+        raise ValueError("host must be a non-empty string")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ValueError("port must be an int in 0..65535")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError("seed must be an int")
+    if rate_limit_shape not in ("top-level", "item"):
+        raise ValueError("rate_limit_shape must be 'top-level' or 'item'")
+    _check_number(idle_timeout, "idle_timeout")
+    _check_number(market_interval, "market_interval")
+    if frame_log_size is not None and (
+        isinstance(frame_log_size, bool) or not isinstance(frame_log_size, int)
+        or frame_log_size < 0
+    ):
+        raise ValueError("frame_log_size must be an int >= 0 or None")
+
+    sim = Simulator(
+        accounts,
+        instruments=instruments,
+        seed=seed,
+        checksum=checksum,
+        rate_limit=rate_limit,
+        rate_limit_shape=rate_limit_shape,  # type: ignore[arg-type]
+        strict_inst_id_code=strict_inst_id_code,
+        idle_timeout=idle_timeout,
+        frame_log_size=frame_log_size,
+    )
+
+    with tempfile.TemporaryDirectory(prefix="okx-trio-sim-") as tmpdir:
+        server_ssl: ssl.SSLContext | None = None
+        if tls:
+            server_ssl, sim.ca_file, sim._ca_pem = _make_tls(tmpdir)
+        http = HttpServer(
+            reply=sim._rest_reply,
+            serve_link=sim._serve_link,
+            refuse=sim.faults.take_refusal,
+            ssl_context=server_ssl,
+        )
+        # The user's exception (or cancellation) from the block is re-raised
+        # as is after the nursery has shut down, never wrapped in a group.
+        body_exc: BaseException | None = None
+        async with trio.open_nursery() as nursery:
+            sim._nursery = nursery
+            listeners = await nursery.start(
+                functools.partial(trio.serve_tcp, http.handle_tcp, port, host=host)
+            )
+            sockname = listeners[0].socket.getsockname()
+            sim.host, sim.port = host, int(sockname[1])
+            url_host = f"[{host}]" if ":" in host else host
+            sim.base_url = f"{'wss' if tls else 'ws'}://{url_host}:{sim.port}"
+            sim.rest_url = f"{'https' if tls else 'http'}://{url_host}:{sim.port}"
+            if market_interval is not None:
+                nursery.start_soon(sim._market_loop, market_interval)
+            try:
+                yield sim
+            except GeneratorExit:
+                raise
+            except BaseException as exc:
+                body_exc = exc
+            finally:
+                sim._closed = True
+                nursery.cancel_scope.cancel()
+        if body_exc is not None:
+            raise body_exc
