@@ -11,7 +11,6 @@ for sockets), and muting the answers to control pings.
 
 from __future__ import annotations
 
-import logging
 import socket
 import struct
 from collections import deque
@@ -24,25 +23,11 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.server import ServerProtocol
 
-from .._transport import MemoryTransport, TransportClosed
+from .._transport import QUIET_LOGGER, MemoryTransport, TransportClosed
 from ._rules import MAX_FRAME
 
 # Bound on the polite close handshake; after it the socket is just closed.
 CLOSE_TIMEOUT = 2.0
-
-
-def _quiet_logger() -> logging.Logger:
-    # websockets logs every frame at DEBUG through the logger it is given; a
-    # login frame carries the signature and passphrase. This logger drops
-    # everything below ERROR and is outside the logging tree, so no logging
-    # configuration can turn it up (and websockets then skips formatting).
-    quiet = logging.Logger("okx_trio.simulator.websockets", logging.ERROR)
-    quiet.propagate = False
-    quiet.addHandler(logging.NullHandler())
-    return quiet
-
-
-_QUIET_LOGGER = _quiet_logger()
 
 
 class LinkClosed(Exception):
@@ -108,7 +93,9 @@ def new_server_protocol(compression: bool = True) -> ServerProtocol:
     from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 
     extensions = [ServerPerMessageDeflateFactory()] if compression else None
-    return _MutableServerProtocol(extensions=extensions, max_size=MAX_FRAME, logger=_QUIET_LOGGER)
+    # The quiet logger: websockets would log every frame (a login's signature
+    # and passphrase) at DEBUG through the logger it is given.
+    return _MutableServerProtocol(extensions=extensions, max_size=MAX_FRAME, logger=QUIET_LOGGER)
 
 
 def raw_socket_of(stream: trio.abc.Stream) -> trio.socket.SocketType | None:
