@@ -12,11 +12,14 @@ engine, the faults, the frame log, the clocks, and a :class:`ConnectionHost`,
 the few things it needs from the server that runs it).
 
 Readings of OKX that are not confirmed by its documentation: ``ping`` is
-answered before login too; a login may carry several accounts (up to 100
-args); subscribe acks come one per arg and subscribing twice acks again without
-duplicate pushes; 60012 echoes up to 4096 characters of the bad request; trade
-ops carry ``inTime``/``outTime`` on every op (OKX shows them on the six order
-ops; okx-api recognises a WS API response by them).
+answered before login too; the login ack echoes the request's ``id``; a login
+may carry several accounts (up to 100 args); subscribe acks come one per arg
+and subscribing twice acks again without duplicate pushes; 60012 is an error
+event echoing up to 4096 characters of the bad request; a trade op before
+login gets an op response with 60011 (not an error event); trade ops carry
+``inTime``/``outTime`` on every op (OKX shows them on the six order ops;
+okx-api recognises a WS API response by them); a failed login does not close
+the connection.
 """
 
 from __future__ import annotations

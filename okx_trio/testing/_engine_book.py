@@ -17,15 +17,23 @@ from decimal import Decimal
 
 from ._engine_model import ZERO, Order, fmt
 
-# A published level: [px, sz, "0", orderCount], all strings (okx-protocol.md 7.2).
+# A published level: [px, sz, "0", orderCount], all strings, as OKX pushes it (the
+# third field is OKX's deprecated liquidated-orders count, always "0").
 Level4 = list[str]
 
 
 def book_checksum(bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]]) -> int:
-    """OKX's order book CRC32 (okx-protocol.md 7.5), signed 32-bit.
+    """OKX's order book CRC32, signed 32-bit.
 
     ``bids``/``asks`` are best-first lists of ``[px, sz, ...]`` strings exactly
     as pushed; the top 25 of each side are interleaved bid, ask, bid, ask...
+    and joined with ``:`` (a side that runs out simply stops contributing).
+
+    The simulator's own copy, not the client's: a client that computed the CRC
+    wrongly must see a mismatch here as it would against OKX. OKX announced in
+    2026 that its book channels drop the checksum; whether production still
+    sends it is unconfirmed, so the simulator sends 0 unless asked
+    (``open_simulator(checksum=True)``).
     """
     parts: list[str] = []
     for i in range(25):

@@ -229,6 +229,9 @@ class Faults:
     def notice(self, path: str | None = None, close_after: float | None = None) -> int:
         """Send the 64008 "service upgrade" notice to the matching connections.
 
+        OKX documents the notice for the public and private URLs; whether it
+        also comes on business is unconfirmed (the simulator sends it on any).
+
         Args:
             path: only connections on this path (``None``: all).
             close_after: if given, close each of those connections (code 1001)

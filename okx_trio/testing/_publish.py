@@ -11,7 +11,11 @@ a quiet book channel.
 Readings of OKX that are not confirmed by its documentation: one ``trades``
 push per taker side and price with ``count`` the matches aggregated; book
 ``seqId`` steps of 1-4; a sequence reset starting again below 1000; the quiet
-book channels' keepalive (an empty update with ``seqId == prevSeqId``).
+book channels' keepalive (an empty update with ``seqId == prevSeqId``). OKX
+announced in 2026 that its incremental book channels stop sending the initial
+snapshot (clients then take it from REST); whether that happened is
+unconfirmed, so a subscription still gets one (``sim.faults.book_no_snapshot``
+withholds it).
 """
 
 from __future__ import annotations

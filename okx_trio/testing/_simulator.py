@@ -363,7 +363,8 @@ async def open_simulator(
             localhost from a CA generated now (``Simulator.ca_file``).
         rate_limit: enforce OKX's per-op rate limits (50011).
         rate_limit_shape: ``"top-level"`` (request rejected whole, ``data: []``)
-            or ``"item"`` (per-item ``sCode "50011"``).
+            or ``"item"`` (per-item ``sCode "50011"``); which one OKX's
+            WebSocket gateway sends is unconfirmed, so clients should handle both.
         checksum: real CRC32 book checksums instead of 0.
         strict_inst_id_code: reject order ops without ``instIdCode`` (50014).
         idle_timeout: close connections that got nothing for this long (4004);

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 import trio
+from simulator_support import ORDER, OTHER, simulator
 from websockets.client import ClientProtocol
 from websockets.frames import Frame, Opcode
 from websockets.uri import parse_uri
@@ -20,30 +21,17 @@ from websockets.uri import parse_uri
 from okx_trio import Credentials
 from okx_trio._protocol import login_sign
 from okx_trio._transport import TransportClosed, TransportConnectError, connect_websockets
-from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, open_simulator
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS
 from okx_trio.testing._probe import open_probe
-
-OTHER = Credentials("sim-api-key-0002", "OTHERSECRET0123456789ABCDEF01234", "Other-Pass-2")
-
-ORDER = {
-    "instId": "BTC-USDT",
-    "tdMode": "cash",
-    "side": "buy",
-    "ordType": "limit",
-    "px": "30000",
-    "sz": "0.01",
-}
-
-
-def quiet(**kw: Any) -> Any:
-    kw.setdefault("market_interval", None)
-    return open_simulator([CREDS, OTHER], **kw)
 
 
 @pytest.mark.parametrize("path", ["public", "private", "business"])
 async def test_text_ping_answered_before_and_after_login(path: str) -> None:
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim, path, query="?brokerId=9999") as p:
+        async with (
+            simulator(CREDS, OTHER) as sim,
+            open_probe(sim, path, query="?brokerId=9999") as p,
+        ):
             await p.send("ping")
             assert await p.recv() == "pong"
             ack = await p.login(CREDS)
@@ -75,7 +63,7 @@ async def _control_ping(url: str, payload: bytes) -> Frame:
 
 async def test_control_ping_answered_and_mutable() -> None:
     with trio.fail_after(10):
-        async with quiet() as sim:
+        async with simulator(CREDS, OTHER) as sim:
             url = sim.base_url + "/ws/v5/public"
             frame = await _control_ping(url, b"abc")
             assert frame.data == b"abc"
@@ -87,7 +75,7 @@ async def test_control_ping_answered_and_mutable() -> None:
 
 async def test_login_success_has_conn_id_and_echoes_id() -> None:
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim, "private") as p:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "private") as p:
             ack = await p.login(CREDS, id="login1")
             assert ack["event"] == "login"
             assert ack["code"] == "0"
@@ -103,7 +91,7 @@ async def test_login_success_has_conn_id_and_echoes_id() -> None:
 
 async def test_login_accepts_integer_and_decimal_timestamps() -> None:
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim, "private") as p:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "private") as p:
             ts = int(time.time())
             # python-okx sends the timestamp as a JSON number.
             arg = {"apiKey": CREDS.api_key, "passphrase": CREDS.passphrase, "timestamp": ts,
@@ -152,7 +140,7 @@ def _future_arg() -> dict[str, Any]:
 async def test_login_errors(make_arg: Callable[[], dict[str, Any]], code: str) -> None:
     arg = make_arg()
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim, "private") as p:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "private") as p:
             await p.send({"id": "L1", "op": "login", "args": [arg]})
             err = await p.expect_event()
             assert (err["event"], err["code"]) == ("error", code), err
@@ -166,7 +154,7 @@ async def test_login_errors(make_arg: Callable[[], dict[str, Any]], code: str) -
 
 async def test_private_subscribe_and_trade_op_need_login() -> None:
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim, "private") as p:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "private") as p:
             await p.send(
                 {"id": "s1", "op": "subscribe", "args": [{"channel": "orders", "instType": "ANY"}]}
             )
@@ -179,7 +167,7 @@ async def test_private_subscribe_and_trade_op_need_login() -> None:
                             "data": [], "inTime": resp["inTime"], "outTime": resp["outTime"]}
             assert resp["inTime"].isdigit()
             assert sim.orders.all() == []
-        async with quiet() as sim, open_probe(sim, "public") as p:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "public") as p:
             # l2-tbt books need a login on the public path too.
             await p.send({"op": "subscribe", "args": [{"channel": "books-l2-tbt",
                                                        "instId": "BTC-USDT"}]})
@@ -197,7 +185,7 @@ async def test_subscribe_one_ack_per_arg_and_unsubscribe() -> None:
     args = [{"channel": "tickers", "instId": "BTC-USDT"}, {"channel": "trades",
                                                            "instId": "ETH-USDT"}]
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim, "public") as p:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "public") as p:
             await p.send({"id": "sub1", "op": "subscribe", "args": args})
             acks = [await p.expect_event("subscribe") for _ in args]
             assert [a["arg"] for a in acks] == args
@@ -212,7 +200,7 @@ async def test_subscribe_one_ack_per_arg_and_unsubscribe() -> None:
 
 async def test_subscribe_errors() -> None:
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim, "public") as p:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "public") as p:
             bad = '{"op": "subscribe", "argss": [{"channel": "tickers"}]}'
             await p.send(bad)
             err = await p.expect_event("error")
@@ -232,11 +220,11 @@ async def test_subscribe_errors() -> None:
             await p.send({"id": "bad id!", "op": "subscribe",
                           "args": [{"channel": "tickers", "instId": "BTC-USDT"}]})
             assert (await p.expect_event("error"))["code"] == "60012"
-        async with quiet() as sim, open_probe(sim, "business") as p:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "business") as p:
             await p.send({"op": "subscribe", "args": [{"channel": "tickers",
                                                        "instId": "BTC-USDT"}]})
             assert (await p.expect_event("error"))["code"] == "64002"
-        async with quiet() as sim, open_probe(sim, "private") as p:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "private") as p:
             await p.login(CREDS)
             await p.send({"op": "subscribe", "args": [{"channel": "orders"}]})
             assert (await p.expect_event("error"))["code"] == "60013"
@@ -245,7 +233,7 @@ async def test_subscribe_errors() -> None:
 async def test_duplicate_subscription_acked_without_duplicate_pushes() -> None:
     arg = {"channel": "tickers", "instId": "BTC-USDT"}
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim, "public") as p:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "public") as p:
             await p.send({"op": "subscribe", "args": [arg]})
             await p.expect_event("subscribe")
             await p.expect(lambda f: isinstance(f, dict) and f.get("arg") == arg and "data" in f)
@@ -265,7 +253,7 @@ async def test_channel_conn_count_and_limit() -> None:
     arg = {"channel": "orders", "instType": "ANY"}
     with trio.fail_after(10):
         async with (
-            quiet() as sim,
+            simulator(CREDS, OTHER) as sim,
             open_probe(sim, "private") as a,
             open_probe(sim, "private") as b,
             open_probe(sim, "private") as c,
@@ -302,7 +290,7 @@ async def test_channel_conn_count_and_limit() -> None:
 async def test_private_pushes_only_to_the_accounts_connections() -> None:
     sub = {"channel": "orders", "instType": "SPOT"}
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim, "private") as mine, \
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "private") as mine, \
                 open_probe(sim, "private") as theirs, open_probe(sim, "private") as trader:
             await mine.login(CREDS)
             await theirs.login(OTHER)
@@ -331,7 +319,7 @@ async def test_private_pushes_only_to_the_accounts_connections() -> None:
 
 async def test_public_pushes_follow_the_arg_filter() -> None:
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim) as btc, open_probe(sim) as eth:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim) as btc, open_probe(sim) as eth:
             await btc.send({"op": "subscribe", "args": [{"channel": "tickers",
                                                          "instId": "BTC-USDT"}]})
             await eth.send({"op": "subscribe", "args": [{"channel": "tickers",
@@ -350,7 +338,7 @@ async def test_public_pushes_follow_the_arg_filter() -> None:
 
 async def test_bad_frames_get_errors_and_others_keep_being_served() -> None:
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim) as bad, open_probe(sim) as good:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim) as bad, open_probe(sim) as good:
             for frame in (b"{not json", b"[1, 2]", b'"text"', b'{"op": 5}', b'{"args": []}',
                           b'{"op": "login", "args": "x"}', b'{"op": "subscribe"}', b"null"):
                 await bad.send(frame)
@@ -370,7 +358,7 @@ async def test_bad_frames_get_errors_and_others_keep_being_served() -> None:
 
 async def test_binary_frame_answered_with_60012() -> None:
     with trio.fail_after(10):
-        async with quiet() as sim:
+        async with simulator(CREDS, OTHER) as sim:
             stream = await trio.open_tcp_stream("127.0.0.1", sim.port)
             async with stream:
                 proto = ClientProtocol(parse_uri(sim.base_url + "/ws/v5/public"))
@@ -395,7 +383,7 @@ async def test_binary_frame_answered_with_60012() -> None:
 
 async def test_huge_frames_close_1009_without_hurting_others() -> None:
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim) as good:
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim) as good:
             async with open_probe(sim) as p:
                 args = [{"channel": "tickers", "instId": "BTC-USDT", "pad": "x" * 1000}] * 70
                 await p.send({"op": "subscribe", "args": args})
@@ -411,7 +399,7 @@ async def test_huge_frames_close_1009_without_hurting_others() -> None:
 
 async def test_unknown_path_is_refused() -> None:
     with trio.fail_after(10):
-        async with quiet() as sim, trio.open_nursery() as n:
+        async with simulator(CREDS, OTHER) as sim, trio.open_nursery() as n:
             with pytest.raises(TransportConnectError):
                 await connect_websockets(sim.base_url + "/ws/v5/nope", ssl_context=None,
                                          nursery=n)
@@ -427,7 +415,7 @@ async def test_handler_crash_closes_only_that_connection(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     with trio.fail_after(10):
-        async with quiet() as sim, open_probe(sim, "private") as victim, \
+        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "private") as victim, \
                 open_probe(sim, "private") as other:
             await victim.login(CREDS)
             await other.login(CREDS)
@@ -447,7 +435,7 @@ async def test_handler_crash_closes_only_that_connection(
 async def test_server_shutdown_closes_connections_with_1001() -> None:
     with trio.fail_after(10):
         async with trio.open_nursery() as n:
-            async with quiet() as sim:
+            async with simulator(CREDS, OTHER) as sim:
                 t = await connect_websockets(sim.base_url + "/ws/v5/public", ssl_context=None,
                                              nursery=n)
             with pytest.raises(TransportClosed) as info:

@@ -2,81 +2,33 @@
 
 from __future__ import annotations
 
-import random
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from simulator_support import (
+    OPT,
+    SPRD,
+    T0,
+    Clock,
+    best,
+    far_bid,
+    limit,
+    mutate,
+    option,
+    pushes,
+    run,
+    sprd,
+)
 
-from okx_trio._models import Credentials
-from okx_trio.testing._engine import Emit, Exchange, TradeResult
-from okx_trio.testing._market import RandomWalk
-
-KA = Credentials("keyA", "secretA", "passA")
-KB = Credentials("keyB", "secretB", "passB")
-T0 = 1_700_000_000_000
-SPRD = "BTC-USDT_BTC-USDT-SWAP"
-OPT = "BTC-USD-261225-60000-C"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> int:
-        return self.t
-
-
-def make(**kw: Any) -> tuple[Exchange, Clock]:
-    clock = Clock()
-    return Exchange([KA, KB], now_ms=clock, **kw), clock
-
-
-_ids = iter(range(1, 10**9))
-
-
-def run(
-    ex: Exchange, op: str, args: Any, *, key: str = "keyA", path: str | None = None,
-    **extra: Any,
-) -> TradeResult:
-    if path is None:
-        path = "business" if op.startswith("sprd-") else "private"
-    frame = {"id": f"r{next(_ids)}", "op": op, "args": args, **extra}
-    return ex.trade_op(key, path, frame)
-
-
-def pushes(
-    res: TradeResult, channel: str = "orders", key: str | None = None
-) -> list[dict[str, Any]]:
-    return [
-        e.data[0] for e in res.emits
-        if e.channel == channel and (key is None or e.api_key == key)
-    ]
-
-
-def best(ex: Exchange, inst_id: str = "BTC-USDT") -> tuple[Decimal, Decimal]:
-    bids, asks = ex.book(inst_id)
-    return Decimal(bids[0][0]), Decimal(asks[0][0])
-
-
-def limit(px: Any, sz: str = "0.01", side: str = "buy", **kw: Any) -> dict[str, Any]:
-    arg = {"instId": "BTC-USDT", "tdMode": "cash", "side": side, "ordType": "limit",
-           "px": str(px), "sz": sz}
-    arg.update(kw)
-    return arg
-
-
-def far_bid(ex: Exchange, sz: str = "0.01", **kw: Any) -> dict[str, Any]:
-    bid, _ = best(ex)
-    return limit(bid - 500, sz, **kw)
-
+from okx_trio.testing._engine import Exchange
 
 # ---------------------------------------------------------------------------
 # Request-level checks
 
 
-def test_unknown_op() -> None:
-    ex, _ = make()
+def test_unknown_op(ex: Exchange) -> None:
     res = ex.trade_op("keyA", "private", {"id": "1", "op": "foo", "args": [{}]})
     assert res.response == {"id": "1", "op": "foo", "code": "60019",
                             "msg": "Invalid op: foo", "data": []}
@@ -84,8 +36,7 @@ def test_unknown_op() -> None:
 
 
 @pytest.mark.parametrize("bad_id", [None, "", "a-b", "x" * 33, 5, "é"])
-def test_bad_request_id(bad_id: Any) -> None:
-    ex, _ = make()
+def test_bad_request_id(bad_id: Any, ex: Exchange) -> None:
     frame = {"op": "order", "args": [far_bid(ex)]}
     if bad_id is not None:
         frame["id"] = bad_id
@@ -101,8 +52,7 @@ def test_bad_request_id(bad_id: Any) -> None:
     [("sprd-order", "private"), ("order", "business"), ("mass-cancel", "business"),
      ("sprd-mass-cancel", "private"), ("cancel-order", "public")],
 )
-def test_op_on_wrong_path(op: str, path: str) -> None:
-    ex, _ = make()
+def test_op_on_wrong_path(op: str, path: str, ex: Exchange) -> None:
     res = run(ex, op, [{}], path=path)
     assert res.response["code"] == "60028"
     assert res.response["data"] == []
@@ -114,8 +64,7 @@ def test_op_on_wrong_path(op: str, path: str) -> None:
      ("order", [{}, {}]), ("cancel-order", None), ("batch-orders", []),
      ("mass-cancel", []), ("sprd-mass-cancel", [{}, {}]), ("sprd-order", [{}, {}])],
 )
-def test_bad_args_shape(op: str, args: Any) -> None:
-    ex, _ = make()
+def test_bad_args_shape(op: str, args: Any, ex: Exchange) -> None:
     res = run(ex, op, args)
     assert res.response["code"] == "60013"
     assert res.response["data"] == []
@@ -126,16 +75,14 @@ def test_bad_args_shape(op: str, args: Any) -> None:
     [("batch-orders", "51111"), ("batch-amend-orders", "51501"),
      ("batch-cancel-orders", "60013")],
 )
-def test_batch_over_twenty(op: str, code: str) -> None:
-    ex, _ = make()
+def test_batch_over_twenty(op: str, code: str, ex: Exchange) -> None:
     res = run(ex, op, [far_bid(ex) for _ in range(21)])
     assert res.response["code"] == code
     assert res.response["data"] == []
     assert ex.order_list() == []
 
 
-def test_exp_time() -> None:
-    ex, clock = make()
+def test_exp_time(ex: Exchange, clock: Clock) -> None:
     res = run(ex, "order", [far_bid(ex)], expTime=str(T0 - 1))
     assert res.response["code"] == "50036"
     assert res.response["data"] == []
@@ -158,8 +105,7 @@ def test_exp_time() -> None:
 # order / batch-orders
 
 
-def test_place_success_shape_and_live_push() -> None:
-    ex, _ = make()
+def test_place_success_shape_and_live_push(ex: Exchange) -> None:
     arg = far_bid(ex, clOrdId="b15", tag="t1")
     res = run(ex, "order", [arg])
     r = res.response
@@ -201,15 +147,15 @@ def test_place_success_shape_and_live_push() -> None:
     assert Decimal(detail["frozenBal"]) == acct.frozen["USDT"]
 
 
-def test_inst_id_code_wins_and_strict_mode() -> None:
-    ex, _ = make()
+def test_inst_id_code_wins_and_strict_mode(make_exchange: Callable[..., Exchange]) -> None:
+    ex = make_exchange()
     arg = far_bid(ex)
     arg["instIdCode"] = 100002  # ETH-USDT: wins over instId BTC-USDT
     arg["px"] = "1000"
     res = run(ex, "order", [arg])
     assert res.response["code"] == "0"
     assert ex.order_list()[-1].inst_id == "ETH-USDT"
-    strict, _ = make(strict_inst_id_code=True)
+    strict = make_exchange(strict_inst_id_code=True)
     res = run(strict, "order", [far_bid(strict)])
     assert res.response["code"] == "1"
     assert res.response["data"][0]["sCode"] == "50014"
@@ -218,16 +164,6 @@ def test_inst_id_code_wins_and_strict_mode() -> None:
     del ok["instId"]
     ok["instIdCode"] = 100001
     assert run(strict, "order", [ok]).response["code"] == "0"
-
-
-def _mutate(arg: dict[str, Any], **kw: Any) -> dict[str, Any]:
-    out = dict(arg)
-    for k, v in kw.items():
-        if v is None:
-            out.pop(k, None)
-        else:
-            out[k] = v
-    return out
 
 
 @pytest.mark.parametrize(
@@ -265,9 +201,8 @@ def _mutate(arg: dict[str, Any], **kw: Any) -> dict[str, Any]:
         ({"posSide": "long"}, "51000"),
     ],
 )
-def test_place_item_failures(changes: dict[str, Any], code: str) -> None:
-    ex, _ = make()
-    arg = _mutate(limit("50000", "0.01"), **changes)
+def test_place_item_failures(changes: dict[str, Any], code: str, ex: Exchange) -> None:
+    arg = mutate(limit("50000", "0.01"), **changes)
     res = run(ex, "order", [arg])
     assert res.response["code"] == "1"
     (item,) = res.response["data"]
@@ -280,8 +215,7 @@ def test_place_item_failures(changes: dict[str, Any], code: str) -> None:
     assert not [e for e in res.emits if e.channel == "orders"]
 
 
-def test_insufficient_balance_message() -> None:
-    ex, _ = make()
+def test_insufficient_balance_message(ex: Exchange) -> None:
     res = run(ex, "order", [limit("50000", "100")])
     assert res.response["data"][0]["sMsg"] == (
         "Order failed. Insufficient USDT balance in account.")
@@ -290,8 +224,7 @@ def test_insufficient_balance_message() -> None:
         "Order failed. Insufficient BTC balance in account.")
 
 
-def test_duplicate_cl_ord_id() -> None:
-    ex, _ = make()
+def test_duplicate_cl_ord_id(ex: Exchange) -> None:
     assert run(ex, "order", [far_bid(ex, clOrdId="dup")]).response["code"] == "0"
     res = run(ex, "order", [far_bid(ex, clOrdId="dup")])
     assert res.response["data"][0]["sCode"] == "51016"
@@ -308,8 +241,7 @@ def test_duplicate_cl_ord_id() -> None:
     assert run(ex, "order", [far_bid(ex, clOrdId="dup")]).response["code"] == "0"
 
 
-def test_batch_orders_mixed_and_all_failed() -> None:
-    ex, _ = make()
+def test_batch_orders_mixed_and_all_failed(ex: Exchange) -> None:
     res = run(ex, "batch-orders", [far_bid(ex, clOrdId="a"), limit("1", "NaN"),
                                    far_bid(ex, clOrdId="c")])
     assert res.response["code"] == "2"
@@ -321,8 +253,7 @@ def test_batch_orders_mixed_and_all_failed() -> None:
     assert "inTime" in res.response
 
 
-def test_batch_orders_may_mix_instruments() -> None:
-    ex, _ = make()
+def test_batch_orders_may_mix_instruments(ex: Exchange) -> None:
     eth = {"instId": "ETH-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
            "px": "1000", "sz": "1"}
     res = run(ex, "batch-orders", [far_bid(ex), eth])
@@ -330,8 +261,7 @@ def test_batch_orders_may_mix_instruments() -> None:
     assert {o.inst_id for o in ex.order_list()} == {"BTC-USDT", "ETH-USDT"}
 
 
-def test_ord_ids_unique_and_numeric() -> None:
-    ex, _ = make()
+def test_ord_ids_unique_and_numeric(ex: Exchange) -> None:
     for _ in range(30):
         run(ex, "order", [far_bid(ex)])
     ids = [o.ord_id for o in ex.order_list()]
@@ -343,8 +273,7 @@ def test_ord_ids_unique_and_numeric() -> None:
 # cancel-order / batch-cancel-orders
 
 
-def test_cancel_paths() -> None:
-    ex, clock = make()
+def test_cancel_paths(ex: Exchange, clock: Clock) -> None:
     res = run(ex, "order", [far_bid(ex, clOrdId="c1")])
     ord_id = res.response["data"][0]["ordId"]
     clock.t += 5
@@ -377,16 +306,14 @@ def test_cancel_paths() -> None:
         ({"instId": "BTC-USDT", "ordId": 5}, "51000"),
     ],
 )
-def test_cancel_failures(arg: dict[str, Any], code: str) -> None:
-    ex, _ = make()
+def test_cancel_failures(arg: dict[str, Any], code: str, ex: Exchange) -> None:
     res = run(ex, "cancel-order", [arg])
     assert res.response["code"] == "1"
     assert res.response["data"][0]["sCode"] == code
     assert "subCode" not in res.response["data"][0]
 
 
-def test_cancel_by_cl_ord_id_wrong_instrument_and_other_account() -> None:
-    ex, _ = make()
+def test_cancel_by_cl_ord_id_wrong_instrument_and_other_account(ex: Exchange) -> None:
     run(ex, "order", [far_bid(ex, clOrdId="c2")])
     res = run(ex, "cancel-order", [{"instId": "ETH-USDT", "clOrdId": "c2"}])
     assert res.response["data"][0]["sCode"] == "51400"
@@ -396,8 +323,7 @@ def test_cancel_by_cl_ord_id_wrong_instrument_and_other_account() -> None:
     assert res.response["code"] == "0"
 
 
-def test_batch_cancel() -> None:
-    ex, _ = make()
+def test_batch_cancel(ex: Exchange) -> None:
     res = run(ex, "batch-orders", [far_bid(ex) for _ in range(3)])
     ids = [i["ordId"] for i in res.response["data"]]
     res = run(ex, "batch-cancel-orders",
@@ -411,8 +337,7 @@ def test_batch_cancel() -> None:
 # amend-order / batch-amend-orders
 
 
-def test_amend_size_and_price() -> None:
-    ex, clock = make()
+def test_amend_size_and_price(ex: Exchange, clock: Clock) -> None:
     arg = far_bid(ex, clOrdId="a1")
     ord_id = run(ex, "order", [arg]).response["data"][0]["ordId"]
     clock.t += 1
@@ -440,8 +365,7 @@ def test_amend_size_and_price() -> None:
     assert (str(new_px), "0.02") in bids
 
 
-def test_amend_failures() -> None:
-    ex, _ = make()
+def test_amend_failures(ex: Exchange) -> None:
     ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
     base = {"instId": "BTC-USDT", "ordId": ord_id}
     cases = [
@@ -466,8 +390,7 @@ def test_amend_failures() -> None:
     assert res.response["data"][0]["sCode"] == "51503"
 
 
-def test_amend_business_failure_pushes_minus_one_or_cancels() -> None:
-    ex, _ = make()
+def test_amend_business_failure_pushes_minus_one_or_cancels(ex: Exchange) -> None:
     ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
     res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "reqId": "q1",
                                    "newSz": "1000"}])
@@ -482,8 +405,7 @@ def test_amend_business_failure_pushes_minus_one_or_cancels() -> None:
     assert ex.accounts["keyA"].frozen["USDT"] == 0
 
 
-def test_amend_post_only_that_would_take() -> None:
-    ex, _ = make()
+def test_amend_post_only_that_would_take(ex: Exchange) -> None:
     bid, ask = best(ex)
     arg = limit(str(bid), ordType="post_only")
     ord_id = run(ex, "order", [arg]).response["data"][0]["ordId"]
@@ -492,8 +414,7 @@ def test_amend_post_only_that_would_take() -> None:
     assert ex.find_order("keyA", ord_id=ord_id).px == bid  # type: ignore[union-attr]
 
 
-def test_batch_amend_duplicates() -> None:
-    ex, _ = make()
+def test_batch_amend_duplicates(ex: Exchange) -> None:
     ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
     res = run(ex, "batch-amend-orders", [
         {"instId": "BTC-USDT", "ordId": ord_id, "newSz": "0.02"},
@@ -504,8 +425,7 @@ def test_batch_amend_duplicates() -> None:
     assert ex.find_order("keyA", ord_id=ord_id).sz == Decimal("0.02")  # type: ignore[union-attr]
 
 
-def test_amend_size_down_to_filled_completes_the_order() -> None:
-    ex, _ = make()
+def test_amend_size_down_to_filled_completes_the_order(ex: Exchange) -> None:
     _bid, ask = best(ex)
     top_ask = Decimal(ex.book("BTC-USDT")[1][0][1])
     sz = top_ask + Decimal("0.5")
@@ -525,8 +445,7 @@ def test_amend_size_down_to_filled_completes_the_order() -> None:
     assert str(ask) not in [p for p, _ in ex.book("BTC-USDT")[0]]
 
 
-def test_amend_price_through_the_book_trades() -> None:
-    ex, _ = make()
+def test_amend_price_through_the_book_trades(ex: Exchange) -> None:
     ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
     _, ask = best(ex)
     res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "newPx": str(ask)}])
@@ -540,18 +459,10 @@ def test_amend_price_through_the_book_trades() -> None:
 # mass-cancel
 
 
-def _option(side: str = "buy", px: str = "0.01", **kw: Any) -> dict[str, Any]:
-    arg = {"instId": OPT, "tdMode": "cross", "side": side, "ordType": "limit", "px": px,
-           "sz": "1"}
-    arg.update(kw)
-    return arg
-
-
-def test_mass_cancel() -> None:
-    ex, clock = make()
-    assert run(ex, "order", [_option()]).response["code"] == "0"
-    assert run(ex, "order", [_option(clOrdId="o2")]).response["code"] == "0"
-    assert run(ex, "order", [_option()], key="keyB").response["code"] == "0"
+def test_mass_cancel(ex: Exchange, clock: Clock) -> None:
+    assert run(ex, "order", [option()]).response["code"] == "0"
+    assert run(ex, "order", [option(clOrdId="o2")]).response["code"] == "0"
+    assert run(ex, "order", [option()], key="keyB").response["code"] == "0"
     run(ex, "order", [far_bid(ex)])
     res = run(ex, "mass-cancel", [{"instType": "OPTION", "instFamily": "BTC-USD",
                                    "lockInterval": "1000"}])
@@ -561,11 +472,11 @@ def test_mass_cancel() -> None:
     states = {(o.api_key, o.inst_type): o.state for o in ex.order_list()}
     assert states == {("keyA", "OPTION"): "canceled", ("keyB", "OPTION"): "live",
                       ("keyA", "SPOT"): "live"}
-    res = run(ex, "order", [_option()])
+    res = run(ex, "order", [option()])
     assert res.response["data"][0]["sCode"] == "54008"
-    assert run(ex, "order", [_option()], key="keyB").response["code"] == "0"
+    assert run(ex, "order", [option()], key="keyB").response["code"] == "0"
     clock.t += 1000
-    assert run(ex, "order", [_option()]).response["code"] == "0"
+    assert run(ex, "order", [option()]).response["code"] == "0"
 
 
 @pytest.mark.parametrize(
@@ -576,8 +487,7 @@ def test_mass_cancel() -> None:
                                          "51000"),
      ({"instType": "OPTION", "instFamily": "BTC-USD", "lockInterval": "10001"}, "51000")],
 )
-def test_mass_cancel_failures(arg: dict[str, Any], code: str) -> None:
-    ex, _ = make()
+def test_mass_cancel_failures(arg: dict[str, Any], code: str, ex: Exchange) -> None:
     res = run(ex, "mass-cancel", [arg])
     assert res.response["code"] == code
     assert res.response["data"] == []
@@ -588,15 +498,8 @@ def test_mass_cancel_failures(arg: dict[str, Any], code: str) -> None:
 # Spread ops
 
 
-def _sprd(side: str = "buy", px: str = "10", sz: str = "1", **kw: Any) -> dict[str, Any]:
-    arg = {"sprdId": SPRD, "side": side, "ordType": "limit", "px": px, "sz": sz}
-    arg.update(kw)
-    return arg
-
-
-def test_sprd_order_amend_cancel() -> None:
-    ex, _ = make()
-    res = run(ex, "sprd-order", [_sprd(clOrdId="s1", tag="tg")])
+def test_sprd_order_amend_cancel(ex: Exchange) -> None:
+    res = run(ex, "sprd-order", [sprd(clOrdId="s1", tag="tg")])
     r = res.response
     assert r["code"] == "0"
     assert "inTime" not in r
@@ -622,8 +525,7 @@ def test_sprd_order_amend_cancel() -> None:
     assert amend.response["data"][0]["sCode"] == "51509"
 
 
-def test_sprd_filled_and_unknown() -> None:
-    ex, _ = make()
+def test_sprd_filled_and_unknown(ex: Exchange) -> None:
     res = run(ex, "sprd-order", [{"sprdId": SPRD, "side": "buy", "ordType": "market",
                                   "sz": "0.5"}])
     ord_id = res.response["data"][0]["ordId"]
@@ -658,18 +560,16 @@ def test_sprd_filled_and_unknown() -> None:
      ({"px": None}, "50014"), ({"px": "10.05"}, "51000"), ({"sz": "0.001"}, "51121"),
      ({"side": "up"}, "51000"), ({"clOrdId": "a_b"}, "51000"), ({"px": "100"}, "51006")],
 )
-def test_sprd_order_failures(changes: dict[str, Any], code: str) -> None:
-    ex, _ = make()
-    res = run(ex, "sprd-order", [_mutate(_sprd(), **changes)])
+def test_sprd_order_failures(changes: dict[str, Any], code: str, ex: Exchange) -> None:
+    res = run(ex, "sprd-order", [mutate(sprd(), **changes)])
     assert res.response["code"] == "1"
     assert res.response["data"][0]["sCode"] == code
 
 
-def test_sprd_mass_cancel() -> None:
-    ex, _ = make()
+def test_sprd_mass_cancel(ex: Exchange) -> None:
     for _ in range(2):
-        run(ex, "sprd-order", [_sprd()])
-    run(ex, "sprd-order", [_sprd()], key="keyB")
+        run(ex, "sprd-order", [sprd()])
+    run(ex, "sprd-order", [sprd()], key="keyB")
     for args in ([{"sprdId": SPRD}], [{}], []):
         res = run(ex, "sprd-mass-cancel", args)
         assert res.response["code"] == "0"
@@ -682,9 +582,8 @@ def test_sprd_mass_cancel() -> None:
     assert res.response["data"] == []
 
 
-def test_sprd_mass_cancel_without_sprd_id_pushes_each_cancel() -> None:
-    ex, _ = make()
-    run(ex, "sprd-order", [_sprd()])
+def test_sprd_mass_cancel_without_sprd_id_pushes_each_cancel(ex: Exchange) -> None:
+    run(ex, "sprd-order", [sprd()])
     res = run(ex, "sprd-mass-cancel", [{}])
     assert [p["state"] for p in pushes(res, "sprd-orders")] == ["canceled"]
 
@@ -693,8 +592,7 @@ def test_sprd_mass_cancel_without_sprd_id_pushes_each_cancel() -> None:
 # Rate limits
 
 
-def test_rate_limit_top_level() -> None:
-    ex, clock = make()
+def test_rate_limit_top_level(ex: Exchange, clock: Clock) -> None:
     for i in range(60):
         clock.t = T0 + i * 10
         assert run(ex, "order", [far_bid(ex)]).response["code"] == "0"
@@ -720,8 +618,8 @@ def test_rate_limit_top_level() -> None:
     assert res.response["code"] == "0"
 
 
-def test_rate_limit_item_shape() -> None:
-    ex, clock = make(rate_limit_shape="item")
+def test_rate_limit_item_shape(make_exchange: Callable[..., Exchange], clock: Clock) -> None:
+    ex = make_exchange(rate_limit_shape="item")
     for _ in range(59):
         assert run(ex, "order", [far_bid(ex)]).response["code"] == "0"
     res = run(ex, "order", [far_bid(ex)])
@@ -734,8 +632,8 @@ def test_rate_limit_item_shape() -> None:
     assert run(ex, "order", [far_bid(ex)]).response["code"] == "0"
 
 
-def test_rate_limit_batch_bucket_counts_orders() -> None:
-    ex, _ = make(rate_limit_shape="item")
+def test_rate_limit_batch_bucket_counts_orders(make_exchange: Callable[..., Exchange]) -> None:
+    ex = make_exchange(rate_limit_shape="item")
     for _ in range(14):
         assert run(ex, "batch-orders", [far_bid(ex) for _ in range(20)]).response["code"] == "0"
     res = run(ex, "batch-orders", [far_bid(ex) for _ in range(19)])
@@ -752,8 +650,11 @@ def test_rate_limit_batch_bucket_counts_orders() -> None:
     assert run(ex, "batch-orders", [far_bid(ex)]).response["code"] == "0"
 
 
-def test_rate_limit_mass_cancel_and_spread() -> None:
-    ex, clock = make(rate_limit_shape="item")
+def test_rate_limit_mass_cancel_and_spread(
+    make_exchange: Callable[..., Exchange],
+    clock: Clock,
+) -> None:
+    ex = make_exchange(rate_limit_shape="item")
     arg = {"instType": "OPTION", "instFamily": "BTC-USD"}
     for _ in range(5):
         assert run(ex, "mass-cancel", [arg]).response["code"] == "0"
@@ -761,48 +662,23 @@ def test_rate_limit_mass_cancel_and_spread() -> None:
     assert res.response == {"id": res.response["id"], "op": "mass-cancel", "code": "50011",
                             "msg": res.response["msg"], "data": []}
     for _ in range(20):
-        assert run(ex, "sprd-order", [_sprd()]).response["code"] == "0"
-    res = run(ex, "sprd-order", [_sprd()])
+        assert run(ex, "sprd-order", [sprd()]).response["code"] == "0"
+    res = run(ex, "sprd-order", [sprd()])
     assert res.response["code"] == "1"
     assert res.response["data"][0]["sCode"] == "50011"
     clock.t += 2000
-    assert run(ex, "sprd-order", [_sprd()]).response["code"] == "0"
+    assert run(ex, "sprd-order", [sprd()]).response["code"] == "0"
 
 
-def test_rate_limit_off() -> None:
-    ex, _ = make(rate_limit=False)
+def test_rate_limit_off(make_exchange: Callable[..., Exchange]) -> None:
+    ex = make_exchange(rate_limit=False)
     for _ in range(70):
         assert run(ex, "order", [far_bid(ex)]).response["code"] == "0"
 
 
-def test_options_share_a_family_bucket() -> None:
-    ex, _ = make()
+def test_options_share_a_family_bucket(ex: Exchange) -> None:
     other = "BTC-USD-261225-70000-C"
     for i in range(60):
         inst = OPT if i % 2 else other
-        assert run(ex, "order", [_option(instId=inst)]).response["code"] == "0"
-    assert run(ex, "order", [_option()]).response["code"] == "50011"
-
-
-def test_emit_defaults() -> None:
-    e = Emit("tickers", [{}])
-    assert (e.api_key, e.inst_id, e.action, e.extra) == (None, None, None, None)
-
-
-def test_internal_error_is_contained(monkeypatch: pytest.MonkeyPatch,
-                                     caplog: pytest.LogCaptureFixture) -> None:
-    def boom(*_: Any) -> None:
-        raise RuntimeError("bug")
-
-    class BrokenWalk(RandomWalk):
-        advance = boom
-
-    ex, _ = make(market=BrokenWalk(random.Random(0)))
-    # The engine's own code fails: no public way in, so the test reaches the part.
-    monkeypatch.setattr(ex._ops, "_place", boom)
-    res = run(ex, "order", [far_bid(ex)])
-    assert res.response["code"] == "50026"
-    assert res.response["data"] == []
-    assert ex.market_step() == []
-    assert ex.internal_errors == 2
-    assert "simulator engine error" in caplog.text
+        assert run(ex, "order", [option(instId=inst)]).response["code"] == "0"
+    assert run(ex, "order", [option()]).response["code"] == "50011"

@@ -1,4 +1,6 @@
-"""Book levels keep running totals of their queued orders (cost independent of queue depth).
+"""The engine's order book: OKX's book checksum, and levels that keep running totals.
+
+Book levels keep running totals of their queued orders (cost independent of queue depth).
 
 Measured (CPU time, ``Exchange.trade_op`` directly, rate limits off) by placing
 6,000 resting 0.001 BTC bids at one price 10 USDT under the best bid. Before the
@@ -16,76 +18,50 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from simulator_support import D, assert_consistent, bid_level, by_id, inside_bid, run_ok, spot
 
-from okx_trio._models import Credentials
-from okx_trio.testing._engine import Exchange, TradeResult
-from okx_trio.testing._engine_book import Level
-from okx_trio.testing._engine_model import ZERO, Order, fmt
-
-KA = Credentials("keyA", "secretA", "passA")
-KB = Credentials("keyB", "secretB", "passB")
-T0 = 1_700_000_000_000
-D = Decimal
+from okx_trio.testing._engine import Exchange
+from okx_trio.testing._engine_book import book_checksum
+from okx_trio.testing._engine_model import ZERO, Order
 
 
-def make() -> Exchange:
-    return Exchange([KA, KB], now_ms=lambda: T0, rate_limit=False,
-                    balances={"USDT": "100000000", "BTC": "10000"})
+@pytest.mark.parametrize(
+    ("bids", "asks", "expected"),
+    [
+        ([["100.5", "2"], ["100.4", "1"]], [["100.6", "3"], ["100.8", "1"], ["101", "4"]],
+         1210148172),
+        ([["100.5", "2.5"], ["100.4", "1"]], [["100.7", "5"], ["100.8", "1"], ["101", "4"]],
+         1466225588),
+        ([["3366.1", "7"], ["3366", "6"]], [["3366.8", "9"], ["3368", "8"]], -1881014294),
+        ([["3366.1", "7"]], [["3366.8", "9"], ["3368", "8"], ["3372", "8"]], 831078360),
+    ],
+)
+def test_checksum_worked_examples(
+    bids: list[list[str]], asks: list[list[str]], expected: int
+) -> None:
+    assert book_checksum(bids, asks) == expected
 
 
-def run(ex: Exchange, op: str, args: list[dict[str, Any]], key: str = "keyA") -> TradeResult:
-    res = ex.trade_op(key, "private", {"id": "x1", "op": op, "args": args})
-    assert res.response["code"] == "0", res.response
-    return res
+def test_checksum_uses_top_25_only() -> None:
+    bids = [[str(1000 - i), "1"] for i in range(30)]
+    asks = [[str(1001 + i), "1"] for i in range(30)]
+    assert book_checksum(bids, asks) == book_checksum(bids[:25], asks[:25])
+    assert book_checksum(bids, asks) != book_checksum(bids[:24], asks[:25])
 
 
-def bid(px: Decimal, sz: str, ord_type: str = "limit", side: str = "buy") -> dict[str, Any]:
-    return {"instId": "BTC-USDT", "tdMode": "cash", "side": side, "ordType": ord_type,
-            "px": str(px), "sz": sz}
+@pytest.fixture
+def exchange_options() -> dict[str, Any]:
+    return {"rate_limit": False, "balances": {"USDT": "100000000", "BTC": "10000"}}
 
 
-def inside_bid(ex: Exchange) -> Decimal:
-    """A price strictly between the best bid and ask (so user orders form the best bid)."""
-    bids, asks = ex.book("BTC-USDT")
-    px = D(bids[0][0]) + D("0.1")
-    assert px < D(asks[0][0])
-    return px
-
-
-def by_id(ex: Exchange, ord_id: str) -> Order:
-    order = next((o for o in ex.order_list() if o.ord_id == ord_id), None)
-    assert order is not None
-    return order
-
-
-def level(ex: Exchange, px: Decimal) -> Level:
-    return ex.instruments["BTC-USDT"].book.bids.levels[px]
-
-
-def recount(lvl: Level) -> tuple[Decimal, dict[str, Decimal]]:
-    by_key: dict[str, Decimal] = {}
-    for o in lvl.orders:
-        by_key[o.api_key] = by_key.get(o.api_key, ZERO) + o.leaves
-    return sum(by_key.values(), ZERO), by_key
-
-
-def assert_consistent(lvl: Level) -> None:
-    user, by_key = recount(lvl)
-    assert (lvl.user, lvl.by_key) == (user, by_key)
-    assert all(o.booked == o.leaves for o in lvl.orders)
-    assert lvl.published() == [lvl.px_s, fmt(lvl.synth + user), "0",
-                               str(len(lvl.orders) + (lvl.synth_cnt if lvl.synth else 0))]
-
-
-def test_totals_follow_add_fill_amend_cancel_and_self_trade() -> None:
-    ex = make()
+def test_totals_follow_add_fill_amend_cancel_and_self_trade(ex: Exchange) -> None:
     px = inside_bid(ex)
     ids = []
     for i in range(6):
         key = "keyA" if i % 2 == 0 else "keyB"
-        res = run(ex, "order", [bid(px, "0.003")], key=key)
+        res = run_ok(ex, "order", [spot("buy", px, "0.003")], key=key)
         ids.append((key, res.response["data"][0]["ordId"]))
-    lvl = level(ex, px)
+    lvl = bid_level(ex, px)
     assert lvl.synth == 0
     assert (lvl.user, lvl.by_key) == (D("0.018"), {"keyA": D("0.009"), "keyB": D("0.009")})
     assert_consistent(lvl)
@@ -93,7 +69,7 @@ def test_totals_follow_add_fill_amend_cancel_and_self_trade() -> None:
 
     # A synthetic-free taker (keyB selling) fills the head fully and the second partly;
     # keyB's own queued orders are self-trade cancelled as the queue reaches them.
-    run(ex, "order", [bid(px, "0.004", "ioc", "sell")], key="keyB")
+    run_ok(ex, "order", [spot("sell", px, "0.004", "ioc")], key="keyB")
     assert_consistent(lvl)
     head, second, third = (by_id(ex, ord_id) for _, ord_id in ids[:3])
     assert (head.state, head.booked) == ("filled", ZERO)
@@ -103,39 +79,38 @@ def test_totals_follow_add_fill_amend_cancel_and_self_trade() -> None:
     assert lvl.user == D("0.002") + D("0.003") + D("0.003") + D("0.003")
 
     # In-place shrink (same price, smaller size) keeps the queue position.
-    run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ids[4][1], "newSz": "0.001"}])
+    run_ok(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ids[4][1], "newSz": "0.001"}])
     assert_consistent(lvl)
     assert lvl.by_key["keyA"] == D("0.002") + D("0.001")
     # Growing it re-queues at the back with the new size.
-    run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ids[4][1], "newSz": "0.005"}])
+    run_ok(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ids[4][1], "newSz": "0.005"}])
     assert_consistent(lvl)
     assert lvl.orders[-1].ord_id == ids[4][1]
     # Amending the price moves the size to the other level.
-    run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ids[3][1],
+    run_ok(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ids[3][1],
                              "newPx": str(px - 1)}], key="keyB")
     assert_consistent(lvl)
-    assert_consistent(level(ex, px - 1))
-    assert "keyB" in level(ex, px - 1).by_key
+    assert_consistent(bid_level(ex, px - 1))
+    assert "keyB" in bid_level(ex, px - 1).by_key
 
     for key, ord_id in ids:
         if by_id(ex, ord_id).pending:
-            run(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": ord_id}], key=key)
+            run_ok(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": ord_id}], key=key)
     assert px not in ex.instruments["BTC-USDT"].book.bids.levels
     assert all(o.booked == 0 for o in ex.order_list())
 
 
-def test_peek_excludes_own_orders_through_the_per_account_total() -> None:
-    ex = make()
+def test_peek_excludes_own_orders_through_the_per_account_total(ex: Exchange) -> None:
     px = inside_bid(ex)
-    run(ex, "order", [bid(px, "0.002")], key="keyA")
-    run(ex, "order", [bid(px, "0.003")], key="keyB")
-    lvl = level(ex, px)
+    run_ok(ex, "order", [spot("buy", px, "0.002")], key="keyA")
+    run_ok(ex, "order", [spot("buy", px, "0.003")], key="keyB")
+    lvl = bid_level(ex, px)
     assert lvl.others("keyA") == D("0.003")
     assert lvl.others("keyB") == D("0.002")
     assert lvl.others(None) == D("0.005")
     # keyA's fill-or-kill sell can only count keyB's 0.003 at this price.
     res = ex.trade_op("keyA", "private", {"id": "f1", "op": "order",
-                                          "args": [bid(px, "0.004", "fok", "sell")]})
+                                          "args": [spot("sell", px, "0.004", "fok")]})
     assert res.response["data"][0]["sCode"] == "0"
     fok = ex.order_list()[-1]
     assert (fok.state, fok.acc_fill_sz) == ("canceled", ZERO)
@@ -144,8 +119,8 @@ def test_peek_excludes_own_orders_through_the_per_account_total() -> None:
 
 def test_placing_at_a_deep_level_reads_a_constant_number_of_open_sizes(
     monkeypatch: pytest.MonkeyPatch,
+    ex: Exchange,
 ) -> None:
-    ex = make()
     # Deep enough below the best bid that a market step does not trade it, and
     # off the synthetic grid.
     px = D(ex.book("BTC-USDT")[0][0][0]) - D("50.1")
@@ -161,12 +136,12 @@ def test_placing_at_a_deep_level_reads_a_constant_number_of_open_sizes(
     side = ex.instruments["BTC-USDT"].book.bids
     for depth in (10, 2000):
         while px not in side.levels or len(side.levels[px].orders) < depth:
-            run(ex, "order", [bid(px, "0.001")])
+            run_ok(ex, "order", [spot("buy", px, "0.001")])
         reads = 0
-        run(ex, "order", [bid(px, "0.001")])
+        run_ok(ex, "order", [spot("buy", px, "0.001")])
         newest = ex.order_list()[-1].ord_id
-        run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": newest, "newSz": "0.0005"}])
-        run(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": newest}])
+        run_ok(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": newest, "newSz": "0.0005"}])
+        run_ok(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": newest}])
         ex.market_step()
         # Before the running totals each of these re-summed the whole queue
         # (thousands of reads at depth 2000).

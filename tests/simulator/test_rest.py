@@ -3,52 +3,17 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 import trio
 import trio.testing
+from simulator_support import ORDER, SPRD, get, iso_now, memory_client, signed, signed_get
 
 from okx_trio import Credentials
-from okx_trio._protocol import rest_sign
 from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, open_simulator
-from okx_trio.testing._auth import parse_iso_ms
 from okx_trio.testing._probe import open_probe
-
-ORDER = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
-         "px": "30000", "sz": "0.01"}
-
-
-def iso_now(offset_s: float = 0) -> str:
-    dt = datetime.fromtimestamp(time.time() + offset_s, tz=UTC)
-    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-
-
-def signed(target: str, creds: Credentials = CREDS, **over: str) -> dict[str, str]:
-    ts = over.pop("ts", None) or iso_now()
-    headers = {
-        "OK-ACCESS-KEY": creds.api_key,
-        "OK-ACCESS-SIGN": rest_sign(creds.secret_key, ts, "GET", target),
-        "OK-ACCESS-TIMESTAMP": ts,
-        "OK-ACCESS-PASSPHRASE": creds.passphrase,
-        "x-simulated-trading": "1",
-    }
-    headers.update(over)
-    return headers
-
-
-async def get(client: httpx.AsyncClient, target: str, **kw: Any) -> tuple[int, Any]:
-    resp = await client.get(target, **kw)
-    return resp.status_code, resp.json()
-
-
-def test_parse_iso_ms() -> None:
-    assert parse_iso_ms("2020-12-08T09:08:57.715Z") == 1607418537715
-    assert parse_iso_ms("2020-12-08T09:08:57Z") == 1607418537000
-    for bad in ("", "2020-12-08 09:08:57.715Z", "1607418537715", "2020-13-08T09:08:57.715Z"):
-        assert parse_iso_ms(bad) is None
 
 
 async def test_public_endpoints() -> None:
@@ -197,18 +162,6 @@ async def test_open_simulator_checks_its_arguments() -> None:
 # ---------------------------------------------------------------------------
 # In-memory REST (Simulator.rest_transport) and the endpoints ccxt and order
 # trackers need: currencies, balance, spread pending orders, instrument families.
-
-SPRD = "BTC-USDT_BTC-USDT-SWAP"
-
-
-def memory_client(sim: Any) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=sim.rest_url, transport=sim.rest_transport())
-
-
-async def signed_get(client: httpx.AsyncClient, target: str,
-                     creds: Credentials = CREDS) -> tuple[int, Any]:
-    return await get(client, target, headers=signed(target, creds))
-
 
 async def test_rest_transport_answers_like_the_socket() -> None:
     targets = [

@@ -13,30 +13,15 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from simulator_support import ORDER, is_push, logged_in, simulator
 
 from okx_trio._transport import TransportConnectError, connect_websockets
-from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, open_simulator
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS
 from okx_trio.testing._probe import Probe, open_probe
-
-ORDER = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
-         "px": "30000", "sz": "0.01"}
-
-
-def sim(**kw: Any) -> Any:
-    kw.setdefault("market_interval", None)
-    return open_simulator([CREDS], **kw)
-
-
-def is_push(frame: Any) -> bool:
-    return isinstance(frame, dict) and "arg" in frame and "data" in frame
-
-
-async def logged_in(p: Probe) -> None:
-    assert (await p.login(CREDS))["code"] == "0"
 
 
 async def test_idle_connection_closed_with_4004(autojump_clock: trio.testing.MockClock) -> None:
-    async with sim(idle_timeout=30) as s, open_probe(s, memory=True) as p:
+    async with simulator(idle_timeout=30) as s, open_probe(s, memory=True) as p:
         start = trio.current_time()
         closed = await p.wait_closed()
         assert closed.code == 4004
@@ -45,7 +30,7 @@ async def test_idle_connection_closed_with_4004(autojump_clock: trio.testing.Moc
 
 
 async def test_pings_keep_a_connection_alive(autojump_clock: trio.testing.MockClock) -> None:
-    async with sim(idle_timeout=30) as s, open_probe(s, memory=True) as p:
+    async with simulator(idle_timeout=30) as s, open_probe(s, memory=True) as p:
         for _ in range(5):
             await trio.sleep(20)
             await p.send("ping")
@@ -57,7 +42,10 @@ async def test_pings_keep_a_connection_alive(autojump_clock: trio.testing.MockCl
 
 
 async def test_pushes_keep_a_connection_alive(autojump_clock: trio.testing.MockClock) -> None:
-    async with sim(idle_timeout=30, market_interval=1.0) as s, open_probe(s, memory=True) as p:
+    async with (
+        simulator(idle_timeout=30, market_interval=1.0) as s,
+        open_probe(s, memory=True) as p,
+    ):
         await p.send({"op": "subscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}]})
         with trio.move_on_after(120):
             await p.wait_closed()
@@ -68,7 +56,7 @@ async def test_control_requests_limited_to_480_per_hour(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     arg = {"channel": "tickers", "instId": "BTC-USDT"}
-    async with sim(idle_timeout=None) as s, open_probe(s, memory=True) as p:
+    async with simulator(idle_timeout=None) as s, open_probe(s, memory=True) as p:
         for i in range(240):
             await p.send({"id": f"s{i}", "op": "subscribe", "args": [arg]})
             await p.send({"id": f"u{i}", "op": "unsubscribe", "args": [arg]})
@@ -87,7 +75,7 @@ async def test_control_requests_limited_to_480_per_hour(
 async def test_delay_holds_the_response_but_not_the_push(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with sim() as s, open_probe(s, "private", memory=True) as p:
+    async with simulator() as s, open_probe(s, "private", memory=True) as p:
         await logged_in(p)
         await p.send({"op": "subscribe", "args": [{"channel": "orders", "instType": "ANY"}]})
         await p.expect_event("channel-conn-count")
@@ -116,7 +104,7 @@ async def _answered(p: Probe) -> list[Any]:
 
 @pytest.mark.parametrize("when", ["before", "after"])
 async def test_swallow(when: str, autojump_clock: trio.testing.MockClock) -> None:
-    async with sim() as s, open_probe(s, "private", memory=True) as p:
+    async with simulator() as s, open_probe(s, "private", memory=True) as p:
         await logged_in(p)
         s.faults.swallow("order", when=when, count=1)
         await p.send({"id": "o1", "op": "order", "args": [{**ORDER, "clOrdId": "sw1"}]})
@@ -130,7 +118,7 @@ async def test_swallow(when: str, autojump_clock: trio.testing.MockClock) -> Non
 @pytest.mark.parametrize("when", ["before", "after"])
 @pytest.mark.parametrize("mode", ["close", "reset"])
 async def test_drop_on(when: str, mode: str, autojump_clock: trio.testing.MockClock) -> None:
-    async with sim() as s, open_probe(s, "private", memory=True) as watcher:
+    async with simulator() as s, open_probe(s, "private", memory=True) as watcher:
         await logged_in(watcher)
         await watcher.send({"op": "subscribe",
                             "args": [{"channel": "orders", "instType": "ANY"}]})
@@ -150,7 +138,7 @@ async def test_drop_on(when: str, mode: str, autojump_clock: trio.testing.MockCl
 
 
 async def test_notice_then_close(autojump_clock: trio.testing.MockClock) -> None:
-    async with sim() as s, open_probe(s, "public", memory=True) as pub, \
+    async with simulator() as s, open_probe(s, "public", memory=True) as pub, \
             open_probe(s, "private", memory=True) as priv:
         await pub.send("ping")
         await pub.recv()
@@ -167,7 +155,7 @@ async def test_notice_then_close(autojump_clock: trio.testing.MockClock) -> None
 
 
 async def test_refuse_memory_connections(autojump_clock: trio.testing.MockClock) -> None:
-    async with sim() as s:
+    async with simulator() as s:
         connector = s.connect_memory()
         url = s.base_url + "/ws/v5/public"
         async with trio.open_nursery() as n:
@@ -193,7 +181,7 @@ async def test_refuse_memory_connections(autojump_clock: trio.testing.MockClock)
 
 
 async def test_reject_logins(autojump_clock: trio.testing.MockClock) -> None:
-    async with sim() as s, open_probe(s, "private", memory=True) as p:
+    async with simulator() as s, open_probe(s, "private", memory=True) as p:
         s.faults.reject_logins("60009", count=1)
         err = await p.login(CREDS, id="a")
         assert (err["event"], err["code"], err["id"]) == ("error", "60009", "a")
@@ -205,7 +193,7 @@ async def test_reject_logins(autojump_clock: trio.testing.MockClock) -> None:
 
 
 async def test_mute_and_unmute_pongs(autojump_clock: trio.testing.MockClock) -> None:
-    async with sim(idle_timeout=None) as s, open_probe(s, "business", memory=True) as p:
+    async with simulator(idle_timeout=None) as s, open_probe(s, "business", memory=True) as p:
         s.faults.mute_pongs("business")
         await p.send("ping")
         with trio.move_on_after(30) as scope:
@@ -217,7 +205,7 @@ async def test_mute_and_unmute_pongs(autojump_clock: trio.testing.MockClock) -> 
 
 
 async def test_malformed_and_drop(autojump_clock: trio.testing.MockClock) -> None:
-    async with sim() as s, open_probe(s, "public", memory=True) as a, \
+    async with simulator() as s, open_probe(s, "public", memory=True) as a, \
             open_probe(s, "private", memory=True) as b:
         await a.send("ping")
         await a.recv()
@@ -232,7 +220,7 @@ async def test_malformed_and_drop(autojump_clock: trio.testing.MockClock) -> Non
 
 
 async def test_fault_arguments_are_checked() -> None:
-    async with sim() as s:
+    async with simulator() as s:
         with pytest.raises(ValueError, match="path"):
             s.faults.drop("nowhere")
         with pytest.raises(ValueError, match="mode"):
@@ -264,7 +252,7 @@ def _chain_ok(pushes: list[dict[str, Any]]) -> bool:
 
 async def test_book_faults(autojump_clock: trio.testing.MockClock) -> None:
     arg = {"channel": "books", "instId": "BTC-USDT"}
-    async with sim(market_interval=0.1) as s, open_probe(s, memory=True) as p:
+    async with simulator(market_interval=0.1) as s, open_probe(s, memory=True) as p:
         await p.send({"op": "subscribe", "args": [arg]})
         books = await _collect_books(p, 4)
         assert books[0]["action"] == "snapshot"
@@ -301,7 +289,7 @@ async def test_bad_checksum_differs_from_the_real_one(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     arg = {"channel": "books", "instId": "ETH-USDT"}
-    async with sim(market_interval=0.1, checksum=True) as s, open_probe(s, memory=True) as p:
+    async with simulator(market_interval=0.1, checksum=True) as s, open_probe(s, memory=True) as p:
         await p.send({"op": "subscribe", "args": [arg]})
         await _collect_books(p, 2)
         s.faults.book_bad_checksum("ETH-USDT")
@@ -314,7 +302,10 @@ async def test_bad_checksum_differs_from_the_real_one(
 async def test_quiet_books_get_heartbeats(
     autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with sim(market_interval=1.0, idle_timeout=30) as s, open_probe(s, memory=True) as p:
+    async with (
+        simulator(market_interval=1.0, idle_timeout=30) as s,
+        open_probe(s, memory=True) as p,
+    ):
         monkeypatch.setattr(s.engine, "market_step", list)
         await p.send({"op": "subscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}]})
         snap = (await _collect_books(p, 1))[0]["data"][0]
@@ -332,7 +323,7 @@ async def test_quiet_books_get_heartbeats(
 async def test_clock_offset_moves_the_exchange_clock(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with sim() as s, open_probe(s, "private", memory=True) as p:
+    async with simulator() as s, open_probe(s, "private", memory=True) as p:
         s.clock_offset_ms = 120_000
         assert abs(s._now_ms() - (time.time() * 1000 + 120_000)) < 5_000
         assert (await p.login(CREDS))["code"] == "60006"
@@ -343,7 +334,7 @@ async def test_clock_offset_moves_the_exchange_clock(
 async def test_frame_log_records_connection_and_key(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with sim() as s, open_probe(s, "private", memory=True) as p:
+    async with simulator() as s, open_probe(s, "private", memory=True) as p:
         await p.send("ping")
         await p.recv()
         await logged_in(p)
@@ -367,7 +358,7 @@ async def test_frame_log_records_connection_and_key(
 
 async def test_socket_reset_and_refusal() -> None:
     with trio.fail_after(10):
-        async with sim() as s, trio.open_nursery() as n:
+        async with simulator() as s, trio.open_nursery() as n:
             url = s.base_url + "/ws/v5/private"
             t = await connect_websockets(url, ssl_context=None, nursery=n)
             await t.send(b"ping")
@@ -388,7 +379,7 @@ async def test_socket_reset_and_refusal() -> None:
 
 async def test_socket_drop_on_after_with_reset() -> None:
     with trio.fail_after(10):
-        async with sim() as s, open_probe(s, "private") as p:
+        async with simulator() as s, open_probe(s, "private") as p:
             await logged_in(p)
             s.faults.drop_on("cancel-order", when="after", mode="reset")
             await p.send({"id": "o1", "op": "order", "args": [{**ORDER, "clOrdId": "r1"}]})
@@ -409,7 +400,7 @@ async def test_slow_consumer_is_dropped(
     from okx_trio.testing._emits import Emit
 
     monkeypatch.setattr(_connection, "OUTBOUND_BUFFER", 5)
-    async with sim() as s, open_probe(s, memory=True) as slow, \
+    async with simulator() as s, open_probe(s, memory=True) as slow, \
             open_probe(s, memory=True) as other:
         await slow.send({"op": "subscribe", "args": [{"channel": "tickers",
                                                       "instId": "BTC-USDT"}]})

@@ -2,66 +2,21 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from collections.abc import Callable
 from typing import Any
 
-from okx_trio._models import Credentials
-from okx_trio.testing._engine import Exchange, TradeResult
+import pytest
+from simulator_support import T0, Clock, D, place, pushes, run, spot, top
 
-KA = Credentials("keyA", "secretA", "passA")
-KB = Credentials("keyB", "secretB", "passB")
-T0 = 1_700_000_000_000
-D = Decimal
+from okx_trio.testing._engine import Exchange
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = T0
-
-    def __call__(self) -> int:
-        return self.t
+@pytest.fixture
+def exchange_options() -> dict[str, Any]:
+    return {"rate_limit": False}
 
 
-def make(**kw: Any) -> tuple[Exchange, Clock]:
-    clock = Clock()
-    return Exchange([KA, KB], now_ms=clock, rate_limit=False, **kw), clock
-
-
-def run(ex: Exchange, op: str, args: Any, *, key: str = "keyA") -> TradeResult:
-    path = "business" if op.startswith("sprd-") else "private"
-    return ex.trade_op(key, path, {"id": "x1", "op": op, "args": args})
-
-
-def pushes(res: TradeResult | list[Any], channel: str = "orders",
-           key: str | None = None) -> list[dict[str, Any]]:
-    emits = res.emits if isinstance(res, TradeResult) else res
-    return [e.data[0] for e in emits
-            if e.channel == channel and (key is None or e.api_key == key)]
-
-
-def top(ex: Exchange, inst_id: str = "BTC-USDT") -> tuple[D, D, D, D]:
-    """(best bid, its size, best ask, its size)."""
-    bids, asks = ex.book(inst_id)
-    return D(bids[0][0]), D(bids[0][1]), D(asks[0][0]), D(asks[0][1])
-
-
-def spot(side: str, px: Any, sz: Any, ord_type: str = "limit", **kw: Any) -> dict[str, Any]:
-    arg = {"instId": "BTC-USDT", "tdMode": "cash", "side": side, "ordType": ord_type,
-           "sz": str(sz)}
-    if px is not None:
-        arg["px"] = str(px)
-    arg.update(kw)
-    return arg
-
-
-def place(ex: Exchange, arg: dict[str, Any], key: str = "keyA") -> TradeResult:
-    res = run(ex, "order", [arg], key=key)
-    assert res.response["code"] == "0", res.response
-    return res
-
-
-def test_partial_fill_against_synthetic_liquidity() -> None:
-    ex, _ = make()
+def test_partial_fill_against_synthetic_liquidity(ex: Exchange) -> None:
     _, _, ask, ask_sz = top(ex)
     acct = ex.accounts["keyA"]
     usdt0, btc0 = acct.balances["USDT"], acct.balances["BTC"]
@@ -96,8 +51,7 @@ def test_partial_fill_against_synthetic_liquidity() -> None:
     assert bp["trades"] == [{"instId": "BTC-USDT", "tradeId": p["tradeId"]}]
 
 
-def test_users_trade_with_each_other() -> None:
-    ex, _ = make()
+def test_users_trade_with_each_other(ex: Exchange) -> None:
     bid, _, ask, _ = top(ex)
     px = bid + D("0.5")
     assert px < ask
@@ -130,8 +84,7 @@ def test_users_trade_with_each_other() -> None:
         "keyA", "keyB"}
 
 
-def test_price_time_priority() -> None:
-    ex, _ = make()
+def test_price_time_priority(ex: Exchange) -> None:
     bid, _, _ask, _ = top(ex)
     px = bid + D("0.5")
     first = place(ex, spot("sell", px, "0.1"), key="keyB").response["data"][0]["ordId"]
@@ -147,8 +100,7 @@ def test_price_time_priority() -> None:
     assert len(pushes(res, "trades-all")) == 3
 
 
-def test_self_trade_prevention_cancels_maker() -> None:
-    ex, _ = make()
+def test_self_trade_prevention_cancels_maker(ex: Exchange) -> None:
     bid, _, _, _ = top(ex)
     px = bid + D("0.5")
     maker = place(ex, spot("sell", px, "0.1")).response["data"][0]["ordId"]
@@ -158,8 +110,7 @@ def test_self_trade_prevention_cancels_maker() -> None:
     assert states[1][1] == "live"
 
 
-def test_post_only() -> None:
-    ex, _ = make()
+def test_post_only(ex: Exchange) -> None:
     bid, _, ask, _ = top(ex)
     res = place(ex, spot("buy", ask, "0.01", "post_only"))
     assert res.response["data"][0]["sCode"] == "0"
@@ -170,8 +121,7 @@ def test_post_only() -> None:
     assert [p["state"] for p in pushes(res)] == ["live"]
 
 
-def test_fok() -> None:
-    ex, _ = make()
+def test_fok(ex: Exchange) -> None:
     _, _, ask, ask_sz = top(ex)
     res = place(ex, spot("buy", ask, ask_sz + D("0.01"), "fok"))
     assert [(p["state"], p["cancelSource"]) for p in pushes(res)] == [("canceled", "13")]
@@ -181,8 +131,7 @@ def test_fok() -> None:
     assert ex.accounts["keyA"].frozen["USDT"] == 0
 
 
-def test_ioc() -> None:
-    ex, _ = make()
+def test_ioc(ex: Exchange) -> None:
     _, _, ask, ask_sz = top(ex)
     res = place(ex, spot("buy", ask, ask_sz + D("1"), "ioc"))
     assert [(p["state"], p["cancelSource"]) for p in pushes(res)] == [
@@ -194,8 +143,7 @@ def test_ioc() -> None:
     assert [(p["state"], p["cancelSource"]) for p in pushes(res)] == [("canceled", "14")]
 
 
-def test_market_orders_spot() -> None:
-    ex, _ = make()
+def test_market_orders_spot(ex: Exchange) -> None:
     acct = ex.accounts["keyA"]
     usdt0 = acct.balances["USDT"]
     res = place(ex, spot("buy", None, "1000", "market"))
@@ -216,9 +164,8 @@ def test_market_orders_spot() -> None:
 
 
 
-def test_tgt_ccy_is_ignored_where_okx_ignores_it() -> None:
+def test_tgt_ccy_is_ignored_where_okx_ignores_it(ex: Exchange) -> None:
     """OKX applies ``tgtCcy`` to SPOT market orders only (ccxt sends it on every spot order)."""
-    ex, _ = make()
     bid, _, ask, _ = top(ex)
     for tgt in ("quote_ccy", "base_ccy"):
         res = place(ex, spot("buy", bid - 100, "0.01", tgtCcy=tgt))
@@ -238,8 +185,7 @@ def test_tgt_ccy_is_ignored_where_okx_ignores_it() -> None:
     res = run(ex, "order", [spot("buy", bid - 100, "0.01", tgtCcy="usd")])
     assert res.response["data"][0]["sCode"] == "51000"
 
-def test_swap_position_lifecycle() -> None:
-    ex, _ = make()
+def test_swap_position_lifecycle(ex: Exchange) -> None:
     acct = ex.accounts["keyA"]
     usdt0 = acct.balances["USDT"]
     arg = {"instId": "BTC-USDT-SWAP", "tdMode": "cross", "side": "buy", "ordType": "market",
@@ -271,8 +217,7 @@ def test_swap_position_lifecycle() -> None:
     assert res.response["data"][0]["sCode"] == "51008"
 
 
-def test_swap_limit_freezes_margin_and_optimal_limit_ioc() -> None:
-    ex, _ = make()
+def test_swap_limit_freezes_margin_and_optimal_limit_ioc(ex: Exchange) -> None:
     bid, _, _, _ = top(ex, "BTC-USDT-SWAP")
     acct = ex.accounts["keyA"]
     arg = {"instIdCode": 200001, "tdMode": "isolated", "side": "buy", "ordType": "limit",
@@ -293,8 +238,7 @@ def test_swap_limit_freezes_margin_and_optimal_limit_ioc() -> None:
     assert pushes(res)[0]["px"] == ""
 
 
-def test_option_orders() -> None:
-    ex, _ = make()
+def test_option_orders(ex: Exchange) -> None:
     _, _, ask, _ = top(ex, "BTC-USD-261225-60000-C")
     arg = {"instId": "BTC-USD-261225-60000-C", "tdMode": "cross", "side": "buy",
            "ordType": "limit", "px": str(ask), "sz": "1"}
@@ -305,8 +249,7 @@ def test_option_orders() -> None:
     assert res.response["data"][0]["sCode"] == "51000"
 
 
-def test_market_step_fills_resting_orders_as_maker() -> None:
-    ex, clock = make()
+def test_market_step_fills_resting_orders_as_maker(ex: Exchange, clock: Clock) -> None:
     _, _, ask, _ = top(ex)
     ord_id = place(ex, spot("buy", ask - D("0.1"), "0.05")).response["data"][0]["ordId"]
     seen: list[dict[str, Any]] = []
@@ -325,8 +268,7 @@ def test_market_step_fills_resting_orders_as_maker() -> None:
     assert ex.accounts["keyA"].frozen["USDT"] == 0
 
 
-def test_market_step_keeps_book_sane() -> None:
-    ex, clock = make()
+def test_market_step_keeps_book_sane(ex: Exchange, clock: Clock) -> None:
     for _ in range(60):
         clock.t += 100
         ex.market_step()
@@ -344,8 +286,7 @@ def test_market_step_keeps_book_sane() -> None:
             assert [D(p) for p, _ in asks] == sorted(D(p) for p, _ in asks)
 
 
-def test_spread_users_trade_with_each_other() -> None:
-    ex, _ = make()
+def test_spread_users_trade_with_each_other(ex: Exchange) -> None:
     bid, _, ask, _ = top(ex, "BTC-USDT_BTC-USDT-SWAP")
     px = bid + D("0.1")
     assert px < ask
@@ -365,18 +306,19 @@ def test_spread_users_trade_with_each_other() -> None:
     assert D(ta["legs"][1]["px"]) - D(ta["legs"][0]["px"]) == px
 
 
-def test_determinism() -> None:
+def test_determinism(make_exchange: Callable[..., Exchange], clock: Clock) -> None:
     seed = 7
 
     def session(s: int) -> list[Any]:
-        ex, clock = make(seed=s)
+        clock.t = T0
+        ex = make_exchange(seed=s)
         out: list[Any] = []
         for i in range(25):
             clock.t += 100
             out += [(e.channel, e.data) for e in ex.market_step()]
             if i % 5 == 0:
                 _, _, ask, _ = top(ex)
-                res = run(ex, "order", [spot("buy", ask, "0.3")])
+                res = run(ex, "order", [spot("buy", ask, "0.3")], req_id="x1")
                 out.append(res.response)
                 out += [(e.channel, e.data) for e in res.emits]
         return out

@@ -1,0 +1,189 @@
+"""What the exchange pushes: book seqId chains and checksums, keepalives, snapshots, tickers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from simulator_support import KA, T0, Clock, D, Replica, books_updates
+
+from okx_trio.testing._engine import Exchange
+from okx_trio.testing._engine_book import book_checksum
+
+
+@pytest.fixture
+def exchange_options() -> dict[str, Any]:
+    return {"accounts": [KA], "rate_limit": False}
+
+
+@pytest.mark.parametrize("checksum", [False, True])
+def test_books_chain_and_replica(
+    checksum: bool,
+    make_exchange: Callable[..., Exchange],
+    clock: Clock,
+) -> None:
+    ex = make_exchange(checksum=checksum, seed=3)
+    (snap,) = ex.initial_pushes(None, {"channel": "books", "instId": "BTC-USDT"})
+    assert (snap.channel, snap.action, snap.inst_id) == ("books", "snapshot", "BTC-USDT")
+    item = snap.data[0]
+    assert isinstance(item["seqId"], int)
+    assert item["prevSeqId"] == -1
+    assert item["checksum"] == (book_checksum(item["bids"], item["asks"]) if checksum else 0)
+    assert 50 <= len(item["bids"]) <= 200
+    assert 50 <= len(item["asks"]) <= 200
+    replica = Replica(item)
+    for i in range(30):
+        clock.t += 100
+        emits = ex.market_step()
+        if i % 4 == 0:
+            bids, asks = ex.book("BTC-USDT")
+            res = ex.trade_op("keyA", "private", {"id": "o1", "op": "order", "args": [{
+                "instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+                "px": asks[1][0], "sz": "0.7"}]})
+            assert res.response["code"] == "0"
+            emits += res.emits
+        for upd in books_updates(emits, "BTC-USDT"):
+            assert upd["seqId"] > upd["prevSeqId"]
+            assert upd["ts"] == str(clock.t)
+            for lvl in upd["bids"] + upd["asks"]:
+                assert len(lvl) == 4
+                assert lvl[2] == "0"
+                assert all(isinstance(x, str) for x in lvl)
+            assert [D(lvl[0]) for lvl in upd["bids"]] == sorted(
+                (D(lvl[0]) for lvl in upd["bids"]), reverse=True)
+            replica.apply(upd)
+            rb, ra = replica.sides()
+            expected = book_checksum(rb, ra) if checksum else 0
+            assert upd["checksum"] == expected
+        rb, ra = replica.sides()
+        bids, asks = ex.book("BTC-USDT")
+        assert [(lvl[0], lvl[1]) for lvl in rb] == bids[:400]
+        assert [(lvl[0], lvl[1]) for lvl in ra] == asks[:400]
+        assert D(rb[0][0]) < D(ra[0][0])
+    rest = ex.rest.books("BTC-USDT", 400, T0)
+    assert rest["seqId"] == replica.seq
+    rb, ra = replica.sides()
+    assert rest["bids"] == rb
+    assert rest["asks"] == ra
+    assert len(ex.rest.books("BTC-USDT", 5, T0)["bids"]) == 5
+
+
+def test_books_l2_tbt_and_books50_chains(
+    make_exchange: Callable[..., Exchange],
+    clock: Clock,
+) -> None:
+    ex = make_exchange(seed=5)
+    snaps = {ch: ex.initial_pushes(None, {"channel": ch, "instId": "ETH-USDT"})[0].data[0]
+             for ch in ("books-l2-tbt", "books50-l2-tbt")}
+    assert len(snaps["books50-l2-tbt"]["bids"]) == 50
+    replicas = {ch: Replica(item) for ch, item in snaps.items()}
+    for _ in range(20):
+        clock.t += 100
+        emits = ex.market_step()
+        for ch, rep in replicas.items():
+            for upd in books_updates(emits, "ETH-USDT", ch):
+                rep.apply(upd)
+    bids, _ = ex.book("ETH-USDT")
+    rb, _ = replicas["books50-l2-tbt"].sides()
+    assert [(lvl[0], lvl[1]) for lvl in rb] == bids[:50]
+    rb, _ = replicas["books-l2-tbt"].sides()
+    assert [(lvl[0], lvl[1]) for lvl in rb] == bids[:400]
+
+
+def test_reset_and_heartbeat(make_exchange: Callable[..., Exchange], clock: Clock) -> None:
+    ex = make_exchange(seed=11)
+    snap = ex.initial_pushes(None, {"channel": "books", "instId": "BTC-USDT"})[0].data[0]
+    replica = Replica(snap)
+    hb = ex.book_heartbeat("BTC-USDT", "books")
+    assert hb is not None
+    assert hb.action == "update"
+    assert hb.data[0]["asks"] == []
+    assert hb.data[0]["bids"] == []
+    assert hb.data[0]["seqId"] == hb.data[0]["prevSeqId"] == snap["seqId"]
+    replica.apply(hb.data[0])
+    ex.reset_book_sequence("BTC-USDT")
+    clock.t += 100
+    (upd,) = books_updates(ex.market_step(), "BTC-USDT")
+    assert upd["prevSeqId"] == snap["seqId"]
+    assert upd["seqId"] < upd["prevSeqId"]
+    replica.apply(upd)
+    clock.t += 100
+    (nxt,) = books_updates(ex.market_step(), "BTC-USDT")
+    assert nxt["prevSeqId"] == upd["seqId"] < nxt["seqId"]
+    b5 = ex.book_heartbeat("BTC-USDT", "books5")
+    assert b5 is not None
+    assert b5.channel == "books5"
+    assert len(b5.data[0]["bids"]) == 5
+    assert ex.book_heartbeat("BTC-USDT", "tickers") is None
+    assert ex.book_heartbeat("NOPE", "books") is None
+
+
+def test_books5_bbo_tickers_trades(make_exchange: Callable[..., Exchange], clock: Clock) -> None:
+    ex = make_exchange(seed=2)
+    (b5,) = ex.initial_pushes(None, {"channel": "books5", "instId": "BTC-USDT"})
+    item = b5.data[0]
+    assert set(item) == {"asks", "bids", "instId", "ts", "seqId"}
+    assert len(item["asks"]) == 5
+    assert item["instId"] == "BTC-USDT"
+    (bbo,) = ex.initial_pushes(None, {"channel": "bbo-tbt", "instId": "BTC-USDT"})
+    assert bbo.data[0]["bids"] == item["bids"][:1]
+    (tk,) = ex.initial_pushes(None, {"channel": "tickers", "instId": "BTC-USDT"})
+    t = tk.data[0]
+    assert (t["instType"], t["instId"]) == ("SPOT", "BTC-USDT")
+    assert (t["bidPx"], t["askPx"]) == (item["bids"][0][0], item["asks"][0][0])
+    for key in ("last", "lastSz", "open24h", "high24h", "low24h", "vol24h", "volCcy24h",
+                "sodUtc0", "sodUtc8", "ts", "bidSz", "askSz"):
+        assert isinstance(t[key], str)
+    trade_ids: list[str] = []
+    channels: set[str] = set()
+    for _ in range(40):
+        clock.t += 100
+        for e in ex.market_step():
+            channels.add(e.channel)
+            if e.channel == "trades" and e.inst_id == "BTC-USDT":
+                d = e.data[0]
+                assert set(d) == {"instId", "tradeId", "px", "sz", "side", "ts", "count",
+                                  "source", "seqId"}
+                trade_ids.append(d["tradeId"])
+    assert {"books", "books5", "bbo-tbt", "tickers", "trades", "trades-all",
+            "sprd-books5", "sprd-bbo-tbt", "sprd-tickers"} <= channels
+    assert trade_ids
+    assert len(set(trade_ids)) == len(trade_ids)
+    assert [int(i) for i in trade_ids] == sorted(int(i) for i in trade_ids)
+
+
+def test_initial_pushes_private_and_misc(ex: Exchange) -> None:
+    assert ex.initial_pushes("keyA", {"channel": "orders", "instType": "ANY"}) == []
+    assert ex.initial_pushes("keyA", {"channel": "fills"}) == []
+    assert ex.initial_pushes(None, {"channel": "account"}) == []
+    (acc,) = ex.initial_pushes("keyA", {"channel": "account"})
+    assert acc.api_key == "keyA"
+    assert acc.extra == {"eventType": "snapshot", "curPage": 1, "lastPage": True}
+    details = {d["ccy"]: d for d in acc.data[0]["details"]}
+    assert set(details) == {"USDT", "BTC", "ETH"}
+    assert details["USDT"]["cashBal"] == "1000000"
+    assert details["USDT"]["availBal"] == "1000000"
+    (acc,) = ex.initial_pushes("keyA", {"channel": "account", "ccy": "BTC"})
+    assert [d["ccy"] for d in acc.data[0]["details"]] == ["BTC"]
+    assert acc.ccy == "BTC"
+    (pos,) = ex.initial_pushes("keyA", {"channel": "positions", "instType": "ANY"})
+    assert pos.data == []
+    assert pos.extra is not None
+    assert pos.extra["eventType"] == "snapshot"
+    ex.trade_op("keyA", "private", {"id": "p", "op": "order", "args": [{
+        "instId": "BTC-USDT-SWAP", "tdMode": "cross", "side": "sell", "ordType": "market",
+        "sz": "3"}]})
+    (pos,) = ex.initial_pushes("keyA", {"channel": "positions", "instType": "SWAP"})
+    assert [p["pos"] for p in pos.data] == ["-3"]
+    (pos,) = ex.initial_pushes("keyA", {"channel": "positions", "instType": "OPTION"})
+    assert pos.data == []
+    (bp,) = ex.initial_pushes("keyA", {"channel": "balance_and_position"})
+    assert bp.data[0]["eventType"] == "snapshot"
+    assert [p["pos"] for p in bp.data[0]["posData"]] == ["-3"]
+    (ins,) = ex.initial_pushes(None, {"channel": "instruments", "instType": "SPOT"})
+    assert [i["instId"] for i in ins.data] == ["BTC-USDT", "ETH-USDT"]
+    (sp,) = ex.initial_pushes(None, {"channel": "sprd-books5",
+                                     "sprdId": "BTC-USDT_BTC-USDT-SWAP"})
+    assert len(sp.data[0]["bids"][0]) == 3
+    assert ex.initial_pushes(None, {"channel": "trades", "instId": "BTC-USDT"}) == []
