@@ -34,6 +34,7 @@ import orjson
 import trio
 
 from ._auth import check_login
+from ._checks import err
 from ._emits import Emit
 from ._faults import DropAction, Faults
 from ._frames import FrameLog, FrameRecord
@@ -416,7 +417,7 @@ class SimConnection:
         ):
             return [self._invalid(text, req_id)]
         if len(args) > 100:
-            return [self._error("60013", "Invalid args", req_id)]
+            return [self._error(*err("60013"), req_id)]
         rejection = self._faults.take_login_rejection()
         if rejection is not None:
             return [self._error(*rejection, req_id)]
@@ -463,9 +464,9 @@ class SimConnection:
     def _arg_problem(self, arg: dict[str, Any], req_id: Any) -> bytes | None:
         channel = arg.get("channel")
         if not isinstance(channel, str) or not channel:
-            return self._error("60013", "Invalid args", req_id)
+            return self._error(*err("60013"), req_id)
         if not all(isinstance(v, str) for v in arg.values()):
-            return self._error("60013", "Invalid args", req_id)
+            return self._error(*err("60013"), req_id)
         if "uly" in arg:
             return self._error(
                 "64000",
@@ -474,9 +475,9 @@ class SimConnection:
                 req_id,
             )
         # Looked up on each call: a test may replace the exchange's channel check.
-        err = self._exchange.channel_error(self.path, arg)
-        if err is not None:
-            return self._error(err[0], err[1], req_id)
+        problem = self._exchange.channel_error(self.path, arg)
+        if problem is not None:
+            return self._error(*problem, req_id)
         return None
 
     def _ack(self, event: str, arg: dict[str, Any], req_id: Any) -> bytes:
@@ -496,7 +497,7 @@ class SimConnection:
         # replaced the channel check; serve it as a public channel.
         needs_login = rule is not None and rule.login
         if needs_login and not self.api_keys:
-            return [self._error("60011", "Please log in", req_id)]
+            return [self._error(*err("60011"), req_id)]
         key = orjson.dumps(arg, option=orjson.OPT_SORT_KEYS)
         frames = [self._ack("subscribe", arg, req_id)]
         if key in self._subs:
@@ -546,7 +547,7 @@ class SimConnection:
     def _unsubscribe_one(self, arg: dict[str, Any], req_id: Any) -> list[bytes]:
         channel = arg.get("channel")
         if not isinstance(channel, str) or not channel:
-            return [self._error("60013", "Invalid args", req_id)]
+            return [self._error(*err("60013"), req_id)]
         key = orjson.dumps(arg, option=orjson.OPT_SORT_KEYS)
         sub = self._subs.pop(key, None)
         if sub is None:
@@ -597,16 +598,10 @@ class SimConnection:
         req_id = obj.get("id")
         if self.path == "public":
             if op_path(op) is not None:
-                return [
-                    self._op_error(
-                        req_id, op, "60028",
-                        "The current operation is not supported by this URL. Please use the"
-                        " correct WebSocket URL for the operation.",
-                    )
-                ], []
+                return [self._op_error(req_id, op, *err("60028"))], []
             return [self._op_error(req_id, op, "60019", f"Invalid op: {op}")], []
         if not self.api_keys:
-            return [self._op_error(req_id, op, "60011", "Please log in")], []
+            return [self._op_error(req_id, op, *err("60011"))], []
         in_time = self._services.now_us()
         result = self._exchange.trade_op(self.api_keys[0], self.path, obj)
         response = result.response
