@@ -3,16 +3,28 @@
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check
 NODE_STAMP := tests/interop/node_modules/.installed
+
+# One stamp per set of extras, each remade when pyproject.toml or this Makefile
+# changes: `make demo` installs only the runtime dependencies, `make test` the
+# test, dev and docs extras, and neither reinstalls while its stamp is fresh.
+EXTRAS_run   :=
+EXTRAS_test  := [test,dev,docs]
+EXTRAS_docs  := [docs]
+EXTRAS_bench := [bench]
+STAMP_RUN    := $(VENV)/.installed-run
+STAMP_TEST   := $(VENV)/.installed-test
+STAMP_DOCS   := $(VENV)/.installed-docs
+STAMP_BENCH  := $(VENV)/.installed-bench
 
 .PHONY: test lint types pytest demo simulator bench reliability docs clean interop-deps
 
-$(STAMP): pyproject.toml Makefile
+$(VENV)/.installed-%: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dev,docs]'
-	touch $(STAMP)
+	$(PIP) --upgrade pip
+	$(PIP) -e '.$(EXTRAS_$*)'
+	touch $@
 
 # okx-api (Node) from the pinned lock file; skipped quietly where npm is absent
 # (the interop tests then skip with a reason).
@@ -23,30 +35,32 @@ $(NODE_STAMP): tests/interop/package.json tests/interop/package-lock.json
 
 interop-deps: $(NODE_STAMP)
 
-lint: $(STAMP)
+lint: $(STAMP_TEST)
 	$(VENV)/bin/ruff check okx_trio tests benchmarks examples
 
-types: $(STAMP)
+types: $(STAMP_TEST)
 	$(VENV)/bin/mypy --strict okx_trio
 
 # pytest exits 5 when it collected nothing; CI must never mistake that for a pass.
-pytest: $(STAMP) interop-deps
+# tests/packaging builds the wheel and installs it, without extras, in a
+# throwaway virtualenv (no trustme, no cryptography).
+pytest: $(STAMP_TEST) interop-deps
 	$(PY) -m pytest -m "not full" -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test: lint types pytest
 
-demo: $(STAMP)
+# The demo runs on the in-process simulator: the runtime dependencies are enough.
+demo: $(STAMP_RUN)
 	$(PY) -m okx_trio demo
 
-simulator: $(STAMP)
+simulator: $(STAMP_RUN)
 	$(PY) -m okx_trio simulator
 
 # Peers: python-okx and ccxt from the bench extra, okx-api (Node) from the pinned
 # lock file in benchmarks/node when npm is present (else its rows say "skipped").
 # Extra arguments: make bench BENCH_ARGS=--quick
-bench: $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[test,dev,bench]'
+bench: $(STAMP_BENCH)
 	@if command -v npm >/dev/null 2>&1; then \
 		if [ ! -f benchmarks/node/node_modules/.installed ] || \
 		   [ benchmarks/node/package-lock.json -nt benchmarks/node/node_modules/.installed ]; then \
@@ -57,11 +71,10 @@ bench: $(STAMP)
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 # Full-size reliability runs (docs/reliability.md); -s prints the measured figures.
-reliability: $(STAMP)
+reliability: $(STAMP_TEST)
 	$(PY) -m pytest -m full tests/reliability -q -s -o faulthandler_timeout=3600 --durations=0
 
-docs: $(STAMP)
-	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[docs]'
+docs: $(STAMP_DOCS)
 	$(VENV)/bin/mkdocs build --strict
 
 clean:

@@ -3,7 +3,14 @@
 ``okx-trio simulator`` serves the local OKX v5 exchange until Ctrl-C or
 SIGTERM; ``okx-trio demo`` runs a sample trading session against an embedded
 simulator. Output meant for the user goes to stdout with ``print`` (never the
-logging system), one ``key=value`` per line so scripts can read it too.
+logging system), one ``key=value`` per line so scripts can read it too; errors
+go to stderr as one line.
+
+Exit statuses: 0 done (also after SIGTERM), 1 an error told on one line (a
+port that cannot be bound, a missing extra), 2 bad usage, 130 Ctrl-C.
+
+This module is an application on the public API (``okx_trio`` and
+``okx_trio.testing``), like the demo it starts.
 """
 
 from __future__ import annotations
@@ -13,15 +20,26 @@ import importlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
+import attrs
 import trio
 
-from ._models import Credentials
+import okx_trio
+from okx_trio import Credentials
 
-DEFAULT_API_KEY = "sim-api-key-0001"
-DEFAULT_SECRET_KEY = "SIMSECRET0123456789ABCDEF0123456"
-DEFAULT_PASSPHRASE = "Sim-Pass-1"
+# The demo is an application beside this one (it too uses only the public
+# API), loaded by name when asked for so the simulator starts without it.
+DEMO_MODULE = "okx_trio._demo"
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, what shells report for Ctrl-C
+
+COMMANDS = (
+    ("simulator", "serve a local, protocol-faithful OKX v5 exchange (WebSocket + REST)"),
+    ("demo", "run a sample trading session against an embedded simulator (no account needed)"),
+)
 
 
 def _positive_or_zero(text: str) -> float:
@@ -49,19 +67,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="okx-trio",
         description="okx_trio command line: a local OKX v5 exchange simulator and a demo.",
+        epilog="'okx-trio COMMAND --help' shows a command's options. Exit status: 0 done, "
+        "1 an error (told on one line), 2 bad usage, 130 interrupted (Ctrl-C).",
     )
+    parser.add_argument(
+        "-V", "--version", action="version", version=f"%(prog)s {okx_trio.__version__}"
+    )
+    # Not required: without a command main() lists the commands (argparse would
+    # only say "the following arguments are required: COMMAND").
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
+    helps = dict(COMMANDS)
 
     sim = sub.add_parser(
         "simulator",
-        help="serve a local, protocol-faithful OKX v5 exchange (WebSocket + REST)",
+        help=helps["simulator"],
         description=(
             "Serve a local OKX v5 exchange on one port: WebSocket paths /ws/v5/public, "
             "/ws/v5/private, /ws/v5/business and the REST endpoints /api/v5/public/time, "
             "/api/v5/public/instruments, /api/v5/market/books, /api/v5/trade/order, "
             "/api/v5/sprd/order, /api/v5/trade/orders-pending. Any OKX client works "
-            "unchanged when pointed at the printed URLs. Runs until Ctrl-C or SIGTERM."
+            "unchanged when pointed at the printed URLs. Runs until Ctrl-C (exit status 130) "
+            "or SIGTERM (exit status 0)."
         ),
     )
     sim.add_argument(
@@ -71,14 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--port", type=_port, default=8765,
         help="TCP port (default: %(default)s; 0 picks a free port and prints it)",
     )
-    sim.add_argument("--api-key", default=DEFAULT_API_KEY, help="API key of the account")
-    sim.add_argument("--secret-key", default=DEFAULT_SECRET_KEY, help="secret key of the account")
-    sim.add_argument("--passphrase", default=DEFAULT_PASSPHRASE, help="passphrase of the account")
+    default = " (default: from okx_trio.testing.DEFAULT_CREDENTIALS, printed at start)"
+    sim.add_argument("--api-key", help="API key of the account" + default)
+    sim.add_argument("--secret-key", help="secret key of the account" + default)
+    sim.add_argument("--passphrase", help="passphrase of the account" + default)
     sim.add_argument("--seed", type=int, default=0, help="seed of the market random walk")
     sim.add_argument(
         "--tls", action="store_true",
         help="serve wss:// and https:// with a certificate from a CA generated at start "
-        "(its file is printed; set SSL_CERT_FILE / NODE_EXTRA_CA_CERTS to it)",
+        "(its file is printed; set SSL_CERT_FILE / NODE_EXTRA_CA_CERTS to it); needs the "
+        "tls extra: pip install 'okx-trio[tls]'",
     )
     sim.add_argument(
         "--no-rate-limit", action="store_true",
@@ -108,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser(
         "demo",
-        help="run a sample trading session against an embedded simulator (no account needed)",
+        help=helps["demo"],
         description="Run a sample trading session against an embedded simulator.",
     )
     demo.add_argument("demo_args", nargs=argparse.REMAINDER, help="arguments for the demo")
@@ -116,71 +144,139 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of ``okx-trio``; returns the process exit code."""
+    """Entry point of ``okx-trio``; returns the process exit status.
+
+    Bad usage (including no command at all) exits through ``SystemExit(2)``
+    after saying what is wrong, as argparse does.
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["demo"]:
         # Everything after "demo" (also --help) belongs to the demo's own parser.
         return _run_demo(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_usage(sys.stderr)
+        width = max(len(name) for name, _ in COMMANDS)
+        listing = "".join(f"  {name:<{width}}  {text}\n" for name, text in COMMANDS)
+        parser.exit(
+            EXIT_USAGE,
+            f"{parser.prog}: no command given; the commands are:\n{listing}"
+            f"'{parser.prog} COMMAND --help' shows a command's options.\n",
+        )
     if args.command == "simulator":
         return _run_simulator(args)
     return _run_demo(list(args.demo_args))
 
 
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    """Every exception in ``exc``'s tree that is not itself a group."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether Ctrl-C is anywhere in the tree: trio may deliver it inside a group."""
+    return any(isinstance(leaf, KeyboardInterrupt) for leaf in _leaves(exc))
+
+
 def _run_demo(argv: list[str]) -> int:
     try:
-        demo = importlib.import_module("okx_trio._demo")
-    except ModuleNotFoundError as exc:
-        if exc.name != "okx_trio._demo":
+        demo = importlib.import_module(DEMO_MODULE)
+        return int(demo.main(argv) or 0)
+    except BaseException as exc:
+        if not _interrupted(exc):
             raise
-        print("okx-trio demo is not available in this version (okx_trio._demo is missing).",
-              file=sys.stderr)
-        return 1
-    result = demo.main(argv)
-    return int(result or 0)
+        if sys.stdout.isatty():
+            # End the demo's progress line, redrawn in place on a terminal.
+            sys.stdout.write("\n")
+        print("interrupted", flush=True)
+        return EXIT_INTERRUPTED
+
+
+@attrs.define
+class _Serving:
+    """How far ``_serve`` got, for the exit status and the message."""
+
+    ready: bool = False
+    signum: int | None = None
 
 
 def _run_simulator(args: argparse.Namespace) -> int:
+    # Imported here: the demo and --help do not need the simulator loaded.
+    from okx_trio.testing import DEFAULT_CREDENTIALS as DEFAULT
+
     try:
-        creds = Credentials(args.api_key, args.secret_key, args.passphrase)
+        creds = Credentials(
+            DEFAULT.api_key if args.api_key is None else args.api_key,
+            DEFAULT.secret_key if args.secret_key is None else args.secret_key,
+            DEFAULT.passphrase if args.passphrase is None else args.passphrase,
+        )
     except ValueError as exc:
         print(f"okx-trio simulator: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    serving = _Serving()
     try:
-        trio.run(_serve, args, creds)
-    except OSError as exc:
-        print(f"okx-trio simulator: cannot serve on {args.host}:{args.port}: {exc}",
-              file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        # A second Ctrl-C during shutdown.
-        pass
-    return 0
+        trio.run(_serve, args, creds, serving)
+    except BaseException as exc:
+        if _interrupted(exc):
+            print("interrupted", flush=True)
+            return EXIT_INTERRUPTED
+        message = None if serving.ready else _startup_error(exc, args)
+        if message is None:
+            raise
+        print(f"okx-trio simulator: {message}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_INTERRUPTED if serving.signum == signal.SIGINT else 0
 
 
-async def _serve(args: argparse.Namespace, creds: Credentials) -> None:
-    from .testing import open_simulator
+def _startup_error(exc: BaseException, args: argparse.Namespace) -> str | None:
+    """One line for a failure to start that is the user's to fix, else ``None``.
+
+    The whole tree is searched (the listener is opened in the simulator's
+    nursery, so a bind error comes inside a group); anything else in it is a
+    bug and keeps its traceback.
+    """
+    leaves = list(_leaves(exc))
+    if all(isinstance(leaf, ImportError) and leaf.name == "trustme" for leaf in leaves):
+        # The simulator's own message names the extra to install.
+        return str(leaves[0])
+    if all(isinstance(leaf, OSError) for leaf in leaves):
+        reasons = "; ".join(dict.fromkeys(str(leaf) for leaf in leaves))
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        return f"cannot listen on {host}:{args.port}: {reasons}"
+    return None
+
+
+async def _serve(args: argparse.Namespace, creds: Credentials, serving: _Serving) -> None:
+    from okx_trio.testing import open_simulator
 
     market = args.market_interval or None
     idle = args.idle_timeout or None
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with open_simulator(
-            [creds],
-            host=args.host,
-            port=args.port,
-            seed=args.seed,
-            tls=args.tls,
-            rate_limit=not args.no_rate_limit,
-            rate_limit_shape=args.rate_limit_shape,
-            checksum=args.checksum,
-            strict_inst_id_code=args.strict_inst_id_code,
-            market_interval=market,
-            idle_timeout=idle,
-            # Nobody can inspect the frame log of a CLI run: keep it small.
-            frame_log_size=1000,
-        ) as sim:
+    async with open_simulator(
+        [creds],
+        host=args.host,
+        port=args.port,
+        seed=args.seed,
+        tls=args.tls,
+        rate_limit=not args.no_rate_limit,
+        rate_limit_shape=args.rate_limit_shape,
+        checksum=args.checksum,
+        strict_inst_id_code=args.strict_inst_id_code,
+        market_interval=market,
+        idle_timeout=idle,
+        # Nobody can inspect the frame log of a CLI run: keep it small.
+        frame_log_size=1000,
+    ) as sim:
+        # The signals are caught only while serving: a Ctrl-C while the
+        # simulator starts or shuts down (a second one, say) is a plain
+        # KeyboardInterrupt, which _run_simulator turns into one line.
+        with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
             print("okx-trio simulator: a local OKX v5 exchange. Press Ctrl-C to stop.")
             print(f"base_url={sim.base_url}")
             print(f"ws_public={sim.base_url}/ws/v5/public")
@@ -199,7 +295,9 @@ async def _serve(args: argparse.Namespace, creds: Credentials) -> None:
                 print("rate_limit=off")
             print("ready")
             sys.stdout.flush()
+            serving.ready = True
             async for signum in signals:
+                serving.signum = signum
                 print(f"stopping ({signal.Signals(signum).name})")
                 sys.stdout.flush()
                 break

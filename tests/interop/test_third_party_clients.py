@@ -60,7 +60,7 @@ async def simulator_cli(*args: str) -> AsyncIterator[dict[str, str]]:
             if sep and " " not in key:
                 info[key] = value
         yield info
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGTERM)  # a clean stop; Ctrl-C (SIGINT) exits 130
         with trio.fail_after(10):
             assert await proc.wait() == 0
     finally:
