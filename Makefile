@@ -17,6 +17,10 @@ STAMP_RUN    := $(VENV)/.installed-run
 STAMP_TEST   := $(VENV)/.installed-test
 STAMP_DOCS   := $(VENV)/.installed-docs
 STAMP_BENCH  := $(VENV)/.installed-bench
+# Wheels of the runtime dependencies and of the build backend, so the wheel
+# test (tests/packaging) builds and installs okx-trio without the network.
+WHEELHOUSE   := $(VENV)/wheelhouse
+WHEEL_STAMP  := $(WHEELHOUSE)/.complete
 
 .PHONY: test lint types pytest demo simulator bench reliability docs clean interop-deps
 
@@ -24,6 +28,12 @@ $(VENV)/.installed-%: pyproject.toml Makefile
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) --upgrade pip
 	$(PIP) -e '.$(EXTRAS_$*)'
+	touch $@
+
+$(WHEEL_STAMP): pyproject.toml Makefile $(STAMP_TEST)
+	rm -rf $(WHEELHOUSE)
+	$(PY) -m pip wheel --quiet --disable-pip-version-check --wheel-dir $(WHEELHOUSE) . hatchling
+	rm -f $(WHEELHOUSE)/okx_trio-*.whl
 	touch $@
 
 # okx-api (Node) from the pinned lock file; skipped quietly where npm is absent
@@ -43,8 +53,8 @@ types: $(STAMP_TEST)
 
 # pytest exits 5 when it collected nothing; CI must never mistake that for a pass.
 # tests/packaging builds the wheel and installs it, without extras, in a
-# throwaway virtualenv (no trustme, no cryptography).
-pytest: $(STAMP_TEST) interop-deps
+# throwaway virtualenv (no trustme, no cryptography), from $(WHEELHOUSE).
+pytest: $(STAMP_TEST) $(WHEEL_STAMP) interop-deps
 	$(PY) -m pytest -m "not full" -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
