@@ -101,13 +101,7 @@ def test_values_and_cores_do_no_io(path: Path) -> None:
     assert not found & NO_IO
 
 
-@pytest.mark.parametrize("name", [
-    # The rule stands; _cli.py's imports are being moved to the public API by
-    # its owner. Strict: the marker must go once they are.
-    pytest.param("_cli", marks=pytest.mark.xfail(
-        strict=True, reason="_cli.py still imports okx_trio._models (fix under way)")),
-    "_demo",
-])
+@pytest.mark.parametrize("name", ["_cli", "_demo"])
 def test_cli_and_demo_use_the_public_api(name: str) -> None:
     path = PACKAGE / f"{name}.py"
     private = [f"{path.name}:{line}: {target}" for line, target, _ in imports(path)
