@@ -318,7 +318,15 @@ def _check_number(value: float | None, name: str, *, allow_none: bool = True) ->
 
 
 def _make_tls(tmpdir: str) -> tuple[ssl.SSLContext, str, bytes]:
-    import trustme
+    try:
+        import trustme
+    except ImportError as exc:
+        # trustme (and the cryptography it brings) is the `tls` extra: nothing
+        # else in okx_trio needs it. `name` lets the CLI tell this case apart.
+        raise ImportError(
+            "the simulator's TLS mode needs the tls extra: pip install 'okx-trio[tls]'",
+            name="trustme",
+        ) from exc
 
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost", "::1")
@@ -360,7 +368,8 @@ async def open_simulator(
         port: TCP port (0: any free port, see ``Simulator.base_url``).
         seed: seed of the market's random walk and of connection ids.
         tls: serve ``wss://``/``https://`` with a certificate for 127.0.0.1 and
-            localhost from a CA generated now (``Simulator.ca_file``).
+            localhost from a CA generated now (``Simulator.ca_file``). Needs the
+            ``tls`` extra (trustme); without it entering raises ``ImportError``.
         rate_limit: enforce OKX's per-op rate limits (50011).
         rate_limit_shape: ``"top-level"`` (request rejected whole, ``data: []``)
             or ``"item"`` (per-item ``sCode "50011"``); which one OKX's

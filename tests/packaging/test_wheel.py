@@ -51,6 +51,22 @@ ROUND_TRIP = textwrap.dedent(
     """
 )
 
+TLS_WITHOUT_EXTRA = textwrap.dedent(
+    """
+    import trio
+    from okx_trio.testing import open_simulator
+
+    async def main() -> None:
+        async with open_simulator(tls=True, market_interval=None):
+            raise SystemExit("served TLS without trustme")
+
+    try:
+        trio.run(main)
+    except ImportError as exc:
+        print(exc)
+    """
+)
+
 
 def _run(*cmd: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -128,3 +144,13 @@ def test_one_order_through_the_simulator(venv: Path) -> None:
     fields = dict(item.split("=", 1) for item in out.split())
     assert fields["s_code"] == "0"
     assert fields["ord_id"]
+
+
+def test_tls_mode_names_the_missing_extra(venv: Path) -> None:
+    hint = "pip install 'okx-trio[tls]'"
+    assert hint in _ok(venv / "python", "-c", TLS_WITHOUT_EXTRA, timeout=60)
+    cli = _run(venv / "okx-trio", "simulator", "--tls", "--port", "0", timeout=60)
+    assert cli.returncode == 1
+    assert cli.stdout == ""
+    assert cli.stderr.count("\n") == 1
+    assert hint in cli.stderr
