@@ -24,7 +24,7 @@ import trio
 
 from ._exceptions import OkxError, OkxProtocolError, OkxRequestTimeout, copy_error
 from ._models import Gap
-from ._okx import BOOK_CHANNEL_DEPTHS, FULL_BOOK_CHANNELS, REST_BOOK_CHANNELS
+from ._okx import BOOK_CHANNEL_DEPTHS, FULL_BOOK_CHANNELS, REST_BOOK_CHANNELS, check_channel
 from ._orderbook import BookState, OrderBook
 from ._push import Push
 from ._rest import RestClient
@@ -447,7 +447,8 @@ class OrderBooks:
             inst_id: the instrument, e.g. ``"BTC-USDT"``.
             channel: ``books`` (400 levels), ``books5``, ``bbo-tbt``,
                 ``books-l2-tbt``, ``books50-l2-tbt`` (these two log in on the
-                public connection and need credentials) or ``books-elp``.
+                public connection and need credentials). ``books-elp`` is
+                retired (``ValueError`` naming ``books-rpi``).
             snapshot_timeout: seconds to wait for a WebSocket snapshot before
                 using ``GET /api/v5/market/books`` (``books``,
                 ``books-l2-tbt``) or subscribing again (other channels);
@@ -465,6 +466,7 @@ class OrderBooks:
             raise ValueError("inst_id must be a non-empty string")
         if not isinstance(channel, str):
             raise TypeError(f"channel must be a str, not {type(channel).__name__}")
+        check_channel(channel)
         if channel not in BOOK_CHANNEL_DEPTHS:
             raise ValueError(
                 f"channel must be one of {sorted(BOOK_CHANNEL_DEPTHS)}, got {channel!r}"

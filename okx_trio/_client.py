@@ -191,7 +191,8 @@ class WsClient:
             inst_id: the instrument, e.g. ``"BTC-USDT"``.
             channel: ``books`` (400 levels), ``books5``, ``bbo-tbt``,
                 ``books-l2-tbt``, ``books50-l2-tbt`` (these two log in on the
-                public connection and need credentials) or ``books-elp``.
+                public connection and need credentials). ``books-elp`` is
+                retired (``ValueError`` naming ``books-rpi``).
             snapshot_timeout: seconds to wait for a WebSocket snapshot before
                 using ``GET /api/v5/market/books`` (``books``,
                 ``books-l2-tbt``) or subscribing again (other channels);

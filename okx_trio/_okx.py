@@ -22,6 +22,8 @@ __all__ = [
     "BOOK_CHANNEL_DEPTHS",
     "BUSINESS_OPS",
     "CANCEL_OPS",
+    "CHANNEL_PREFIX_ROUTES",
+    "CHANNEL_ROUTES",
     "CONNECT_LIMIT",
     "CONTROL_BUDGET",
     "CONTROL_WINDOW",
@@ -48,6 +50,7 @@ __all__ = [
     "RESTART_NOTICE_CODE",
     "REST_BOOK_CHANNELS",
     "REST_HOSTS",
+    "RETIRED_CHANNELS",
     "SINGLE_OF_BATCH",
     "SPREAD_OPS",
     "TAG_RE",
@@ -57,6 +60,7 @@ __all__ = [
     "WS_HOSTS",
     "WS_PORT",
     "ConnectionName",
+    "check_channel",
     "infer_inst_type",
     "is_business_channel",
     "route_channel",
@@ -83,11 +87,16 @@ PATHS: Final[Mapping[str, str]] = {
 }
 """The WebSocket path of each connection."""
 REST_HOSTS: Final[Mapping[str, str]] = {
-    "prod": "https://www.okx.com",
+    "prod": "https://openapi.okx.com",
     "eea": "https://eea.okx.com",
     "us": "https://us.okx.com",
 }
-"""The REST host of each market (demo trading uses the same hosts plus a header)."""
+"""The REST host of each market (demo trading uses the same hosts plus a header).
+
+OKX's Overview lists ``https://openapi.okx.com`` for production and demo trading
+since mid-2026 (it said ``https://www.okx.com`` before); ``www.okx.com`` still
+serves the same API (OKX's own changelog examples call it) and stays one
+``rest_url=`` away."""
 LOGIN_PATH: Final = "/users/self/verify"
 """The path the WebSocket login signature is computed over."""
 
@@ -143,89 +152,124 @@ def route_op(op: str) -> ConnectionName | None:
 
 # ---------------------------------------------------------------------------
 # Channels
+#
+# Each channel's row comes from its own OKX docs-v5 page (2026-06 versions; the
+# RPI entries from the 2026-07 changelog). A channel OKX does not list is not
+# guessed: unknown names go to /ws/v5/public without a login, and the exchange's
+# error event (60018) names the mistake.
 
-_BUSINESS_EXACT: Final = frozenset(
-    {
-        "trades-all",
-        "orders-algo",
-        "algo-advance",
-        "deposit-info",
-        "withdrawal-info",
-        "rfqs",
-        "quotes",
-        "struc-block-trades",
-        "public-struc-block-trades",
-        "public-block-trades",
-        "block-tickers",
-        "grid-orders-spot",
-        "grid-orders-contract",
-        "grid-orders-moon",
-        "grid-positions",
-        "grid-sub-orders",
-        "algo-recurring-buy",
-        "copytrading-notification",
-        "copytrading-lead-notification",
-        "economic-calendar",
-    }
-)
-_BUSINESS_PREFIXES: Final = ("candle", "mark-price-candle", "index-candle", "sprd-", "grid-")
+_PUBLIC: Final[tuple[ConnectionName, bool]] = ("public", False)
+_PUBLIC_LOGIN: Final[tuple[ConnectionName, bool]] = ("public", True)
+_PRIVATE: Final[tuple[ConnectionName, bool]] = ("private", True)
+_BUSINESS: Final[tuple[ConnectionName, bool]] = ("business", False)
+_BUSINESS_LOGIN: Final[tuple[ConnectionName, bool]] = ("business", True)
 
-PRIVATE_CHANNELS: Final = frozenset(
-    {
-        "orders",
-        "fills",
-        "positions",
-        "account",
-        "balance_and_position",
-        "liquidation-warning",
-        "account-greeks",
-        "adl-warning",
-        "spot-grid",
-    }
+CHANNEL_ROUTES: Final[Mapping[str, tuple[ConnectionName, bool]]] = {
+    # /ws/v5/public, no login
+    **dict.fromkeys(
+        (
+            "tickers", "trades", "books", "books5", "bbo-tbt", "books-rpi", "instruments",
+            "open-interest", "funding-rate", "price-limit", "opt-summary", "estimated-price",
+            "mark-price", "index-tickers", "liquidation-orders", "option-trades",
+            "call-auction-details", "event-contract-markets",
+            # adl-warning is market-wide data (no account in it), served without a login.
+            "adl-warning",
+            "status",
+        ),
+        _PUBLIC,
+    ),
+    # /ws/v5/public after a login: the VIP4+ depth channels (64003 below VIP4).
+    **dict.fromkeys(("books-l2-tbt", "books50-l2-tbt"), _PUBLIC_LOGIN),
+    # /ws/v5/private
+    **dict.fromkeys(
+        (
+            "orders", "fills", "positions", "account", "balance_and_position",
+            "liquidation-warning", "account-greeks",
+        ),
+        _PRIVATE,
+    ),
+    # /ws/v5/business, no login
+    **dict.fromkeys(
+        (
+            "trades-all", "sprd-books5", "sprd-bbo-tbt", "sprd-books-l2-tbt",
+            "sprd-public-trades", "sprd-tickers", "public-struc-block-trades",
+            "public-block-trades", "block-tickers",
+        ),
+        _BUSINESS,
+    ),
+    # /ws/v5/business after a login
+    **dict.fromkeys(
+        (
+            "sprd-orders", "sprd-trades", "orders-algo", "algo-advance", "deposit-info",
+            "withdrawal-info", "rfqs", "quotes", "struc-block-trades", "grid-orders-spot",
+            "grid-orders-contract", "grid-positions", "grid-sub-orders", "algo-recurring-buy",
+            "copytrading-lead-notification",
+            # Market-wide data, but OKX serves it only to logged-in (VIP1+) users.
+            "economic-calendar",
+        ),
+        _BUSINESS_LOGIN,
+    ),
+}
+"""Channel -> ``(connection, needs_login)``, for every channel named exactly.
+
+``spot-grid``, ``copytrading-notification`` and ``grid-orders-moon`` are not
+here: OKX's current pages list no such channels (``grid-orders-spot`` and
+``copytrading-lead-notification`` are the real names)."""
+CHANNEL_PREFIX_ROUTES: Final[tuple[tuple[str, tuple[ConnectionName, bool]], ...]] = (
+    ("mark-price-candle", _BUSINESS),
+    ("index-candle", _BUSINESS),
+    ("sprd-candle", _BUSINESS),
+    ("candle", _BUSINESS),
 )
+"""Candlestick families (``candle1m``, ``mark-price-candle1H``...): business, no login."""
+RETIRED_CHANNELS: Final[Mapping[str, str]] = {"books-elp": "books-rpi"}
+"""Channels OKX retired -> their replacement (ELP was renamed RPI; OKX's
+deadline for the ELP names was 2026-10-31)."""
+PRIVATE_CHANNELS: Final = frozenset(c for c, r in CHANNEL_ROUTES.items() if r == _PRIVATE)
 """Channels of ``/ws/v5/private`` (all need a login)."""
 PRIVATE_BUSINESS_CHANNELS: Final = frozenset(
-    {
-        "sprd-orders",
-        "sprd-trades",
-        "orders-algo",
-        "algo-advance",
-        "deposit-info",
-        "withdrawal-info",
-        "rfqs",
-        "quotes",
-        "struc-block-trades",
-        "grid-orders-spot",
-        "grid-orders-contract",
-        "grid-orders-moon",
-        "grid-positions",
-        "grid-sub-orders",
-        "algo-recurring-buy",
-        "copytrading-notification",
-        "copytrading-lead-notification",
-    }
+    c for c, r in CHANNEL_ROUTES.items() if r == _BUSINESS_LOGIN
 )
 """Channels of ``/ws/v5/business`` that need a login."""
-LOGIN_PUBLIC_CHANNELS: Final = frozenset({"books-l2-tbt", "books50-l2-tbt"})
+LOGIN_PUBLIC_CHANNELS: Final = frozenset(
+    c for c, r in CHANNEL_ROUTES.items() if r == _PUBLIC_LOGIN
+)
 """Channels of ``/ws/v5/public`` that nevertheless need a login (VIP-gated)."""
-
-
-def is_business_channel(channel: str) -> bool:
-    """True for channels served on ``/ws/v5/business``."""
-    return channel in _BUSINESS_EXACT or channel.startswith(_BUSINESS_PREFIXES)
 
 
 def route_channel(channel: str) -> tuple[ConnectionName, bool]:
     """``(connection, needs_login)`` for a channel name.
 
     Unknown names go to public without login, so new OKX public channels keep
-    working; the exchange's error event then names any mistake.
+    working; the exchange's error event then names any mistake. (A retired
+    name is refused before this is asked: see :func:`check_channel`.)
     """
-    if channel in PRIVATE_CHANNELS:
-        return "private", True
-    if is_business_channel(channel):
-        return "business", channel in PRIVATE_BUSINESS_CHANNELS
-    return "public", channel in LOGIN_PUBLIC_CHANNELS
+    route = CHANNEL_ROUTES.get(channel)
+    if route is not None:
+        return route
+    for prefix, prefix_route in CHANNEL_PREFIX_ROUTES:
+        if channel.startswith(prefix):
+            return prefix_route
+    return _PUBLIC
+
+
+def is_business_channel(channel: str) -> bool:
+    """True for channels served on ``/ws/v5/business``."""
+    return route_channel(channel)[0] == "business"
+
+
+def check_channel(channel: str) -> None:
+    """Refuse a channel name OKX retired, naming its replacement.
+
+    Raises:
+        ValueError: ``channel`` is retired (``books-elp``: use ``books-rpi``).
+    """
+    replacement = RETIRED_CHANNELS.get(channel)
+    if replacement is not None:
+        raise ValueError(
+            f"channel {channel!r} was retired by OKX (ELP was renamed RPI; OKX's deadline "
+            f"for the ELP names was 2026-10-31): use {replacement!r}"
+        )
 
 
 BOOK_CHANNEL_DEPTHS: Final[Mapping[str, int]] = {
@@ -234,7 +278,7 @@ BOOK_CHANNEL_DEPTHS: Final[Mapping[str, int]] = {
     "bbo-tbt": 1,
     "books-l2-tbt": 400,
     "books50-l2-tbt": 50,
-    "books-elp": 400,
+    "books-rpi": 400,
 }
 """Levels per side of each order-book channel."""
 FULL_BOOK_CHANNELS: Final = frozenset({"books5", "bbo-tbt"})

@@ -76,11 +76,22 @@ ORD_TYPES = frozenset(
         "optimal_limit_ioc",
         "mmp",
         "mmp_and_post_only",
-        "elp",
+        "rpi",
     }
 )
 # Order types that need a price (px, or for options one of px/pxUsd/pxVol).
-PRICED_ORD_TYPES = frozenset({"limit", "post_only", "fok", "ioc", "mmp", "mmp_and_post_only"})
+PRICED_ORD_TYPES = frozenset(
+    {"limit", "post_only", "fok", "ioc", "mmp", "mmp_and_post_only", "rpi"}
+)
+# Order types that may take liquidity from RPI orders (rpiTakerAccess).
+RPI_TAKER_ORD_TYPES = frozenset({"limit", "market", "fok", "ioc", "optimal_limit_ioc"})
+# OKX renamed ELP to RPI; the ELP names were retired after 2026-10-31. Each
+# retired value or field -> its replacement, named in the error.
+RETIRED_ORD_TYPES: Final = {"elp": "rpi"}
+RETIRED_FIELDS: Final = {
+    "isElpTakerAccess": "rpi_taker_access (rpiTakerAccess)",
+}
+_RETIRED_NOTE: Final = "OKX renamed ELP to RPI and retired the ELP names after 2026-10-31"
 SPREAD_ORD_TYPES = frozenset({"market", "limit", "post_only", "ioc"})
 PRICED_SPREAD_ORD_TYPES = frozenset({"limit", "post_only", "ioc"})
 POS_SIDES = frozenset({"net", "long", "short"})
@@ -113,9 +124,14 @@ def _text(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise ValueError(f"{_name(inst, attribute)} must not be empty")
 
 
-def _one_of(allowed: frozenset[str]) -> Any:
+def _one_of(allowed: frozenset[str], retired: Mapping[str, str] | None = None) -> Any:
     def check(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
         _text(inst, attribute, value)
+        if retired is not None and value in retired:
+            raise ValueError(
+                f"{_name(inst, attribute)} {value!r} is retired ({_RETIRED_NOTE}); "
+                f"use {retired[value]!r}"
+            )
         if value not in allowed:
             raise ValueError(
                 f"{_name(inst, attribute)} must be one of {', '.join(sorted(allowed))}; "
@@ -227,11 +243,23 @@ def _extra(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     for key in value:
         if not isinstance(key, str):
             raise TypeError(f"{type(inst).__name__}.extra keys must be str; got {key!r}")
+        if key in RETIRED_FIELDS:
+            raise ValueError(
+                f"{type(inst).__name__}.extra[{key!r}] is retired ({_RETIRED_NOTE}); "
+                f"use {RETIRED_FIELDS[key]}"
+            )
         if key in known:
             raise ValueError(
                 f"{type(inst).__name__}.extra[{key!r}] duplicates a known field; "
                 "pass it as that field instead"
             )
+
+
+def _retired_elp_taker(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    raise ValueError(
+        f"{_name(inst, attribute)} is retired ({_RETIRED_NOTE}); "
+        f"use {RETIRED_FIELDS['isElpTakerAccess']}"
+    )
 
 
 def _extra_field() -> Any:
@@ -312,9 +340,10 @@ class PlaceOrder:
     """``cash``, ``cross``, ``isolated`` or ``spot_isolated``."""
     side: str = _req(_one_of(SIDES))
     """``buy`` or ``sell``."""
-    ord_type: str = _req(_one_of(ORD_TYPES))
+    ord_type: str = _req(_one_of(ORD_TYPES, RETIRED_ORD_TYPES))
     """``market``, ``limit``, ``post_only``, ``fok``, ``ioc``, ``optimal_limit_ioc``,
-    ``mmp``, ``mmp_and_post_only`` or ``elp``."""
+    ``mmp``, ``mmp_and_post_only`` or ``rpi`` (a Retail Price Improvement maker
+    order; ``elp``, its former name, is refused)."""
     sz: str | Decimal = attrs.field(metadata={_CHECK: _positive})
     """Quantity (contracts for derivatives; see OKX's ``tgtCcy`` for spot market)."""
     px: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
@@ -345,8 +374,15 @@ class PlaceOrder:
     """Spot/margin market orders: 0-0.05, at most 4 decimals."""
     stp_mode: str | None = _opt(_one_of(STP_MODES))
     """Self-trade prevention: ``cancel_maker``, ``cancel_taker``, ``cancel_both``."""
-    is_elp_taker_access: bool | None = _opt(_flag)
-    """ELP taker access (ioc orders only)."""
+    rpi_taker_access: bool | None = _opt(_flag)
+    """Let the order take liquidity from RPI orders (limit, market, fok, ioc,
+    optimal_limit_ioc); OKX's default is False."""
+    rpi_px_round: bool | None = _opt(_flag)
+    """``rpi`` orders: let OKX round the price to the RPI price spacing instead
+    of refusing it; OKX's default is False."""
+    is_elp_taker_access: bool | None = _opt(_retired_elp_taker)
+    """Retired (ELP became RPI): giving it raises ``ValueError`` naming
+    ``rpi_taker_access``."""
     speed_bump: str | None = _opt(_text)
     """EVENTS: ``"1"``."""
     outcome: str | None = _opt(_one_of(OUTCOMES))
@@ -362,8 +398,15 @@ class PlaceOrder:
             raise _fail(self, f"give only one of px, px_usd, px_vol; got {', '.join(prices)}")
         if self.ord_type in PRICED_ORD_TYPES and not prices:
             raise _fail(self, f"px (px) is required for ord_type {self.ord_type!r}")
-        if self.is_elp_taker_access and self.ord_type != "ioc":
-            raise _fail(self, "is_elp_taker_access (isElpTakerAccess) needs ord_type 'ioc'")
+        if self.rpi_taker_access and self.ord_type not in RPI_TAKER_ORD_TYPES:
+            raise _fail(
+                self,
+                "rpi_taker_access (rpiTakerAccess) applies to ord_type "
+                f"{', '.join(sorted(RPI_TAKER_ORD_TYPES))}; got {self.ord_type!r}",
+            )
+        if self.rpi_px_round is not None and self.ord_type != "rpi":
+            raise _fail(self, f"rpi_px_round (rpiPxRound) needs ord_type 'rpi'; got "
+                              f"{self.ord_type!r}")
 
 
 @attrs.frozen(kw_only=True)
@@ -413,6 +456,11 @@ class AmendOrder:
     """Options: new price as implied volatility."""
     px_amend_type: str | None = _opt(_one_of(PX_AMEND_TYPES))
     """``"0"`` reject a price outside the limit, ``"1"`` clamp it."""
+    rpi_taker_access: bool | None = _opt(_flag)
+    """Let the amended order take liquidity from RPI orders. Not inherited from
+    the order: OKX wants it on every amend that should keep it."""
+    rpi_px_round: bool | None = _opt(_flag)
+    """``rpi`` orders: round the new price to the RPI price spacing."""
     speed_bump: str | None = _opt(_text)
     """EVENTS: ``"1"``."""
     extra: Mapping[str, Any] = _extra_field()
@@ -564,6 +612,12 @@ def from_okx(cls: type[M], params: Mapping[str, Any]) -> M:
         TypeError: a value of the wrong type.
     """
     names = _NAMES[cls]
+    for key in params:
+        if key in RETIRED_FIELDS and key not in names:
+            raise ValueError(
+                f"{cls.__name__}: field {key!r} is retired ({_RETIRED_NOTE}); "
+                f"use {RETIRED_FIELDS[key]}"
+            )
     unknown = [k for k in params if k not in names]
     if unknown:
         raise ValueError(

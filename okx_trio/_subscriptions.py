@@ -55,7 +55,7 @@ from ._exceptions import (
     copy_error,
 )
 from ._models import Gap
-from ._okx import route_channel
+from ._okx import check_channel, route_channel
 from ._options import ClientOptions
 from ._protocol import ChannelConnCount, SubscribeAck
 from ._push import Push
@@ -144,6 +144,7 @@ def _normalize_args(args: Sequence[Any]) -> list[dict[str, str]]:
             norm[field] = value
         if not norm.get("channel"):
             raise ValueError(f"subscribe arg {i} needs a non-empty 'channel'")
+        check_channel(norm["channel"])
         key = frozenset(norm.items())
         if key in seen:
             raise ValueError(f"subscribe arg {i} repeats an earlier arg: {norm}")

@@ -47,6 +47,8 @@ __all__ = [
     "Order",
     "Position",
     "PositionData",
+    "RpiBookData",
+    "RpiBookLevel",
     "SprdOrder",
     "SprdTrade",
     "SprdTradeLeg",
@@ -236,6 +238,41 @@ class BookData:
     inst_id: Str = None
     ts: Ms = None
     checksum: int | None = None
+    prev_seq_id: int | None = None
+    seq_id: int | None = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+    """Fields this view does not name, as received."""
+
+
+@attrs.frozen
+class RpiBookLevel:
+    """One ``books-rpi`` level ``[px, totalQty, nonRpiQty, count]``.
+
+    ``sz`` is the level's whole size, Retail Price Improvement orders included
+    (what an order with ``rpiTakerAccess`` can take); ``non_rpi_sz`` is the part
+    any order can take.
+    """
+
+    px: Decimal
+    sz: Decimal
+    """``totalQty``: the whole size at the price, RPI orders included."""
+    non_rpi_sz: Decimal
+    """``nonRpiQty``: the size of the ordinary (non-RPI) orders at the price."""
+    count: int | None = None
+    """Number of orders at the level."""
+
+
+@attrs.frozen(kw_only=True)
+class RpiBookData:
+    """An item of the ``books-rpi`` channel (or of ``GET /api/v5/market/books-rpi``).
+
+    Its levels carry the RPI split (:class:`RpiBookLevel`); there is no checksum.
+    """
+
+    asks: list[RpiBookLevel] = attrs.field(factory=list)
+    bids: list[RpiBookLevel] = attrs.field(factory=list)
+    inst_id: Str = None
+    ts: Ms = None
     prev_seq_id: int | None = None
     seq_id: int | None = None
     extra: dict[str, Any] = attrs.field(factory=dict)
@@ -607,6 +644,22 @@ converter.register_unstructure_hook(BookLevel, _unstructure_level)
 register_camel(BookData, extra_field="extra")
 
 
+def _structure_rpi_level(value: Any, _: Any) -> RpiBookLevel:
+    row = _row(value, "books-rpi level", 3)
+    count = _structure_int(row[3], None) if len(row) > 3 else None
+    return RpiBookLevel(Decimal(row[0]), Decimal(row[1]), Decimal(row[2]), count)
+
+
+def _unstructure_rpi_level(level: RpiBookLevel) -> list[str]:
+    return [format(level.px, "f"), format(level.sz, "f"), format(level.non_rpi_sz, "f"),
+            _unstructure_int(level.count)]
+
+
+converter.register_structure_hook(RpiBookLevel, _structure_rpi_level)
+converter.register_unstructure_hook(RpiBookLevel, _unstructure_rpi_level)
+register_camel(RpiBookData, extra_field="extra")
+
+
 def _structure_candle(value: Any, _: Any) -> Candle:
     row = _row(value, "candle row", 6)
     confirm = row[8] if len(row) >= 9 else row[-1]
@@ -654,7 +707,6 @@ _BOOK_CHANNELS: Final = (
     "bbo-tbt",
     "books-l2-tbt",
     "books50-l2-tbt",
-    "books-elp",
     "sprd-books5",
     "sprd-bbo-tbt",
 )
@@ -664,6 +716,7 @@ VIEW_TYPES: Final[Mapping[str, type]] = {
     "trades": Trade,
     "trades-all": Trade,
     **dict.fromkeys(_BOOK_CHANNELS, BookData),
+    "books-rpi": RpiBookData,
     "orders": Order,
     "fills": Fill,
     "positions": Position,
@@ -681,6 +734,7 @@ View: TypeAlias = (
     Ticker
     | Trade
     | BookData
+    | RpiBookData
     | Candle
     | Order
     | Fill

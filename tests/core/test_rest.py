@@ -187,8 +187,12 @@ def test_rest_timestamp_and_nautilus_vector() -> None:
         ({"rest_url": "http://10.0.0.1:9/", "base_url": "ws://h:1"}, "http://10.0.0.1:9"),
         ({"base_url": "ws://127.0.0.1:8765"}, "http://127.0.0.1:8765"),
         ({"base_url": "wss://sim.local:8443/?brokerId=9999"}, "https://sim.local:8443"),
-        ({}, "https://www.okx.com"),
-        ({"demo_trading": True}, "https://www.okx.com"),
+        # OKX's current Overview (docs-v5, 2026-06/07) lists openapi.okx.com as the
+        # REST host of production and demo trading; www.okx.com, the older listing,
+        # still serves the API and stays reachable through rest_url=.
+        ({}, "https://openapi.okx.com"),
+        ({"demo_trading": True}, "https://openapi.okx.com"),
+        ({"rest_url": "https://www.okx.com"}, "https://www.okx.com"),
         ({"market": "eea"}, "https://eea.okx.com"),
         ({"market": "us", "demo_trading": True}, "https://us.okx.com"),
     ],

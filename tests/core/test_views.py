@@ -374,7 +374,7 @@ def test_books_levels() -> None:
     (b5,) = view_items("books5", [books5])
     assert b5.inst_id == "X"
     assert b5.prev_seq_id is None
-    for channel in ("bbo-tbt", "books-l2-tbt", "books50-l2-tbt", "books-elp"):
+    for channel in ("bbo-tbt", "books-l2-tbt", "books50-l2-tbt"):
         assert view_type(channel) is BookData
 
 
