@@ -521,7 +521,7 @@ class Session:
     def _on_event(self, conn: Connection, ev: object) -> None:
         if isinstance(ev, (SubscribeAck, UnsubscribeAck)):
             conn.conn_id = ev.conn_id or conn.conn_id
-            p = self.pending.get(ev.id) if ev.id else None
+            p = self._control_request_of_ack(conn, ev)
             if p is not None:
                 p.resolve(ev)
         elif isinstance(ev, LoginAck):
@@ -551,6 +551,36 @@ class Session:
                              OkxProtocolError(f"{ev.reason}: {ev.text[:200]!r}"))
         elif isinstance(ev, OtherEvent):
             log.debug("%s: unhandled event %r", self.kind, ev.event)
+
+    def _control_request_of_ack(
+        self, conn: Connection, ack: SubscribeAck | UnsubscribeAck
+    ) -> Pending | None:
+        """The subscribe/unsubscribe request a ``subscribe``/``unsubscribe`` event answers.
+
+        By ``id`` when the event carries one we know. OKX's generic unsubscribe
+        page shows neither an ``id`` in the request nor one in the answer, so an
+        event without a known ``id`` is matched by its ``arg``: the oldest
+        request of the same op written on this connection, still unanswered,
+        whose single arg is the event's (exactly, else contained in it: OKX
+        may add fields such as ``uid``). Every request here has one arg, and
+        OKX answers each arg with its own event.
+        """
+        if ack.id:
+            p = self.pending.get(ack.id)
+            if p is not None:
+                return p
+        op = "subscribe" if isinstance(ack, SubscribeAck) else "unsubscribe"
+        arg = ack.arg
+        loose: Pending | None = None
+        for p in self.pending.values():
+            if not p.control or p.op != op or p.conn is not conn or p.done or len(p.args) != 1:
+                continue
+            sent = p.args[0]
+            if sent == arg:
+                return p
+            if loose is None and sent.items() <= arg.items():
+                loose = p
+        return loose
 
     async def _heartbeat(self, conn: Connection) -> None:
         interval = self.opts.heartbeat_interval

@@ -54,3 +54,8 @@ async def connect(client: WsClient | WsApiClient, kind: str) -> None:
 def tracker_state(api: WsApiClient) -> Any:
     """The running order tracker's state (its table of orders), or ``None``."""
     return api._tracker_state
+
+
+def subscription_states(client: WsClient | WsApiClient) -> list[tuple[dict[str, str], str]]:
+    """``(arg, state)`` of each server subscription (``subscribing``, ``live``...)."""
+    return [(ss.arg, ss.state) for ss in core(client).subscriptions()._subs.values()]

@@ -38,6 +38,9 @@ class ScriptedServer:
         self.login_codes: deque[str] = deque()
         self.answer_pings = True
         self.hold_ops: set[str] = set()
+        self.ack_without_id: set[str] = set()
+        """Ops (``subscribe``, ``unsubscribe``) answered without the request's ``id``
+        (OKX's generic unsubscribe page shows none)."""
         self.on_op: Callable[[Conn, dict[str, Any]], dict[str, Any] | None] | None = None
         self._changed = trio.Event()
 
@@ -97,8 +100,10 @@ class ScriptedServer:
             return
         if op in ("subscribe", "unsubscribe"):
             for arg in obj["args"]:
-                await conn.send(orjson.dumps({"id": obj.get("id"), "event": op, "arg": arg,
-                                              "connId": "c0"}))
+                ack = {"id": obj.get("id"), "event": op, "arg": arg, "connId": "c0"}
+                if op in self.ack_without_id:
+                    del ack["id"]
+                await conn.send(orjson.dumps(ack))
             return
         if op in self.hold_ops:
             return
