@@ -65,7 +65,9 @@ class ClientCore:
         self._rest: RestClient | None = None
         self._instruments = InstrumentCache(self._fetch_instruments)
         self.limiter: RateLimiter | None = (
-            RateLimiter(inst_key=self._instruments.rate_key) if options.rate_limit else None
+            RateLimiter(inst_key=self._instruments.rate_key,
+                        inst_type=self._instruments.inst_type_of)
+            if options.rate_limit else None
         )
         """Client-side pacing to OKX's trade-op limits (``None``: ``rate_limit=False``)."""
         self._subscriptions: SubscriptionManager | None = None

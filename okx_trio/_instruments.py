@@ -153,6 +153,27 @@ class InstrumentCache:
             del self._inflight[inst_type]
             attempt.done.set()
 
+    def _instrument_of(self, arg: Mapping[str, Any]) -> Instrument | None:
+        code = arg.get("instIdCode")
+        if isinstance(code, int) and not isinstance(code, bool):
+            return self._by_code.get(code)
+        inst_id = arg.get("instId")
+        return self._by_id.get(inst_id) if isinstance(inst_id, str) else None
+
+    def inst_type_of(self, arg: object) -> str | None:
+        """The instrument type of an order op's arg (the limiter's ``inst_type``).
+
+        From the cached instrument, else from the ``instId``'s shape; ``None``
+        when neither says (an ``instIdCode`` not cached yet).
+        """
+        if not isinstance(arg, Mapping):
+            return None
+        inst = self._instrument_of(arg)
+        if inst is not None:
+            return inst.inst_type
+        inst_id = arg.get("instId")
+        return infer_inst_type(inst_id) if isinstance(inst_id, str) else None
+
     def rate_key(self, arg: object) -> Any:
         """The rate-limit bucket of an order op's arg (the limiter's ``inst_key``).
 

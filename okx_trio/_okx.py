@@ -53,6 +53,10 @@ __all__ = [
     "RETIRED_CHANNELS",
     "SINGLE_OF_BATCH",
     "SPREAD_OPS",
+    "SUB_ACCOUNT_EXEMPT_INST_TYPES",
+    "SUB_ACCOUNT_EXEMPT_ORD_TYPES",
+    "SUB_ACCOUNT_LIMIT",
+    "SUB_ACCOUNT_OPS",
     "TAG_RE",
     "TERMINAL_STATES",
     "TRANSIENT_LOGIN_CODES",
@@ -314,6 +318,16 @@ SINGLE_OF_BATCH: Final[Mapping[str, str]] = {
     "batch-amend-orders": "amend-order",
 }
 """A batch of one item counts against the single op's bucket."""
+SUB_ACCOUNT_LIMIT: Final = 1000
+"""Orders per :data:`RATE_WINDOW` per sub-account, on top of the per-op limits (50061)."""
+SUB_ACCOUNT_OPS: Final = frozenset({"order", "batch-orders", "amend-order", "batch-amend-orders"})
+"""Ops counted against :data:`SUB_ACCOUNT_LIMIT`, each order of a batch on its own
+(cancels are not counted)."""
+SUB_ACCOUNT_EXEMPT_INST_TYPES: Final = frozenset({"SPOT", "MARGIN"})
+"""Orders on these instrument types are exempt from :data:`SUB_ACCOUNT_LIMIT`
+(spot and margin; spread and block orders are not on these ops at all)."""
+SUB_ACCOUNT_EXEMPT_ORD_TYPES: Final = frozenset({"mmp", "mmp_and_post_only"})
+"""MMP orders are exempt from :data:`SUB_ACCOUNT_LIMIT`."""
 CONTROL_BUDGET: Final = 480
 """subscribe + unsubscribe + login frames per connection per hour."""
 CONTROL_WINDOW: Final = 3600.0

@@ -12,8 +12,8 @@ from typing import Any
 
 import trio
 
-from ._okx import CONNECT_LIMIT, RATE_LIMITS, RATE_WINDOW
-from ._ratelimit import EventWindow, RateWindows, inst_key
+from ._okx import CONNECT_LIMIT, RATE_LIMITS, RATE_WINDOW, SUB_ACCOUNT_LIMIT
+from ._ratelimit import EventWindow, RateWindows, inst_key, inst_type
 
 __all__ = ["Backoff", "ConnectPacer", "RateLimiter"]
 
@@ -32,6 +32,10 @@ class RateLimiter:
         limits: ``{op: (limit, per_instrument)}``, default OKX's table.
         inst_key: an order op's arg -> its instrument bucket (see
             :class:`~okx_trio._ratelimit.RateWindows`).
+        sub_account_limit: OKX's per-sub-account order cap (50061), ``None``
+            to leave it unpaced.
+        inst_type: an order op's arg -> its instrument type (spot and margin
+            orders are exempt from the sub-account cap).
     """
 
     def __init__(
@@ -42,9 +46,12 @@ class RateLimiter:
         window: float = RATE_WINDOW,
         limits: Mapping[str, tuple[int, bool]] = RATE_LIMITS,
         inst_key: Callable[[Any], Any] = inst_key,
+        sub_account_limit: int | None = SUB_ACCOUNT_LIMIT,
+        inst_type: Callable[[Any], str | None] = inst_type,
     ) -> None:
         self.windows = RateWindows(headroom=headroom, window=window, limits=limits,
-                                   inst_key=inst_key)
+                                   inst_key=inst_key, sub_account_limit=sub_account_limit,
+                                   inst_type=inst_type)
         self._clock = clock
         self._grants = 0
         self.waits = 0

@@ -6,6 +6,12 @@ order ops. Batch ops count orders, not requests, and a batch of one counts
 against the single op. Going over gets 50011 from the exchange; pacing here
 makes a burst wait locally instead.
 
+On top of those, OKX caps each sub-account at 1 000 new and amended orders per
+2 s (50061): every order of ``order``, ``batch-orders``, ``amend-order`` and
+``batch-amend-orders`` counts, except orders on spot and margin instruments and
+MMP orders; cancels do not count. That cap is one more bucket here (key
+``("sub-account", None)``), paced with the same headroom as the others.
+
 The bookkeeping is sans-IO (:class:`RateWindows`: every method takes ``now``),
 so it is tested synchronously; ``_pacing.RateLimiter`` adds the trio wait. A
 request counts from the moment it is granted, and until exactly ``window``
@@ -24,11 +30,20 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Final
 
-from ._okx import RATE_LIMITS, RATE_WINDOW, SINGLE_OF_BATCH
+from ._okx import (
+    RATE_LIMITS,
+    RATE_WINDOW,
+    SINGLE_OF_BATCH,
+    SUB_ACCOUNT_EXEMPT_INST_TYPES,
+    SUB_ACCOUNT_EXEMPT_ORD_TYPES,
+    SUB_ACCOUNT_LIMIT,
+    SUB_ACCOUNT_OPS,
+    infer_inst_type,
+)
 
-__all__ = ["RateWindows", "inst_key"]
+__all__ = ["SUB_ACCOUNT_KEY", "RateWindows", "inst_key", "inst_type"]
 
 Key = tuple[str, Any]
 
@@ -45,6 +60,23 @@ def inst_key(arg: object) -> Any:
             return code
         return arg.get("instId")
     return None
+
+
+def inst_type(arg: object) -> str | None:
+    """The default instrument type of an order op's arg: inferred from its ``instId``.
+
+    ``None`` when the arg names the instrument only by ``instIdCode`` (the
+    client's instrument cache knows those; see ``InstrumentCache.inst_type_of``).
+    """
+    if isinstance(arg, Mapping):
+        inst_id = arg.get("instId")
+        if isinstance(inst_id, str):
+            return infer_inst_type(inst_id)
+    return None
+
+
+SUB_ACCOUNT_KEY: Final = ("sub-account", None)
+"""The bucket of OKX's per-sub-account order cap (50061)."""
 
 
 class _Bucket:
@@ -85,6 +117,11 @@ class RateWindows:
         inst_key: maps an order op's arg to its instrument bucket (default
             :func:`inst_key`; the client counts option orders per instrument
             family, as OKX does).
+        sub_account_limit: OKX's per-sub-account cap on new and amended orders
+            per window (``None``: not paced).
+        inst_type: maps an order op's arg to its instrument type, or ``None``
+            when unknown (default :func:`inst_type`); spot and margin orders
+            are exempt from the sub-account cap, unknown ones count.
     """
 
     def __init__(
@@ -94,6 +131,8 @@ class RateWindows:
         window: float = RATE_WINDOW,
         limits: Mapping[str, tuple[int, bool]] = RATE_LIMITS,
         inst_key: Callable[[Any], Any] = inst_key,
+        sub_account_limit: int | None = SUB_ACCOUNT_LIMIT,
+        inst_type: Callable[[Any], str | None] = inst_type,
     ) -> None:
         if not 0 < headroom <= 1:
             raise ValueError(f"headroom must be in (0, 1], got {headroom!r}")
@@ -105,17 +144,37 @@ class RateWindows:
             op: (max(1, math.floor(limit * headroom + 1e-9)), per_inst)
             for op, (limit, per_inst) in limits.items()
         }
+        self._sub_account_limit = (
+            None if sub_account_limit is None
+            else max(1, math.floor(sub_account_limit * headroom + 1e-9))
+        )
         self._buckets: dict[Key, _Bucket] = {}
         self.inst_key = inst_key
         """Maps an order op's arg to its instrument bucket."""
+        self.inst_type = inst_type
+        """Maps an order op's arg to its instrument type (``None``: unknown)."""
 
     def limit(self, op: str) -> int | None:
         """The limit used for ``op`` (after headroom), or ``None`` if unpaced."""
         rule = self._limits.get(op)
         return rule[0] if rule is not None else None
 
+    @property
+    def sub_account_limit(self) -> int | None:
+        """The per-sub-account order cap used (after headroom), or ``None`` if unpaced."""
+        return self._sub_account_limit
+
     def demand(self, op: str, args: Sequence[Any]) -> list[tuple[Key, int, int]]:
         """What a request costs: ``[(bucket key, count, limit), ...]``."""
+        out = self._op_demand(op, args)
+        account_limit = self._sub_account_limit
+        if account_limit is not None and op in SUB_ACCOUNT_OPS:
+            counted = sum(1 for arg in args if self._counts_to_sub_account(op, arg))
+            if counted:
+                out.append((SUB_ACCOUNT_KEY, counted, account_limit))
+        return out
+
+    def _op_demand(self, op: str, args: Sequence[Any]) -> list[tuple[Key, int, int]]:
         if len(args) == 1 and op in SINGLE_OF_BATCH:
             op = SINGLE_OF_BATCH[op]
         rule = self._limits.get(op)
@@ -131,6 +190,17 @@ class RateWindows:
             k = self.inst_key(arg)
             counts[k] = counts.get(k, 0) + 1
         return [((op, k), n, limit) for k, n in counts.items()]
+
+    def _counts_to_sub_account(self, op: str, arg: Any) -> bool:
+        """Whether one order of ``op`` counts against the sub-account cap.
+
+        Spot and margin orders and MMP orders are exempt (an amend does not
+        name its order's type, so an amended MMP order still counts: the cap
+        is then reached a little early, never exceeded).
+        """
+        if isinstance(arg, Mapping) and arg.get("ordType") in SUB_ACCOUNT_EXEMPT_ORD_TYPES:
+            return False
+        return self.inst_type(arg) not in SUB_ACCOUNT_EXEMPT_INST_TYPES
 
     def _bucket(self, key: Key, limit: int) -> _Bucket:
         bucket = self._buckets.get(key)
