@@ -174,14 +174,26 @@ class WsApiClient:
         """
         return self._core.instruments.get(inst_id)
 
-    async def load_instruments(self, inst_type: str) -> None:
+    async def load_instruments(
+        self, inst_type: str, *, inst_family: str | None = None, series_id: str | None = None
+    ) -> None:
         """Fetch the instrument list of ``inst_type`` (``SPOT``, ``SWAP``...) into the cache.
 
+        OKX lists ``OPTION`` instruments one family at a time and ``EVENTS``
+        contracts one series at a time: give ``inst_family`` (``"BTC-USD"``) or
+        ``series_id`` (``"BTC-ABOVE-DAILY"``). Orders naming an option by
+        ``instId`` load its family on their own (derived from the id);
+        ``EVENTS`` contracts named by ``instId`` need their series loaded here
+        first, since a series cannot be read from a contract id.
+
         Raises:
+            ValueError: ``OPTION`` without ``inst_family``, ``EVENTS`` without
+                ``series_id``.
             OkxError: the REST request failed.
         """
         try:
-            await self._core.instruments.load(inst_type)
+            await self._core.instruments.load(inst_type, inst_family=inst_family,
+                                              series_id=series_id)
         except InstrumentFetchError as exc:
             cause = exc.__cause__
             if isinstance(cause, Exception):

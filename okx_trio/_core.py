@@ -106,8 +106,11 @@ class ClientCore:
             )
         return self._rest
 
-    async def _fetch_instruments(self, inst_type: str) -> list[dict[str, Any]]:
-        return await self.rest.get_instruments(inst_type)
+    async def _fetch_instruments(
+        self, inst_type: str, *, inst_family: str | None = None, series_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        return await self.rest.get_instruments(inst_type, inst_family=inst_family,
+                                               series_id=series_id)
 
     def next_id(self) -> str:
         """A fresh request id."""

@@ -29,6 +29,7 @@ __all__ = [
     "CONTROL_WINDOW",
     "EXPIRED_TIMESTAMP_CODE",
     "EXP_TIME_OPS",
+    "FAMILY_INST_TYPES",
     "FATAL_LOGIN_CODES",
     "FULL_BOOK_CHANNELS",
     "IDLE_TIMEOUT",
@@ -51,6 +52,7 @@ __all__ = [
     "REST_BOOK_CHANNELS",
     "REST_HOSTS",
     "RETIRED_CHANNELS",
+    "SERIES_INST_TYPES",
     "SINGLE_OF_BATCH",
     "SPREAD_OPS",
     "SUB_ACCOUNT_EXEMPT_INST_TYPES",
@@ -65,6 +67,7 @@ __all__ = [
     "WS_PORT",
     "ConnectionName",
     "check_channel",
+    "derive_inst_family",
     "infer_inst_type",
     "is_business_channel",
     "route_channel",
@@ -385,10 +388,29 @@ ORDER_STATES: Final = frozenset({"live", "partially_filled"}) | TERMINAL_STATES
 """Every order state OKX documents for ``orders`` and ``sprd-orders``."""
 INST_TYPES: Final = ("SPOT", "SWAP", "FUTURES", "OPTION")
 """Instrument types with ``instIdCode``, in the order to try when an id's shape says nothing."""
+FAMILY_INST_TYPES: Final = frozenset({"OPTION"})
+"""Types whose instrument list OKX gives one ``instFamily`` at a time (required; 50015)."""
+SERIES_INST_TYPES: Final = frozenset({"EVENTS"})
+"""Types whose instrument list OKX gives one ``seriesId`` at a time (required)."""
 
 _FUTURES_RE: Final = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+-\d{6}$")
 _OPTION_RE: Final = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+-\d{6}-[0-9.]+-[CP]$")
 _SPOT_RE: Final = re.compile(r"^[A-Z0-9]+-[A-Z0-9]+$")
+
+
+def derive_inst_family(inst_id: str) -> str | None:
+    """The instrument family an option's ``instId`` belongs to, from its shape.
+
+    The first two dash-separated parts (``BTC-USD-250328-60000-C`` ->
+    ``BTC-USD``): every OKX example pairs ids and families this way, though no
+    rule is written down, so the family each instrument record carries
+    (``instFamily``) is the one the client trusts once it has the record.
+    ``None`` for an id with fewer than three parts.
+    """
+    parts = inst_id.split("-")
+    if len(parts) < 3 or not parts[0] or not parts[1]:
+        return None
+    return f"{parts[0]}-{parts[1]}"
 
 
 def infer_inst_type(inst_id: str) -> str | None:

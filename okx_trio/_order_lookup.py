@@ -22,7 +22,7 @@ from ._exceptions import (
     OkxRequestTimeout,
 )
 from ._instruments import InstrumentCache, InstrumentFetchError
-from ._okx import INST_TYPES, ORDER_NOT_FOUND_CODES, TRANSIENT_REST_CODES
+from ._okx import FAMILY_INST_TYPES, INST_TYPES, ORDER_NOT_FOUND_CODES, TRANSIENT_REST_CODES
 from ._order_state import Kind
 from ._rest import RestClient
 
@@ -157,7 +157,9 @@ async def inst_id_of(cache: InstrumentCache, tracked_inst_id: Callable[[], str |
         return tracked
     with trio.move_on_at(deadline):
         for inst_type in INST_TYPES:
-            if cache.loaded(inst_type):
+            # Options are listed one family at a time, and a code names no family:
+            # the families in use were loaded when their orders were prepared.
+            if inst_type in FAMILY_INST_TYPES or cache.loaded(inst_type):
                 continue
             try:
                 await cache.load(inst_type)

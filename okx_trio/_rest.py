@@ -172,22 +172,41 @@ class RestClient:
             raise OkxProtocolError("GET /api/v5/public/time: no ts in the answer") from None
 
     async def get_instruments(
-        self, inst_type: str, inst_id: str | None = None
+        self,
+        inst_type: str,
+        inst_id: str | None = None,
+        *,
+        inst_family: str | None = None,
+        series_id: str | None = None,
     ) -> list[dict[str, Any]]:
         """``GET /api/v5/public/instruments``: instrument definitions as received.
 
         Args:
-            inst_type: ``SPOT``, ``MARGIN``, ``SWAP``, ``FUTURES``, ``OPTION``...
+            inst_type: ``SPOT``, ``MARGIN``, ``SWAP``, ``FUTURES``, ``OPTION``,
+                ``EVENTS``.
             inst_id: only this instrument.
+            inst_family: only this family (``BTC-USD``); required for ``OPTION``.
+            series_id: only this series (``BTC-ABOVE-DAILY``); required for ``EVENTS``.
 
         Raises:
-            ValueError: empty ``inst_type``.
+            ValueError: empty ``inst_type``, ``OPTION`` without ``inst_family`` or
+                ``EVENTS`` without ``series_id`` (OKX would refuse them: 50015).
             OkxError: see the module docstring.
         """
         _need_str(inst_type, "inst_type")
         params = {"instType": inst_type}
         if inst_id is not None:
             params["instId"] = _need_str(inst_id, "inst_id")
+        if inst_family is not None:
+            params["instFamily"] = _need_str(inst_family, "inst_family")
+        elif inst_type == "OPTION":
+            raise ValueError("OKX lists OPTION instruments one family at a time: "
+                             "give inst_family (e.g. 'BTC-USD')")
+        if series_id is not None:
+            params["seriesId"] = _need_str(series_id, "series_id")
+        elif inst_type == "EVENTS":
+            raise ValueError("OKX lists EVENTS instruments one series at a time: "
+                             "give series_id (e.g. 'BTC-ABOVE-DAILY')")
         return await self._request("GET", "/api/v5/public/instruments", params=params)
 
     async def get_order_book(self, inst_id: str, sz: int = 400) -> dict[str, Any]:

@@ -346,9 +346,9 @@ class CountingFetch:
         self.calls: list[str] = []
         self.rest.get_instruments = self
 
-    async def __call__(self, inst_type: str, inst_id: str | None = None) -> Any:
+    async def __call__(self, inst_type: str, inst_id: str | None = None, **kw: Any) -> Any:
         self.calls.append(inst_type)
-        return await self.real(inst_type)
+        return await self.real(inst_type, inst_id, **kw)
 
 
 async def test_inst_id_mapped_to_code_on_the_wire() -> None:

@@ -63,12 +63,15 @@ class FakeRest:
         self.delay = delay
         self.fail = fail
 
-    async def get_instruments(self, inst_type: str) -> Sequence[Mapping[str, Any]]:
-        self.calls.append(inst_type)
+    async def get_instruments(
+        self, inst_type: str, *, inst_family: str | None = None, series_id: str | None = None
+    ) -> Sequence[Mapping[str, Any]]:
+        self.calls.append(inst_type if inst_family is None else f"{inst_type} {inst_family}")
         await trio.sleep(self.delay)
         if self.fail:
             raise RuntimeError("instruments endpoint down")
-        return ITEMS[inst_type]
+        return [i for i in ITEMS[inst_type]
+                if inst_family is None or i["instId"].startswith(inst_family + "-")]
 
 
 @pytest.mark.parametrize(
@@ -191,6 +194,10 @@ async def test_unknown_inst_id(autojump_clock: trio.testing.MockClock) -> None:
 async def test_unknown_shape_tries_each_type() -> None:
     rest = FakeRest()
     cache = InstrumentCache(rest.get_instruments)
-    with pytest.raises(ValueError, match="strange"):
+    with pytest.raises(ValueError, match=r"strange.*EVENTS.*series_id"):
         await cache.lookup("strange")
-    assert rest.calls == ["SPOT", "SWAP", "FUTURES", "OPTION"]
+    # Options are listed per family, and "strange" names none.
+    assert rest.calls == ["SPOT", "SWAP", "FUTURES"]
+    with pytest.raises(ValueError, match="ODD-SHAPE-X"):
+        await cache.lookup("ODD-SHAPE-X")
+    assert rest.calls[3:] == ["OPTION ODD-SHAPE"]

@@ -66,7 +66,8 @@ class FakeRest:
         self.fail = fail
 
     async def get_instruments(
-        self, inst_type: str, inst_id: str | None = None
+        self, inst_type: str, inst_id: str | None = None, *, inst_family: str | None = None,
+        series_id: str | None = None,
     ) -> list[dict[str, Any]]:
         self.calls.append(inst_type)
         await trio.sleep(self.delay)
