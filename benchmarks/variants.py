@@ -47,9 +47,7 @@ def _direct(original: Callable[..., Any]) -> Callable[..., Any]:
             return result
         frame = encode_request(id, op, args, exp_time)
         p = Pending(id, op, frame, args=args, exp_time=exp_time, exp_offset=exp_offset)
-        p.written = True
-        p.conn = conn
-        conn.inflight += 1
+        p.written_on(conn)
         self.pending[id] = p
         try:
             with trio.move_on_at(deadline):
@@ -60,7 +58,7 @@ def _direct(original: Callable[..., Any]) -> Callable[..., Any]:
                                         op, id, p.cl_ord_id(), args, self.kind)
         finally:
             if not p.done:
-                p.abandoned = True
+                p.abandon()
             self.pending.pop(id, None)
         res = p.result
         if isinstance(res, BaseException):

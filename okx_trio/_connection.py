@@ -1,33 +1,51 @@
-"""One live connection and the requests in flight: ``Connection`` and ``Pending``.
+"""One live connection and what it owns: ``Connection`` and ``Pending``.
 
-The session (``_session``) runs the tasks; these are the state they share. A
-:class:`Pending` is one request waiting for its answer; once the writer has
-put it on a connection's socket it names that :class:`Connection`, which
-counts what it still owes an answer for (``inflight``), so a lost connection
-fails exactly the requests written on it, and a connection being replaced
-(after a 64008 notice) closes once they are answered.
+The session (``_session``) runs the tasks; these are the state they share.
+
+A :class:`Connection` owns everything that dies with it:
+
+* ``requests``: every request written on it that still awaits its answer
+  (the writer puts it there; its answer, its deadline or its caller's
+  cancellation takes it out). When the connection ends, for whatever reason
+  and whether it is the active one or one being retired after a 64008 notice,
+  each is failed at once with :class:`OkxConnectionLost`.
+* ``args``: the subscription args acknowledged on it (the subscription layer
+  puts them there as :class:`ArgHolder` s). When the connection ends, each
+  holder is told (``connection_lost``), so its subscribers get a ``Gap`` unless
+  the arg is live on another connection by then.
+
+Nothing is left for another part to clean up, and the count of what a
+connection still owes an answer for (``len(requests)``) is right on every exit
+path: answered, timed out, cancelled, or the connection ended.
+
+A :class:`Pending` is one request waiting for its answer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any, Protocol
 
 import attrs
 import trio
 
-from ._exceptions import OkxError, OkxRequestError, copy_error
+from ._exceptions import OkxConnectionLost, OkxError, OkxRequestError, copy_error
 from ._okx import CONTROL_BUDGET, CONTROL_WINDOW
 from ._protocol import ErrorEvent, LoginAck
 from ._ratelimit import EventWindow
 from ._transport import Transport, TransportClosed
 
-__all__ = ["Connection", "Pending"]
+__all__ = ["ArgHolder", "Connection", "Pending"]
 
 
 @attrs.define(eq=False)
 class Pending:
-    """A request waiting for its answer (internal)."""
+    """A request waiting for its answer (internal).
+
+    It ends exactly once: :meth:`resolve` (an answer, or an error for its
+    waiter) or :meth:`abandon` (its waiter left: deadline or cancellation).
+    Either takes it off the connection it was written on.
+    """
 
     id: str
     op: str
@@ -39,6 +57,9 @@ class Pending:
     written: bool = False
     abandoned: bool = False
     conn: Connection | None = None
+    """The connection it was written on (``None`` until written)."""
+    target: Connection | None = None
+    """Only to be written on this connection (an unsubscribe of an arg live there)."""
     callback: Callable[[Pending], None] | None = None
     exp_time: int | None = None
     exp_offset: int | None = None
@@ -48,19 +69,34 @@ class Pending:
     def done(self) -> bool:
         return self.event.is_set()
 
+    def written_on(self, conn: Connection) -> None:
+        """The writer put it on ``conn``'s socket: ``conn`` owns it from now on."""
+        self.written = True
+        self.conn = conn
+        conn.requests[self.id] = self
+
     def resolve(self, result: Any) -> None:
+        """End it with ``result`` (a response, an ack, or an error for the waiter)."""
         if self.event.is_set():
             return
         self.result = result
         self.event.set()
-        if self.conn is not None:
-            self.conn.inflight -= 1
-            if self.conn.inflight <= 0:
-                self.conn.quiet.set()
-                if self.conn.retiring:
-                    self.conn.drained.set()
+        self._release()
         if self.callback is not None:
             self.callback(self)
+
+    def abandon(self) -> None:
+        """Its waiter left without an answer: never write it, owe nothing for it."""
+        if self.abandoned:
+            return
+        self.abandoned = True
+        self._release()
+
+    def _release(self) -> None:
+        conn = self.conn
+        if conn is not None and conn.requests.get(self.id) is self:
+            del conn.requests[self.id]
+            conn.wake()
 
     def error(self, cls: type[OkxRequestError], message: str, kind: str) -> OkxRequestError:
         """An outcome error naming this request (op, id, clOrdId, args)."""
@@ -81,34 +117,98 @@ class Pending:
         return None
 
 
-class Connection:
-    """One live transport and its per-connection state (internal)."""
+class ArgHolder(Protocol):
+    """A subscription arg acknowledged on a connection (the subscription layer's)."""
 
-    def __init__(self, transport: Transport, number: int) -> None:
+    def connection_lost(self, conn: Connection) -> None:
+        """``conn``, where this arg was live, has ended."""
+
+
+class Connection:
+    """One live transport and what it owns (internal; see the module docstring)."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        number: int,
+        kind: str,
+        on_end: Callable[[Connection], None] | None = None,
+    ) -> None:
         self.transport = transport
         self.number = number
+        self.kind = kind
+        self._on_end = on_end
         self.last_rx = trio.current_time()
         self.owe_pong = False
         self.ping_due = False
         self.ended = trio.Event()
         self.end_reason: TransportClosed | None = None
-        self.notice = trio.Event()
-        self.login_event = trio.Event()
+        self.notice = False
+        """A 64008 notice asked for this connection to be replaced."""
         self.login_result: LoginAck | ErrorEvent | None = None
         self.awaiting_login = False
         self.conn_id: str | None = None
-        self.inflight = 0
+        self.requests: dict[str, Pending] = {}
+        """Requests written here and not answered, abandoned or failed yet."""
+        self.args: dict[Hashable, ArgHolder] = {}
+        """Subscription args acknowledged here, by key."""
         self.retiring = False
-        self.drained = trio.Event()
-        self.quiet = trio.Event()
-        """Set whenever nothing written on this connection awaits an answer."""
         self.control = EventWindow(CONTROL_BUDGET, CONTROL_WINDOW)
         """Subscribe, unsubscribe and login frames sent (OKX: 480 per hour)."""
         self.cancel_scope = trio.CancelScope()
         self.nursery: trio.Nursery | None = None
+        self._changed: trio.Event | None = None
+
+    def __repr__(self) -> str:
+        state = "ended" if self.ended.is_set() else "retiring" if self.retiring else "open"
+        return f"<Connection {self.kind} #{self.number} {state} requests={len(self.requests)}>"
+
+    # -- waiting for a change (no nursery in anyone's task)
+
+    def wake(self) -> None:
+        """Something a waiter of :meth:`wait_changed` may care about changed."""
+        changed = self._changed
+        if changed is not None:
+            self._changed = None
+            changed.set()
+
+    async def wait_changed(self) -> None:
+        """Until the next :meth:`wake` (the caller re-checks its condition)."""
+        if self._changed is None:
+            self._changed = trio.Event()
+        await self._changed.wait()
+
+    def ask_replacement(self) -> None:
+        """Ask the session to replace this connection (make-before-break)."""
+        self.notice = True
+        self.wake()
+
+    def set_login_result(self, result: LoginAck | ErrorEvent) -> None:
+        """The answer to this connection's login."""
+        self.login_result = result
+        self.wake()
+
+    # -- the end
 
     def end(self, reason: TransportClosed) -> None:
-        if not self.ended.is_set():
-            self.end_reason = reason
-            self.ended.set()
-            self.cancel_scope.cancel()
+        """End the connection: stop its tasks, fail what was written on it, and tell
+        the holders of the args live on it. Idempotent; never blocks."""
+        if self.ended.is_set():
+            return
+        self.end_reason = reason
+        self.ended.set()
+        self.cancel_scope.cancel()
+        if self._on_end is not None:
+            self._on_end(self)
+        for p in list(self.requests.values()):
+            p.resolve(p.error(
+                OkxConnectionLost,
+                f"the connection dropped after the request was sent (outcome unknown): {reason}",
+                self.kind,
+            ))
+        self.requests.clear()
+        holders = list(self.args.values())
+        self.args.clear()
+        for holder in holders:
+            holder.connection_lost(self)
+        self.wake()

@@ -34,7 +34,7 @@ from ._options import ClientOptions, deadline_of
 from ._pacing import Backoff, ConnectPacer, RateLimiter
 from ._protocol import IdGenerator
 from ._rest import RestClient
-from ._session import Session, wait_any
+from ._session import Session
 from ._subscriptions import Subscription, SubscriptionManager
 from ._transport import Connector, Transport, as_connector
 from ._urls import rest_base_url, ws_url
@@ -196,9 +196,8 @@ class ClientCore:
         o = self._options
         t = o.connect_timeout + o.login_timeout if timeout is None else timeout
         with trio.fail_after(t):
-            await wait_any(session.ready, session.failed_event)
-        if session.failed is not None:
-            raise session.failed
+            await session.wait_ready()
+        session.check_usable()
 
     # -- subscriptions and books
 

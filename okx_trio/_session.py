@@ -12,14 +12,17 @@ A :class:`Session` owns, inside the client's nursery:
   the connection is active, the **writer**, the only task that writes frames.
 
 Requests are queued on a bounded trio memory channel and wait on a per-id
-event inside a cancel scope carrying their deadline. A request whose frame was
-handed to the socket and whose connection then dropped fails with
-:class:`OkxConnectionLost`; one still queued waits for the next connection
-within its deadline, and fails with :class:`OkxNotSent` if the deadline passes
-first. Trade ops are never re-sent.
+event inside a cancel scope carrying their deadline. Once the writer has put a
+request on a connection's socket, that connection owns it (``_connection``):
+when the connection ends, active or being retired, the request fails at once
+with :class:`OkxConnectionLost`. A request still queued waits for the next
+connection within its deadline, and fails with :class:`OkxNotSent` if the
+deadline passes first. Trade ops are never re-sent.
 
 Background tasks never raise expected errors: they record them and wake the
-waiters, so the opener can stay free of accidental exception groups.
+waiters, so the opener can stay free of accidental exception groups. Every
+wait is on a state change (a connection's or the session's), never on a
+nursery opened in someone else's task.
 """
 
 from __future__ import annotations
@@ -37,7 +40,6 @@ from ._connection import Connection, Pending
 from ._exceptions import (
     OkxApiError,
     OkxAuthError,
-    OkxConnectionLost,
     OkxError,
     OkxNotSent,
     OkxProtocolError,
@@ -66,7 +68,7 @@ from ._protocol import (
 from ._push import Push
 from ._transport import Transport, TransportClosed, TransportConnectError
 
-__all__ = ["Session", "SessionHost", "wait_any"]
+__all__ = ["Session", "SessionHost"]
 
 log = logging.getLogger("okx_trio")
 
@@ -127,28 +129,47 @@ class Session:
         self.needs_login = login
         self.opts = host.options
         self.pending: dict[str, Pending] = {}
+        """Every request of this session not ended yet, queued or written (by id)."""
         self._requests_send, self._requests_recv = trio.open_memory_channel[Pending](
             REQUEST_QUEUE_SIZE
         )
         self._control: deque[Pending] = deque()
         self._doorbell = trio.Event()
+        self.connections: list[Connection] = []
+        """The connections not ended yet: the active one, one being retired after
+        a 64008 notice, one being opened."""
         self.active: Connection | None = None
         self.ready = trio.Event()
         self.failed: OkxError | None = None
-        self.failed_event = trio.Event()
         self.closing = False
         self.reconnects = 0
         self._numbers = 0
         self._ever_connected = False
         self._nursery: trio.Nursery | None = None
+        self._changed: trio.Event | None = None
         # Hooks for the subscription layer.
         self.push_handler: Callable[[Push, Connection], None] | None = None
         """Called with each push of the active connection, and of a connection being
         retired after a 64008 notice (the handler picks the one each arg is live on)."""
         self.on_activated: list[Callable[[Session], None]] = []
-        self.on_lost: list[Callable[[Session], None]] = []
         self.on_failed: list[Callable[[Session, OkxError], None]] = []
         self.on_conn_count: list[Callable[[Session, ChannelConnCount], None]] = []
+
+    # ------------------------------------------------------------ state changes
+
+    def _wake(self) -> None:
+        changed = self._changed
+        if changed is not None:
+            self._changed = None
+            changed.set()
+
+    async def wait_ready(self) -> None:
+        """Until a connection is active (logged in when needed), or the session failed
+        or is closing (the caller then checks :meth:`check_usable`)."""
+        while not (self.ready.is_set() or self.failed is not None or self.closing):
+            if self._changed is None:
+                self._changed = trio.Event()
+            await self._changed.wait()
 
     # ------------------------------------------------------------------ requests
 
@@ -194,15 +215,16 @@ class Session:
                 self._doorbell.set()
                 await p.event.wait()
             if not p.done:
-                p.abandoned = True
                 if p.written:
                     raise p.error(OkxRequestTimeout,
                                   "no answer before the deadline (outcome unknown)", self.kind)
                 raise p.error(OkxNotSent, "the deadline passed before the request was sent",
                               self.kind)
         finally:
+            # Every exit path (answer, deadline, cancellation) settles the slot and
+            # whatever the connection it was written on counts for it.
             if not p.done:
-                p.abandoned = True
+                p.abandon()
             self.pending.pop(id, None)
         result = p.result
         if isinstance(result, BaseException):
@@ -217,14 +239,27 @@ class Session:
         op: str,
         args: Sequence[Mapping[str, Any]],
         callback: Callable[[Pending], None] | None = None,
+        *,
+        target: Connection | None = None,
     ) -> Pending:
-        """Queue a subscribe/unsubscribe frame ahead of trade requests (no waiting)."""
+        """Queue a subscribe/unsubscribe frame ahead of trade requests (no waiting).
+
+        With ``target``, the frame is only for that connection: if another one
+        is active when the writer gets to it, or ``target`` ends first, it is
+        resolved with ``OkxNotSent`` instead of being written.
+        """
         p = Pending(id, op, encode_request(id, op, args), control=True, args=args,
-                    callback=callback)
+                    callback=callback, target=target)
         self.pending[id] = p
+        if target is not None and target.ended.is_set():
+            self._not_needed(p)
+            return p
         self._control.append(p)
         self._doorbell.set()
         return p
+
+    def _not_needed(self, p: Pending) -> None:
+        p.resolve(p.error(OkxNotSent, "the connection it was meant for has ended", self.kind))
 
     async def control(
         self, id: str, op: str, args: Sequence[Mapping[str, Any]], *, deadline: float
@@ -238,12 +273,11 @@ class Session:
             with trio.move_on_at(deadline):
                 await p.event.wait()
             if not p.done:
-                p.abandoned = True
                 cls = OkxRequestTimeout if p.written else OkxNotSent
                 raise cls(f"no {op} ack before the deadline", op, id, None, args, self.kind)
         finally:
             if not p.done:
-                p.abandoned = True
+                p.abandon()
             self.pending.pop(id, None)
         if isinstance(p.result, BaseException):
             raise p.result
@@ -269,7 +303,7 @@ class Session:
         self.needs_login = True
         conn = self.active
         if conn is not None and not isinstance(conn.login_result, LoginAck):
-            conn.notice.set()
+            conn.ask_replacement()
 
     # ---------------------------------------------------------------- lifecycle
 
@@ -317,11 +351,12 @@ class Session:
             expired_retry_done = False
             self._activate(conn)
             while True:
-                await wait_any(conn.ended, conn.notice)
+                while not (conn.ended.is_set() or conn.notice):
+                    await conn.wait_changed()
                 if conn.ended.is_set():
                     break
                 # 64008: open the replacement first, then switch over.
-                conn.notice = trio.Event()
+                conn.notice = False
                 try:
                     new = await self._establish()
                 except (_LoginFailed, TransportConnectError, TransportClosed,
@@ -341,7 +376,8 @@ class Session:
         with trio.fail_after(opts.connect_timeout):
             transport = await self.host.connect(self.url, self._nursery)
         self._numbers += 1
-        conn = Connection(transport, self._numbers)
+        conn = Connection(transport, self._numbers, self.kind, self._connection_ended)
+        self.connections.append(conn)
         # start(), not start_soon(): the connection's nursery must exist before
         # _activate (a public connection is activated without any await).
         await self._nursery.start(self._connection_task, conn)
@@ -359,11 +395,15 @@ class Session:
             try:
                 with trio.fail_after(opts.login_timeout):
                     await transport.send(frame)
-                    await wait_any(conn.login_event, conn.ended)
+                    while conn.login_result is None and not conn.ended.is_set():
+                        await conn.wait_changed()
             except trio.TooSlowError:
                 conn.end(TransportClosed(1000, "login timed out"))
                 raise
-            if conn.ended.is_set() and not conn.login_event.is_set():
+            except TransportClosed as exc:
+                conn.end(exc)
+                raise
+            if conn.login_result is None:
                 raise conn.end_reason or TransportClosed()
             conn.awaiting_login = False
             result = conn.login_result
@@ -390,79 +430,75 @@ class Session:
         conn.nursery.start_soon(self._writer, conn)
         self._doorbell.set()
         self.ready.set()
+        self._wake()
 
     def _retire(self, old: Connection, new: Connection) -> None:
         old.retiring = True
-        if old.inflight <= 0:
-            old.drained.set()
         self._doorbell.set()  # wake its writer so it stops
+
+        def new_is_settled() -> bool:
+            # What was queued for the new connection (the resubscriptions) has been
+            # sent and acknowledged, so no push falls between the two.
+            return not self._control and not any(p.control for p in new.requests.values())
 
         async def close_when_drained() -> None:
             with trio.move_on_after(RETIRE_GRACE):
                 # Every request written on the old connection has its answer...
-                await wait_any(old.drained, old.ended)
-                # ...and the new connection has sent and had acknowledged what was
-                # queued for it (the resubscriptions), so no push falls between the two.
-                while (self._control or new.inflight > 0) and not new.ended.is_set():
-                    new.quiet = trio.Event()
-                    if not self._control and new.inflight <= 0:
-                        break
-                    await wait_any(new.quiet, new.ended, old.ended)
-                    if old.ended.is_set():
-                        break
+                while old.requests and not old.ended.is_set():
+                    await old.wait_changed()
+                # ...and the new connection has taken over every arg.
+                while not (new_is_settled() or new.ended.is_set() or old.ended.is_set()):
+                    await new.wait_changed()
             old.end(TransportClosed(1000, "replaced after a restart notice"))
 
         assert self._nursery is not None
         self._nursery.start_soon(close_when_drained)
 
-    def _lost(self, conn: Connection) -> None:
+    def _connection_ended(self, conn: Connection) -> None:
+        """Called by ``conn.end()`` first thing: the session forgets it."""
+        if conn in self.connections:
+            self.connections.remove(conn)
         if self.active is conn:
             self.active = None
             self.ready = trio.Event()
-        self._fail_written(conn)
+        # Frames queued only for it are not needed any more.
+        for p in [p for p in self._control if p.target is conn]:
+            self._control.remove(p)
+            self._not_needed(p)
+        self._wake()
+
+    def _lost(self, conn: Connection) -> None:
         if self.closing:
             return
         self.reconnects += 1
         self.host.emit("reconnect", self.kind, conn.end_reason)
-        for hook in self.on_lost:
-            hook(self)
-
-    def _fail_written(self, conn: Connection) -> None:
-        for p in list(self.pending.values()):
-            if p.conn is conn and not p.done:
-                p.resolve(p.error(
-                    OkxConnectionLost,
-                    "the connection dropped after the request was sent (outcome unknown)",
-                    self.kind,
-                ))
 
     def _fail(self, exc: OkxError) -> None:
         if self.failed is None:
             self.failed = exc
-            self.failed_event.set()
+        # Written requests belong to their connections: ending them fails those
+        # (outcome unknown, never this error); the rest were never sent.
+        for conn in list(self.connections):
+            conn.end(TransportClosed(1000, f"the {self.kind} connection failed"))
         for p in list(self.pending.values()):
             if not p.done:
-                if p.written and not isinstance(exc, OkxAuthError):
-                    p.resolve(p.error(OkxConnectionLost, str(exc), self.kind))
-                else:
-                    p.resolve(p.copy_error(exc, self.kind))
+                p.resolve(p.copy_error(exc, self.kind))
         for hook in self.on_failed:
             hook(self, exc)
+        self._wake()
 
     async def aclose(self) -> None:
         """Stop reconnecting, fail every waiter, close connections politely."""
         self.closing = True
+        self._wake()
         for p in list(self.pending.values()):
-            if not p.done:
-                if p.written:
-                    p.resolve(p.error(OkxConnectionLost,
-                                      "the client closed before the answer arrived", self.kind))
-                else:
-                    p.resolve(p.error(OkxNotSent, "the client is closing", self.kind))
+            if not p.done and not p.written:
+                p.resolve(p.error(OkxNotSent, "the client is closing", self.kind))
         conn = self.active
         if conn is not None and not conn.ended.is_set():
             with trio.move_on_after(2, shield=True):
                 await conn.transport.aclose(1000, "client closing")
+        for conn in list(self.connections):
             conn.end(TransportClosed(1000, "client closing"))
 
     # ------------------------------------------------------------ connection tasks
@@ -491,7 +527,8 @@ class Session:
         # Every message of one socket read at once: one await and one clock
         # reading per read, not per message.
         receive_many = transport.receive_many
-        pending = self.pending
+        # Answers are matched to what was written on this connection.
+        written = conn.requests
         try:
             while True:
                 batch = await receive_many()
@@ -503,7 +540,7 @@ class Session:
                         if handler is not None and (conn is self.active or conn.retiring):
                             handler(ev, conn)
                     elif type(ev) is Response:
-                        p = pending.get(ev.id)
+                        p = written.get(ev.id)
                         if p is not None:
                             p.resolve(ev)
                         else:
@@ -526,16 +563,14 @@ class Session:
                 p.resolve(ev)
         elif isinstance(ev, LoginAck):
             conn.conn_id = ev.conn_id or conn.conn_id
-            conn.login_result = ev
-            conn.login_event.set()
+            conn.set_login_result(ev)
         elif isinstance(ev, ErrorEvent):
             conn.conn_id = ev.conn_id or conn.conn_id
-            p = self.pending.get(ev.id) if ev.id else None
+            p = conn.requests.get(ev.id) if ev.id else None
             if p is not None:
                 p.resolve(OkxApiError(ev.code, ev.msg, p.op, p.id))
             elif conn.awaiting_login:
-                conn.login_result = ev
-                conn.login_event.set()
+                conn.set_login_result(ev)
             else:
                 self.host.emit("exception", self.kind, OkxApiError(ev.code, ev.msg, None, ev.id))
         elif isinstance(ev, ChannelConnCount):
@@ -545,7 +580,7 @@ class Session:
         elif isinstance(ev, Notice):
             self.host.emit("notice", self.kind, ev)
             if ev.code == RESTART_NOTICE_CODE and conn is self.active:
-                conn.notice.set()
+                conn.ask_replacement()
         elif isinstance(ev, Malformed):
             self.host.emit("exception", self.kind,
                              OkxProtocolError(f"{ev.reason}: {ev.text[:200]!r}"))
@@ -565,15 +600,17 @@ class Session:
         may add fields such as ``uid``). Every request here has one arg, and
         OKX answers each arg with its own event.
         """
+        # Only a request written on this connection (it owns them) can be answered here.
+        written = conn.requests
         if ack.id:
-            p = self.pending.get(ack.id)
+            p = written.get(ack.id)
             if p is not None:
                 return p
         op = "subscribe" if isinstance(ack, SubscribeAck) else "unsubscribe"
         arg = ack.arg
         loose: Pending | None = None
-        for p in self.pending.values():
-            if not p.control or p.op != op or p.conn is not conn or p.done or len(p.args) != 1:
+        for p in written.values():
+            if not p.control or p.op != op or p.done or len(p.args) != 1:
                 continue
             sent = p.args[0]
             if sent == arg:
@@ -631,10 +668,11 @@ class Session:
                         p = control.popleft()
                         if p.abandoned or p.done:
                             continue
+                        if p.target is not None and p.target is not conn:
+                            self._not_needed(p)
+                            continue
                         conn.control.record(trio.current_time())
-                        p.written = True
-                        p.conn = conn
-                        conn.inflight += 1
+                        p.written_on(conn)
                         await send(p.frame)
                         continue
                     wake_at = ready_at
@@ -662,28 +700,10 @@ class Session:
                 for q in batch:
                     if q.exp_offset is not None and q.exp_offset != self.host.time_offset_ms:
                         self._rederive_exp_time(q)
-                    q.written = True
-                    q.conn = conn
-                    conn.inflight += 1
+                    q.written_on(conn)
                 if len(batch) == 1:
                     await send(batch[0].frame)
                 else:
                     await send_many([q.frame for q in batch])
         except TransportClosed as exc:
             conn.end(exc)
-
-
-async def wait_any(*events: trio.Event) -> None:
-    """Return as soon as one of ``events`` is set."""
-    for ev in events:
-        if ev.is_set():
-            await trio.lowlevel.checkpoint()
-            return
-    async with trio.open_nursery() as nursery:
-        for ev in events:
-
-            async def waiter(e: trio.Event = ev) -> None:
-                await e.wait()
-                nursery.cancel_scope.cancel()
-
-            nursery.start_soon(waiter)

@@ -11,9 +11,11 @@ the last one out sends the ``unsubscribe``. It hooks into every
   the push to the subscribers of its arg, if it came from the connection that
   arg is live on, without ever blocking (each subscriber has a bounded buffer,
   see :class:`Subscription`);
-* ``on_lost``: the active connection dropped: every subscriber whose stream was
-  live gets ``Gap(reason="reconnect")`` at once, so the gap sits before the
-  first push of the next connection;
+* the connections themselves: an arg acknowledged on a connection lives in
+  that connection's ``args`` (the :class:`ServerSubscription` is its
+  ``ArgHolder``); when the connection ends, active or being retired, the arg's
+  subscribers get ``Gap(reason="reconnect")`` at once (so the gap sits before
+  the first push of the next connection) and the arg is subscribed again;
 * ``on_activated``: a connection became active (after its login, so private
   channels are only re-sent once logged in): every live arg is subscribed
   again. After a 64008 notice the session opens the new connection before
@@ -22,7 +24,9 @@ the last one out sends the ``unsubscribe``. It hooks into every
   the new one, and the session closes the old connection only after those
   acks (and the answers to requests in flight there). Nothing is lost, so no
   ``Gap`` is given; an event the exchange pushed on both connections around
-  the ack may arrive twice (order-book feeds restart from the new snapshot);
+  the ack may arrive twice (order-book feeds restart from the new snapshot).
+  Should the old connection end before the new one acknowledges an arg, that
+  arg's subscribers get a ``Gap`` then;
 * ``on_failed`` / ``on_conn_count``: a fatal session error, or a
   ``channel-conn-count-error``, fails the affected subscriptions; the error is
   raised from the subscriber's next iteration.
@@ -184,11 +188,12 @@ class ServerSubscription:
     connection is active), ``failed`` (refused; ``error``), ``released``.
     """
 
-    __slots__ = ("arg", "conn", "error", "ever_live", "key", "kind", "needs_login",
+    __slots__ = ("arg", "conn", "error", "ever_live", "key", "kind", "manager", "needs_login",
                  "pending", "released", "session", "settled", "sinks", "state")
 
-    def __init__(self, session: Session, arg: dict[str, str], key: Key, kind: str,
-                 needs_login: bool) -> None:
+    def __init__(self, manager: SubscriptionManager, session: Session, arg: dict[str, str],
+                 key: Key, kind: str, needs_login: bool) -> None:
+        self.manager = manager
         self.session = session
         self.arg = arg
         self.key = key
@@ -197,7 +202,8 @@ class ServerSubscription:
         self.sinks: list[Sink] = []
         self.state = "down"
         self.pending: Pending | None = None
-        self.conn: object | None = None
+        self.conn: Connection | None = None
+        """The connection this arg is acknowledged on (it is in that one's ``args``)."""
         self.ever_live = False
         self.error: OkxError | None = None
         self.settled = trio.Event()
@@ -212,6 +218,10 @@ class ServerSubscription:
             self.settled.set()
         elif self.settled.is_set():
             self.settled = trio.Event()
+
+    def connection_lost(self, conn: Connection) -> None:
+        """The connection this arg was live on ended (the ``ArgHolder`` method)."""
+        self.manager._arg_lost(self, conn)
 
 
 # ---------------------------------------------------------------------------
@@ -365,7 +375,6 @@ class SubscriptionManager:
         """Hook into a session (called by the client for every session it creates)."""
         session.push_handler = self._dispatch
         session.on_activated.append(self._on_activated)
-        session.on_lost.append(self._on_lost)
         session.on_failed.append(self._on_failed)
         session.on_conn_count.append(self._on_conn_count)
 
@@ -425,24 +434,41 @@ class SubscriptionManager:
         self._changed.set()
         self._changed = trio.Event()
 
-    def _on_lost(self, session: Session) -> None:
-        gapped: dict[int, Sink] = {}
-        for ss in list(self._subs.values()):
-            if ss.session is not session:
-                continue
-            if ss.state == "live":
-                ss.set_state("down")
-            if ss.ever_live and ss.state != "failed":
-                for sink in ss.sinks:
-                    gapped[id(sink)] = sink
-        self._drop_unsent_unsubscribes(session)
-        for sink in gapped.values():
+    # -- where each arg is live (the connection owns the fact)
+
+    @staticmethod
+    def _set_live_on(ss: ServerSubscription, conn: Connection) -> None:
+        old = ss.conn
+        if old is not None and old is not conn and old.args.get(ss.key) is ss:
+            del old.args[ss.key]
+        ss.conn = conn
+        conn.args[ss.key] = ss
+
+    @staticmethod
+    def _unset_live(ss: ServerSubscription) -> None:
+        conn = ss.conn
+        if conn is not None and conn.args.get(ss.key) is ss:
+            del conn.args[ss.key]
+        ss.conn = None
+
+    def _arg_lost(self, ss: ServerSubscription, conn: Connection) -> None:
+        """``conn``, where ``ss`` was live, ended: its subscribers get a Gap (pushes
+        may be missing from here on) and the arg is subscribed again, unless a
+        subscribe is already on its way (after a 64008 notice)."""
+        if ss.conn is conn:
+            ss.conn = None
+        if ss.released or ss.state == "failed":
+            return
+        for sink in ss.sinks:
             sink.gap("reconnect")
+        if ss.pending is None:
+            self._resubscribe_later(ss)
+        elif ss.state == "live":
+            ss.set_state("subscribing")
         self._state_changed()
 
     def _on_activated(self, session: Session) -> None:
         conn = session.active
-        self._drop_unsent_unsubscribes(session)
         for ss in list(self._subs.values()):
             if ss.session is not session or not ss.sinks:
                 continue
@@ -502,12 +528,15 @@ class SubscriptionManager:
         ss.pending = None
         result = p.result
         if isinstance(result, SubscribeAck):
-            if p.conn is not session.active:
-                # Acked on a connection that has been replaced or lost meanwhile.
-                self._resubscribe_later(ss)
+            conn = p.conn
+            assert conn is not None  # an ack comes for a frame written on a connection
+            self._set_live_on(ss, conn)
+            ss.ever_live = True
+            if conn is not session.active:
+                # Acked on a connection being retired meanwhile: live there until
+                # the active one acknowledges it too.
+                self._send_subscribe(ss)
             else:
-                ss.conn = p.conn
-                ss.ever_live = True
                 ss.set_state("live")
         elif (isinstance(result, OkxConnectionLost) and session.failed is None
               and not session.closing):
@@ -530,12 +559,15 @@ class SubscriptionManager:
     def _fail_sub(self, ss: ServerSubscription, exc: OkxError) -> None:
         ss.error = exc
         ss.pending = None
+        self._unset_live(ss)
         ss.set_state("failed")
         for sink in list(ss.sinks):
             sink.fail(copy_error(exc))
         self._state_changed()
 
-    def _send_unsubscribe(self, session: Session, arg: dict[str, str]) -> Pending:
+    def _send_unsubscribe(self, session: Session, arg: dict[str, str],
+                          target: Connection) -> Pending:
+        """Unsubscribe ``arg`` on ``target``, the connection it is live on (on no other)."""
         rid = self._host.next_id()
         outstanding = self._unsubs.setdefault(session, set())
 
@@ -545,24 +577,17 @@ class SubscriptionManager:
             if isinstance(p.result, OkxApiError):
                 log.debug("unsubscribe of %s refused: %s", arg, p.result)
 
-        p = session.enqueue_control(rid, "unsubscribe", [arg], done)
-        outstanding.add(p)
+        p = session.enqueue_control(rid, "unsubscribe", [arg], done, target=target)
+        if not p.done:
+            outstanding.add(p)
         return p
-
-    def _drop_unsent_unsubscribes(self, session: Session) -> None:
-        # A new connection never had those args: nothing to unsubscribe there.
-        for p in list(self._unsubs.get(session, ())):
-            if not p.written and not p.done:
-                p.abandoned = True
-                p.resolve(OkxNotSent("not needed on the new connection", "unsubscribe", p.id,
-                                     None, p.args, session.kind))
 
     def resubscribe(self, ss: ServerSubscription, requester: Sink) -> None:
         """Unsubscribe and subscribe again (a fresh book snapshot); the other
         subscribers of ``ss`` get ``Gap("resync")``."""
-        if ss.state != "live" or ss.released:
+        if ss.state != "live" or ss.released or ss.conn is None:
             return
-        self._send_unsubscribe(ss.session, ss.arg)
+        self._send_unsubscribe(ss.session, ss.arg, ss.conn)
         for sink in ss.sinks:
             if sink is not requester:
                 sink.gap("resync")
@@ -579,7 +604,7 @@ class SubscriptionManager:
             kind, needs_login = route_channel(arg["channel"])
             session = self._host.session(kind)
             session.check_usable()
-            ss = ServerSubscription(session, arg, key, kind, needs_login)
+            ss = ServerSubscription(self, session, arg, key, kind, needs_login)
             self._subs[key] = ss
             self._table_changed()
             ss.sinks.append(sink)
@@ -606,20 +631,25 @@ class SubscriptionManager:
         session = ss.session
         p = ss.pending
         ss.pending = None
-        unsubscribe = False
+        # The connection to unsubscribe on: the one the arg is live on, or the one
+        # its subscribe was written on. Only the active one: a connection being
+        # retired closes soon anyway.
+        target: Connection | None = None
         if ss.state == "live":
-            unsubscribe = ss.conn is session.active
+            target = ss.conn
         elif ss.state == "subscribing" and p is not None and not p.done:
             if p.written:
-                unsubscribe = p.conn is session.active
+                target = p.conn
             else:
-                p.abandoned = True
+                p.abandon()
                 p.resolve(OkxNotSent("released before it was sent", "subscribe", p.id, None,
                                      p.args, session.kind))
+        self._unset_live(ss)
         ss.set_state("released")
         self._state_changed()
-        if unsubscribe and session.failed is None and not session.closing:
-            return self._send_unsubscribe(session, ss.arg)
+        if (target is not None and target is session.active and session.failed is None
+                and not session.closing):
+            return self._send_unsubscribe(session, ss.arg, target)
         return None
 
     async def release_all(self, sink: Sink, subs: Sequence[ServerSubscription]) -> None:

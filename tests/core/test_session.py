@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import logging
 import math
-import random
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 import trio
 import trio.testing
 from support import internals
-from support.scripted import CREDS, ScriptedServer
+from support.scripted import CREDS, ORDER, ScriptedServer, scripted_client
 
 import okx_trio
 from okx_trio import (
@@ -24,33 +21,6 @@ from okx_trio import (
     OkxRequestTimeout,
 )
 from okx_trio._okx import FATAL_LOGIN_CODES, TRANSIENT_LOGIN_CODES
-from okx_trio._transport import MemoryConnector
-
-ORDER = [{"instIdCode": 1, "tdMode": "cash", "side": "buy", "ordType": "limit",
-          "sz": "1", "px": "1"}]
-
-
-class MaxRandom(random.Random):
-    """A random source pinned to the top of every range: backoff is deterministic."""
-
-    def uniform(self, a: float, b: float) -> float:
-        return b
-
-
-@asynccontextmanager
-async def scripted_client(
-    server: ScriptedServer, **options: Any
-) -> AsyncIterator[tuple[okx_trio.WsClient, MemoryConnector]]:
-    options.setdefault("credentials", CREDS)
-    options.setdefault("rate_limit", False)
-    options.setdefault("random", MaxRandom())
-    async with trio.open_nursery() as server_nursery:
-        connector = server.memory_connector(server_nursery)
-        async with okx_trio.open_ws_client(
-            base_url="ws://127.0.0.1:9", transport=connector, **options
-        ) as client:
-            yield client, connector
-        server_nursery.cancel_scope.cancel()
 
 
 async def test_request_round_trip_and_login(autojump_clock: trio.testing.MockClock) -> None:

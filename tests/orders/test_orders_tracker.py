@@ -271,3 +271,33 @@ async def test_tracking_needs_credentials() -> None:
         with pytest.raises(ValueError, match="credentials"):
             async with api.track_orders():
                 pass  # pragma: no cover
+
+
+async def test_switch_over_losing_the_old_connection_first_refreshes_the_tracker(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """64008 on the private connection; the old one closes before the new one's
+    ``orders`` ack. The changes pushed in between are not silently lost: the
+    tracker gets a Gap, marks its open orders stale and refreshes them."""
+    with trio.fail_after(60):
+        async with trading(track_orders=True) as (sim, api, _rest):
+            tracker = api.orders
+            assert tracker is not None
+            m = mid(sim)
+            resting = [await api.submit_new_order(bid(m - 500 - i)) for i in range(3)]
+            await trio.sleep(0.1)
+            sim.faults.delay("subscribe", 2.0)  # the new connection's acks come late
+            old = {c.conn_id for c in sim.connections if c.path == "private"}
+            sim.faults.notice("private", close_after=0.5)
+            await trio.sleep(1.0)  # the old connection is gone, the new ack not in yet
+            assert not old & {c.conn_id for c in sim.connections}
+            assert all(tracker.get(ord_id=a.ord_id).stale for a in resting)  # type: ignore[union-attr]
+            # Cancelled on the exchange meanwhile (the answers come on the new one).
+            for ack in resting:
+                await api.cancel_order({"instIdCode": BTC, "ordId": ack.ord_id})
+            for ack in resting:
+                order = await api.wait_order(ord_id=ack.ord_id, states=("canceled",),
+                                             timeout=10)
+                assert order.state == "canceled"
+            await settle_tracker(tracker)
+            assert_tracker_equals_exchange(sim, tracker)

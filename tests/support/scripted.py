@@ -2,18 +2,31 @@
 
 from __future__ import annotations
 
+import random
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import orjson
 import trio
 
+import okx_trio
 from okx_trio import Credentials
 from okx_trio._transport import MemoryConnector, TransportClosed
 
 CREDS = Credentials(api_key="test-key", secret_key="TOPSECRET-do-not-log-42",
                     passphrase="Hidden-Passphrase-77")
+ORDER = [{"instIdCode": 1, "tdMode": "cash", "side": "buy", "ordType": "limit",
+          "sz": "1", "px": "1"}]
+"""The args of a minimal ``order`` request."""
+
+
+class MaxRandom(random.Random):
+    """A random source pinned to the top of every range: backoff is deterministic."""
+
+    def uniform(self, a: float, b: float) -> float:
+        return b
 
 
 class Conn:
@@ -42,6 +55,10 @@ class ScriptedServer:
         """Ops (``subscribe``, ``unsubscribe``) answered without the request's ``id``
         (OKX's generic unsubscribe page shows none)."""
         self.on_op: Callable[[Conn, dict[str, Any]], dict[str, Any] | None] | None = None
+        self.hold: Callable[[Conn, dict[str, Any]], bool] | None = None
+        """Requests (any op but login, subscribe included) this says yes to go unanswered
+        and are kept in :attr:`held`."""
+        self.held: list[tuple[Conn, dict[str, Any]]] = []
         self._changed = trio.Event()
 
     def _notify(self) -> None:
@@ -98,6 +115,10 @@ class ScriptedServer:
                          "connId": f"c{conn.number:07d}"}
             await conn.send(orjson.dumps(reply))
             return
+        if self.hold is not None and self.hold(conn, obj):
+            self.held.append((conn, obj))
+            self._notify()
+            return
         if op in ("subscribe", "unsubscribe"):
             for arg in obj["args"]:
                 ack = {"id": obj.get("id"), "event": op, "arg": arg, "connId": "c0"}
@@ -117,9 +138,39 @@ class ScriptedServer:
             "data": [{"sCode": "0", "sMsg": "", "echo": a} for a in obj["args"]],
         }))
 
+    @staticmethod
+    async def ack(conn: Conn, obj: dict[str, Any]) -> None:
+        """Send the acks of a held ``subscribe``/``unsubscribe`` request on ``conn``."""
+        for arg in obj["args"]:
+            await conn.send(orjson.dumps({"id": obj.get("id"), "event": obj["op"], "arg": arg,
+                                          "connId": f"c{conn.number:07d}"}))
+
+    @staticmethod
+    async def push(conn: Conn, arg: dict[str, Any], n: int) -> None:
+        """Send one push of ``arg`` whose data is ``[{"n": "<n>"}]`` on ``conn``."""
+        await conn.send(orjson.dumps({"arg": arg, "data": [{"n": str(n)}]}))
+
     def memory_connector(self, nursery: trio.Nursery) -> MemoryConnector:
         async def handler(path: str, transport: Any) -> None:
             conn = Conn(len(self.conns), path, transport.send, transport.aclose, transport.abort)
             await self.serve(conn, transport.receive)
 
         return MemoryConnector(handler, nursery)
+
+
+@asynccontextmanager
+async def scripted_client(
+    server: ScriptedServer, **options: Any
+) -> AsyncIterator[tuple[okx_trio.WsClient, MemoryConnector]]:
+    """A ``WsClient`` whose connections ``server`` serves in memory (credentials,
+    no rate limiting, deterministic backoff unless ``options`` say otherwise)."""
+    options.setdefault("credentials", CREDS)
+    options.setdefault("rate_limit", False)
+    options.setdefault("random", MaxRandom())
+    async with trio.open_nursery() as server_nursery:
+        connector = server.memory_connector(server_nursery)
+        async with okx_trio.open_ws_client(
+            base_url="ws://127.0.0.1:9", transport=connector, **options
+        ) as client:
+            yield client, connector
+        server_nursery.cancel_scope.cancel()
