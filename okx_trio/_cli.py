@@ -62,6 +62,16 @@ def _port(text: str) -> int:
     return value
 
 
+def _vip_level(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a fee tier: {text!r}") from None
+    if not 0 <= value <= 9:
+        raise argparse.ArgumentTypeError(f"VIP level must be 0..9: {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``okx-trio``."""
     parser = argparse.ArgumentParser(
@@ -122,7 +132,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sim.add_argument(
         "--strict-inst-id-code", action="store_true",
-        help="reject order ops that give instId without instIdCode (50014)",
+        help="reject order ops that give instId without instIdCode (50014); the default, "
+        "as on OKX since March 2026 (kept for old scripts)",
+    )
+    sim.add_argument(
+        "--loose-inst-id-code", action="store_true",
+        help="accept order ops that give instId without instIdCode, as OKX did before "
+        "March 2026 (only for a client that cannot send instIdCode: OKX refuses it)",
+    )
+    sim.add_argument(
+        "--vip-level", type=_vip_level, default=0,
+        help="the account's fee tier (default: %(default)s); books-l2-tbt, books50-l2-tbt "
+        "and fills need 4 or more (64003 below)",
+    )
+    sim.add_argument(
+        "--portfolio-margin", action="store_true",
+        help="the account is in Portfolio Margin mode (with --mmp: mass-cancel and MMP orders)",
+    )
+    sim.add_argument(
+        "--mmp", action="store_true",
+        help="the account has the MMP privilege (with --portfolio-margin)",
+    )
+    sim.add_argument(
+        "--elp-names", action="store_true",
+        help="accept the ELP names OKX retired after 2026-10-31 (books-elp, ordType elp, "
+        "isElpTakerAccess) as the RPI ones",
     )
     sim.add_argument(
         "--market-interval", type=_positive_or_zero, default=0.1,
@@ -209,6 +243,10 @@ def _run_simulator(args: argparse.Namespace) -> int:
     # Imported here: the demo and --help do not need the simulator loaded.
     from okx_trio.testing import DEFAULT_CREDENTIALS as DEFAULT
 
+    if args.strict_inst_id_code and args.loose_inst_id_code:
+        print("okx-trio simulator: --strict-inst-id-code and --loose-inst-id-code "
+              "contradict each other", file=sys.stderr)
+        return EXIT_USAGE
     try:
         creds = Credentials(
             DEFAULT.api_key if args.api_key is None else args.api_key,
@@ -254,12 +292,15 @@ def _startup_error(exc: BaseException, args: argparse.Namespace) -> str | None:
 
 
 async def _serve(args: argparse.Namespace, creds: Credentials, serving: _Serving) -> None:
-    from okx_trio.testing import open_simulator
+    from okx_trio.testing import SimAccount, open_simulator
 
+    account = SimAccount(
+        creds, vip_level=args.vip_level, portfolio_margin=args.portfolio_margin, mmp=args.mmp
+    )
     market = args.market_interval or None
     idle = args.idle_timeout or None
     async with open_simulator(
-        [creds],
+        [account],
         host=args.host,
         port=args.port,
         seed=args.seed,
@@ -267,7 +308,8 @@ async def _serve(args: argparse.Namespace, creds: Credentials, serving: _Serving
         rate_limit=not args.no_rate_limit,
         rate_limit_shape=args.rate_limit_shape,
         checksum=args.checksum,
-        strict_inst_id_code=args.strict_inst_id_code,
+        strict_inst_id_code=not args.loose_inst_id_code,
+        elp_names=args.elp_names,
         market_interval=market,
         idle_timeout=idle,
         # Nobody can inspect the frame log of a CLI run: keep it small.
@@ -293,6 +335,8 @@ async def _serve(args: argparse.Namespace, creds: Credentials, serving: _Serving
                 print(f"export NODE_EXTRA_CA_CERTS={sim.ca_file}")
             if args.no_rate_limit:
                 print("rate_limit=off")
+            if args.loose_inst_id_code:
+                print("inst_id_code=loose")
             print("ready")
             sys.stdout.flush()
             serving.ready = True

@@ -15,6 +15,7 @@ The same exchange runs from the command line: ``okx-trio simulator``.
 
 from __future__ import annotations
 
+from ._accounts import SimAccount as SimAccount
 from ._connection import SimConnection as SimConnection
 from ._faults import Faults as Faults
 from ._frames import FrameLog as FrameLog, FrameRecord as FrameRecord
@@ -32,6 +33,7 @@ __all__ = [
     "FrameLog",
     "FrameRecord",
     "Orders",
+    "SimAccount",
     "SimConnection",
     "SimMemoryConnector",
     "Simulator",

@@ -24,9 +24,12 @@ from ._rules import (
     EXP_TIME_OPS,
     ID_RE,
     INSTRUMENTS_INST_TYPES,
+    L2_TBT,
+    L2_TBT_EXCLUSIVE,
     ORDERS_INST_TYPES,
     POSITIONS_INST_TYPES,
     RATE_LIMITS,
+    RETIRED_CHANNELS,
     SILENT_PUBLIC,
     channel_rule,
     op_path,
@@ -37,7 +40,8 @@ MSG = {
     "accordingly.",
     "50036": "The expTime can't be earlier than the current system time. Please adjust the "
     "expTime and try again.",
-    "51001": "Instrument ID, Instrument ID code, or Spread ID doesn't exist.",
+    "50061": "You've reached the maximum order rate limit for this account.",
+    "51001": "Instrument ID, Instrument ID code or Spread ID doesn't exist.",
     "51016": "Duplicated client order ID",
     "51020": "Your order should meet or exceed the minimum order amount.",
     "51121": "Order quantity must be a multiple of the lot size.",
@@ -47,6 +51,7 @@ MSG = {
     "exist.",
     "51401": "Cancellation failed as the order has been canceled.",
     "51402": "Cancellation failed as the order has been completed.",
+    "51411": "Account does not have permission for mass cancellation.",
     "51503": "Order modification failed as the order has been filled, canceled or does not "
     "exist.",
     "51509": "Modification failed as the order has been canceled.",
@@ -61,6 +66,18 @@ MSG = {
     "60011": "Please log in",
     "60028": "The current operation is not supported by this URL. Please use the correct "
     "WebSocket URL for the operation.",
+    "60031": "The WebSocket endpoint does not allow multiple or repeated logins.",
+    "64000": "Subscription parameter uly is unavailable anymore, please replace uly with "
+    "instFamily. More details can refer to: " + "https://www.okx.com/help-center/"
+    "changes-to-v5-api-websocket-subscription-parameter-and-url.",
+    "64001": "This channel has been migrated to the '/business' URL. Please subscribe using "
+    "the new URL. More details can refer to: https://www.okx.com/help-center/"
+    "changes-to-v5-api-websocket-subscription-parameter-and-url.",
+    "64002": 'This channel is not supported by "/business" URL. Please use "/private" URL(for '
+    'private channels), or "/public" URL(for public channels). More details can refer to: '
+    "https://www.okx.com/help-center/changes-to-v5-api-websocket-subscription-parameter-"
+    "and-url.",
+    "64003": "Your trading fee tier doesn't meet the requirement to access this channel",
 }
 """OKX's message for each code the engine answers with a fixed text."""
 
@@ -81,6 +98,12 @@ def bad(field: str) -> Problem:
 def err(code: str) -> Problem:
     """``(code, OKX's message for it)``."""
     return code, MSG[code]
+
+
+def param_error(field: str) -> Problem:
+    """``("60033", "Parameter {field} error.")``: a WebSocket request field with a
+    value OKX does not take."""
+    return "60033", f"Parameter {field} error."
 
 
 def price_limit(hi: Decimal, lo: Decimal) -> Problem:
@@ -247,15 +270,47 @@ def inst_id_code(arg: dict[str, Any], *, strict: bool) -> None:
 # -- subscription args --------------------------------------------------------------------
 
 
+def book_conflict(
+    channel: str, inst_id: object, subscribed: Collection[tuple[str, str]]
+) -> Problem | None:
+    """64004 if ``channel`` for ``inst_id`` may not join a connection's ``subscribed``
+    ``(channel, instId)`` pairs: ``books-l2-tbt`` with ``books`` or
+    ``books50-l2-tbt`` for the same instId, in either order (OKX's text names
+    the other channel)."""
+    if not isinstance(inst_id, str):
+        return None
+    if channel == L2_TBT:
+        other = next((c for c in sorted(L2_TBT_EXCLUSIVE) if (c, inst_id) in subscribed), None)
+    elif channel in L2_TBT_EXCLUSIVE and (L2_TBT, inst_id) in subscribed:
+        other = channel
+    else:
+        return None
+    if other is None:
+        return None
+    return ("64004", f"Subscribe to both {other} and books-l2-tbt for {inst_id} is not "
+            "allowed. Unsubscribe books-l2-tbt first.")
+
+
 def channel_error(
-    path: str, arg: dict[str, Any], *, instruments: Collection[str], spreads: Collection[str]
+    path: str,
+    arg: dict[str, Any],
+    *,
+    instruments: Collection[str],
+    spreads: Collection[str],
+    elp_names: bool = False,
 ) -> Problem | None:
     """``(code, msg)`` if ``arg`` cannot be subscribed on ``path``, else ``None``.
 
     64001: a business channel on public/private; 64002: a public or private
-    channel on business; 60018: unknown channel, unknown instrument or spread,
-    or a channel on the wrong one of public/private; 60013: a required field
-    missing. ``instruments`` and ``spreads`` are the ids that exist.
+    channel on business; 60018: unknown channel (also ``books-elp``, retired
+    after 2026-10-31, unless ``elp_names``), unknown instrument or spread, or a
+    channel on the wrong one of public/private; 60033: ``instType`` not one the
+    channel takes; 60013: a required field missing. ``instruments`` and
+    ``spreads`` are the ids that exist.
+
+    Which code OKX gives a wrong ``instType`` is not documented: 60033
+    ("Parameter {param0} error.") is in its code list and fits; a retired channel
+    name gets the unknown-channel answer (unconfirmed).
     """
     channel = arg.get("channel")
     if not isinstance(channel, str) or not channel:
@@ -267,17 +322,13 @@ def channel_error(
                 "channel and parameters referring to API document.")
 
     rule = channel_rule(channel)
-    if rule is None:
+    if rule is None or (channel in RETIRED_CHANNELS and not elp_names):
         return wrong()
     if rule.path != path:
         if rule.path == "business":
-            return ("64001", "This channel has been migrated to the '/business' URL. "
-                    "Please subscribe using the new URL. More details can refer to: "
-                    "https://www.okx.com/help-center/changes-to-v5-api-websocket-"
-                    "subscription-parameter-and-url")
+            return err("64001")
         if path == "business":
-            return ("64002", "This channel is not supported by business URL. Please use "
-                    "the correct URL.")
+            return err("64002")
         return wrong()
     if rule.path == "private":
         if channel in ("orders", "positions"):
@@ -286,14 +337,14 @@ def channel_error(
             if inst_type in (None, ""):
                 return err("60013")
             if inst_type not in allowed:
-                return wrong()
+                return param_error("instType")
         return None
     if rule.path == "public":
         if channel == "instruments":
             if arg.get("instType") in (None, ""):
                 return err("60013")
             if arg.get("instType") not in INSTRUMENTS_INST_TYPES:
-                return wrong()
+                return param_error("instType")
             return None
         inst_id = arg.get("instId")
         if channel in SILENT_PUBLIC:

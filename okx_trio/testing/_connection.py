@@ -11,13 +11,21 @@ It is given what it needs and nothing more: the link, its ids, and a
 engine, the faults, the frame log, the clocks, and a :class:`ConnectionHost`,
 the few things it needs from the server that runs it).
 
+A connection logs in once, with one API key: a second login, or a login with
+several args, gets 60031 "The WebSocket endpoint does not allow multiple or
+repeated logins." (OKX's documented text; OKX dropped multi-account logins in
+2023). ``fills``, ``books-l2-tbt`` and ``books50-l2-tbt`` need the account's
+fee tier (64003); ``books-l2-tbt`` and ``books``/``books50-l2-tbt`` of one
+instId on one connection exclude each other (64004).
+
 Readings of OKX that are not confirmed by its documentation: ``ping`` is
 answered before login too; the login ack echoes the request's ``id``; a login
-may carry several accounts (up to 100 args); subscribe acks come one per arg
-and subscribing twice acks again without duplicate pushes; 60012 is an error
-event echoing up to 4096 characters of the bad request; a trade op before
-login gets an op response with 60011 (not an error event); trade ops carry
-``inTime``/``outTime`` on every op (OKX shows them on the six order ops;
+that failed may be retried on the same connection (60031 only once logged in);
+subscribe and unsubscribe acks come one per arg and echo ``id`` only when the
+request had one; subscribing twice acks again without duplicate pushes; 60012
+is an error event echoing up to 4096 characters of the bad request; a trade op
+before login gets an op response with 60011 (not an error event); trade ops
+carry ``inTime``/``outTime`` on every op (OKX shows them on the six order ops;
 okx-api recognises a WS API response by them); a failed login does not close
 the connection.
 """
@@ -34,7 +42,7 @@ import orjson
 import trio
 
 from ._auth import check_login
-from ._checks import err
+from ._checks import book_conflict, err
 from ._emits import Emit
 from ._faults import DropAction, Faults
 from ._frames import FrameLog, FrameRecord
@@ -45,8 +53,11 @@ from ._rules import (
     CONTROL_WINDOW,
     COUNTED_CHANNELS,
     ID_RE,
+    L2_TBT,
+    L2_TBT_EXCLUSIVE,
     MAX_FRAME,
     MAX_SUBSCRIBE,
+    VIP_CHANNELS,
     channel_rule,
     op_path,
 )
@@ -116,8 +127,10 @@ class SimConnection:
     """One client connection to the simulator (see ``Simulator.connections``).
 
     Read-only for users: ``conn_id``, ``path``, ``raw_path``, ``kind``
-    (``"socket"``/``"memory"``), ``api_key`` (the first logged-in key or None),
-    ``api_keys``, ``subscriptions`` (the args as the client sent them).
+    (``"socket"``/``"memory"``), ``api_key`` (the logged-in key or None),
+    ``api_keys`` (``[api_key]`` once logged in), ``account_key`` (the first
+    key of the logged-in key's account: the key its orders and pushes carry),
+    ``subscriptions`` (the args as the client sent them).
     """
 
     def __init__(
@@ -133,6 +146,7 @@ class SimConnection:
         self.raw_path = raw_path
         self.kind: str = link.kind
         self.api_keys: list[str] = []
+        self.account_key: str | None = None
         self._subs: dict[bytes, Subscription] = {}
         self._by_channel: dict[str, list[Subscription]] = {}
         self._out_send, self._out_recv = trio.open_memory_channel[bytes](OUTBOUND_BUFFER)
@@ -152,7 +166,7 @@ class SimConnection:
 
     @property
     def api_key(self) -> str | None:
-        """The (first) API key logged in on this connection, or ``None``."""
+        """The API key logged in on this connection, or ``None``."""
         return self.api_keys[0] if self.api_keys else None
 
     @property
@@ -416,22 +430,18 @@ class SimConnection:
             or not all(isinstance(a, dict) for a in args)
         ):
             return [self._invalid(text, req_id)]
-        if len(args) > 100:
-            return [self._error(*err("60013"), req_id)]
+        if self.api_keys or len(args) > 1:
+            return [self._error(*err("60031"), req_id)]
         rejection = self._faults.take_login_rejection()
         if rejection is not None:
             return [self._error(*rejection, req_id)]
-        keys = []
-        for arg in args:
-            checked = check_login(
-                arg, now_ms=self._services.now_ms(), lookup=self._exchange.credentials
-            )
-            if isinstance(checked, tuple):
-                return [self._error(*checked, req_id)]
-            keys.append(checked)
-        for key in keys:
-            if key not in self.api_keys:
-                self.api_keys.append(key)
+        checked = check_login(
+            args[0], now_ms=self._services.now_ms(), lookup=self._exchange.credentials
+        )
+        if isinstance(checked, tuple):
+            return [self._error(*checked, req_id)]
+        self.api_keys.append(checked)
+        self.account_key = self._exchange.account_key(checked)
         ack: dict[str, Any] = {}
         if isinstance(req_id, str):
             ack["id"] = req_id
@@ -498,6 +508,14 @@ class SimConnection:
         needs_login = rule is not None and rule.login
         if needs_login and not self.api_keys:
             return [self._error(*err("60011"), req_id)]
+        min_vip = VIP_CHANNELS.get(channel)
+        if min_vip is not None:
+            account = self._exchange.account(self.api_key)
+            if account is None or account.settings.vip_level < min_vip:
+                return [self._error(*err("64003"), req_id)]
+        conflict = book_conflict(channel, arg.get("instId"), self._book_pairs())
+        if conflict is not None:
+            return [self._error(*conflict, req_id)]
         key = orjson.dumps(arg, option=orjson.OPT_SORT_KEYS)
         frames = [self._ack("subscribe", arg, req_id)]
         if key in self._subs:
@@ -527,10 +545,19 @@ class SimConnection:
         frames.extend(self._initial_pushes(sub))
         return frames
 
+    def _book_pairs(self) -> set[tuple[str, str]]:
+        """``(channel, instId)`` of the subscribed channels that 64004 is about."""
+        pairs: set[tuple[str, str]] = set()
+        for channel in L2_TBT_EXCLUSIVE | {L2_TBT}:
+            for sub in self._by_channel.get(channel, ()):
+                inst_id = sub.arg.get("instId")
+                if isinstance(inst_id, str):
+                    pairs.add((channel, inst_id))
+        return pairs
+
     def _initial_pushes(self, sub: Subscription) -> list[bytes]:
-        keys: Sequence[str | None] = self.api_keys if sub.account_data else [self.api_key]
         frames = []
-        for api_key in keys:
+        for api_key in (self.account_key,):
             for emit in self._exchange.initial_pushes(api_key, sub.arg):
                 if (
                     emit.action == "snapshot"
@@ -585,7 +612,7 @@ class SimConnection:
         if not subs:
             return
         api_key = emit.api_key
-        if api_key is not None and api_key not in self.api_keys:
+        if api_key is not None and api_key != self.account_key:
             return
         for sub in subs:
             if sub.matches(emit):

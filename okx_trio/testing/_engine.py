@@ -47,6 +47,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .._models import Credentials
+from ._accounts import SimAccount, as_account
 from ._checks import channel_error
 from ._emits import Changes, Emit
 from ._engine_model import (
@@ -88,7 +89,8 @@ class Exchange:
     """A deterministic OKX v5 exchange: accounts, instruments, matching, pushes.
 
     Args:
-        accounts: one account per credentials, with generous default balances.
+        accounts: the accounts (bare credentials: an account with the defaults of
+            :class:`~._accounts.SimAccount`), with generous default balances.
         instruments: the instrument set (default :func:`default_instruments`).
         seed: seed of the random walk and of the generated ids.
         checksum: put the real CRC32 in ``books`` pushes instead of 0.
@@ -96,7 +98,12 @@ class Exchange:
         rate_limit_shape: ``"top-level"`` rejects a request as a whole with
             ``code "50011"`` and ``data []``; ``"item"`` answers each affected
             item with ``sCode "50011"`` (``code`` ``"1"``/``"2"``).
-        strict_inst_id_code: reject order-op items without ``instIdCode`` (50014).
+        strict_inst_id_code: reject order-op items without ``instIdCode`` (50014),
+            as OKX does since March 2026; ``False`` accepts ``instId`` alone (the
+            older behaviour, for clients that cannot send ``instIdCode``).
+        elp_names: accept the ELP names OKX retired after 2026-10-31
+            (``books-elp``, ``ordType: elp``, ``isElpTakerAccess``) as the RPI ones;
+            by default they are refused (60018, 51000) or ignored.
         now_ms: the exchange clock, Unix ms.
         balances: starting balances per account (default 1,000,000 USDT, 100 BTC, 1,000 ETH).
         market: what moves the books' synthetic liquidity (default: a
@@ -105,14 +112,15 @@ class Exchange:
 
     def __init__(
         self,
-        accounts: Sequence[Credentials],
+        accounts: Sequence[Credentials | SimAccount],
         *,
         instruments: Sequence[InstrumentSpec] | None = None,
         seed: int = 0,
         checksum: bool = False,
         rate_limit: bool = True,
         rate_limit_shape: RateLimitShape = "top-level",
-        strict_inst_id_code: bool = False,
+        strict_inst_id_code: bool = True,
+        elp_names: bool = False,
         now_ms: Callable[[], int] = _wall_ms,
         balances: dict[str, str] | None = None,
         market: MarketSource | None = None,
@@ -126,13 +134,14 @@ class Exchange:
         self.rate_limit = rate_limit
         self.rate_limit_shape = rate_limit_shape
         self.strict_inst_id_code = strict_inst_id_code
+        self.elp_names = elp_names
         self.now_ms = now_ms
         # One random source for the market (walk, book seqIds, trade ids) and one
         # for ids (uids, ordId, posId): the same seed gives the same exchange.
         rng = random.Random(seed)
         ids = random.Random(seed ^ 0x5EED)
         self._venue = venue = Venue(
-            accounts,
+            [as_account(a) for a in accounts],
             instruments if instruments is not None else default_instruments(),
             dict(DEFAULT_BALANCES if balances is None else balances),
             rng=rng,
@@ -150,6 +159,7 @@ class Exchange:
             limits=OpRateLimits() if rate_limit else None,
             rate_limit_shape=rate_limit_shape,
             strict_inst_id_code=strict_inst_id_code,
+            elp_names=elp_names,
             now_ms=now_ms,
         )
         self._market: MarketSource = RandomWalk(rng) if market is None else market
@@ -168,8 +178,11 @@ class Exchange:
     def find_order(
         self, api_key: str, *, ord_id: str | None = None, cl_ord_id: str | None = None
     ) -> Order | None:
-        """An account's order by ``ordId`` (wins) or ``clOrdId`` (latest with that id)."""
-        return self._venue.find_order(api_key, ord_id=ord_id, cl_ord_id=cl_ord_id)
+        """An account's order by ``ordId`` (wins) or ``clOrdId`` (latest with that id);
+        ``api_key`` is any key of the account."""
+        return self._venue.find_order(
+            self.account_key(api_key), ord_id=ord_id, cl_ord_id=cl_ord_id
+        )
 
     def book(self, inst_id: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """The engine's full book for an instId or sprdId: ``(bids desc, asks asc)``."""
@@ -182,13 +195,22 @@ class Exchange:
 
     def uid(self, api_key: str | None) -> str | None:
         """The account's ``uid`` (account pushes carry it); ``None`` for no or an unknown key."""
-        account = self.accounts.get(api_key) if api_key is not None else None
+        account = self._venue.account_of(api_key)
         return None if account is None else str(account.uid)
 
     def credentials(self, api_key: str) -> Credentials | None:
-        """The credentials of an account, ``None`` for an unknown API key."""
-        account = self.accounts.get(api_key)
-        return None if account is None else account.credentials
+        """The credentials of an API key (any key of any account), ``None`` if unknown."""
+        return self._venue.key_credentials(api_key)
+
+    def account(self, api_key: str | None) -> Account | None:
+        """The account an API key belongs to, ``None`` for no or an unknown key."""
+        return self._venue.account_of(api_key)
+
+    def account_key(self, api_key: str) -> str:
+        """The first API key of ``api_key``'s account: the key its orders and
+        pushes carry (``api_key`` itself when unknown)."""
+        account = self._venue.account_of(api_key)
+        return api_key if account is None else account.api_key
 
     # -- trade ops -------------------------------------------------------------------
 
@@ -264,4 +286,5 @@ class Exchange:
 
         See :func:`._checks.channel_error`.
         """
-        return channel_error(path, arg, instruments=self.instruments, spreads=self.spreads)
+        return channel_error(path, arg, instruments=self.instruments, spreads=self.spreads,
+                             elp_names=self.elp_names)

@@ -12,6 +12,7 @@ from functools import lru_cache
 import attrs
 
 from .._models import Credentials
+from ._accounts import SimAccount
 
 ZERO = Decimal(0)
 
@@ -193,16 +194,22 @@ class Position:
 
 @attrs.define(eq=False)
 class Account:
-    """One simulated account: credentials, balances, positions.
+    """One simulated account (one User ID): credentials, settings, balances, positions.
 
     ``balances`` holds the cash balance per currency (``cashBal``); ``frozen``
     the part held by pending orders and position margin. ``available(ccy)`` is
-    their difference (``availBal``).
+    their difference (``availBal``). Every API key of the account
+    (``settings.keys``) acts on this one account; its orders carry
+    ``api_key``, the first key.
     """
 
     credentials: Credentials
+    """The account's first API key (its orders and pushes carry this key)."""
     uid: str
+    """The User ID: rate limits count per uid."""
     balances: dict[str, Decimal]
+    settings: SimAccount
+    """Fee tier, margin mode, MMP privilege and the other API keys."""
     frozen: dict[str, Decimal] = attrs.field(factory=dict)
     positions: dict[str, Position] = attrs.field(factory=dict)
     u_time: dict[str, int] = attrs.field(factory=dict)

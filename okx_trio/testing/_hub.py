@@ -97,12 +97,13 @@ class ConnectionHub:
             conns.discard(conn.conn_id)
 
     def count_connection(self, conn: SimConnection, channel: str) -> tuple[bool, int]:
-        """Count ``conn`` for ``channel`` of its account: ``(admitted, connCount)``.
+        """Count ``conn`` for ``channel`` of its account (all the account's API keys
+        together): ``(admitted, connCount)``.
 
         Refused (``(False, limit)``) when the account already has the limit.
         """
-        api_key = conn.api_key or ""
-        conns = self._conn_counts.setdefault((api_key, channel), set())
+        account = conn.account_key or ""
+        conns = self._conn_counts.setdefault((account, channel), set())
         if conn.conn_id not in conns:
             if len(conns) >= self.conn_count_limit:
                 return False, self.conn_count_limit
@@ -111,7 +112,7 @@ class ConnectionHub:
 
     def uncount_connection(self, conn: SimConnection, channel: str) -> None:
         """``conn`` no longer subscribes to ``channel``."""
-        conns = self._conn_counts.get((conn.api_key or "", channel))
+        conns = self._conn_counts.get((conn.account_key or "", channel))
         if conns is not None:
             conns.discard(conn.conn_id)
 

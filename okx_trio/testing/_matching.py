@@ -23,7 +23,9 @@ simulator's reading of it):
   ``cancel_maker``, cancelSource "32").
 * An order that rests without trading pushes ``live``; one that trades on
   arrival pushes its fills (``partially_filled`` / ``filled``) and, for
-  post_only/fok/ioc/market remainders, ``canceled``.
+  post_only/fok/ioc/market remainders, ``canceled``. ``mmp`` orders behave as
+  ``limit``, ``mmp_and_post_only`` and ``rpi`` as ``post_only`` (MMP triggers
+  and RPI's retail-only matching are not modelled).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from decimal import Decimal
 from ._emits import Changes, Emit
 from ._engine_model import ZERO, Account, Fill, Order, Position, floor_step, fmt
 from ._render import fill_item, order_item, sprd_leg_item, sprd_order_item, sprd_trade_item
+from ._rules import POST_ONLY_TYPES, RESTING_TYPES
 from ._venue import Instrument, Venue
 
 MAKER_FEE = Decimal("0.0008")
@@ -50,7 +53,7 @@ class Matcher:
     def execute(self, ctx: Changes, inst: Instrument, order: Order, limit: Decimal) -> None:
         """Run a new (or re-priced) order against the book; rest or cancel what is left."""
         ctx.touch(inst)
-        if order.ord_type == "post_only" and self.would_take(inst, order.side, limit):
+        if order.ord_type in POST_ONLY_TYPES and self.would_take(inst, order.side, limit):
             self.cancel_order(ctx, order, "31")
             return
         if order.ord_type == "fok":
@@ -63,7 +66,7 @@ class Matcher:
             return
         if order.leaves <= 0:
             return
-        if order.ord_type in ("limit", "post_only"):
+        if order.ord_type in RESTING_TYPES:
             inst.book.side(order.side).add_order(order)
             if not order.acc_fill_sz and order.state == "live":
                 self.push_order(ctx, order)

@@ -292,7 +292,7 @@ class Publisher:
             items = [instrument_item(i.spec) for i in self._venue.instruments.values()
                      if i.spec.inst_type == inst_type]
             return [Emit("instruments", items, inst_type=inst_type)]
-        acct = self._venue.accounts.get(api_key) if api_key is not None else None
+        acct = self._venue.account_of(api_key)
         if acct is None:
             return []
         snap = {"eventType": "snapshot", "curPage": 1, "lastPage": True}

@@ -67,14 +67,22 @@ class RestApi:
         views: what the endpoints show of the exchange.
         lookup: the credentials of an API key (``None`` if it does not exist).
         now_ms: the exchange clock (request timestamps, ``public/time``).
+        account_key: the first API key of a key's account, which signed handlers
+            get (every key of an account sees the account's orders and balances).
     """
 
     def __init__(
-        self, views: RestViews, *, lookup: Lookup, now_ms: Callable[[], int]
+        self,
+        views: RestViews,
+        *,
+        lookup: Lookup,
+        now_ms: Callable[[], int],
+        account_key: Callable[[str], str] = lambda api_key: api_key,
     ) -> None:
         self._views = views
         self._lookup = lookup
         self._now_ms = now_ms
+        self._account_key = account_key
         self.routes: dict[str, Route] = {
             "/api/v5/public/time": Route(self._time),
             "/api/v5/public/instruments": Route(self._instruments),
@@ -110,7 +118,7 @@ class RestApi:
             )
             if isinstance(auth, tuple):
                 return _err(*auth)
-            api_key = auth
+            api_key = self._account_key(auth)
         return route.handler(api_key, query)
 
     # -- public ----------------------------------------------------------------

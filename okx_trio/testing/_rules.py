@@ -102,8 +102,20 @@ CHANNELS: dict[str, ChannelRule] = {
 }
 """Every channel the simulator knows by exact name."""
 
+VIP_CHANNELS: dict[str, int] = {"books-l2-tbt": 4, "books50-l2-tbt": 4, "fills": 4}
+"""Channels only accounts of this fee tier (VIP level) or higher may subscribe to
+(64003 otherwise), from OKX's channel pages (2026-06)."""
+L2_TBT = "books-l2-tbt"
+L2_TBT_EXCLUSIVE = frozenset({"books", "books50-l2-tbt"})
+"""Channels one connection may not subscribe to for an instId that it also
+subscribes to on :data:`L2_TBT` (64004), in either order."""
+
 CANDLE_PREFIXES = ("candle", "mark-price-candle", "index-candle", "sprd-candle")
 """Candlestick channels (``candle1m``, ``mark-price-candle1H``...): public, on business."""
+
+RETIRED_CHANNELS = frozenset({"books-elp"})
+"""Channel names OKX retired (``books-elp`` -> ``books-rpi`` after 2026-10-31):
+answered as unknown channels (60018) unless the simulator runs with ``elp_names``."""
 
 SILENT_PUBLIC = frozenset({
     "mark-price", "index-tickers", "funding-rate", "open-interest", "price-limit",
@@ -177,6 +189,32 @@ def op_path(op: str) -> PathKind | None:
     return None
 
 
+# -- order types ----------------------------------------------------------------------
+
+ORD_TYPES = ("market", "limit", "post_only", "fok", "ioc", "optimal_limit_ioc", "mmp",
+             "mmp_and_post_only", "rpi")
+"""Every ``ordType`` OKX takes on ``order``/``batch-orders`` (51000 for another value)."""
+POST_ONLY_TYPES = frozenset({"post_only", "mmp_and_post_only", "rpi"})
+"""Order types that never take liquidity (cancelled with cancelSource 31 if they would)."""
+RESTING_TYPES = frozenset({"limit", "mmp"}) | POST_ONLY_TYPES
+"""Order types whose unfilled remainder rests in the book."""
+PRICED_TYPES = frozenset({"fok", "ioc"}) | RESTING_TYPES
+"""Order types that need ``px``."""
+MMP_TYPES = frozenset({"mmp", "mmp_and_post_only"})
+"""Market Maker Protection orders: options only, Portfolio Margin mode with the MMP
+privilege; the only orders ``mass-cancel`` cancels; exempt from the 1000-orders cap."""
+RPI_TYPES = frozenset({"SPOT", "SWAP", "FUTURES"})
+"""Instrument types that take ``ordType: rpi`` (the simulator's reading: RPI is
+offered on spot and perpetual books; OKX lists eligible instruments by ``rpiMinLevel``)."""
+RPI_TAKER_TYPES = frozenset({"limit", "market", "fok", "ioc", "optimal_limit_ioc"})
+"""Order types ``rpiTakerAccess`` applies to."""
+ELP_DEADLINE = "2026-10-31"
+"""OKX stopped supporting the ELP names after this date (``ordType: elp``,
+``books-elp``, ``isElpTakerAccess``; renamed to RPI). What it answers to them
+since is unconfirmed: the simulator refuses ``ordType: elp`` (51000) and
+``books-elp`` (60018) and ignores ``isElpTakerAccess``, or accepts them as the
+RPI names with ``elp_names=True``."""
+
 # -- rate limits ------------------------------------------------------------------------
 
 RATE_WINDOW_MS = 2000
@@ -199,6 +237,13 @@ RATE_LIMITS: dict[str, tuple[int, bool]] = {
 Per instrument for the six order ops (per ``instFamily`` for options), else per
 account and op. Every op the exchange serves is a key here.
 """
+
+SUB_ACCOUNT_ORDER_LIMIT = 1000
+"""New and amended orders per account (User ID) in any rolling window of
+:data:`RATE_WINDOW_MS` (50061 over it), batch items counted one by one, on top of
+the per-op limits. Cancels do not count; spot and margin, spread, block and MMP
+orders are exempt. OKX documents it per sub-account (every sub-account has its own
+User ID); the simulator applies it to every account."""
 
 CONTROL_LIMIT = 480
 """``subscribe`` + ``unsubscribe`` + ``login`` requests per connection per hour.

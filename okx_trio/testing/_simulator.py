@@ -37,6 +37,7 @@ import trio
 
 from .._models import Credentials
 from .._transport import MemoryConnector, MemoryTransport
+from ._accounts import SimAccount, as_account
 from ._connection import ConnectionServices, SimConnection
 from ._emits import Emit
 from ._engine import Exchange
@@ -129,7 +130,7 @@ class Simulator:
         frames: every frame received (:class:`FrameLog`).
         orders: the exchange's orders (:class:`Orders`).
         engine: the matching engine (``okx_trio.testing._engine.Exchange``).
-        accounts: the accounts' credentials.
+        accounts: the accounts (:class:`SimAccount`).
         clock_offset_ms: added to the wall clock for every exchange timestamp,
             login-timestamp and ``expTime`` check; settable.
         conn_count_limit: connections per account that may subscribe to one
@@ -139,7 +140,7 @@ class Simulator:
 
     def __init__(
         self,
-        accounts: Sequence[Credentials],
+        accounts: Sequence[SimAccount],
         *,
         instruments: Sequence[InstrumentSpec] | None,
         seed: int,
@@ -148,6 +149,7 @@ class Simulator:
         rate_limit_shape: RateLimitShape,
         strict_inst_id_code: bool,
         idle_timeout: float | None,
+        elp_names: bool = False,
         frame_log_size: int | None = 100_000,
     ) -> None:
         self.accounts = list(accounts)
@@ -162,6 +164,7 @@ class Simulator:
             rate_limit=rate_limit,
             rate_limit_shape=rate_limit_shape,
             strict_inst_id_code=strict_inst_id_code,
+            elp_names=elp_names,
             now_ms=lambda: self._now_ms(),
         )
         self._connections = LiveConnections(random.Random(seed))
@@ -181,7 +184,8 @@ class Simulator:
             idle_timeout=idle_timeout,
         )
         self._rest = RestApi(
-            self.engine.rest, lookup=self.engine.credentials, now_ms=lambda: self._now_ms()
+            self.engine.rest, lookup=self.engine.credentials, now_ms=lambda: self._now_ms(),
+            account_key=self.engine.account_key,
         )
         self.base_url = ""
         self.rest_url = ""
@@ -215,8 +219,15 @@ class Simulator:
         return self._connections.all()
 
     def balances(self, api_key: str) -> dict[str, Decimal]:
-        """The cash balance per currency of an account."""
-        return dict(self.engine.accounts[api_key].balances)
+        """The cash balance per currency of an account (``api_key``: any of its keys).
+
+        Raises:
+            KeyError: unknown API key.
+        """
+        account = self.engine.account(api_key)
+        if account is None:
+            raise KeyError(api_key)
+        return dict(account.balances)
 
     def book(self, inst_id: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """The exchange's own full book of ``inst_id``: ``(bids desc, asks asc)``."""
@@ -341,7 +352,7 @@ def _make_tls(tmpdir: str) -> tuple[ssl.SSLContext, str, bytes]:
 
 @asynccontextmanager
 async def open_simulator(
-    accounts: Sequence[Credentials] | None = None,
+    accounts: Sequence[Credentials | SimAccount] | None = None,
     *,
     host: str = "127.0.0.1",
     port: int = 0,
@@ -350,7 +361,8 @@ async def open_simulator(
     rate_limit: bool = True,
     rate_limit_shape: str = "top-level",
     checksum: bool = False,
-    strict_inst_id_code: bool = False,
+    strict_inst_id_code: bool = True,
+    elp_names: bool = False,
     idle_timeout: float | None = 30.0,
     market_interval: float | None = 0.1,
     instruments: Sequence[InstrumentSpec] | None = None,
@@ -362,8 +374,10 @@ async def open_simulator(
     connection (close code 1001) and stops everything the simulator started.
 
     Args:
-        accounts: the accounts that can log in (default: one,
-            :data:`DEFAULT_CREDENTIALS`).
+        accounts: the accounts that can log in: ``Credentials`` (an account with
+            the defaults of a new OKX account) or :class:`SimAccount` (fee tier,
+            margin mode, MMP privilege, more API keys); default: one,
+            :data:`DEFAULT_CREDENTIALS`.
         host: address to listen on (an IP address; default loopback).
         port: TCP port (0: any free port, see ``Simulator.base_url``).
         seed: seed of the market's random walk and of connection ids.
@@ -375,7 +389,14 @@ async def open_simulator(
             or ``"item"`` (per-item ``sCode "50011"``); which one OKX's
             WebSocket gateway sends is unconfirmed, so clients should handle both.
         checksum: real CRC32 book checksums instead of 0.
-        strict_inst_id_code: reject order ops without ``instIdCode`` (50014).
+        strict_inst_id_code: order, cancel and amend items without ``instIdCode``
+            fail with 50014, as on OKX since March 2026. ``False`` ("loose")
+            accepts ``instId`` alone, as OKX did before: only for a client that
+            cannot send ``instIdCode`` (it would fail against OKX).
+        elp_names: accept the ELP names OKX retired after 2026-10-31
+            (``books-elp``, ``ordType: elp``, ``isElpTakerAccess``) as the RPI
+            ones; by default they are refused (60018, 51000) or ignored. What
+            OKX answers to them now is unconfirmed.
         idle_timeout: close connections that got nothing for this long (4004);
             ``None`` disables it.
         market_interval: seconds between market steps; ``None``: no market task.
@@ -388,11 +409,9 @@ async def open_simulator(
     """
     if accounts is None:
         accounts = [DEFAULT_CREDENTIALS]
-    accounts = list(accounts)
-    for creds in accounts:
-        if not isinstance(creds, Credentials):
-            raise TypeError("accounts must be okx_trio.Credentials objects")
-    if len({c.api_key for c in accounts}) != len(accounts):
+    sim_accounts = [as_account(a) for a in accounts]
+    keys = [c.api_key for a in sim_accounts for c in a.keys]
+    if len(set(keys)) != len(keys):
         raise ValueError("accounts must have distinct api keys")
     if not isinstance(host, str) or not host:
         raise ValueError("host must be a non-empty string")
@@ -411,7 +430,7 @@ async def open_simulator(
         raise ValueError("frame_log_size must be an int >= 0 or None")
 
     sim = Simulator(
-        accounts,
+        sim_accounts,
         instruments=instruments,
         seed=seed,
         checksum=checksum,
@@ -419,6 +438,7 @@ async def open_simulator(
         rate_limit_shape=rate_limit_shape,  # type: ignore[arg-type]
         strict_inst_id_code=strict_inst_id_code,
         idle_timeout=idle_timeout,
+        elp_names=elp_names,
         frame_log_size=frame_log_size,
     )
 

@@ -16,11 +16,23 @@ Readings of OKX where its WebSocket behaviour is undocumented (unconfirmed):
   ``cxlOnFail`` is true.
 * Rate-limited requests are rejected whole (``code "50011"``, ``data []``) or,
   with ``rate_limit_shape="item"``, item by item (``sCode "50011"``); OKX's
-  WebSocket shape is not documented, so both exist.
+  WebSocket shape is not documented, so both exist. The limits count per User
+  ID (every API key of an account shares them), as OKX documents.
+* The 1000-orders cap per account (50061) answers each item over it with
+  ``sCode "50061"``, as other per-order failures are answered; OKX's WebSocket
+  shape for it is not documented.
+* ``mass-cancel`` from an account without Portfolio Margin mode and the MMP
+  privilege gets 51411 (OKX documents the code for "no permission"; which code a
+  non-PM account gets is not documented).
 * ``inTime``/``outTime`` (µs) are on the six order ops, also on their
-  request-level errors.
-* Not modelled: the sub-account 1000-orders cap (50061), the 3-amends-in-flight
-  limit (51513, ops are synchronous), MMP, price limits from an index.
+  request-level errors. Success items carry ``sMsg ""`` as in OKX's examples
+  (a live demo frame was seen with "Order successfully placed."; clients must
+  not depend on it) and ``ts`` = when the op was processed.
+* ``ordType: rpi`` rests as a post-only maker, visible in every book; RPI's
+  retail-only matching and ``rpiPxRound``'s price spacing are not modelled
+  (``rpiTakerAccess``/``rpiPxRound`` are checked for type, then ignored).
+* Not modelled: the 3-amends-in-flight limit (51513, ops are synchronous), MMP
+  triggers (orders are never ``mmp_canceled``), price limits from an index.
 """
 
 from __future__ import annotations
@@ -53,12 +65,23 @@ from ._matching import Matcher
 from ._op_limits import OpRateLimits, RateKey
 from ._publish import Publisher
 from ._render import fail_item
-from ._rules import MASS_CANCEL_OPS, ORDER_OPS, RATE_LIMITS, SINGLE_OF, TAG_RE
+from ._rules import (
+    MASS_CANCEL_OPS,
+    MMP_TYPES,
+    ORD_TYPES,
+    ORDER_OPS,
+    POST_ONLY_TYPES,
+    PRICED_TYPES,
+    RATE_LIMITS,
+    RPI_TYPES,
+    SINGLE_OF,
+    SUB_ACCOUNT_ORDER_LIMIT,
+    TAG_RE,
+)
 from ._venue import Instrument, Venue
 
-S_MSG_PLACED = "Order placed"
-S_MSG_CANCELED = "Cancellation was successful"
-S_MSG_AMENDED = "Order modification successful"
+S_MSG_OK = ""
+"""``sMsg`` of a successful item (OKX's documented examples)."""
 
 RateLimitShape = Literal["top-level", "item"]
 
@@ -80,9 +103,14 @@ class TradeOps:
         venue: the exchange's state.
         matcher: the matching engine over ``venue``.
         publisher: derives the account and public pushes at the end of an op.
-        limits: the rate windows, or ``None`` to enforce no rate limit.
+        limits: the rate windows, or ``None`` to enforce no rate limit (nor the
+            1000-orders cap).
         rate_limit_shape: how a rate-limited request is answered (see the module docstring).
         strict_inst_id_code: order-op items need ``instIdCode`` (50014 without).
+        elp_names: accept the ELP names OKX retired after 2026-10-31
+            (``ordType: elp`` as ``rpi``, ``isElpTakerAccess`` as
+            ``rpiTakerAccess``); else ``elp`` is refused (51000) and
+            ``isElpTakerAccess`` ignored.
         now_ms: the exchange clock, read again for ``outTime``.
     """
 
@@ -95,12 +123,18 @@ class TradeOps:
         limits: OpRateLimits | None,
         rate_limit_shape: RateLimitShape,
         strict_inst_id_code: bool,
+        elp_names: bool = False,
         now_ms: Callable[[], int],
     ) -> None:
         self._venue = venue
         self._matcher = matcher
         self._publisher = publisher
         self._limits = limits
+        self._order_cap = (
+            OpRateLimits({"orders": (SUB_ACCOUNT_ORDER_LIMIT, False)})
+            if limits is not None else None
+        )
+        self._elp_names = elp_names
         self._shape = rate_limit_shape
         self._strict_inst_id_code = strict_inst_id_code
         self._now_ms = now_ms
@@ -110,13 +144,15 @@ class TradeOps:
     ) -> TradeResult:
         """Execute one trade-op frame for a logged-in account, at ``ctx.now``.
 
-        Request-level errors (:func:`._checks.request_problem`, then the rate
-        limits) are answered with the code at top level and ``data: []``. "At
-        most N requests (orders, for batches) in any rolling 2 s window" per
-        account and op, and per instrument for the six order ops (per
-        instFamily for options); a one-item batch counts against the single
-        op; a rejected request or item is not counted. Mass cancels are always
-        limited at top level.
+        ``api_key`` is any key of the account. Request-level errors
+        (:func:`._checks.request_problem`, then the rate limits) are answered
+        with the code at top level and ``data: []``. "At most N requests
+        (orders, for batches) in any rolling 2 s window" per User ID and op, and
+        per instrument for the six order ops (per instFamily for options); a
+        one-item batch counts against the single op; a rejected request or item
+        is not counted. Mass cancels are always limited at top level. Then the
+        1000-orders cap per User ID: new and amended orders over it fail with
+        ``sCode "50061"``.
 
         Then each item is validated and executed in request order. ``code`` is
         ``"0"`` if all items succeeded, ``"2"`` if some, ``"1"`` if none; ``msg``
@@ -138,7 +174,7 @@ class TradeOps:
                 resp["outTime"] = str(out_us)
             return TradeResult(resp, ctx.emits)
 
-        acct = self._venue.accounts.get(api_key)
+        acct = self._venue.account_of(api_key)
         problem = request_problem(frame, path, now=now, account_known=acct is not None)
         if problem is not None:
             return answer(*problem, [])
@@ -146,13 +182,15 @@ class TradeOps:
         args: list[dict[str, Any]] = frame["args"]
 
         admitted: list[bool] = [True] * len(args)
+        capped: list[bool] = [False] * len(args)
         if self._limits is not None:
-            keys = self._rate_keys(api_key, op, args)
+            keys = self._rate_keys(acct.uid, op, args)
             if self._shape == "top-level" or op in MASS_CANCEL_OPS:
                 if not self._limits.admit_all(keys, now):
                     return answer("50011", MSG["50011"], [])
             else:
                 admitted = self._limits.admit_each(keys, now)
+            capped = self._over_order_cap(acct, op, args, admitted, now)
 
         if op == "mass-cancel":
             code, msg = self._mass_cancel(ctx, acct, args[0])
@@ -169,6 +207,9 @@ class TradeOps:
         for i, arg in enumerate(args):
             if not admitted[i]:
                 items.append(fail_item(op, arg, now, "50011", MSG["50011"]))
+                continue
+            if capped[i]:
+                items.append(fail_item(op, arg, now, *err("50061")))
                 continue
             try:
                 if op in ("order", "batch-orders"):
@@ -201,13 +242,49 @@ class TradeOps:
             return inst.spec.inst_family
         return inst.inst_id
 
-    def _rate_keys(self, api_key: str, op: str, args: list[dict[str, Any]]) -> list[RateKey]:
+    def _rate_keys(self, uid: str, op: str, args: list[dict[str, Any]]) -> list[RateKey]:
         if op in MASS_CANCEL_OPS:
-            return [(api_key, op)]
+            return [(uid, op)]
         bucket = SINGLE_OF.get(op, op) if len(args) == 1 else op
         if not RATE_LIMITS[op][1]:
-            return [(api_key, bucket)] * len(args)
-        return [(api_key, bucket, self._inst_rate_key(a)) for a in args]
+            return [(uid, bucket)] * len(args)
+        return [(uid, bucket, self._inst_rate_key(a)) for a in args]
+
+    def _counts_for_cap(self, acct: Account, op: str, arg: dict[str, Any]) -> bool:
+        """True if the item counts toward the 1000-orders cap: a new or amended order
+        of a derivative, not an MMP order (spot/margin, spread, MMP are exempt)."""
+        if op in ("order", "batch-orders"):
+            ord_type = arg.get("ordType")
+        elif op in ("amend-order", "batch-amend-orders"):
+            found = self._venue.find_order(
+                acct.api_key,
+                ord_id=arg.get("ordId") if isinstance(arg.get("ordId"), str) else None,
+                cl_ord_id=arg.get("clOrdId") if isinstance(arg.get("clOrdId"), str) else None,
+            )
+            ord_type = found.ord_type if found is not None else None
+        else:
+            return False
+        if ord_type in MMP_TYPES:
+            return False
+        inst = self._venue.lookup_inst(arg)
+        return inst is not None and inst.spec.is_derivative
+
+    def _over_order_cap(
+        self, acct: Account, op: str, args: list[dict[str, Any]], admitted: list[bool],
+        now: int,
+    ) -> list[bool]:
+        """Which items the 1000-orders cap refuses (counting the others)."""
+        capped = [False] * len(args)
+        if self._order_cap is None:
+            return capped
+        counted = [i for i, arg in enumerate(args)
+                   if admitted[i] and self._counts_for_cap(acct, op, arg)]
+        if not counted:
+            return capped
+        verdicts = self._order_cap.admit_each([(acct.uid, "orders")] * len(counted), now)
+        for i, ok in zip(counted, verdicts, strict=True):
+            capped[i] = not ok
+        return capped
 
     # -- items
 
@@ -232,22 +309,16 @@ class TradeOps:
         if td_mode not in td_modes:
             raise reject(bad("tdMode"))
         side = required_str(arg, "side", ("buy", "sell"))
-        types = {"limit", "post_only", "fok", "ioc"}
-        if spec.inst_type != "OPTION":
-            types.add("market")
-        if spec.inst_type in ("SWAP", "FUTURES"):
-            types.add("optimal_limit_ioc")
-        ord_type = required_str(
-            arg, "ordType",
-            ("market", "limit", "post_only", "fok", "ioc", "optimal_limit_ioc", "mmp",
-             "mmp_and_post_only", "elp"),
-        )
-        if ord_type not in types:
+        if self._elp_names and arg.get("ordType") == "elp":
+            arg = {**arg, "ordType": "rpi"}
+        ord_type = required_str(arg, "ordType", ORD_TYPES)
+        if ord_type not in self._ord_types(acct, spec.inst_type):
             raise reject(bad("ordType"))
+        self._rpi_fields(arg)
         sz = positive(arg, "sz", required=True)
         assert sz is not None
         px: Decimal | None = None
-        if ord_type in ("limit", "post_only", "fok", "ioc"):
+        if ord_type in PRICED_TYPES:
             px = positive(arg, "px", required=True)
             assert px is not None
             if not on_step(px, inst.tick):
@@ -334,8 +405,28 @@ class TradeOps:
         self._matcher.execute(ctx, inst, order, limit)
         return {
             "clOrdId": cl, "ordId": order.ord_id, "tag": tag, "ts": str(ctx.now),
-            "sCode": "0", "sMsg": S_MSG_PLACED, "subCode": "",
+            "sCode": "0", "sMsg": S_MSG_OK, "subCode": "",
         }
+
+    def _ord_types(self, acct: Account, inst_type: str) -> set[str]:
+        """The ``ordType`` values an account may place on an instrument type."""
+        types = {"limit", "post_only", "fok", "ioc"}
+        if inst_type != "OPTION":
+            types.add("market")
+        if inst_type in ("SWAP", "FUTURES"):
+            types.add("optimal_limit_ioc")
+        if inst_type in RPI_TYPES:
+            types.add("rpi")
+        if inst_type == "OPTION" and acct.settings.mmp_enabled:
+            types |= MMP_TYPES
+        return types
+
+    def _rpi_fields(self, arg: dict[str, Any]) -> None:
+        """Check the RPI fields' types (their effects are not modelled)."""
+        opt_bool(arg, "rpiTakerAccess")
+        opt_bool(arg, "rpiPxRound")
+        if self._elp_names and arg.get("rpiTakerAccess") in (None, ""):
+            opt_bool(arg, "isElpTakerAccess")
 
     def _find_for(
         self, acct: Account, inst_id: str, arg: dict[str, Any]
@@ -356,8 +447,8 @@ class TradeOps:
             raise reject(err("51400"))
         self._matcher.cancel_order(ctx, order, "1")
         return {
-            "clOrdId": order.cl_ord_id, "ordId": order.ord_id, "ts": str(order.c_time),
-            "sCode": "0", "sMsg": S_MSG_CANCELED,
+            "clOrdId": order.cl_ord_id, "ordId": order.ord_id, "ts": str(ctx.now),
+            "sCode": "0", "sMsg": S_MSG_OK,
         }
 
     def _amend(
@@ -366,6 +457,7 @@ class TradeOps:
         inst = self._resolve_inst(arg)
         req_id = opt_id(arg, "reqId")
         cxl_on_fail = opt_bool(arg, "cxlOnFail")
+        self._rpi_fields(arg)
         new_sz = positive(arg, "newSz", required=False)
         new_px = positive(arg, "newPx", required=False)
         if new_sz is None and new_px is None:
@@ -392,8 +484,8 @@ class TradeOps:
                                  code=exc.code, msg=exc.msg)
             raise
         return {
-            "clOrdId": order.cl_ord_id, "ordId": order.ord_id, "ts": str(order.c_time),
-            "reqId": req_id, "sCode": "0", "sMsg": S_MSG_AMENDED, "subCode": "",
+            "clOrdId": order.cl_ord_id, "ordId": order.ord_id, "ts": str(ctx.now),
+            "reqId": req_id, "sCode": "0", "sMsg": S_MSG_OK, "subCode": "",
         }
 
     def _amend_order(
@@ -409,8 +501,10 @@ class TradeOps:
         assert order.px is not None
         px = new_px if new_px is not None else order.px
         target = new_sz if new_sz is not None else order.target
-        if order.ord_type == "post_only" and new_px is not None and self._matcher.would_take(
-            inst, order.side, px
+        if (
+            order.ord_type in POST_ONLY_TYPES
+            and new_px is not None
+            and self._matcher.would_take(inst, order.side, px)
         ):
             raise reject(err("51511"))
         hi, lo = inst.band()
@@ -459,6 +553,9 @@ class TradeOps:
                 book_side.add_order(order)
 
     def _mass_cancel(self, ctx: Changes, acct: Account, arg: dict[str, Any]) -> tuple[str, str]:
+        """Cancel the account's pending MMP orders of an option family (OKX: "Only
+        applicable to Option in Portfolio Margin mode, and MMP privilege is
+        required"); 51411 for an account without both."""
         inst_type = arg.get("instType")
         if inst_type in (None, ""):
             return empty("50014", "instType")
@@ -477,11 +574,13 @@ class TradeOps:
             lock = "0"
         if not isinstance(lock, str) or not lock.isdigit() or int(lock) > 10000:
             return bad("lockInterval")
+        if not acct.settings.mmp_enabled:
+            return err("51411")
         for order in self._venue.order_list():
             if (
                 order.api_key == acct.api_key
                 and order.pending
-                and order.inst_type == "OPTION"
+                and order.ord_type in MMP_TYPES
                 and self._venue.instruments[order.inst_id].spec.inst_family == family
             ):
                 self._matcher.cancel_order(ctx, order, "1")
@@ -556,7 +655,7 @@ class TradeOps:
         limit = px if px is not None else (hi if side == "buy" else lo)
         self._matcher.execute_sprd(ctx, inst, order, limit)
         return {"clOrdId": cl, "ordId": order.ord_id, "tag": tag, "sCode": "0",
-                "sMsg": S_MSG_PLACED}
+                "sMsg": S_MSG_OK}
 
     def _sprd_find(self, acct: Account, arg: dict[str, Any]) -> Order | None:
         ord_id = str_field(arg, "ordId")
@@ -578,7 +677,7 @@ class TradeOps:
             raise reject(err("51402"))
         self._matcher.cancel_order(ctx, order, "1")
         return {"clOrdId": order.cl_ord_id, "ordId": order.ord_id, "sCode": "0",
-                "sMsg": S_MSG_CANCELED}
+                "sMsg": S_MSG_OK}
 
     def _sprd_amend(self, ctx: Changes, acct: Account, arg: dict[str, Any]) -> dict[str, Any]:
         req_id = opt_id(arg, "reqId")
@@ -628,4 +727,4 @@ class TradeOps:
             if order.pending and order.leaves > 0:
                 side.add_order(order)
         return {"clOrdId": order.cl_ord_id, "ordId": order.ord_id, "reqId": req_id,
-                "sCode": "0", "sMsg": S_MSG_AMENDED}
+                "sCode": "0", "sMsg": S_MSG_OK}

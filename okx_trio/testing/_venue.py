@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from .._models import Credentials
+from ._accounts import SimAccount
 from ._engine_book import Book, BookFeed
 from ._engine_model import ZERO, Account, InstrumentSpec, Order, floor_step
 
@@ -98,7 +99,7 @@ class Venue:
     """Instruments, spreads, accounts and the order registry of one exchange.
 
     Args:
-        accounts: one account per credentials.
+        accounts: the accounts (each may have several API keys).
         specs: the instrument set.
         balances: every account's starting balances.
         rng: the market's random source (book seqIds and trade ids start from it).
@@ -111,7 +112,7 @@ class Venue:
 
     def __init__(
         self,
-        accounts: Sequence[Credentials],
+        accounts: Sequence[SimAccount],
         specs: Sequence[InstrumentSpec],
         balances: dict[str, str],
         *,
@@ -142,16 +143,34 @@ class Venue:
                     raise ValueError(f"spread {sp.inst_id!r}: unknown leg {leg!r}")
 
         self.accounts: dict[str, Account] = {}
-        for creds in accounts:
-            if creds.api_key in self.accounts:
-                raise ValueError(f"duplicate api_key {creds.api_key!r}")
+        """The accounts by their first API key."""
+        self._keys: dict[str, tuple[Account, Credentials]] = {}
+        for settings in accounts:
             uid = str(ids.randint(10**14, 10**15 - 1))
-            self.accounts[creds.api_key] = Account(
-                creds, uid, {ccy: Decimal(v) for ccy, v in balances.items()}
+            account = Account(
+                settings.credentials, uid, {ccy: Decimal(v) for ccy, v in balances.items()},
+                settings,
             )
+            for creds in settings.keys:
+                if creds.api_key in self._keys:
+                    raise ValueError(f"duplicate api_key {creds.api_key!r}")
+                self._keys[creds.api_key] = (account, creds)
+            self.accounts[account.api_key] = account
         self._orders: dict[str, Order] = {}
         self._order_list: list[Order] = []
         self._by_cl: dict[tuple[str, str], Order] = {}
+
+    # -- accounts ------------------------------------------------------------------
+
+    def account_of(self, api_key: str | None) -> Account | None:
+        """The account an API key belongs to (any of its keys), ``None`` if unknown."""
+        found = self._keys.get(api_key) if api_key is not None else None
+        return None if found is None else found[0]
+
+    def key_credentials(self, api_key: str) -> Credentials | None:
+        """The credentials of one API key (to check its signatures), ``None`` if unknown."""
+        found = self._keys.get(api_key)
+        return None if found is None else found[1]
 
     # -- instruments ---------------------------------------------------------------
 

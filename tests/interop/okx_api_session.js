@@ -68,6 +68,8 @@ async function main() {
   const instruments = await rest.getInstruments({ instType: 'SPOT' });
   const btc = instruments.find((i) => i.instId === 'BTC-USDT');
   out.steps.rest_inst_id_code = btc ? btc.instIdCode : null;
+  // Order ops name the instrument by instIdCode, as OKX requires since March 2026.
+  const code = btc.instIdCode;
   const books = await rest.getOrderBook({ instId: 'BTC-USDT', sz: '5' });
   const bestBid = Number(books[0].bids[0][0]);
   // Resting buy prices, inside OKX's price band but well below the market.
@@ -99,39 +101,39 @@ async function main() {
   ws.subscribe({ channel: 'orders', instType: 'ANY' });
 
   const placed = await api.submitNewOrder({
-    instId: 'BTC-USDT', tdMode: 'cash', side: 'buy', ordType: 'limit',
+    instIdCode: code, tdMode: 'cash', side: 'buy', ordType: 'limit',
     px: px(0.98), sz: '0.001', clOrdId: 'node1',
   });
   out.steps.submitNewOrder = item(placed);
   const ordId = placed.data[0].ordId;
 
   const batch = await api.submitMultipleOrders([
-    { instId: 'BTC-USDT', tdMode: 'cash', side: 'buy', ordType: 'limit', px: px(0.97), sz: '0.001', clOrdId: 'node2' },
-    { instId: 'BTC-USDT', tdMode: 'cash', side: 'buy', ordType: 'limit', px: px(0.96), sz: '0.001', clOrdId: 'node3' },
+    { instIdCode: code, tdMode: 'cash', side: 'buy', ordType: 'limit', px: px(0.97), sz: '0.001', clOrdId: 'node2' },
+    { instIdCode: code, tdMode: 'cash', side: 'buy', ordType: 'limit', px: px(0.96), sz: '0.001', clOrdId: 'node3' },
   ]);
   out.steps.submitMultipleOrders = batch.data.map((d) => d.sCode);
 
-  const amended = await api.amendOrder({ instId: 'BTC-USDT', ordId, newPx: px(0.975), reqId: 'am1' });
+  const amended = await api.amendOrder({ instIdCode: code, ordId, newPx: px(0.975), reqId: 'am1' });
   out.steps.amendOrder = item(amended);
 
   const amendedBatch = await api.amendMultipleOrders([
-    { instId: 'BTC-USDT', clOrdId: 'node2', newSz: '0.002' },
-    { instId: 'BTC-USDT', clOrdId: 'node3', newSz: '0.002' },
+    { instIdCode: code, clOrdId: 'node2', newSz: '0.002' },
+    { instIdCode: code, clOrdId: 'node3', newSz: '0.002' },
   ]);
   out.steps.amendMultipleOrders = amendedBatch.data.map((d) => d.sCode);
 
-  const canceled = await api.cancelOrder({ instId: 'BTC-USDT', ordId });
+  const canceled = await api.cancelOrder({ instIdCode: code, ordId });
   out.steps.cancelOrder = item(canceled);
   try {
-    const again = await api.cancelOrder({ instId: 'BTC-USDT', ordId });
+    const again = await api.cancelOrder({ instIdCode: code, ordId });
     out.steps.cancelOrderAgain = { unexpectedSuccess: item(again) };
   } catch (e) {
     out.steps.cancelOrderAgain = item(e);
   }
 
   const canceledBatch = await api.cancelMultipleOrders([
-    { instId: 'BTC-USDT', clOrdId: 'node2' },
-    { instId: 'BTC-USDT', clOrdId: 'node3' },
+    { instIdCode: code, clOrdId: 'node2' },
+    { instIdCode: code, clOrdId: 'node3' },
   ]);
   out.steps.cancelMultipleOrders = canceledBatch.data.map((d) => d.sCode);
 

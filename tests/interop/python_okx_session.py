@@ -65,18 +65,19 @@ def first(resp: dict[str, Any]) -> dict[str, Any]:
     return {"code": resp["code"], "sCode": item.get("sCode"), "ordId": item.get("ordId")}
 
 
-def rest_steps() -> float:
+def rest_steps() -> tuple[float, int]:
     public = PublicData.PublicAPI(flag="0", domain=REST)
     market = MarketData.MarketAPI(flag="0", domain=REST)
     out["steps"]["rest_time"] = int(public.get_system_time()["data"][0]["ts"]) > 0
     spot = public.get_instruments(instType="SPOT")["data"]
     out["steps"]["rest_instruments"] = sorted(i["instId"] for i in spot)
     book = market.get_orderbook(instId="BTC-USDT", sz="5")["data"][0]
-    return float(book["bids"][0][0])
+    code = next(i["instIdCode"] for i in spot if i["instId"] == "BTC-USDT")
+    return float(book["bids"][0][0]), code
 
 
 async def session() -> None:
-    best_bid = await asyncio.to_thread(rest_steps)
+    best_bid, code = await asyncio.to_thread(rest_steps)
 
     def px(f: float) -> str:
         return f"{int(best_bid * f * 10) / 10:.1f}"
@@ -102,7 +103,8 @@ async def session() -> None:
     await inbox.wait(lambda m: m.get("event") == "subscribe")
     out["steps"]["subscribe"] = True
 
-    order = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+    # Order ops name the instrument by instIdCode, as OKX requires since March 2026.
+    order = {"instIdCode": code, "tdMode": "cash", "side": "buy", "ordType": "limit",
              "sz": "0.001"}
     await priv.place_order([{**order, "px": px(0.98), "clOrdId": "py1"}], id="p1")
     placed = await inbox.response("p1")
@@ -113,24 +115,24 @@ async def session() -> None:
                              {**order, "px": px(0.96), "clOrdId": "py3"}], id="p2")
     out["steps"]["batch_orders"] = [d["sCode"] for d in (await inbox.response("p2"))["data"]]
 
-    await priv.amend_order([{"instId": "BTC-USDT", "ordId": ord_id, "newPx": px(0.975)}],
+    await priv.amend_order([{"instIdCode": code, "ordId": ord_id, "newPx": px(0.975)}],
                            id="p3")
     out["steps"]["amend_order"] = first(await inbox.response("p3"))
 
-    await priv.batch_amend_orders([{"instId": "BTC-USDT", "clOrdId": "py2", "newSz": "0.002"},
-                                   {"instId": "BTC-USDT", "clOrdId": "py3", "newSz": "0.002"}],
+    await priv.batch_amend_orders([{"instIdCode": code, "clOrdId": "py2", "newSz": "0.002"},
+                                   {"instIdCode": code, "clOrdId": "py3", "newSz": "0.002"}],
                                   id="p4")
     out["steps"]["batch_amend_orders"] = [
         d["sCode"] for d in (await inbox.response("p4"))["data"]
     ]
 
-    await priv.cancel_order([{"instId": "BTC-USDT", "ordId": ord_id}], id="p5")
+    await priv.cancel_order([{"instIdCode": code, "ordId": ord_id}], id="p5")
     out["steps"]["cancel_order"] = first(await inbox.response("p5"))
-    await priv.cancel_order([{"instId": "BTC-USDT", "ordId": ord_id}], id="p6")
+    await priv.cancel_order([{"instIdCode": code, "ordId": ord_id}], id="p6")
     out["steps"]["cancel_order_again"] = first(await inbox.response("p6"))
 
-    await priv.batch_cancel_orders([{"instId": "BTC-USDT", "clOrdId": "py2"},
-                                    {"instId": "BTC-USDT", "clOrdId": "py3"}], id="p7")
+    await priv.batch_cancel_orders([{"instIdCode": code, "clOrdId": "py2"},
+                                    {"instIdCode": code, "clOrdId": "py3"}], id="p7")
     out["steps"]["batch_cancel_orders"] = [
         d["sCode"] for d in (await inbox.response("p7"))["data"]
     ]

@@ -101,7 +101,8 @@ async def test_okx_api_full_session() -> None:
     if not (HERE / "node_modules" / "okx-api").is_dir():
         pytest.skip("okx-api is not installed: run `npm ci` in tests/interop (make does it)")
     assert NODE is not None
-    async with simulator_cli() as info:
+    # mass-cancel needs Portfolio Margin mode and the MMP privilege, as on OKX.
+    async with simulator_cli("--portfolio-margin", "--mmp") as info:
         report = await run_session([NODE, "okx_api_session.js"], info)
     steps = report["steps"]
     assert steps["rest_time"] is True
@@ -127,7 +128,7 @@ async def test_okx_api_full_session() -> None:
     importlib.util.find_spec("okx") is None, reason="python-okx is not installed (test extra)"
 )
 async def test_python_okx_full_session_over_tls() -> None:
-    async with simulator_cli("--tls") as info:
+    async with simulator_cli("--tls", "--portfolio-margin", "--mmp") as info:
         assert info["base_url"].startswith("wss://")
         report = await run_session(
             [sys.executable, "python_okx_session.py"], info, SSL_CERT_FILE=info["ca_file"]

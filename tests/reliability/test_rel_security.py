@@ -32,7 +32,7 @@ from okx_trio import (
     open_ws_api_client,
     open_ws_client,
 )
-from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, Simulator, open_simulator
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, SimAccount, Simulator, open_simulator
 
 ORDER = {"instIdCode": 100001, "tdMode": "cash", "side": "buy", "ordType": "limit",
          "px": "30000", "sz": "0.001"}
@@ -231,8 +231,9 @@ async def test_credentials_stay_off_the_public_connection_unless_a_channel_needs
     autojump_clock: Any,
 ) -> None:
     with trio.fail_after(300):  # virtual seconds
-        async with open_simulator(accounts=[CREDS], market_interval=None,
-                                  rate_limit=False) as sim, \
+        # VIP 4: OKX's minimum fee tier for books-l2-tbt (64003 below it).
+        async with open_simulator(accounts=[SimAccount(CREDS, vip_level=4)],
+                                  market_interval=None, rate_limit=False) as sim, \
                 open_ws_client(credentials=CREDS, base_url=sim.base_url,
                                transport=sim.connect_memory(), rate_limit=False,
                                log_lifecycle=False) as ws:

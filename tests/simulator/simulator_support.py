@@ -20,7 +20,7 @@ import httpx
 
 from okx_trio import Credentials
 from okx_trio._protocol import rest_sign
-from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, open_simulator
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, SimAccount, open_simulator
 from okx_trio.testing._emits import Emit
 from okx_trio.testing._engine import Exchange, TradeResult
 from okx_trio.testing._engine_book import Level
@@ -33,12 +33,17 @@ T0 = 1_700_000_000_000
 
 KA = Credentials("keyA", "secretA", "passA")
 KB = Credentials("keyB", "secretB", "passB")
+KA2 = Credentials("keyA2", "secretA2", "passA2")
+"""A second API key, for accounts that have two."""
+MM_A = SimAccount(KA, portfolio_margin=True, mmp=True)
+"""``KA`` as an option market maker: Portfolio Margin mode with the MMP privilege."""
+MM_B = SimAccount(KB, portfolio_margin=True, mmp=True)
 OTHER = Credentials("sim-api-key-0002", "OTHERSECRET0123456789ABCDEF01234", "Other-Pass-2")
 """A second account for the server tests (next to ``DEFAULT_CREDENTIALS``)."""
 
 SPRD = "BTC-USDT_BTC-USDT-SWAP"
 OPT = "BTC-USD-261225-60000-C"
-ORDER = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+ORDER = {"instIdCode": 100001, "tdMode": "cash", "side": "buy", "ordType": "limit",
          "px": "30000", "sz": "0.01"}
 """A valid spot limit order arg, far below the market."""
 
@@ -112,7 +117,7 @@ def top(ex: Exchange, inst_id: str = "BTC-USDT") -> tuple[D, D, D, D]:
 
 def spot(side: str, px: Any, sz: Any, ord_type: str = "limit", **kw: Any) -> dict[str, Any]:
     """A BTC-USDT order arg (``px`` ``None``: none)."""
-    arg = {"instId": "BTC-USDT", "tdMode": "cash", "side": side, "ordType": ord_type,
+    arg = {"instIdCode": 100001, "tdMode": "cash", "side": side, "ordType": ord_type,
            "sz": str(sz)}
     if px is not None:
         arg["px"] = str(px)
@@ -133,7 +138,7 @@ def far_bid(ex: Exchange, sz: str = "0.01", **kw: Any) -> dict[str, Any]:
 
 def option(side: str = "buy", px: str = "0.01", **kw: Any) -> dict[str, Any]:
     """A limit order arg for one contract of the BTC-USD 60000 call."""
-    arg = {"instId": OPT, "tdMode": "cross", "side": side, "ordType": "limit", "px": px,
+    arg = {"instIdCode": 300001, "tdMode": "cross", "side": side, "ordType": "limit", "px": px,
            "sz": "1"}
     arg.update(kw)
     return arg

@@ -79,15 +79,15 @@ def test_totals_follow_add_fill_amend_cancel_and_self_trade(ex: Exchange) -> Non
     assert lvl.user == D("0.002") + D("0.003") + D("0.003") + D("0.003")
 
     # In-place shrink (same price, smaller size) keeps the queue position.
-    run_ok(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ids[4][1], "newSz": "0.001"}])
+    run_ok(ex, "amend-order", [{"instIdCode": 100001, "ordId": ids[4][1], "newSz": "0.001"}])
     assert_consistent(lvl)
     assert lvl.by_key["keyA"] == D("0.002") + D("0.001")
     # Growing it re-queues at the back with the new size.
-    run_ok(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ids[4][1], "newSz": "0.005"}])
+    run_ok(ex, "amend-order", [{"instIdCode": 100001, "ordId": ids[4][1], "newSz": "0.005"}])
     assert_consistent(lvl)
     assert lvl.orders[-1].ord_id == ids[4][1]
     # Amending the price moves the size to the other level.
-    run_ok(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ids[3][1],
+    run_ok(ex, "amend-order", [{"instIdCode": 100001, "ordId": ids[3][1],
                              "newPx": str(px - 1)}], key="keyB")
     assert_consistent(lvl)
     assert_consistent(bid_level(ex, px - 1))
@@ -95,7 +95,7 @@ def test_totals_follow_add_fill_amend_cancel_and_self_trade(ex: Exchange) -> Non
 
     for key, ord_id in ids:
         if by_id(ex, ord_id).pending:
-            run_ok(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": ord_id}], key=key)
+            run_ok(ex, "cancel-order", [{"instIdCode": 100001, "ordId": ord_id}], key=key)
     assert px not in ex.instruments["BTC-USDT"].book.bids.levels
     assert all(o.booked == 0 for o in ex.order_list())
 
@@ -140,8 +140,8 @@ def test_placing_at_a_deep_level_reads_a_constant_number_of_open_sizes(
         reads = 0
         run_ok(ex, "order", [spot("buy", px, "0.001")])
         newest = ex.order_list()[-1].ord_id
-        run_ok(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": newest, "newSz": "0.0005"}])
-        run_ok(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": newest}])
+        run_ok(ex, "amend-order", [{"instIdCode": 100001, "ordId": newest, "newSz": "0.0005"}])
+        run_ok(ex, "cancel-order", [{"instIdCode": 100001, "ordId": newest}])
         ex.market_step()
         # Before the running totals each of these re-summed the whole queue
         # (thousands of reads at depth 2000).

@@ -10,6 +10,7 @@ from simulator_support import SPRD
 
 from okx_trio.testing._checks import (
     Reject,
+    book_conflict,
     channel_error,
     inst_id_code,
     opt_bool,
@@ -147,8 +148,10 @@ def test_inst_id_code_pair() -> None:
         ("public", {"channel": "orders", "instType": "ANY"}, "60018"),
         ("private", {"channel": "orders", "instType": "ANY"}, None),
         ("private", {"channel": "orders"}, "60013"),
-        ("private", {"channel": "orders", "instType": "BOND"}, "60018"),
-        ("private", {"channel": "positions", "instType": "SPOT"}, "60018"),
+        ("private", {"channel": "orders", "instType": "BOND"}, "60033"),
+        ("private", {"channel": "positions", "instType": "SPOT"}, "60033"),
+        ("public", {"channel": "instruments", "instType": "BOND"}, "60033"),
+        ("public", {"channel": "books-elp", "instId": "BTC-USDT"}, "60018"),
         ("private", {"channel": "account", "ccy": "BTC"}, None),
         ("private", {"channel": "balance_and_position"}, None),
         ("private", {"channel": "sprd-orders"}, "64001"),
@@ -171,3 +174,49 @@ def test_channel_error(path: str, arg: dict[str, Any], code: str | None) -> None
         assert err is not None
         assert err[0] == code
         assert err[1]
+
+
+def test_channel_error_texts_are_okx_documented_ones() -> None:
+    def msg(path: str, arg: dict[str, Any], **kw: Any) -> str:
+        found = channel_error(path, arg, instruments=INSTRUMENTS, spreads=SPREADS, **kw)
+        assert found is not None
+        return found[1]
+
+    assert msg("private", {"channel": "orders", "instType": "BOND"}) == (
+        "Parameter instType error.")
+    assert msg("business", {"channel": "tickers", "instId": "BTC-USDT"}) == (
+        'This channel is not supported by "/business" URL. Please use "/private" URL(for '
+        'private channels), or "/public" URL(for public channels). More details can refer '
+        "to: https://www.okx.com/help-center/changes-to-v5-api-websocket-subscription-"
+        "parameter-and-url.")
+    assert msg("public", {"channel": "candle1m", "instId": "BTC-USDT"}).endswith(
+        "subscription-parameter-and-url.")
+    # books-elp was renamed books-rpi; OKX stopped taking the old name after 2026-10-31.
+    assert msg("public", {"channel": "books-elp", "instId": "BTC-USDT"}) == (
+        "Wrong URL or channel:books-elp,instId:BTC-USDT doesn't exist. Please use the "
+        "correct URL, channel and parameters referring to API document.")
+    assert channel_error("public", {"channel": "books-elp", "instId": "BTC-USDT"},
+                         instruments=INSTRUMENTS, spreads=SPREADS, elp_names=True) is None
+
+
+@pytest.mark.parametrize(
+    ("channel", "subscribed", "other"),
+    [
+        ("books", {("books-l2-tbt", "BTC-USDT")}, "books"),
+        ("books50-l2-tbt", {("books-l2-tbt", "BTC-USDT")}, "books50-l2-tbt"),
+        ("books-l2-tbt", {("books", "BTC-USDT")}, "books"),
+        ("books-l2-tbt", {("books50-l2-tbt", "BTC-USDT")}, "books50-l2-tbt"),
+        ("books", {("books-l2-tbt", "ETH-USDT")}, None),
+        ("books50-l2-tbt", {("books", "BTC-USDT")}, None),
+        ("books5", {("books-l2-tbt", "BTC-USDT")}, None),
+    ],
+)
+def test_book_conflict(
+    channel: str, subscribed: set[tuple[str, str]], other: str | None
+) -> None:
+    found = book_conflict(channel, "BTC-USDT", subscribed)
+    if other is None:
+        assert found is None
+    else:
+        assert found == ("64004", f"Subscribe to both {other} and books-l2-tbt for BTC-USDT "
+                         "is not allowed. Unsubscribe books-l2-tbt first.")

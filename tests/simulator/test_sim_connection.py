@@ -21,7 +21,7 @@ from websockets.uri import parse_uri
 from okx_trio import Credentials
 from okx_trio._protocol import login_sign
 from okx_trio._transport import TransportClosed, TransportConnectError, connect_websockets
-from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, SimAccount
 from okx_trio.testing._probe import open_probe
 
 
@@ -91,7 +91,11 @@ async def test_login_success_has_conn_id_and_echoes_id() -> None:
 
 async def test_login_accepts_integer_and_decimal_timestamps() -> None:
     with trio.fail_after(10):
-        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "private") as p:
+        async with (
+            simulator(CREDS, OTHER) as sim,
+            open_probe(sim, "private") as p,
+            open_probe(sim, "private") as q,
+        ):
             ts = int(time.time())
             # python-okx sends the timestamp as a JSON number.
             arg = {"apiKey": CREDS.api_key, "passphrase": CREDS.passphrase, "timestamp": ts,
@@ -99,7 +103,30 @@ async def test_login_accepts_integer_and_decimal_timestamps() -> None:
             await p.send({"op": "login", "args": [arg]})
             assert (await p.expect_event())["event"] == "login"
             dec = f"{time.time():.3f}"
-            assert (await p.login(CREDS, timestamp=dec))["code"] == "0"
+            assert (await q.login(CREDS, timestamp=dec))["code"] == "0"
+
+
+async def test_one_login_per_connection() -> None:
+    # OKX: 60031 "The WebSocket endpoint does not allow multiple or repeated logins."
+    text = "The WebSocket endpoint does not allow multiple or repeated logins."
+    with trio.fail_after(10):
+        async with (
+            simulator(CREDS, OTHER) as sim,
+            open_probe(sim, "private") as p,
+            open_probe(sim, "private") as q,
+        ):
+            assert (await p.login(OTHER, timestamp="12:00"))["code"] == "60004"
+            assert (await p.login(CREDS))["code"] == "0"  # a failed login may be retried
+            for creds in (CREDS, OTHER):
+                err = await p.login(creds, id="again")
+                assert err == {"id": "again", "event": "error", "code": "60031", "msg": text,
+                               "connId": err["connId"]}
+            conn = next(c for c in sim.connections if c.api_key is not None)
+            assert conn.api_keys == [CREDS.api_key]
+            # Several accounts in one login: the same refusal.
+            await q.send({"op": "login", "args": [_login_arg(), _login_arg(OTHER)]})
+            assert (await q.expect_event("error"))["code"] == "60031"
+            assert (await q.login(OTHER))["code"] == "0"
 
 
 def _login_arg(creds: Credentials = CREDS, **over: Any) -> dict[str, Any]:
@@ -167,7 +194,8 @@ async def test_private_subscribe_and_trade_op_need_login() -> None:
                             "data": [], "inTime": resp["inTime"], "outTime": resp["outTime"]}
             assert resp["inTime"].isdigit()
             assert sim.orders.all() == []
-        async with simulator(CREDS, OTHER) as sim, open_probe(sim, "public") as p:
+        async with simulator(SimAccount(CREDS, vip_level=4), OTHER) as sim, \
+                open_probe(sim, "public") as p:
             # l2-tbt books need a login on the public path too.
             await p.send({"op": "subscribe", "args": [{"channel": "books-l2-tbt",
                                                        "instId": "BTC-USDT"}]})
@@ -179,6 +207,92 @@ async def test_private_subscribe_and_trade_op_need_login() -> None:
             snap = await p.expect(lambda f: isinstance(f, dict) and "data" in f)
             assert snap["action"] == "snapshot"
             assert "uid" not in snap["arg"]
+
+
+@pytest.mark.parametrize(("path", "channel"), [("public", "books-l2-tbt"),
+                                               ("public", "books50-l2-tbt"),
+                                               ("private", "fills")])
+async def test_fee_tier_gated_channels(path: str, channel: str) -> None:
+    arg = {"channel": channel, "instId": "BTC-USDT"} if path == "public" else {
+        "channel": channel}
+    with trio.fail_after(10):
+        async with (
+            simulator(CREDS, SimAccount(OTHER, vip_level=4)) as sim,
+            open_probe(sim, path) as vip0,
+            open_probe(sim, path) as vip4,
+        ):
+            await vip0.login(CREDS)
+            await vip0.send({"id": "v0", "op": "subscribe", "args": [arg]})
+            err = await vip0.expect_event()
+            assert err == {"id": "v0", "event": "error", "code": "64003", "msg":
+                           "Your trading fee tier doesn't meet the requirement to access this "
+                           "channel", "connId": err["connId"]}
+            await vip4.login(OTHER)
+            await vip4.send({"op": "subscribe", "args": [arg]})
+            assert (await vip4.expect_event())["event"] == "subscribe"
+
+
+async def test_books_l2_tbt_excludes_books_of_the_same_inst_id() -> None:
+    def sub(channel: str, inst_id: str = "BTC-USDT") -> dict[str, Any]:
+        return {"op": "subscribe", "args": [{"channel": channel, "instId": inst_id}]}
+
+    with trio.fail_after(10):
+        async with (
+            simulator(SimAccount(CREDS, vip_level=5)) as sim,
+            open_probe(sim, "public") as p,
+            open_probe(sim, "public") as q,
+        ):
+            await p.login(CREDS)
+            await p.send(sub("books"))
+            assert (await p.expect_event())["event"] == "subscribe"
+            await p.send(sub("books-l2-tbt"))
+            err = await p.expect_event()
+            assert (err["event"], err["code"], err["msg"]) == (
+                "error", "64004", "Subscribe to both books and books-l2-tbt for BTC-USDT is "
+                "not allowed. Unsubscribe books-l2-tbt first.")
+            await p.send(sub("books-l2-tbt", "ETH-USDT"))
+            assert (await p.expect_event())["event"] == "subscribe"
+            await p.send(sub("books50-l2-tbt", "ETH-USDT"))
+            assert (await p.expect_event())["code"] == "64004"
+            await p.send(sub("books50-l2-tbt"))  # with books: allowed
+            assert (await p.expect_event())["event"] == "subscribe"
+            # Another connection is not affected.
+            await q.login(CREDS)
+            await q.send(sub("books-l2-tbt"))
+            assert (await q.expect_event())["event"] == "subscribe"
+            await p.send({"op": "unsubscribe", "args": [{"channel": "books-l2-tbt",
+                                                         "instId": "ETH-USDT"}]})
+            assert (await p.expect_event())["event"] == "unsubscribe"
+            await p.send(sub("books", "ETH-USDT"))
+            assert (await p.expect_event())["event"] == "subscribe"
+
+
+async def test_api_keys_of_one_account_share_pushes_and_conn_counts() -> None:
+    extra = Credentials("sim-api-key-0003", "THIRDSECRET0123456789ABCDEF01234", "Third-3")
+    sub = {"channel": "orders", "instType": "ANY"}
+    with trio.fail_after(10):
+        async with (
+            simulator(SimAccount(CREDS, extra_keys=[extra])) as sim,
+            open_probe(sim, "private") as watcher,
+            open_probe(sim, "private") as trader,
+        ):
+            sim.conn_count_limit = 1
+            await watcher.login(extra)
+            await watcher.send({"op": "subscribe", "args": [sub]})
+            assert (await watcher.expect_event("channel-conn-count"))["connCount"] == "1"
+            await trader.login(CREDS)
+            await trader.send({"op": "subscribe", "args": [sub]})
+            err = await trader.expect_event("channel-conn-count-error")
+            assert err["connCount"] == "1"
+            await trader.send({"id": "o1", "op": "order", "args": [{**ORDER, "clOrdId": "k1"}]})
+            assert (await trader.expect_event(op="order"))["code"] == "0"
+            push = await watcher.expect(lambda f: isinstance(f, dict) and "data" in f)
+            assert push["data"][0]["clOrdId"] == "k1"
+            assert push["arg"]["uid"] == sim.engine.uid(extra.api_key)
+            conn = next(c for c in sim.connections if c.api_key == extra.api_key)
+            assert conn.account_key == CREDS.api_key
+            assert sim.orders.find(extra.api_key, cl_ord_id="k1") is not None
+            assert sim.balances(extra.api_key) == sim.balances(CREDS.api_key)
 
 
 async def test_subscribe_one_ack_per_arg_and_unsubscribe() -> None:
@@ -194,8 +308,13 @@ async def test_subscribe_one_ack_per_arg_and_unsubscribe() -> None:
             await p.send({"op": "unsubscribe", "args": args[:1]})
             ack = await p.expect_event("unsubscribe")
             assert ack["arg"] == args[0]
-            assert "id" not in ack
+            assert "id" not in ack  # OKX's unsubscribe page shows no id: none is invented
             assert sim.connections[0].subscriptions == args[1:]
+            # An id is echoed when the request had one; one ack per arg.
+            await p.send({"id": "un2", "op": "unsubscribe", "args": [args[1], args[0]]})
+            acks = [await p.expect_event("unsubscribe") for _ in range(2)]
+            assert [(a["id"], a["arg"]) for a in acks] == [("un2", args[1]), ("un2", args[0])]
+            assert sim.connections[0].subscriptions == []
 
 
 async def test_subscribe_errors() -> None:

@@ -13,13 +13,16 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from simulator_support import KA, Clock, D, far_bid, new_exchange, run
 
 from okx_trio._models import Credentials
+from okx_trio.testing import SimAccount
 from okx_trio.testing._emits import Emit
 from okx_trio.testing._engine import Exchange
 from okx_trio.testing._engine_model import ZERO, InstrumentSpec
 from okx_trio.testing._market import RandomWalk
 
 KEYS = ("keyA", "keyB")
-ACCOUNTS = [Credentials(k, "s" + k, "p" + k) for k in KEYS]
+# keyA is an option market maker (mass-cancel and MMP orders), keyB a plain account.
+ACCOUNTS = [SimAccount(Credentials("keyA", "skeyA", "pkeyA"), portfolio_margin=True, mmp=True),
+            Credentials("keyB", "skeyB", "pkeyB")]
 INSTS = ("BTC-USDT", "ETH-USDT", "BTC-USDT-SWAP", "BTC-USD-261225-60000-C")
 SPRD = "BTC-USDT_BTC-USDT-SWAP"
 TD = {"BTC-USDT": "cash", "ETH-USDT": "cash", "BTC-USDT-SWAP": "cross",
@@ -45,7 +48,8 @@ place_arg = st.fixed_dictionaries({
     "inst": st.sampled_from(INSTS),
     "side": st.sampled_from(["buy", "sell"]),
     "ordType": st.sampled_from(["limit", "limit", "limit", "post_only", "post_only", "fok",
-                                "ioc", "market", "optimal_limit_ioc"]),
+                                "ioc", "market", "optimal_limit_ioc", "mmp",
+                                "mmp_and_post_only", "rpi"]),
     "ticks": st.integers(-30, 30),
     "size": st.integers(0, 3),
     "cl": st.sampled_from(["", "", "c1", "c2", "77"]),
@@ -196,7 +200,7 @@ def _ref(ex: Exchange, key: str, r: dict[str, Any], amend: bool) -> dict[str, An
     arg: dict[str, Any]
     if orders:
         o = orders[r["pick"] % len(orders)]
-        arg = {"instId": o.inst_id}
+        arg = {"instIdCode": ex.instruments[o.inst_id].spec.inst_id_code}
         if r["by_cl"] and o.cl_ord_id:
             arg["clOrdId"] = o.cl_ord_id
         else:
@@ -210,7 +214,7 @@ def _ref(ex: Exchange, key: str, r: dict[str, Any], amend: bool) -> dict[str, An
                 arg["cxlOnFail"] = True
             arg["reqId"] = f"q{r['pick']}"
     else:
-        arg = {"instId": "BTC-USDT", "ordId": str(r["pick"])}
+        arg = {"instIdCode": 100001, "ordId": str(r["pick"])}
         if amend:
             arg["newSz"] = "1"
     if r["junk"] is not None:
@@ -243,10 +247,13 @@ def _sprd(ex: Exchange, key: str, p: dict[str, Any], r: dict[str, Any], op: str)
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 2**16), actions=st.lists(action, max_size=25),
-       shape=st.sampled_from(["top-level", "item"]))
-def test_random_ops_keep_invariants(seed: int, actions: list[Any], shape: Any) -> None:
+       shape=st.sampled_from(["top-level", "item"]), strict=st.booleans())
+def test_random_ops_keep_invariants(
+    seed: int, actions: list[Any], shape: Any, strict: bool
+) -> None:
     clock = Clock()
-    ex = new_exchange(clock, accounts=ACCOUNTS, seed=seed, rate_limit_shape=shape)
+    ex = new_exchange(clock, accounts=ACCOUNTS, seed=seed, rate_limit_shape=shape,
+                      strict_inst_id_code=strict)
     check = Checker(ex)
     for n, act in enumerate(actions):
         kind = act[0]

@@ -177,7 +177,7 @@ def test_tgt_ccy_is_ignored_where_okx_ignores_it(ex: Exchange) -> None:
     res = place(ex, spot("buy", ask, "0.001", "ioc", tgtCcy="quote_ccy"))
     assert D(pushes(res)[-1]["accFillSz"]) == D("0.001")
     # On a swap market order it is ignored too: the size is contracts.
-    arg = {"instId": "BTC-USDT-SWAP", "tdMode": "cross", "side": "buy", "ordType": "market",
+    arg = {"instIdCode": 200001, "tdMode": "cross", "side": "buy", "ordType": "market",
            "sz": "2", "tgtCcy": "quote_ccy"}
     res = place(ex, arg)
     assert (pushes(res)[-1]["accFillSz"], pushes(res)[-1]["tgtCcy"]) == ("2", "")
@@ -188,7 +188,7 @@ def test_tgt_ccy_is_ignored_where_okx_ignores_it(ex: Exchange) -> None:
 def test_swap_position_lifecycle(ex: Exchange) -> None:
     acct = ex.accounts["keyA"]
     usdt0 = acct.balances["USDT"]
-    arg = {"instId": "BTC-USDT-SWAP", "tdMode": "cross", "side": "buy", "ordType": "market",
+    arg = {"instIdCode": 200001, "tdMode": "cross", "side": "buy", "ordType": "market",
            "sz": "2"}
     res = place(ex, arg)
     assert pushes(res)[-1]["state"] == "filled"
@@ -240,7 +240,7 @@ def test_swap_limit_freezes_margin_and_optimal_limit_ioc(ex: Exchange) -> None:
 
 def test_option_orders(ex: Exchange) -> None:
     _, _, ask, _ = top(ex, "BTC-USD-261225-60000-C")
-    arg = {"instId": "BTC-USD-261225-60000-C", "tdMode": "cross", "side": "buy",
+    arg = {"instIdCode": 300001, "tdMode": "cross", "side": "buy",
            "ordType": "limit", "px": str(ask), "sz": "1"}
     res = place(ex, arg)
     assert pushes(res)[-1]["state"] == "filled"

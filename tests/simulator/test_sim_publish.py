@@ -39,7 +39,7 @@ def test_books_chain_and_replica(
         if i % 4 == 0:
             bids, asks = ex.book("BTC-USDT")
             res = ex.trade_op("keyA", "private", {"id": "o1", "op": "order", "args": [{
-                "instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+                "instIdCode": 100001, "tdMode": "cash", "side": "buy", "ordType": "limit",
                 "px": asks[1][0], "sz": "0.7"}]})
             assert res.response["code"] == "0"
             emits += res.emits
@@ -172,7 +172,7 @@ def test_initial_pushes_private_and_misc(ex: Exchange) -> None:
     assert pos.extra is not None
     assert pos.extra["eventType"] == "snapshot"
     ex.trade_op("keyA", "private", {"id": "p", "op": "order", "args": [{
-        "instId": "BTC-USDT-SWAP", "tdMode": "cross", "side": "sell", "ordType": "market",
+        "instIdCode": 200001, "tdMode": "cross", "side": "sell", "ordType": "market",
         "sz": "3"}]})
     (pos,) = ex.initial_pushes("keyA", {"channel": "positions", "instType": "SWAP"})
     assert [p["pos"] for p in pos.data] == ["-3"]

@@ -40,7 +40,7 @@ def test_rest_instruments(ex: Exchange) -> None:
 def test_rest_orders(ex: Exchange) -> None:
     bid = ex.book("BTC-USDT")[0][0][0]
     res = ex.trade_op("keyA", "private", {"id": "p", "op": "order", "args": [{
-        "instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+        "instIdCode": 100001, "tdMode": "cash", "side": "buy", "ordType": "limit",
         "px": bid, "sz": "0.01", "clOrdId": "q1"}]})
     ord_id = res.response["data"][0]["ordId"]
     code, msg, data = ex.rest.order("keyA", "BTC-USDT", ord_id, None)

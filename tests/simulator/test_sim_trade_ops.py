@@ -8,7 +8,11 @@ from typing import Any
 
 import pytest
 from simulator_support import (
-    OPT,
+    KA,
+    KA2,
+    KB,
+    MM_A,
+    MM_B,
     SPRD,
     T0,
     Clock,
@@ -22,7 +26,8 @@ from simulator_support import (
     sprd,
 )
 
-from okx_trio.testing._engine import Exchange
+from okx_trio.testing import SimAccount
+from okx_trio.testing._engine import Exchange, InstrumentSpec, default_instruments
 
 # ---------------------------------------------------------------------------
 # Request-level checks
@@ -60,7 +65,7 @@ def test_op_on_wrong_path(op: str, path: str, ex: Exchange) -> None:
 
 @pytest.mark.parametrize(
     ("op", "args"),
-    [("order", []), ("order", {"instId": "BTC-USDT"}), ("order", ["x"]),
+    [("order", []), ("order", {"instIdCode": 100001}), ("order", ["x"]),
      ("order", [{}, {}]), ("cancel-order", None), ("batch-orders", []),
      ("mass-cancel", []), ("sprd-mass-cancel", [{}, {}]), ("sprd-order", [{}, {}])],
 )
@@ -93,10 +98,10 @@ def test_exp_time(ex: Exchange, clock: Clock) -> None:
     order = ex.order_list()[0]
     clock.t += 10
     # cancel-order does not take expTime: ignored.
-    res = run(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": order.ord_id}],
+    res = run(ex, "cancel-order", [{"instIdCode": 100001, "ordId": order.ord_id}],
               expTime=str(T0))
     assert res.response["code"] == "0"
-    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": "1", "newSz": "1"}],
+    res = run(ex, "amend-order", [{"instIdCode": 100001, "ordId": "1", "newSz": "1"}],
               expTime=str(T0))
     assert res.response["code"] == "50036"
 
@@ -122,7 +127,7 @@ def test_place_success_shape_and_live_push(ex: Exchange) -> None:
     assert item["tag"] == "t1"
     assert item["ordId"].isdigit()
     assert (item["sCode"], item["sMsg"], item["subCode"], item["ts"]) == (
-        "0", "Order placed", "", str(T0))
+        "0", "", "", str(T0))
     (push,) = pushes(res)
     assert push["state"] == "live"
     assert push["ordId"] == item["ordId"]
@@ -147,32 +152,70 @@ def test_place_success_shape_and_live_push(ex: Exchange) -> None:
     assert Decimal(detail["frozenBal"]) == acct.frozen["USDT"]
 
 
-def test_inst_id_code_wins_and_strict_mode(make_exchange: Callable[..., Exchange]) -> None:
-    ex = make_exchange()
-    arg = far_bid(ex)
-    arg["instIdCode"] = 100002  # ETH-USDT: wins over instId BTC-USDT
-    arg["px"] = "1000"
+def test_inst_id_code_wins_over_inst_id(ex: Exchange) -> None:
+    arg = mutate(far_bid(ex), instIdCode=100002, instId="BTC-USDT", px="1000")
     res = run(ex, "order", [arg])
     assert res.response["code"] == "0"
     assert ex.order_list()[-1].inst_id == "ETH-USDT"
-    strict = make_exchange(strict_inst_id_code=True)
-    res = run(strict, "order", [far_bid(strict)])
-    assert res.response["code"] == "1"
-    assert res.response["data"][0]["sCode"] == "50014"
-    assert res.response["data"][0]["sMsg"] == "Parameter instIdCode can not be empty."
-    ok = far_bid(strict)
-    del ok["instId"]
-    ok["instIdCode"] = 100001
-    assert run(strict, "order", [ok]).response["code"] == "0"
+
+
+def _by_inst_id(arg: dict[str, Any]) -> dict[str, Any]:
+    """``arg`` naming its instrument the pre-2026 way: ``instId`` and no ``instIdCode``."""
+    return mutate(arg, instIdCode=None, instId="BTC-USDT")
+
+
+def test_strict_inst_id_code_is_the_default(ex: Exchange) -> None:
+    # Live OKX since March 2026: an order op naming its instrument by instId only
+    # fails item by item with 50014 (ccxt#27805 shows the frame).
+    placed = run(ex, "order", [far_bid(ex, clOrdId="s1")]).response["data"][0]
+    ord_id = placed["ordId"]
+    cases = [
+        ("order", [_by_inst_id(far_bid(ex))]),
+        ("cancel-order", [_by_inst_id({"ordId": ord_id})]),
+        ("amend-order", [_by_inst_id({"ordId": ord_id, "newSz": "0.02"})]),
+    ]
+    for op, args in cases:
+        res = run(ex, op, args)
+        assert (res.response["code"], res.response["msg"]) == ("1", ""), op
+        (item,) = res.response["data"]
+        assert (item["sCode"], item["sMsg"]) == (
+            "50014", "Parameter instIdCode can not be empty."), op
+    batch = run(ex, "batch-orders", [far_bid(ex), _by_inst_id(far_bid(ex))]).response
+    assert batch["code"] == "2"
+    assert [d["sCode"] for d in batch["data"]] == ["0", "50014"]
+    for op, arg in (("batch-cancel-orders", {"ordId": ord_id}),
+                    ("batch-amend-orders", {"ordId": ord_id, "newSz": "0.02"})):
+        res = run(ex, op, [_by_inst_id(arg), _by_inst_id(arg)]).response
+        assert res["code"] == "1"
+        assert [d["sCode"] for d in res["data"]] == ["50014", "50014"]
+    assert ex.find_order("keyA", ord_id=ord_id).state == "live"  # type: ignore[union-attr]
+
+
+def test_unknown_inst_id_code(ex: Exchange) -> None:
+    res = run(ex, "order", [mutate(far_bid(ex), instIdCode=999999)])
+    (item,) = res.response["data"]
+    assert (item["sCode"], item["sMsg"]) == (
+        "51001", "Instrument ID, Instrument ID code or Spread ID doesn't exist.")
+
+
+def test_loose_mode_accepts_inst_id(make_exchange: Callable[..., Exchange]) -> None:
+    loose = make_exchange(strict_inst_id_code=False)
+    res = run(loose, "order", [_by_inst_id(far_bid(loose, clOrdId="l1"))])
+    assert res.response["code"] == "0"
+    res = run(loose, "cancel-order", [{"instId": "BTC-USDT", "clOrdId": "l1"}])
+    assert res.response["code"] == "0"
+    for changes, code in (({"instId": "NOPE-USDT"}, "51001"), ({"instId": SPRD}, "51001"),
+                          ({"instId": None}, "50014"), ({"instId": 5}, "51000")):
+        arg = mutate(_by_inst_id(far_bid(loose)), **changes)
+        assert run(loose, "order", [arg]).response["data"][0]["sCode"] == code, changes
 
 
 @pytest.mark.parametrize(
     ("changes", "code"),
     [
-        ({"instId": None}, "50014"),
-        ({"instId": "NOPE-USDT"}, "51001"),
-        ({"instId": SPRD}, "51001"),
+        ({"instIdCode": None}, "50014"),
         ({"instIdCode": 999999}, "51001"),
+        ({"instIdCode": True}, "51000"),
         ({"instIdCode": "abc"}, "51000"),
         ({"clOrdId": "bad-id"}, "51000"),
         ({"clOrdId": "x" * 33}, "51000"),
@@ -237,7 +280,7 @@ def test_duplicate_cl_ord_id(ex: Exchange) -> None:
     # Once the first is canceled the id is free again.
     order = ex.find_order("keyA", cl_ord_id="dup")
     assert order is not None
-    run(ex, "cancel-order", [{"instId": "BTC-USDT", "clOrdId": "dup"}])
+    run(ex, "cancel-order", [{"instIdCode": 100001, "clOrdId": "dup"}])
     assert run(ex, "order", [far_bid(ex, clOrdId="dup")]).response["code"] == "0"
 
 
@@ -254,7 +297,7 @@ def test_batch_orders_mixed_and_all_failed(ex: Exchange) -> None:
 
 
 def test_batch_orders_may_mix_instruments(ex: Exchange) -> None:
-    eth = {"instId": "ETH-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+    eth = {"instIdCode": 100002, "tdMode": "cash", "side": "buy", "ordType": "limit",
            "px": "1000", "sz": "1"}
     res = run(ex, "batch-orders", [far_bid(ex), eth])
     assert res.response["code"] == "0"
@@ -277,18 +320,19 @@ def test_cancel_paths(ex: Exchange, clock: Clock) -> None:
     res = run(ex, "order", [far_bid(ex, clOrdId="c1")])
     ord_id = res.response["data"][0]["ordId"]
     clock.t += 5
-    res = run(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": ord_id}])
+    res = run(ex, "cancel-order", [{"instIdCode": 100001, "ordId": ord_id}])
     r = res.response
     assert r["code"] == "0"
     assert "inTime" in r
     assert "outTime" in r
-    assert r["data"] == [{"clOrdId": "c1", "ordId": ord_id, "ts": str(T0), "sCode": "0",
-                          "sMsg": "Cancellation was successful"}]
+    # ts: when the cancel was processed, not the order's creation time; sMsg "".
+    assert r["data"] == [{"clOrdId": "c1", "ordId": ord_id, "ts": str(T0 + 5), "sCode": "0",
+                          "sMsg": ""}]
     (push,) = pushes(res)
     assert (push["state"], push["cancelSource"]) == ("canceled", "1")
     assert int(push["uTime"]) > int(push["cTime"])
     assert ex.accounts["keyA"].frozen["USDT"] == 0
-    again = run(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": ord_id}])
+    again = run(ex, "cancel-order", [{"instIdCode": 100001, "ordId": ord_id}])
     assert again.response["code"] == "1"
     assert again.response["data"][0]["sCode"] == "51400"
     assert again.response["data"][0]["ordId"] == ord_id
@@ -298,12 +342,12 @@ def test_cancel_paths(ex: Exchange, clock: Clock) -> None:
 @pytest.mark.parametrize(
     ("arg", "code"),
     [
-        ({"instId": "BTC-USDT", "ordId": "123"}, "51400"),
-        ({"instId": "BTC-USDT", "clOrdId": "nope"}, "51400"),
-        ({"instId": "BTC-USDT"}, "50015"),
-        ({"instId": "NOPE", "ordId": "1"}, "51001"),
+        ({"instIdCode": 100001, "ordId": "123"}, "51400"),
+        ({"instIdCode": 100001, "clOrdId": "nope"}, "51400"),
+        ({"instIdCode": 100001}, "50015"),
+        ({"instIdCode": 999, "ordId": "1"}, "51001"),
         ({"ordId": "1"}, "50014"),
-        ({"instId": "BTC-USDT", "ordId": 5}, "51000"),
+        ({"instIdCode": 100001, "ordId": 5}, "51000"),
     ],
 )
 def test_cancel_failures(arg: dict[str, Any], code: str, ex: Exchange) -> None:
@@ -315,9 +359,9 @@ def test_cancel_failures(arg: dict[str, Any], code: str, ex: Exchange) -> None:
 
 def test_cancel_by_cl_ord_id_wrong_instrument_and_other_account(ex: Exchange) -> None:
     run(ex, "order", [far_bid(ex, clOrdId="c2")])
-    res = run(ex, "cancel-order", [{"instId": "ETH-USDT", "clOrdId": "c2"}])
+    res = run(ex, "cancel-order", [{"instIdCode": 100002, "clOrdId": "c2"}])
     assert res.response["data"][0]["sCode"] == "51400"
-    res = run(ex, "cancel-order", [{"instId": "BTC-USDT", "clOrdId": "c2"}], key="keyB")
+    res = run(ex, "cancel-order", [{"instIdCode": 100001, "clOrdId": "c2"}], key="keyB")
     assert res.response["data"][0]["sCode"] == "51400"
     res = run(ex, "cancel-order", [{"instIdCode": 100001, "clOrdId": "c2"}])
     assert res.response["code"] == "0"
@@ -327,7 +371,7 @@ def test_batch_cancel(ex: Exchange) -> None:
     res = run(ex, "batch-orders", [far_bid(ex) for _ in range(3)])
     ids = [i["ordId"] for i in res.response["data"]]
     res = run(ex, "batch-cancel-orders",
-              [{"instId": "BTC-USDT", "ordId": i} for i in [*ids, ids[0]]])
+              [{"instIdCode": 100001, "ordId": i} for i in [*ids, ids[0]]])
     assert res.response["code"] == "2"
     assert [i["sCode"] for i in res.response["data"]] == ["0", "0", "0", "51400"]
     assert all(o.state == "canceled" for o in ex.order_list())
@@ -341,21 +385,20 @@ def test_amend_size_and_price(ex: Exchange, clock: Clock) -> None:
     arg = far_bid(ex, clOrdId="a1")
     ord_id = run(ex, "order", [arg]).response["data"][0]["ordId"]
     clock.t += 1
-    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "reqId": "r1",
+    res = run(ex, "amend-order", [{"instIdCode": 100001, "ordId": ord_id, "reqId": "r1",
                                    "newSz": "0.02"}])
     r = res.response
     assert r["code"] == "0"
     assert "inTime" in r
-    assert r["data"] == [{"clOrdId": "a1", "ordId": ord_id, "ts": str(T0), "reqId": "r1",
-                          "sCode": "0", "sMsg": "Order modification successful",
-                          "subCode": ""}]
+    assert r["data"] == [{"clOrdId": "a1", "ordId": ord_id, "ts": str(T0 + 1), "reqId": "r1",
+                          "sCode": "0", "sMsg": "", "subCode": ""}]
     (push,) = pushes(res)
     assert (push["sz"], push["reqId"], push["amendResult"], push["state"]) == (
         "0.02", "r1", "0", "live")
     acct = ex.accounts["keyA"]
     assert acct.frozen["USDT"] == Decimal(arg["px"]) * Decimal("0.02")
     new_px = Decimal(arg["px"]) - 100
-    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "clOrdId": "a1", "newPx": str(new_px)}])
+    res = run(ex, "amend-order", [{"instIdCode": 100001, "clOrdId": "a1", "newPx": str(new_px)}])
     (push,) = pushes(res)
     assert push["px"] == str(new_px)
     assert push["reqId"] == ""
@@ -367,7 +410,7 @@ def test_amend_size_and_price(ex: Exchange, clock: Clock) -> None:
 
 def test_amend_failures(ex: Exchange) -> None:
     ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
-    base = {"instId": "BTC-USDT", "ordId": ord_id}
+    base = {"instIdCode": 100001, "ordId": ord_id}
     cases = [
         ({}, "51000"),
         ({"newSz": "abc"}, "51000"),
@@ -392,12 +435,12 @@ def test_amend_failures(ex: Exchange) -> None:
 
 def test_amend_business_failure_pushes_minus_one_or_cancels(ex: Exchange) -> None:
     ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
-    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "reqId": "q1",
+    res = run(ex, "amend-order", [{"instIdCode": 100001, "ordId": ord_id, "reqId": "q1",
                                    "newSz": "1000"}])
     (push,) = pushes(res)
     assert (push["amendResult"], push["reqId"], push["state"], push["code"]) == (
         "-1", "q1", "live", "51008")
-    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "reqId": "q2",
+    res = run(ex, "amend-order", [{"instIdCode": 100001, "ordId": ord_id, "reqId": "q2",
                                    "newSz": "1000", "cxlOnFail": True}])
     assert res.response["data"][0]["sCode"] == "51008"
     (push,) = pushes(res)
@@ -409,7 +452,7 @@ def test_amend_post_only_that_would_take(ex: Exchange) -> None:
     bid, ask = best(ex)
     arg = limit(str(bid), ordType="post_only")
     ord_id = run(ex, "order", [arg]).response["data"][0]["ordId"]
-    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "newPx": str(ask)}])
+    res = run(ex, "amend-order", [{"instIdCode": 100001, "ordId": ord_id, "newPx": str(ask)}])
     assert res.response["data"][0]["sCode"] == "51511"
     assert ex.find_order("keyA", ord_id=ord_id).px == bid  # type: ignore[union-attr]
 
@@ -417,8 +460,8 @@ def test_amend_post_only_that_would_take(ex: Exchange) -> None:
 def test_batch_amend_duplicates(ex: Exchange) -> None:
     ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
     res = run(ex, "batch-amend-orders", [
-        {"instId": "BTC-USDT", "ordId": ord_id, "newSz": "0.02"},
-        {"instId": "BTC-USDT", "ordId": ord_id, "newSz": "0.03"},
+        {"instIdCode": 100001, "ordId": ord_id, "newSz": "0.02"},
+        {"instIdCode": 100001, "ordId": ord_id, "newSz": "0.03"},
     ])
     assert res.response["code"] == "2"
     assert [i["sCode"] for i in res.response["data"]] == ["0", "51512"]
@@ -435,7 +478,7 @@ def test_amend_size_down_to_filled_completes_the_order(ex: Exchange) -> None:
     assert order is not None
     assert order.state == "partially_filled"
     assert order.acc_fill_sz == top_ask
-    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id,
+    res = run(ex, "amend-order", [{"instIdCode": 100001, "ordId": ord_id,
                                    "newSz": str(top_ask)}])
     assert res.response["code"] == "0"
     (push,) = pushes(res)
@@ -448,7 +491,7 @@ def test_amend_size_down_to_filled_completes_the_order(ex: Exchange) -> None:
 def test_amend_price_through_the_book_trades(ex: Exchange) -> None:
     ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
     _, ask = best(ex)
-    res = run(ex, "amend-order", [{"instId": "BTC-USDT", "ordId": ord_id, "newPx": str(ask)}])
+    res = run(ex, "amend-order", [{"instIdCode": 100001, "ordId": ord_id, "newPx": str(ask)}])
     states = [p["state"] for p in pushes(res)]
     assert states == ["live", "filled"]
     assert pushes(res)[1]["execType"] == "T"
@@ -459,24 +502,63 @@ def test_amend_price_through_the_book_trades(ex: Exchange) -> None:
 # mass-cancel
 
 
-def test_mass_cancel(ex: Exchange, clock: Clock) -> None:
-    assert run(ex, "order", [option()]).response["code"] == "0"
-    assert run(ex, "order", [option(clOrdId="o2")]).response["code"] == "0"
-    assert run(ex, "order", [option()], key="keyB").response["code"] == "0"
-    run(ex, "order", [far_bid(ex)])
-    res = run(ex, "mass-cancel", [{"instType": "OPTION", "instFamily": "BTC-USD",
-                                   "lockInterval": "1000"}])
+MASS = {"instType": "OPTION", "instFamily": "BTC-USD"}
+
+
+def test_mass_cancel_cancels_only_mmp_orders(
+    make_exchange: Callable[..., Exchange], clock: Clock
+) -> None:
+    ex = make_exchange(accounts=[MM_A, MM_B])
+    for arg in (option(ordType="mmp", clOrdId="m1"),
+                option(ordType="mmp_and_post_only", clOrdId="m2"),
+                option(clOrdId="plain"), far_bid(ex, clOrdId="spot")):
+        assert run(ex, "order", [arg]).response["code"] == "0", arg
+    assert run(ex, "order", [option(ordType="mmp")], key="keyB").response["code"] == "0"
+    res = run(ex, "mass-cancel", [{**MASS, "lockInterval": "1000"}])
     assert res.response == {"id": res.response["id"], "op": "mass-cancel", "code": "0",
                             "msg": "", "data": [{"result": True}]}
-    assert [(p["state"], p["instId"]) for p in pushes(res)] == [("canceled", OPT)] * 2
-    states = {(o.api_key, o.inst_type): o.state for o in ex.order_list()}
-    assert states == {("keyA", "OPTION"): "canceled", ("keyB", "OPTION"): "live",
-                      ("keyA", "SPOT"): "live"}
+    assert [(p["state"], p["clOrdId"]) for p in pushes(res)] == [
+        ("canceled", "m1"), ("canceled", "m2")]
+    states = {(o.api_key, o.cl_ord_id): o.state for o in ex.order_list()}
+    assert states == {("keyA", "m1"): "canceled", ("keyA", "m2"): "canceled",
+                      ("keyA", "plain"): "live", ("keyA", "spot"): "live",
+                      ("keyB", ""): "live"}
     res = run(ex, "order", [option()])
     assert res.response["data"][0]["sCode"] == "54008"
     assert run(ex, "order", [option()], key="keyB").response["code"] == "0"
     clock.t += 1000
     assert run(ex, "order", [option()]).response["code"] == "0"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{}, {"portfolio_margin": True}, {"mmp": True}],
+    ids=["default", "pm-only", "mmp-only"],
+)
+def test_mass_cancel_needs_portfolio_margin_and_mmp(
+    settings: dict[str, bool], make_exchange: Callable[..., Exchange]
+) -> None:
+    ex = make_exchange(accounts=[SimAccount(KA, **settings)])
+    run(ex, "order", [option(clOrdId="o1")])
+    res = run(ex, "mass-cancel", [MASS])
+    assert res.response == {"id": res.response["id"], "op": "mass-cancel", "code": "51411",
+                            "msg": "Account does not have permission for mass cancellation.",
+                            "data": []}
+    assert ex.order_list()[0].state == "live"
+    assert res.emits == []
+
+
+def test_mmp_order_types_need_pm_mmp_and_an_option(
+    make_exchange: Callable[..., Exchange]
+) -> None:
+    ex = make_exchange(accounts=[SimAccount(KA, portfolio_margin=True), MM_B])
+    for ord_type in ("mmp", "mmp_and_post_only"):
+        res = run(ex, "order", [option(ordType=ord_type)])
+        assert res.response["data"][0]["sCode"] == "51000", ord_type
+        assert res.response["data"][0]["sMsg"] == "Parameter ordType error"
+        res = run(ex, "order", [far_bid(ex, ordType=ord_type)], key="keyB")
+        assert res.response["data"][0]["sCode"] == "51000", ord_type
+        assert run(ex, "order", [option(ordType=ord_type)], key="keyB").response["code"] == "0"
 
 
 @pytest.mark.parametrize(
@@ -511,12 +593,12 @@ def test_sprd_order_amend_cancel(ex: Exchange) -> None:
     assert [e.sprd_id for e in res.emits if e.channel == "sprd-orders"] == [SPRD]
     res = run(ex, "sprd-amend-order", [{"ordId": ord_id, "reqId": "r9", "newSz": "2"}])
     assert res.response["data"] == [{"clOrdId": "s1", "ordId": ord_id, "reqId": "r9",
-                                     "sCode": "0", "sMsg": "Order modification successful"}]
+                                     "sCode": "0", "sMsg": ""}]
     (push,) = pushes(res, "sprd-orders")
     assert (push["sz"], push["reqId"], push["amendResult"]) == ("2", "r9", "0")
     res = run(ex, "sprd-cancel-order", [{"clOrdId": "s1"}])
     assert res.response["data"] == [{"clOrdId": "s1", "ordId": ord_id, "sCode": "0",
-                                     "sMsg": "Cancellation was successful"}]
+                                     "sMsg": ""}]
     (push,) = pushes(res, "sprd-orders")
     assert (push["state"], push["canceledSz"], push["cancelSource"]) == ("canceled", "2", "1")
     again = run(ex, "sprd-cancel-order", [{"ordId": ord_id}])
@@ -602,7 +684,7 @@ def test_rate_limit_top_level(ex: Exchange, clock: Clock) -> None:
     assert res.response["msg"].startswith("Rate limit reached")
     assert len(ex.order_list()) == 60
     # Another instrument has its own bucket.
-    eth = {"instId": "ETH-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+    eth = {"instIdCode": 100002, "tdMode": "cash", "side": "buy", "ordType": "limit",
            "px": "1000", "sz": "1"}
     assert run(ex, "order", [eth]).response["code"] == "0"
     # Another account too.
@@ -614,7 +696,7 @@ def test_rate_limit_top_level(ex: Exchange, clock: Clock) -> None:
     assert run(ex, "order", [far_bid(ex)]).response["code"] == "50011"
     # Cancels have their own bucket.
     order = ex.order_list()[0]
-    res = run(ex, "cancel-order", [{"instId": "BTC-USDT", "ordId": order.ord_id}])
+    res = run(ex, "cancel-order", [{"instIdCode": 100001, "ordId": order.ord_id}])
     assert res.response["code"] == "0"
 
 
@@ -638,7 +720,7 @@ def test_rate_limit_batch_bucket_counts_orders(make_exchange: Callable[..., Exch
         assert run(ex, "batch-orders", [far_bid(ex) for _ in range(20)]).response["code"] == "0"
     res = run(ex, "batch-orders", [far_bid(ex) for _ in range(19)])
     assert res.response["code"] == "0"
-    eth = {"instId": "ETH-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+    eth = {"instIdCode": 100002, "tdMode": "cash", "side": "buy", "ordType": "limit",
            "px": "1000", "sz": "1"}
     res = run(ex, "batch-orders", [far_bid(ex), eth, far_bid(ex)])
     assert res.response["code"] == "2"
@@ -654,8 +736,8 @@ def test_rate_limit_mass_cancel_and_spread(
     make_exchange: Callable[..., Exchange],
     clock: Clock,
 ) -> None:
-    ex = make_exchange(rate_limit_shape="item")
-    arg = {"instType": "OPTION", "instFamily": "BTC-USD"}
+    ex = make_exchange(rate_limit_shape="item", accounts=[MM_A])
+    arg = MASS
     for _ in range(5):
         assert run(ex, "mass-cancel", [arg]).response["code"] == "0"
     res = run(ex, "mass-cancel", [arg])
@@ -677,8 +759,135 @@ def test_rate_limit_off(make_exchange: Callable[..., Exchange]) -> None:
 
 
 def test_options_share_a_family_bucket(ex: Exchange) -> None:
-    other = "BTC-USD-261225-70000-C"
     for i in range(60):
-        inst = OPT if i % 2 else other
-        assert run(ex, "order", [option(instId=inst)]).response["code"] == "0"
+        code = 300001 if i % 2 else 300003  # the 60000 and 70000 calls: one family
+        assert run(ex, "order", [option(instIdCode=code)]).response["code"] == "0"
     assert run(ex, "order", [option()]).response["code"] == "50011"
+
+
+def test_keys_of_one_account_share_its_limits_orders_and_pushes(
+    make_exchange: Callable[..., Exchange],
+) -> None:
+    # OKX counts trade-op limits per User ID: every API key of an account shares them.
+    ex = make_exchange(accounts=[SimAccount(KA, extra_keys=[KA2]), KB])
+    assert ex.uid("keyA") == ex.uid("keyA2") != ex.uid("keyB")
+    assert ex.credentials("keyA2") == KA2
+    for i in range(60):
+        key = "keyA" if i % 2 else "keyA2"
+        assert run(ex, "order", [far_bid(ex)], key=key).response["code"] == "0"
+    for key in ("keyA", "keyA2"):
+        assert run(ex, "order", [far_bid(ex)], key=key).response["code"] == "50011"
+    assert run(ex, "order", [far_bid(ex)], key="keyB").response["code"] == "0"
+    # One account: an order placed with one key is the account's (its pushes
+    # carry the first key) and the other key cancels it.
+    order = ex.order_list()[0]
+    assert order.api_key == "keyA"
+    res = run(ex, "cancel-order", [{"instIdCode": 100001, "ordId": order.ord_id}], key="keyA")
+    assert res.response["code"] == "0"
+    assert {e.api_key for e in res.emits if e.api_key} == {"keyA"}
+    assert ex.find_order("keyA2", ord_id=order.ord_id) is order
+
+
+def _swaps(n: int) -> list[InstrumentSpec]:
+    return [
+        InstrumentSpec(f"X{i}-USDT-SWAP", "SWAP", 400001 + i, tick_sz="0.1", lot_sz="1",
+                       min_sz="1", start_px="100", level_sz="50", settle_ccy="USDT",
+                       ct_val="1", ct_mult="1", ct_val_ccy=f"X{i}",
+                       inst_family=f"X{i}-USDT", lever="10")
+        for i in range(n)
+    ]
+
+
+def test_sub_account_cap_of_1000_orders(
+    make_exchange: Callable[..., Exchange], clock: Clock
+) -> None:
+    # 50061: at most 1000 new + amended orders per 2 s per account, batch items
+    # counted one by one, on top of the per-instrument limits; cancels and
+    # spot, spread and MMP orders are exempt.
+    ex = make_exchange(accounts=[MM_A, KB], instruments=[*default_instruments(), *_swaps(4)])
+
+    def swaps(i: int, n: int = 20) -> list[dict[str, Any]]:
+        return [{"instIdCode": 400001 + i % 4, "tdMode": "cross", "side": "buy",
+                 "ordType": "limit", "px": "96", "sz": "1"} for _ in range(n)]
+
+    for i in range(49):
+        assert run(ex, "batch-orders", swaps(i)).response["code"] == "0"
+    assert run(ex, "batch-orders", swaps(49, 10)).response["code"] == "0"
+    # 990 counted: a batch of 20 gets 10 through.
+    res = run(ex, "batch-orders", swaps(50)).response
+    assert res["code"] == "2"
+    assert [d["sCode"] for d in res["data"]] == ["0"] * 10 + ["50061"] * 10
+    refused = res["data"][-1]
+    assert refused["sMsg"] == "You've reached the maximum order rate limit for this account."
+    assert refused["ordId"] == ""
+    assert len(ex.order_list()) == 1000
+    swap_order = ex.order_list()[0]
+    res = run(ex, "amend-order", [{"instIdCode": swap_order_code(swap_order), "ordId":
+                                   swap_order.ord_id, "newSz": "2"}]).response
+    assert res["data"][0]["sCode"] == "50061"
+    assert run(ex, "order", [far_bid(ex)]).response["code"] == "0"  # spot: exempt
+    assert run(ex, "order", [option(ordType="mmp")]).response["code"] == "0"  # MMP: exempt
+    assert run(ex, "sprd-order", [sprd()]).response["code"] == "0"  # spread: exempt
+    res = run(ex, "cancel-order", [{"instIdCode": swap_order_code(swap_order),
+                                    "ordId": swap_order.ord_id}]).response
+    assert res["code"] == "0"  # cancels do not count
+    assert run(ex, "order", swaps(0, 1), key="keyB").response["code"] == "0"  # per account
+    clock.t += 2000
+    assert run(ex, "order", swaps(0, 1)).response["code"] == "0"
+
+
+def swap_order_code(order: Any) -> int:
+    """The instIdCode of one of :func:`_swaps`' instruments from an order's instId."""
+    return 400001 + int(order.inst_id[1:order.inst_id.index("-")])
+
+
+# ---------------------------------------------------------------------------
+# RPI, and the ELP names retired after 2026-10-31
+
+
+def test_rpi_order_rests_as_a_post_only_maker(ex: Exchange) -> None:
+    arg = far_bid(ex, ordType="rpi", rpiPxRound=True, clOrdId="rpi1")
+    res = run(ex, "order", [arg])
+    assert res.response["code"] == "0"
+    (push,) = pushes(res)
+    assert (push["ordType"], push["state"]) == ("rpi", "live")
+    _, ask = best(ex)
+    res = run(ex, "order", [limit(ask, ordType="rpi")])
+    assert res.response["code"] == "0"
+    (push,) = pushes(res)
+    assert (push["state"], push["cancelSource"]) == ("canceled", "31")
+    res = run(ex, "order", [option(ordType="rpi")])
+    assert res.response["data"][0]["sCode"] == "51000"
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [({"rpiTakerAccess": True}, "0"), ({"rpiTakerAccess": "false"}, "0"),
+     ({"rpiTakerAccess": "yes"}, "51000"), ({"rpiPxRound": 1}, "51000"),
+     ({"isElpTakerAccess": "garbage"}, "0"), ({"ordType": "elp"}, "51000")],
+)
+def test_rpi_fields_and_retired_elp_names(
+    changes: dict[str, Any], code: str, ex: Exchange
+) -> None:
+    res = run(ex, "order", [mutate(far_bid(ex), **changes)])
+    item = res.response["data"][0]
+    assert item["sCode"] == code, item
+    if changes == {"ordType": "elp"}:
+        assert item["sMsg"] == "Parameter ordType error"
+
+
+def test_elp_names_option_accepts_them_as_rpi(make_exchange: Callable[..., Exchange]) -> None:
+    ex = make_exchange(elp_names=True)
+    res = run(ex, "order", [far_bid(ex, ordType="elp", isElpTakerAccess=True)])
+    assert res.response["code"] == "0"
+    assert pushes(res)[0]["ordType"] == "rpi"
+    res = run(ex, "order", [far_bid(ex, isElpTakerAccess="garbage")])
+    assert res.response["data"][0]["sCode"] == "51000"
+
+
+def test_amend_checks_rpi_fields(ex: Exchange) -> None:
+    ord_id = run(ex, "order", [far_bid(ex)]).response["data"][0]["ordId"]
+    arg = {"instIdCode": 100001, "ordId": ord_id, "newSz": "0.02"}
+    res = run(ex, "amend-order", [{**arg, "rpiTakerAccess": "maybe"}])
+    assert res.response["data"][0]["sCode"] == "51000"
+    assert run(ex, "amend-order", [{**arg, "rpiTakerAccess": True}]).response["code"] == "0"

@@ -5,14 +5,15 @@ from __future__ import annotations
 import trio
 import trio.testing
 from support import internals
-from support.streams import frames, inject, marks, next_push, sim_client
+from support.streams import VIP4, frames, inject, marks, next_push, sim_client
 
 from okx_trio import Gap, Push
 from okx_trio._subscriptions import PRIVATE_BUFFER, PUBLIC_BUFFER
 
 TICKERS = {"channel": "tickers", "instId": "BTC-USDT"}
 TRADES = {"channel": "trades", "instId": "BTC-USDT"}
-ORDER = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+# Raw trade-op args name the instrument by instIdCode, as OKX requires since 2026.
+ORDER = {"instIdCode": 100001, "tdMode": "cash", "side": "buy", "ordType": "limit",
          "sz": "0.01", "px": "58000"}
 
 
@@ -66,7 +67,7 @@ async def test_slow_reader_gets_dropped_gap_and_delays_nobody(
 async def test_default_buffer_sizes_by_channel_kind(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with sim_client(memory=True) as (_sim, client):
+    async with sim_client(memory=True, sim_options=VIP4) as (_sim, client):
         with trio.fail_after(60):
             async with client.subscribe(TICKERS) as public, \
                     client.subscribe({"channel": "orders", "instType": "ANY"}) as orders, \

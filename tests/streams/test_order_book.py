@@ -11,7 +11,7 @@ import orjson
 import pytest
 import trio
 import trio.testing
-from support.streams import frames, sim_client, spot_only
+from support.streams import VIP4, frames, sim_client, spot_only
 
 import okx_trio
 from okx_trio import Gap, LiveOrderBook
@@ -208,8 +208,8 @@ async def test_book_joining_a_raw_books_subscription(
 
 
 async def test_l2_tbt_book(autojump_clock: trio.testing.MockClock) -> None:
-    async with sim_client(memory=True, market_interval=0.05,
-                          instruments=spot_only()) as (sim, client):
+    async with sim_client(memory=True, market_interval=0.05, instruments=spot_only(),
+                          sim_options=VIP4) as (sim, client):
         with trio.fail_after(120):
             async with client.order_book(INST, channel="books-l2-tbt") as book:
                 for _ in range(20):

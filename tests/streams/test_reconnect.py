@@ -8,14 +8,15 @@ import pytest
 import trio
 import trio.testing
 from support import internals
-from support.streams import CREDS, frames, inject, marks, next_push, sim_client
+from support.streams import CREDS, VIP4, frames, inject, marks, next_push, sim_client
 
 from okx_trio import Gap, OkxApiError, Push
 
 TICKERS = {"channel": "tickers", "instId": "BTC-USDT"}
 ORDERS = {"channel": "orders", "instType": "ANY"}
 ACCOUNT = {"channel": "account"}
-ORDER = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+# Raw trade-op args name the instrument by instIdCode, as OKX requires since 2026.
+ORDER = {"instIdCode": 100001, "tdMode": "cash", "side": "buy", "ordType": "limit",
          "sz": "0.01", "px": "58000"}
 
 
@@ -189,7 +190,7 @@ async def test_conn_count_error_raises_from_the_next_iteration(
 async def test_l2_book_logs_in_on_public_and_replaces_the_anonymous_connection(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
-    async with sim_client(memory=True, market_interval=0.2) as (sim, client):
+    async with sim_client(memory=True, market_interval=0.2, sim_options=VIP4) as (sim, client):
         with trio.fail_after(60):
             async with client.subscribe(TICKERS) as sub:
                 await next_push(sub)

@@ -17,7 +17,8 @@ from okx_trio._protocol import ChannelConnCount
 TICKERS = {"channel": "tickers", "instId": "BTC-USDT"}
 TRADES = {"channel": "trades", "instId": "BTC-USDT"}
 ORDERS = {"channel": "orders", "instType": "ANY"}
-ORDER = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+# Raw trade-op args name the instrument by instIdCode, as OKX requires since 2026.
+ORDER = {"instIdCode": 100001, "tdMode": "cash", "side": "buy", "ordType": "limit",
          "sz": "0.01", "px": "58000"}
 
 

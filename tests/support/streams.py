@@ -10,10 +10,13 @@ import trio
 
 import okx_trio
 from okx_trio import Gap, Push
-from okx_trio.testing import DEFAULT_CREDENTIALS, Simulator, open_simulator
+from okx_trio.testing import DEFAULT_CREDENTIALS, SimAccount, Simulator, open_simulator
 from okx_trio.testing._engine_model import default_instruments
 
 CREDS = DEFAULT_CREDENTIALS
+VIP4 = {"accounts": [SimAccount(CREDS, vip_level=4)]}
+"""``sim_options`` for an account of fee tier VIP 4: OKX's minimum for ``books-l2-tbt``,
+``books50-l2-tbt`` and ``fills`` (64003 below it)."""
 
 
 def spot_only() -> list[Any]:

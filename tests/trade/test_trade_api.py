@@ -35,7 +35,7 @@ from okx_trio import (
     open_ws_api_client,
 )
 from okx_trio._protocol import ID_RE
-from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, Simulator, open_simulator
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, SimAccount, Simulator, open_simulator
 
 BTC = 100001  # the simulator's default instIdCodes of BTC-USDT and ETH-USDT
 ETH = 100002
@@ -53,13 +53,17 @@ TRADE_OPS = {
     "sprd-cancel-order",
     "sprd-mass-cancel",
 }
+# mass-cancel needs Portfolio Margin mode and the MMP privilege, on OKX as here.
+MARKET_MAKER = SimAccount(CREDS, portfolio_margin=True, mmp=True)
 
 
 @asynccontextmanager
 async def trading(
     sim_options: dict[str, Any] | None = None, **client_options: Any
 ) -> AsyncIterator[tuple[Simulator, WsApiClient]]:
-    async with open_simulator(accounts=[CREDS], market_interval=None, **(sim_options or {})) as sim:
+    async with open_simulator(
+        accounts=[MARKET_MAKER], market_interval=None, **(sim_options or {})
+    ) as sim:
         options: dict[str, Any] = {
             "credentials": CREDS,
             "base_url": sim.base_url,
