@@ -17,6 +17,7 @@ import trio
 
 import okx_trio
 from okx_trio import Gap
+from okx_trio.views import Ticker, Trade
 
 
 def options(parser: argparse.ArgumentParser) -> None:
@@ -31,10 +32,10 @@ async def watch_pushes(ws: okx_trio.WsClient, inst_id: str) -> None:
             if isinstance(item, Gap):
                 print(f"pushes may be missing here ({item.reason})")
                 continue
-            for view in item.view():  # typed, with Decimal prices
-                if item.channel == "tickers":
+            for view in item.view():  # typed views, with Decimal prices
+                if isinstance(view, Ticker):
                     print(f"ticker: last {view.last} bid {view.bid_px} ask {view.ask_px}")
-                else:
+                elif isinstance(view, Trade):
                     print(f"trade:  {view.side:4} {view.sz} @ {view.px}")
 
 

@@ -20,6 +20,7 @@ import trio
 
 import okx_trio
 from okx_trio import CancelOrder, Gap, PlaceOrder
+from okx_trio.views import Order
 
 INST_ID = "BTC-USDT"
 OPEN_STATES = ("live", "partially_filled")
@@ -60,10 +61,10 @@ async def follow_orders(ws: okx_trio.WsClient, book: OpenOrders,
                 print(f"gap ({item.reason}): rebuilt the table from the exchange, "
                       f"{len(book.states)} open orders")
                 continue
-            for order in item.view():
-                print(f"push: {order.ord_id} {order.side} {order.px} {order.state}")
-                if order.ord_id:
-                    book.update(order.ord_id, order.state or "")
+            for view in item.view_as(Order):  # the orders channel's views
+                print(f"push: {view.ord_id} {view.side} {view.px} {view.state}")
+                if view.ord_id:
+                    book.update(view.ord_id, view.state or "")
 
 
 async def main(argv: list[str] | None = None) -> None:

@@ -23,6 +23,7 @@ from okx_trio import (
     PlaceSpreadOrder,
     Push,
 )
+from okx_trio.views import SprdOrder
 
 
 def options(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +46,7 @@ async def print_states(ws: okx_trio.WsClient, sprd_id: str,
         task_status.started()  # subscribed: nothing the main task does is missed
         async for item in sub:
             if isinstance(item, Push):
-                for order in item.view():
+                for order in item.view_as(SprdOrder):
                     print(f"  sprd-orders: {order.cl_ord_id} {order.side} {order.sz} @ "
                           f"{order.px} is {order.state}")
 

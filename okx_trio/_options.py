@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-import random
 import ssl
+from random import Random
 from typing import Any
 
 import attrs
@@ -70,7 +70,7 @@ class ClientOptions:
     reconnect_initial: float = attrs.field(default=0.1, validator=_positive)
     reconnect_max: float = attrs.field(default=30.0, validator=_positive)
     max_connects_per_second: int = CONNECT_LIMIT
-    random: random.Random | None = None
+    random: Random | None = None
     id_prefix: str | None = None
     compression: bool = False
     track_orders: bool = False

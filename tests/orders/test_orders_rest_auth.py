@@ -23,35 +23,34 @@ from okx_trio import (
     open_ws_api_client,
 )
 from okx_trio._rest import RestClient
-from okx_trio.testing import open_simulator
+from okx_trio.testing import Simulator
 
 
-async def test_signed_look_ups_and_refused_signatures() -> None:
+async def test_signed_look_ups_and_refused_signatures(sim: Simulator) -> None:
     with trio.fail_after(20):
-        async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
-            async with RestClient(sim.rest_url, credentials=CREDS) as rest:
-                with pytest.raises(OkxApiError) as missing:
-                    await rest.get_order("BTC-USDT", cl_ord_id="nothere")
-                assert missing.value.code == "51603"
-                with pytest.raises(OkxApiError) as missing_sprd:
-                    await rest.get_sprd_order(cl_ord_id="nothere")
-                assert missing_sprd.value.code == "51603"
-                assert await rest.get_orders_pending() == []
+        async with RestClient(sim.rest_url, credentials=CREDS) as rest:
+            with pytest.raises(OkxApiError) as missing:
+                await rest.get_order("BTC-USDT", cl_ord_id="nothere")
+            assert missing.value.code == "51603"
+            with pytest.raises(OkxApiError) as missing_sprd:
+                await rest.get_sprd_order(cl_ord_id="nothere")
+            assert missing_sprd.value.code == "51603"
+            assert await rest.get_orders_pending() == []
 
-            cases = [
-                (Credentials(CREDS.api_key, "NOT-THE-SECRET-0123456789", CREDS.passphrase),
-                 "50113"),
-                (Credentials(CREDS.api_key, CREDS.secret_key, "wrong-passphrase"), "50105"),
-                (Credentials("no-such-key", CREDS.secret_key, CREDS.passphrase), "50111"),
-            ]
-            for creds, code in cases:
-                async with RestClient(sim.rest_url, credentials=creds) as rest:
-                    with pytest.raises(OkxAuthError) as refused:
-                        await rest.get_order("BTC-USDT", cl_ord_id="abc")
-                    assert refused.value.code == code
-                    text = f"{refused.value} {refused.value!r} {refused.value.args}"
-                    assert creds.secret_key not in text
-                    assert creds.passphrase not in text
+        cases = [
+            (Credentials(CREDS.api_key, "NOT-THE-SECRET-0123456789", CREDS.passphrase),
+             "50113"),
+            (Credentials(CREDS.api_key, CREDS.secret_key, "wrong-passphrase"), "50105"),
+            (Credentials("no-such-key", CREDS.secret_key, CREDS.passphrase), "50111"),
+        ]
+        for creds, code in cases:
+            async with RestClient(sim.rest_url, credentials=creds) as rest:
+                with pytest.raises(OkxAuthError) as refused:
+                    await rest.get_order("BTC-USDT", cl_ord_id="abc")
+                assert refused.value.code == code
+                text = f"{refused.value} {refused.value!r} {refused.value.args}"
+                assert creds.secret_key not in text
+                assert creds.passphrase not in text
 
 
 async def test_signature_covers_the_query_as_sent(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -65,9 +64,8 @@ async def test_signature_covers_the_query_as_sent(monkeypatch: pytest.MonkeyPatc
         return httpx.Response(200, json={"code": "51603", "msg": "Order does not exist",
                                          "data": []})
 
-    async with RestClient("http://127.0.0.1:9", credentials=CREDS) as rest:
-        rest._client = httpx.AsyncClient(base_url=rest.base_url,
-                                         transport=httpx.MockTransport(handler))
+    async with RestClient("http://127.0.0.1:9", credentials=CREDS,
+                          transport=httpx.MockTransport(handler)) as rest:
         with pytest.raises(OkxApiError):
             await rest.get_order("BTC-USDT", cl_ord_id="abc123")
     request = seen[0]
@@ -83,21 +81,20 @@ async def test_signature_covers_the_query_as_sent(monkeypatch: pytest.MonkeyPatc
     assert request.headers["OK-ACCESS-PASSPHRASE"] == CREDS.passphrase
 
 
-async def test_resolve_over_sockets() -> None:
+async def test_resolve_over_sockets(sim: Simulator) -> None:
     """The whole path on real loopback sockets: a place whose answer was lost is
     found by its generated clOrdId through signed REST."""
     with trio.fail_after(20):
-        async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
-            options = {"credentials": CREDS, "base_url": sim.base_url, "log_lifecycle": False}
-            async with open_ws_api_client(**options) as api:
-                sim.faults.drop_on("order", when="after", mode="reset")
-                with pytest.raises(OkxConnectionLost) as lost:
-                    await api.submit_new_order(bid(mid(sim) - 100))
-                res = await api.resolve(lost.value)
-            assert res.outcome == "acted"
-            order = sim.orders.find(cl_ord_id=lost.value.cl_ord_id)
-            assert order is not None
-            assert res.orders[0].ord_id == order.ord_id
+        options = {"credentials": CREDS, "base_url": sim.base_url, "log_lifecycle": False}
+        async with open_ws_api_client(**options) as api:
+            sim.faults.drop_on("order", when="after", mode="reset")
+            with pytest.raises(OkxConnectionLost) as lost:
+                await api.submit_new_order(bid(mid(sim) - 100))
+            res = await api.resolve(lost.value)
+        assert res.outcome == "acted"
+        order = sim.orders.find(cl_ord_id=lost.value.cl_ord_id)
+        assert order is not None
+        assert res.orders[0].ord_id == order.ord_id
 
 
 async def test_resolve_reports_a_refused_signature() -> None:

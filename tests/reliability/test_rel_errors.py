@@ -12,7 +12,7 @@ import trio
 import trio.testing
 
 from okx_trio import OkxError, open_ws_client
-from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, Simulator, open_simulator
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, Simulator
 
 
 async def fail_inside(sim: Simulator) -> None:
@@ -31,19 +31,19 @@ async def fail_in_own_nursery(sim: Simulator) -> None:
         raise KeyError("mine")
 
 
-async def test_user_exception_leaves_as_itself(autojump_clock: trio.testing.MockClock) -> None:
+async def test_user_exception_leaves_as_itself(
+    autojump_clock: trio.testing.MockClock, sim: Simulator
+) -> None:
     with trio.fail_after(30):
-        async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
-            with pytest.raises(KeyError, match="mine"):
-                await fail_inside(sim)
+        with pytest.raises(KeyError, match="mine"):
+            await fail_inside(sim)
 
 
 async def test_user_exception_group_leaves_as_itself(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, sim: Simulator,
 ) -> None:
     with trio.fail_after(30):
-        async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
-            with pytest.raises(BaseExceptionGroup) as info:
-                await fail_in_own_nursery(sim)
-            assert not isinstance(info.value, OkxError)
-            assert info.value.subgroup(KeyError) is not None
+        with pytest.raises(BaseExceptionGroup) as info:
+            await fail_in_own_nursery(sim)
+        assert not isinstance(info.value, OkxError)
+        assert info.value.subgroup(KeyError) is not None

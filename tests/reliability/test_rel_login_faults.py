@@ -82,32 +82,31 @@ async def waiters(api: WsApiClient) -> list[tuple[str, float, Any]]:
 
 @pytest.mark.parametrize("case", sorted(WRONG))
 async def test_wrong_credentials_fail_every_waiter_at_once_without_reconnecting(
-    case: str, autojump_clock: trio.testing.MockClock
+    case: str, autojump_clock: trio.testing.MockClock, sim: Simulator
 ) -> None:
     creds, code = WRONG[case]
     with trio.fail_after(300):
-        async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
-            connector = RecordingConnector(sim.connect_memory(), keep_frames=False)
-            async with open_ws_api_client(
-                credentials=creds, base_url=sim.base_url, transport=connector,
-                rate_limit=False, log_lifecycle=False,
-            ) as api:
-                t0 = trio.current_time()
-                results = await waiters(api)
-                assert len(results) == 7
-                for name, end, result in results:
-                    assert isinstance(result, OkxAuthError), (name, result)
-                    assert result.code == code, name
-                    # Promptly: on the exchange's answer, not after a deadline.
-                    assert end - t0 < 0.001, name
-                # No reconnect loop: one connection per path, one login each, for good.
-                await trio.sleep(120)
-                assert sorted(p for _, p in connector.attempts) == ["business", "private"]
-                assert len(sim.frames.ops("login")) == 2
-                with pytest.raises(OkxAuthError):
-                    await api.submit_new_order(ORDER)
-                assert len(connector.attempts) == 2
-                assert not any(c.api_key for c in sim.connections)
+        connector = RecordingConnector(sim.connect_memory(), keep_frames=False)
+        async with open_ws_api_client(
+            credentials=creds, base_url=sim.base_url, transport=connector,
+            rate_limit=False, log_lifecycle=False,
+        ) as api:
+            t0 = trio.current_time()
+            results = await waiters(api)
+            assert len(results) == 7
+            for name, end, result in results:
+                assert isinstance(result, OkxAuthError), (name, result)
+                assert result.code == code, name
+                # Promptly: on the exchange's answer, not after a deadline.
+                assert end - t0 < 0.001, name
+            # No reconnect loop: one connection per path, one login each, for good.
+            await trio.sleep(120)
+            assert sorted(p for _, p in connector.attempts) == ["business", "private"]
+            assert len(sim.frames.ops("login")) == 2
+            with pytest.raises(OkxAuthError):
+                await api.submit_new_order(ORDER)
+            assert len(connector.attempts) == 2
+            assert not any(c.api_key for c in sim.connections)
 
 
 async def expired_login(sim: Simulator, first: str, **options: Any) -> tuple[Any, float, int]:
@@ -137,49 +136,47 @@ def check_resynced(sim: Simulator, offset: int) -> None:
     assert ts[1] - ts[0] == pytest.approx(600, abs=5)
 
 
-async def test_expired_timestamp_resyncs_the_clock_once_and_logs_in() -> None:
+async def test_expired_timestamp_resyncs_the_clock_once_and_logs_in(sim: Simulator) -> None:
     with trio.fail_after(20):
-        async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
-            result, elapsed, offset = await expired_login(sim, "subscribe")
-            assert not isinstance(result, BaseException), result
-            assert result.ok
-            assert elapsed < 5.0 + 1.0
-            check_resynced(sim, offset)
+        result, elapsed, offset = await expired_login(sim, "subscribe")
+        assert not isinstance(result, BaseException), result
+        assert result.ok
+        assert elapsed < 5.0 + 1.0
+        check_resynced(sim, offset)
 
 
-async def test_order_queued_across_the_clock_resync_is_placed() -> None:
+async def test_order_queued_across_the_clock_resync_is_placed(sim: Simulator) -> None:
     with trio.fail_after(20):
-        async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
-            result, elapsed, offset = await expired_login(sim, "order")
-            check_resynced(sim, offset)
-            assert elapsed < 5.0 + 1.0
-            assert not isinstance(result, BaseException), result
+        result, elapsed, offset = await expired_login(sim, "order")
+        check_resynced(sim, offset)
+        assert elapsed < 5.0 + 1.0
+        assert not isinstance(result, BaseException), result
 
 
 async def test_expired_timestamp_without_a_usable_clock_fails_every_waiter_after_one_resync(
+    sim: Simulator,
 ) -> None:
     with trio.fail_after(20):
-        async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
-            sim.clock_offset_ms = 600_000
-            # Nothing listens on port 1: the REST time request fails at once.
-            async with open_ws_api_client(credentials=CREDS, base_url=sim.base_url,
-                                          rate_limit=False, log_lifecycle=False,
-                                          request_timeout=5.0,
-                                          rest_url="http://127.0.0.1:1") as api:
-                start = trio.current_time()
-                results = await waiters(api)
-                assert api.ws_client.time_offset_ms == 0
-            for name, end, result in results:
-                # The login's answer, not the deadline, ended each of them.
-                assert isinstance(result, OkxAuthError), (name, result)
-                assert result.code == "60006", name
-                assert end - start < 5.0 + 1.0, name
-            await trio.sleep(0.5)  # a retry would come within 0.1 s; none does
-            # Per connection kind: the first login, one clock re-sync, one more login.
-            logins = [r for r in sim.frames if r.op == "login"]
-            assert sorted(r.path for r in logins) == ["business", "business", "private",
-                                                      "private"]
-            assert len({r.conn_id for r in sim.frames}) == 4
+        sim.clock_offset_ms = 600_000
+        # Nothing listens on port 1: the REST time request fails at once.
+        async with open_ws_api_client(credentials=CREDS, base_url=sim.base_url,
+                                      rate_limit=False, log_lifecycle=False,
+                                      request_timeout=5.0,
+                                      rest_url="http://127.0.0.1:1") as api:
+            start = trio.current_time()
+            results = await waiters(api)
+            assert api.ws_client.time_offset_ms == 0
+        for name, end, result in results:
+            # The login's answer, not the deadline, ended each of them.
+            assert isinstance(result, OkxAuthError), (name, result)
+            assert result.code == "60006", name
+            assert end - start < 5.0 + 1.0, name
+        await trio.sleep(0.5)  # a retry would come within 0.1 s; none does
+        # Per connection kind: the first login, one clock re-sync, one more login.
+        logins = [r for r in sim.frames if r.op == "login"]
+        assert sorted(r.path for r in logins) == ["business", "business", "private",
+                                                  "private"]
+        assert len({r.conn_id for r in sim.frames}) == 4
 
 
 def backoff_schedule(start: float, initial: float, cap: float, open_at: float, *,
@@ -301,16 +298,15 @@ async def test_connection_closed_right_after_the_login_ack_is_just_a_lost_connec
     "websockets",
     "trio-websocket",
 ])
-async def test_refused_upgrade_over_sockets_is_retried(transport: str) -> None:
+async def test_refused_upgrade_over_sockets_is_retried(transport: str, sim: Simulator) -> None:
     with trio.fail_after(20):
-        async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
-            # HTTP 503 on the WebSocket upgrade, twice: the third attempt is let in.
-            sim.faults.refuse_connections(count=2)
-            async with open_ws_client(credentials=CREDS, base_url=sim.base_url,
-                                      transport=transport, rate_limit=False,
-                                      log_lifecycle=False) as client:
-                start = trio.current_time()
-                response = await client.request("order", [ORDER], timeout=5.0)
-                assert response.code == "0"
-                assert trio.current_time() - start < 5.0 + 1.0
-            assert len(sim.frames.ops("login")) == 1
+        # HTTP 503 on the WebSocket upgrade, twice: the third attempt is let in.
+        sim.faults.refuse_connections(count=2)
+        async with open_ws_client(credentials=CREDS, base_url=sim.base_url,
+                                  transport=transport, rate_limit=False,
+                                  log_lifecycle=False) as client:
+            start = trio.current_time()
+            response = await client.request("order", [ORDER], timeout=5.0)
+            assert response.code == "0"
+            assert trio.current_time() - start < 5.0 + 1.0
+        assert len(sim.frames.ops("login")) == 1

@@ -1,0 +1,60 @@
+"""The sans-I/O windows behind connection pacing and the control budget, and the backoff.
+
+Synchronous: every time is a number passed in.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from okx_trio._connection import Connection
+from okx_trio._okx import CONNECT_LIMIT, CONTROL_BUDGET, CONTROL_WINDOW
+from okx_trio._pacing import Backoff
+from okx_trio._ratelimit import EventWindow
+from okx_trio._transport import memory_pair
+
+
+def test_event_window_counts_each_event_for_exactly_one_window() -> None:
+    w = EventWindow(CONNECT_LIMIT, 1.0)
+    for t in (0.0, 0.1, 0.2):
+        assert w.ready_at(t) == -math.inf
+        w.record(t)
+    assert w.ready_at(0.5) == 1.0  # the oldest event frees its slot at t + window
+    assert w.ready_at(0.999) == 1.0
+    assert w.ready_at(1.0) == -math.inf
+    w.record(1.0)
+    assert w.ready_at(1.0) == 1.1
+
+
+def test_control_budget_is_480_frames_per_hour() -> None:
+    assert (CONTROL_BUDGET, CONTROL_WINDOW) == (480, 3600.0)
+    w = EventWindow(CONTROL_BUDGET, CONTROL_WINDOW)
+    for k in range(CONTROL_BUDGET):
+        assert w.ready_at(k) == -math.inf
+        w.record(k)
+    assert w.ready_at(CONTROL_BUDGET) == CONTROL_WINDOW
+    assert w.ready_at(CONTROL_WINDOW) == -math.inf
+
+
+async def test_each_connection_keeps_its_own_control_budget() -> None:
+    a, _ = memory_pair(4)
+    one, two = Connection(a, 1), Connection(a, 2)
+    assert (one.control.limit, one.control.window) == (CONTROL_BUDGET, CONTROL_WINDOW)
+    one.control.record(0.0)
+    assert one.control is not two.control
+
+
+class Top(random.Random):
+    def uniform(self, a: float, b: float) -> float:
+        return b
+
+
+def test_backoff_doubles_from_the_initial_delay_up_to_the_cap() -> None:
+    b = Backoff(0.1, 30.0, Top())
+    assert [b.delay(n) for n in (1, 2, 3, 4)] == pytest.approx([0.1, 0.2, 0.4, 0.8])
+    assert b.delay(20) == 30.0
+    jitter = Backoff(0.1, 30.0, random.Random(7))
+    assert all(0 <= jitter.delay(n) <= min(30.0, 0.1 * 2 ** (n - 1)) for n in range(1, 30))
