@@ -41,7 +41,7 @@ def test_control_budget_is_480_frames_per_hour() -> None:
 
 async def test_each_connection_keeps_its_own_control_budget() -> None:
     a, _ = memory_pair(4)
-    one, two = Connection(a, 1), Connection(a, 2)
+    one, two = Connection(a, 1, "private"), Connection(a, 2, "private")
     assert (one.control.limit, one.control.window) == (CONTROL_BUDGET, CONTROL_WINDOW)
     one.control.record(0.0)
     assert one.control is not two.control
