@@ -257,12 +257,12 @@ class ClientCore:
 # ---------------------------------------------------------------------------
 # The opener
 #
-# Contract: the block's own exception leaves it as itself; the client's own
-# failures are delivered to the calls that wait on them, so the nursery below
-# only ever holds background tasks that do not raise expected errors. Should
-# one fail anyway, the group is unwrapped the trio-websocket way: the user's
-# error wins, then a KeyboardInterrupt, then a lone OkxError; anything else
-# becomes OkxInternalError from the group.
+# Contract: what leaves the block is the caller's own exception as itself (its
+# own cancellation included); else a bare KeyboardInterrupt when there is one
+# anywhere in the tree; else a lone OkxError when that is all that failed;
+# else OkxInternalError chained from the group. The client's own failures are
+# delivered to the calls that wait on them, so the nursery below only ever
+# holds background tasks that do not raise expected errors.
 
 
 def _raise(exc: BaseException) -> None:
@@ -296,33 +296,38 @@ async def open_core(options: ClientOptions) -> AsyncIterator[ClientCore]:
                 await core.aclose()
                 nursery.cancel_scope.cancel(reason="client closing")
     except BaseExceptionGroup as group:
-        # Contract: one meaningful exception, never a group made by this library.
-        if user_exc is not None and _only_from(group, user_exc):
-            _raise(user_exc)
-        interrupts = group.subgroup(KeyboardInterrupt)
-        if interrupts is not None:
-            _raise(interrupts.exceptions[0])
-        _, rest = group.split(trio.Cancelled)
-        if rest is None:
-            raise
-        okx = rest.subgroup(OkxError)
-        if okx is not None and okx is rest and len(rest.exceptions) == 1:
-            _raise(rest.exceptions[0])
-        raise OkxInternalError("a background task of okx_trio failed; please report it") from group
+        _raise(_what_leaves(group, user_exc))
+
+
+def _what_leaves(group: BaseExceptionGroup[BaseException],
+                 user_exc: BaseException | None) -> BaseException:
+    """The one exception the opener raises for ``group`` (see the contract above)."""
+    leaves = _leaves(group)
+    others = [e for e in leaves if not isinstance(e, trio.Cancelled)]
+    if user_exc is not None:
+        mine = {id(e) for e in _leaves(user_exc)}
+        if all(id(e) in mine for e in others):
+            # Only the caller's own exception (or its cancellation) and Cancelled.
+            return user_exc
+    for leaf in leaves:
+        if isinstance(leaf, KeyboardInterrupt):
+            return leaf
+    if not others:
+        # Only cancellations: the caller's scope was cancelled while the client closed.
+        return leaves[0]
+    if len(others) == 1 and isinstance(others[0], OkxError):
+        return others[0]
+    error = OkxInternalError("a background task of okx_trio failed; please report it")
+    error.__cause__ = group
+    return error
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        return [leaf for e in exc.exceptions for leaf in _leaves(e)]
-    return [exc]
-
-
-def _only_from(group: BaseExceptionGroup[BaseException], user_exc: BaseException) -> bool:
-    """True when every non-Cancelled leaf of ``group`` comes from the user's exception.
+    """Every non-group exception in ``exc``'s tree, depth first.
 
     Leaves keep their identity when trio splits or rebuilds groups (it does, to
     filter out ``Cancelled``), whereas the groups themselves do not.
     """
-    mine = {id(e) for e in _leaves(user_exc)}
-    others = [e for e in _leaves(group) if not isinstance(e, trio.Cancelled)]
-    return bool(others) and all(id(e) in mine for e in others)
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for e in exc.exceptions for leaf in _leaves(e)]
+    return [exc]

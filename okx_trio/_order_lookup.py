@@ -42,6 +42,11 @@ class OrderContext(Protocol):
     """What order look-ups need from the client (its core)."""
 
     @property
+    def nursery(self) -> trio.Nursery:
+        """The client's nursery (look-ups of a batch run there side by side)."""
+        ...
+
+    @property
     def rest(self) -> RestClient:
         """The REST helper (created on first use)."""
         ...

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import trio
@@ -119,25 +119,56 @@ async def resolve_outcome(
             settle = known if known is not None else now
     if extend and settle > now:
         deadline += settle - now
-    results: list[ResolvedItem | None] = [None] * len(queries)
-    failure: list[BaseException] = []
-
-    async def one(i: int, q: Query, cancel: trio.CancelScope) -> None:
-        try:
-            results[i] = await _resolve_one(ctx, tracker, q, settle, deadline)
-        except (OkxError, ValueError) as exc:
-            failure.append(exc)
-            cancel.cancel()
-
     if len(queries) == 1:
-        results[0] = await _resolve_one(ctx, tracker, queries[0], settle, deadline)
+        results = [await _resolve_one(ctx, tracker, queries[0], settle, deadline)]
     else:
-        async with trio.open_nursery() as nursery:
-            for i, q in enumerate(queries):
-                nursery.start_soon(one, i, q, nursery.cancel_scope)
-        if failure:
-            raise failure[0]
-    return Resolution.of([r for r in results if r is not None], op)
+        results = await _all_at_once(ctx, [
+            functools.partial(_resolve_one, ctx, tracker, q, settle, deadline) for q in queries
+        ])
+    return Resolution.of(results, op)
+
+
+async def _all_at_once(
+    ctx: OrderContext, jobs: list[Callable[[], Awaitable[ResolvedItem]]]
+) -> list[ResolvedItem]:
+    """Run ``jobs`` concurrently in the client's nursery and wait for every result.
+
+    No nursery is opened in the caller's task (its exceptions stay themselves):
+    this task only waits for the jobs to finish. The first failure cancels the
+    others and is raised; the caller's cancellation cancels them all.
+    """
+    results: list[ResolvedItem | None] = [None] * len(jobs)
+    failures: list[OkxError | ValueError] = []
+    scopes = [trio.CancelScope() for _ in jobs]
+    left = len(jobs)
+    finished = trio.Event()
+
+    async def run(i: int) -> None:
+        nonlocal left
+        try:
+            with scopes[i]:
+                results[i] = await jobs[i]()
+        except (OkxError, ValueError) as exc:
+            failures.append(exc)
+            for scope in scopes:
+                scope.cancel()
+        finally:
+            left -= 1
+            if not left:
+                finished.set()
+
+    for i in range(len(jobs)):
+        ctx.nursery.start_soon(run, i, name="okx_trio resolve")
+    try:
+        await finished.wait()
+    finally:
+        for scope in scopes:
+            scope.cancel()
+        with trio.CancelScope(shield=True):
+            await finished.wait()
+    if failures:
+        raise failures[0]
+    return [r for r in results if r is not None]
 
 
 def _tracked_inst_id(tracker: TrackerNow, ord_id: str | None,

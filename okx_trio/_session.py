@@ -76,6 +76,8 @@ REQUEST_QUEUE_SIZE = 1024
 """Requests waiting for the writer; callers block (within their deadline) beyond it."""
 WRITE_BATCH = 64
 """Most queued requests the writer puts in one socket write."""
+CLOSE_WAIT = 2.0
+"""Longest time closing the client waits for a connection's close handshake."""
 RETIRE_GRACE = 30.0
 """How long a connection replaced after a 64008 notice may keep answering in-flight requests."""
 
@@ -496,7 +498,7 @@ class Session:
                 p.resolve(p.error(OkxNotSent, "the client is closing", self.kind))
         conn = self.active
         if conn is not None and not conn.ended.is_set():
-            with trio.move_on_after(2, shield=True):
+            with trio.move_on_after(CLOSE_WAIT, shield=True):
                 await conn.transport.aclose(1000, "client closing")
         for conn in list(self.connections):
             conn.end(TransportClosed(1000, "client closing"))

@@ -183,7 +183,14 @@ class _WebsocketsConnector(Connector):
 
 
 class WebsocketsTransport(Transport):
-    """websockets' sans-I/O ``ClientProtocol`` over a trio stream."""
+    """websockets' sans-I/O ``ClientProtocol`` over a trio stream.
+
+    One task at a time reads the stream (``_read_lock``): the reader task, or
+    :meth:`aclose` waiting for the peer's close frame once the reader has
+    stopped or stepped aside, so the two never race for the socket. Every
+    stream error, including the ``ClosedResourceError`` an :meth:`abort` from
+    another task causes, becomes :class:`TransportClosed`.
+    """
 
     def __init__(self, stream: trio.abc.Stream, protocol: object) -> None:
         from websockets.client import ClientProtocol
@@ -192,10 +199,10 @@ class WebsocketsTransport(Transport):
         self._stream = stream
         self._protocol: ClientProtocol = protocol
         self._send_lock = trio.Lock()
+        self._read_lock = trio.Lock()
         self._messages: deque[bytes] = deque()
         self._fragments: list[bytes] = []
         self._closed: TransportClosed | None = None
-        self._reading = False
         self._peer_closed = trio.Event()
 
     async def _flush(self) -> None:
@@ -273,88 +280,100 @@ class WebsocketsTransport(Transport):
         return [messages.popleft() for _ in range(RECEIVE_BATCH)]
 
     async def receive(self) -> bytes:
-        from websockets.frames import Opcode
-
         while not self._messages:
             if self._closed is not None:
                 raise self._closed_exc()
-            self._reading = True
+            lock = self._read_lock
             try:
-                data = await self._stream.receive_some(65536)
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                self._set_closed(1006, "connection reset")
-                self._peer_closed.set()
-                continue
+                lock.acquire_nowait()
+            except trio.WouldBlock:
+                await lock.acquire()
+            try:
+                if self._closed is None and not self._messages:
+                    await self._read_once()
             finally:
-                self._reading = False
-            if not data:
-                self._protocol.receive_eof()
-            else:
-                self._protocol.receive_data(data)
-            control = False
-            for frame in self._protocol.events_received():
-                opcode = frame.opcode  # type: ignore[union-attr]
-                if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
-                    if frame.fin:  # type: ignore[union-attr]
-                        self._messages.append(bytes(frame.data))  # type: ignore[union-attr]
-                    else:
-                        self._fragments = [bytes(frame.data)]  # type: ignore[union-attr]
-                elif opcode is Opcode.CONT:
-                    self._fragments.append(bytes(frame.data))  # type: ignore[union-attr]
-                    if frame.fin:  # type: ignore[union-attr]
-                        self._messages.append(b"".join(self._fragments))
-                        self._fragments = []
-                else:
-                    control = True
-            ended = self._protocol.close_rcvd is not None or not data
-            # Pongs to control pings and close replies are queued by the protocol;
-            # plain data needs no flush (and no lock round trip).
-            if control or ended:
-                try:
-                    await self._flush()
-                except TransportClosed:
-                    pass
-            if ended:
-                self._peer_closed.set()
-                rcvd = self._protocol.close_rcvd
-                if rcvd is not None:
-                    self._set_closed(rcvd.code, rcvd.reason)
-                else:
-                    self._set_closed(1006, "connection closed without a close frame")
-                with trio.move_on_after(0):
-                    await self._stream.aclose()
-            elif self._protocol.parser_exc is not None:
-                self._set_closed(1002, "protocol error")
+                lock.release()
         return self._messages.popleft()
+
+    async def _read_once(self) -> None:
+        """Read from the stream once and feed the protocol (holding ``_read_lock``)."""
+        from websockets.frames import Opcode
+
+        try:
+            data = await self._stream.receive_some(65536)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            self._set_closed(1006, "connection reset")
+            self._peer_closed.set()
+            return
+        if not data:
+            self._protocol.receive_eof()
+        else:
+            self._protocol.receive_data(data)
+        control = False
+        for frame in self._protocol.events_received():
+            opcode = frame.opcode  # type: ignore[union-attr]
+            if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+                if frame.fin:  # type: ignore[union-attr]
+                    self._messages.append(bytes(frame.data))  # type: ignore[union-attr]
+                else:
+                    self._fragments = [bytes(frame.data)]  # type: ignore[union-attr]
+            elif opcode is Opcode.CONT:
+                self._fragments.append(bytes(frame.data))  # type: ignore[union-attr]
+                if frame.fin:  # type: ignore[union-attr]
+                    self._messages.append(b"".join(self._fragments))
+                    self._fragments = []
+            else:
+                control = True
+        ended = self._protocol.close_rcvd is not None or not data
+        # Pongs to control pings and close replies are queued by the protocol;
+        # plain data needs no flush (and no lock round trip).
+        if control or ended:
+            try:
+                await self._flush()
+            except TransportClosed:
+                pass
+        if ended:
+            self._peer_closed.set()
+            rcvd = self._protocol.close_rcvd
+            if rcvd is not None:
+                self._set_closed(rcvd.code, rcvd.reason)
+            else:
+                self._set_closed(1006, "connection closed without a close frame")
+            with trio.move_on_after(0):
+                await self._close_stream()
+        elif self._protocol.parser_exc is not None:
+            self._set_closed(1002, "protocol error")
+
+    async def _close_stream(self) -> None:
+        try:
+            await trio.aclose_forcefully(self._stream)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            pass
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         from websockets.protocol import State
 
         if self._closed is None:
             self._set_closed(code, reason or "closed by client")
-            with trio.move_on_after(CLOSE_TIMEOUT, shield=True) as scope:
+            with trio.move_on_after(CLOSE_TIMEOUT, shield=True):
                 if self._protocol.state is State.OPEN:
                     self._protocol.send_close(code, reason)
                     try:
                         await self._flush()
-                        if self._reading:
-                            # The reader task will see the peer's close frame.
-                            await self._peer_closed.wait()
-                        # Otherwise wait for the peer's close frame here (bounded).
-                        while not self._reading and self._protocol.close_rcvd is None:
-                            data = await self._stream.receive_some(65536)
-                            if not data:
-                                break
-                            self._protocol.receive_data(data)
-                            self._protocol.events_received()
-                    except (TransportClosed, trio.BrokenResourceError, OSError):
+                        # The peer's close frame: read by the reader task if it
+                        # is reading now, else here (never both at once).
+                        while not self._peer_closed.is_set():
+                            async with self._read_lock:
+                                if not self._peer_closed.is_set():
+                                    await self._read_once()
+                    except TransportClosed:
                         pass
-            del scope
         with trio.CancelScope(shield=True):
-            await trio.aclose_forcefully(self._stream)
+            await self._close_stream()
 
     def abort(self) -> None:
         self._set_closed(1006, "aborted")
+        self._peer_closed.set()
         sock = getattr(self._stream, "socket", None)
         if sock is None:
             inner = getattr(self._stream, "transport_stream", None)
@@ -477,6 +496,8 @@ class TrioWebsocketTransport(Transport):
         # closing it ourselves guarantees no socket outlives the transport.
         self._stream = stream
         self._done = done
+        self._aborted = False
+        self._close_scope: trio.CancelScope | None = None
 
     async def send(self, data: bytes) -> None:
         from trio_websocket import ConnectionClosed
@@ -496,14 +517,27 @@ class TrioWebsocketTransport(Transport):
         return msg.encode() if isinstance(msg, str) else bytes(msg)
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
-        # Bounded here, and by any deadline the caller set (not shielded from it).
-        with trio.move_on_after(CLOSE_TIMEOUT):
-            await self._ws.aclose(code, reason or None)  # type: ignore[attr-defined]
+        # Bounded here, and by any deadline the caller set (not shielded from it);
+        # an abort() from another task ends the wait for the close handshake at once.
+        if not self._aborted:
+            with trio.move_on_after(CLOSE_TIMEOUT) as scope:
+                self._close_scope = scope
+                try:
+                    await self._ws.aclose(code, reason or None)  # type: ignore[attr-defined]
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                    pass
+            self._close_scope = None
         with trio.CancelScope(shield=True):
-            await trio.aclose_forcefully(self._stream)
+            try:
+                await trio.aclose_forcefully(self._stream)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                pass
         self._done.set()
 
     def abort(self) -> None:
+        self._aborted = True
+        if self._close_scope is not None:
+            self._close_scope.cancel()
         stream = self._stream
         sock = getattr(stream, "socket", None) or getattr(
             getattr(stream, "transport_stream", None), "socket", None
@@ -551,8 +585,14 @@ async def _hold_trio_websocket(
             raise
         with trio.CancelScope(shield=True):
             await trio.aclose_forcefully(stream)
+        # An interrupt (KeyboardInterrupt, SystemExit) is never swallowed: it goes
+        # up as it is, and the client's opener gives it to the caller bare.
+        errors, interrupts = rest.split(Exception)
+        if interrupts is not None:
+            raise interrupts from None
         if not started:
-            raise _TrioWebsocketFailed(repr(rest.exceptions[0])) from group
+            assert errors is not None
+            raise _TrioWebsocketFailed("; ".join(repr(e) for e in errors.exceptions)) from group
 
 
 async def connect_trio_websocket(
