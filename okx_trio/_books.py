@@ -276,10 +276,11 @@ class _BookFeed:
         for item in push.data:
             try:
                 result = state.apply(item, action)
-            except ValueError as exc:
-                log.warning("%s %s: malformed book push (%s); resynchronising",
-                            self.channel, self.inst_id, exc)
-                self._begin_resync("resync", resubscribe=True)
+            except Exception as exc:
+                # Whatever the item held (ValueError: refused by the book's
+                # checks; anything else: a fault of ours), only this book pays:
+                # it is reported, its readers get a Gap, and it resynchronises.
+                self.reject(exc)
                 continue
             status = result.status
             if status == "applied":
@@ -293,10 +294,22 @@ class _BookFeed:
             elif status == "resync":
                 self._begin_resync("resync", resubscribe=result.reason != "no-snapshot")
 
+    def reject(self, exc: Exception) -> None:
+        """A push this book could not apply: report it, resynchronise."""
+        error: Exception = exc
+        if isinstance(exc, ValueError):
+            error = OkxProtocolError(f"malformed {self.channel} push for {self.inst_id}: {exc}")
+            error.__cause__ = exc
+        log.warning("%s %s: %s; resynchronising", self.channel, self.inst_id, error)
+        self.books.host.emit("exception", self.ss.kind if self.ss else "public", error)
+        self._begin_resync("resync", resubscribe=True)
+
     def gap(self, reason: str) -> None:
         if reason == "reconnect":
             # The new subscription sends a fresh snapshot.
             self._begin_resync("reconnect", resubscribe=False)
+        else:
+            self._begin_resync("resync", resubscribe=True)
 
     def fail(self, exc: OkxError) -> None:
         if self.error is None:
@@ -337,7 +350,16 @@ class _BookFeed:
                         self.kick = trio.Event()
                         await self.kick.wait()
                         continue
-                    await self._resync_step()
+                    try:
+                        await self._resync_step()
+                    except Exception as exc:
+                        # A fault in one book's resync ends neither the client nor
+                        # this book: reported, then tried again after a pause.
+                        log.exception("%s %s: resynchronisation failed", self.channel,
+                                      self.inst_id)
+                        self.books.host.emit("exception", self.ss.kind if self.ss else "public",
+                                             exc)
+                        await trio.sleep(_RETRY_MAX)
         finally:
             self.done.set()
 
@@ -393,7 +415,7 @@ class _BookFeed:
         while self.resyncing and self.error is None:
             try:
                 item = await host.rest.get_order_book(self.inst_id, sz=self.book.depth)
-            except (OkxError, ValueError) as exc:
+            except Exception as exc:  # any failure of one fetch: report it, try again
                 host.emit("exception", self.ss.kind if self.ss else "public", exc)
                 await trio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX)
@@ -405,9 +427,11 @@ class _BookFeed:
                 state.start_resync()
             try:
                 result = state.apply_rest_snapshot(item)
-            except ValueError as exc:
-                host.emit("exception", self.ss.kind if self.ss else "public",
-                            OkxProtocolError(f"bad REST order book snapshot: {exc}"))
+            except Exception as exc:
+                # A malformed snapshot, or a held update that turns out not to apply.
+                error = OkxProtocolError(f"bad REST order book snapshot: {exc}")
+                error.__cause__ = exc
+                host.emit("exception", self.ss.kind if self.ss else "public", error)
                 state.start_resync()
                 await trio.sleep(delay)
                 delay = min(delay * 2, _RETRY_MAX)

@@ -227,12 +227,13 @@ class ClientCore:
 
     def statistics(self) -> ClientStatistics:
         """Counts of pending requests, live connections, reconnects and subscriptions."""
-        subs = self._subscriptions.count() if self._subscriptions is not None else 0
+        manager = self._subscriptions
         return ClientStatistics(
             pending=sum(len(s.pending) for s in self.sessions.values()),
             connected=tuple(k for k, s in self.sessions.items() if s.active is not None),
             reconnects={k: s.reconnects for k, s in self.sessions.items()},
-            subscriptions=subs,
+            subscriptions=manager.count() if manager is not None else 0,
+            unrouted_pushes=manager.unrouted if manager is not None else 0,
         )
 
     def tables(self) -> dict[str, int]:

@@ -9,11 +9,12 @@ the values here.)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 
 import attrs
 
+from ._formats import is_digits, is_id, wire_decimal, wire_int
 from ._okx import TERMINAL_STATES, ConnectionName
 
 __all__ = [
@@ -159,6 +160,9 @@ class ClientStatistics:
     """Reconnections per connection kind."""
     subscriptions: int
     """Live server-side subscriptions."""
+    unrouted_pushes: int = 0
+    """Pushes that matched no subscription and were not delivered (each new arg is
+    also reported as an ``exception`` lifecycle event)."""
 
 
 # ---------------------------------------------------------------------------
@@ -169,10 +173,10 @@ def _positive_dec(value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
-        out = Decimal(str(value))
-    except InvalidOperation:
+        out = wire_decimal(value)
+    except (TypeError, ValueError):
         return None
-    return out if out.is_finite() and out > 0 else None
+    return out if out > 0 else None
 
 
 def _code(value: Any) -> int | None:
@@ -180,7 +184,7 @@ def _code(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and is_digits(value):
         return int(value)
     return None
 
@@ -222,28 +226,33 @@ class Instrument:
 # Orders
 
 
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
+def _field_text(item: Mapping[str, Any], key: str) -> str:
+    value = item.get(key)
+    if value is None:
+        return ""
+    if type(value) is not str:
+        raise ValueError(f"order field {key!r} must be a string, got {type(value).__name__}")
+    return value
 
 
-def _dec(value: object) -> Decimal | None:
-    if isinstance(value, Decimal):
-        return value
-    if not isinstance(value, str) or not value:
+def _field_dec(item: Mapping[str, Any], key: str) -> Decimal | None:
+    value = item.get(key)
+    if value is None or value == "":
         return None
     try:
-        d = Decimal(value)
-    except InvalidOperation:
-        return None
-    return d if d.is_finite() else None
+        return wire_decimal(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"order field {key!r}: {exc}") from None
 
 
-def _int(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
-    return 0
+def _field_int(item: Mapping[str, Any], key: str) -> int:
+    value = item.get(key)
+    if value is None or value == "":
+        return 0
+    try:
+        return wire_int(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"order field {key!r}: {exc}") from None
 
 
 @attrs.frozen
@@ -296,25 +305,41 @@ class TrackedOrder:
     def from_okx(cls, item: Mapping[str, Any], *, stale: bool = False) -> TrackedOrder:
         """Build from an ``orders``/``sprd-orders`` push item or a REST order item.
 
+        Every field it reads is checked the way the request models check what
+        is sent (``_formats``): ids of ASCII letters and digits, numbers in plain
+        ASCII decimal notation, times as ASCII integers.
+
         Raises:
-            ValueError: the item has no ``ordId``.
+            ValueError: the item has no ``ordId``, or a field it reads is malformed.
         """
+        if not isinstance(item, Mapping):
+            raise ValueError(f"an order item must be an object, got {type(item).__name__}")
         ord_id = item.get("ordId")
         if not isinstance(ord_id, str) or not ord_id:
             raise ValueError("order item without ordId")
-        sprd_id = _text(item.get("sprdId")) or None
+        if not is_id(ord_id):
+            raise ValueError(f"order item with a malformed ordId {ord_id!r:.40}")
+        cl_ord_id = _field_text(item, "clOrdId")
+        if cl_ord_id and not is_id(cl_ord_id):
+            raise ValueError(f"order item with a malformed clOrdId {cl_ord_id!r:.40}")
+        acc_fill_sz = _field_dec(item, "accFillSz")
+        if acc_fill_sz is not None and acc_fill_sz < 0:
+            raise ValueError(f"order item with a negative accFillSz {item['accFillSz']!r:.40}")
+        _field_int(item, "cTime")  # read by the order table: checked here
+        sprd_id = _field_text(item, "sprdId") or None
+        inst_id = _field_text(item, "instId")
         return cls(
-            inst_id=None if sprd_id else (_text(item.get("instId")) or None),
+            inst_id=None if sprd_id else (inst_id or None),
             sprd_id=sprd_id,
             ord_id=ord_id,
-            cl_ord_id=_text(item.get("clOrdId")) or None,
-            state=_text(item.get("state")),
-            acc_fill_sz=_dec(item.get("accFillSz")) or Decimal(0),
-            avg_px=_dec(item.get("avgPx")),
-            px=_dec(item.get("px")),
-            sz=_dec(item.get("sz")),
-            side=_text(item.get("side")),
-            u_time=_int(item.get("uTime")),
+            cl_ord_id=cl_ord_id or None,
+            state=_field_text(item, "state"),
+            acc_fill_sz=acc_fill_sz or Decimal(0),
+            avg_px=_field_dec(item, "avgPx"),
+            px=_field_dec(item, "px"),
+            sz=_field_dec(item, "sz"),
+            side=_field_text(item, "side"),
+            u_time=_field_int(item, "uTime"),
             stale=stale,
             raw=dict(item),
         )

@@ -33,7 +33,6 @@ __all__ = [
     "FATAL_LOGIN_CODES",
     "FULL_BOOK_CHANNELS",
     "IDLE_TIMEOUT",
-    "ID_RE",
     "INST_TYPES",
     "LOGIN_PATH",
     "LOGIN_PUBLIC_CHANNELS",
@@ -59,7 +58,6 @@ __all__ = [
     "SUB_ACCOUNT_EXEMPT_ORD_TYPES",
     "SUB_ACCOUNT_LIMIT",
     "SUB_ACCOUNT_OPS",
-    "TAG_RE",
     "TERMINAL_STATES",
     "TRANSIENT_LOGIN_CODES",
     "TRANSIENT_REST_CODES",
@@ -106,14 +104,6 @@ serves the same API (OKX's own changelog examples call it) and stays one
 ``rest_url=`` away."""
 LOGIN_PATH: Final = "/users/self/verify"
 """The path the WebSocket login signature is computed over."""
-
-# ---------------------------------------------------------------------------
-# Ids
-
-ID_RE: Final = re.compile(r"^[A-Za-z0-9]{1,32}$")
-"""Request ids, ``clOrdId`` and ``reqId``: 1-32 letters or digits."""
-TAG_RE: Final = re.compile(r"^[A-Za-z0-9]{1,16}$")
-"""Order tags: 1-16 letters or digits."""
 
 # ---------------------------------------------------------------------------
 # Ops

@@ -31,6 +31,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from ._formats import is_digits
 from ._models import TrackedOrder
 from ._okx import TERMINAL_STATES
 
@@ -68,7 +69,7 @@ def _text(value: object) -> str:
 def _int(value: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and is_digits(value):
         return int(value)
     return 0
 

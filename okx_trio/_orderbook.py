@@ -17,6 +17,11 @@ Rules (OKX's order-book documentation):
 * ``books5`` and ``bbo-tbt`` pushes are whole books (no ``action``).
 * The CRC32 checksum is verified only when the pushed value is non-zero
   (OKX sends 0 since June 2026).
+* Nothing malformed is believed: an item that is not an object, a level that
+  is not ``[px, sz, ...]`` with plain ASCII decimal strings (the rules of
+  ``_formats``), a negative size (``NaN`` and the like are not decimals), or a
+  sequence number or checksum that is not an integer raises ``ValueError``
+  before the book changes, so the caller resynchronises.
 
 Prices and sizes are kept as the strings received (the checksum is defined
 over them); :class:`OrderBook` exposes them as ``Decimal``.
@@ -32,6 +37,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
+from ._formats import is_decimal, is_unsigned_decimal, wire_int
 from ._okx import BOOK_CHANNEL_DEPTHS, FULL_BOOK_CHANNELS
 
 __all__ = [
@@ -337,21 +343,42 @@ def _int_field(item: Mapping[str, Any], key: str) -> int | None:
     if value is None or value == "":
         return None
     try:
-        return int(value)
+        return wire_int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"order book field {key!r} is not an integer: {value!r}") from None
+        raise ValueError(f"order book field {key!r} is not an integer: {value!r:.60}") from None
 
 
 def _levels(item: Mapping[str, Any], key: str) -> Sequence[Sequence[str]]:
+    """The levels of one side, each checked: ``[px, sz, ...]`` with ``px`` a plain
+    ASCII decimal string and ``sz`` a non-negative one (so never ``NaN``, never
+    negative, never a number of another type)."""
     value = item.get(key)
     if value is None:
         return ()
-    if not isinstance(value, list):
+    if type(value) is not list:
         raise ValueError(f"order book field {key!r} must be a list, got {type(value).__name__}")
     for level in value:
-        if not isinstance(level, list | tuple) or len(level) < 2:
-            raise ValueError(f"order book field {key!r} has a malformed level {level!r}")
+        if (type(level) is not list or len(level) < 2 or type(level[0]) is not str
+                or type(level[1]) is not str or not is_unsigned_decimal(level[1])
+                or not is_decimal(level[0])):
+            raise ValueError(f"order book field {key!r}: {_level_fault(level)}")
     return value
+
+
+def _level_fault(level: Any) -> str:
+    """What is wrong with a level (the slow path, for the error message)."""
+    if type(level) is not list or len(level) < 2:
+        return f"a level must be an array [px, sz, ...], got {level!r:.80}"
+    px, sz = level[0], level[1]
+    if type(px) is not str or not is_decimal(px):
+        return f"level price {px!r:.40} is not a plain decimal string"
+    return f"level size {sz!r:.40} is not a non-negative plain decimal string"
+
+
+def _item(value: Any) -> Mapping[str, Any]:
+    if type(value) is dict or isinstance(value, Mapping):
+        return value
+    raise ValueError(f"an order book item must be an object, got {type(value).__name__}")
 
 
 class BookState:
@@ -423,8 +450,11 @@ class BookState:
                 channel means snapshot when ``prevSeqId == -1``, else update).
 
         Raises:
-            ValueError: the item is malformed (non-numeric price, bad level).
+            ValueError: the item is malformed: not an object, a level that is not
+                ``[px, sz, ...]`` of plain ASCII decimal strings, a negative or
+                non-finite size, a sequence number that is not an integer.
         """
+        push_item = _item(push_item)
         if self._full_book:
             self._load(push_item)
             self._synced = True
@@ -454,6 +484,13 @@ class BookState:
 
     def buffer(self, push_item: Mapping[str, Any]) -> ApplyResult:
         """Hold an update until :meth:`apply_rest_snapshot` (starts a resync if needed)."""
+        push_item = _item(push_item)
+        # Checked now, so a malformed update is refused when it arrives, not
+        # when the REST snapshot is joined to the held ones.
+        _levels(push_item, "bids")
+        _levels(push_item, "asks")
+        _int_field(push_item, "seqId")
+        _int_field(push_item, "prevSeqId")
         if not self._resyncing:
             self.start_resync()
         self._buffer.append(push_item)
@@ -475,6 +512,7 @@ class BookState:
         Raises:
             ValueError: the snapshot has no ``seqId`` or is malformed.
         """
+        snapshot_item = _item(snapshot_item)
         snap_seq = _int_field(snapshot_item, "seqId")
         if snap_seq is None:
             raise ValueError("REST order book snapshot has no seqId")

@@ -24,11 +24,10 @@ from typing import Any
 import attrs
 import orjson
 
+from ._formats import ID_RE as ID_RE, TAG_RE as TAG_RE, is_id
 from ._models import Response
 from ._okx import (
-    ID_RE as ID_RE,
     LOGIN_PATH,
-    TAG_RE as TAG_RE,
     # Still importable from here for okx_trio.testing until the simulator
     # carries its own copy of the routing it judges clients by.
     is_business_channel as is_business_channel,
@@ -84,7 +83,7 @@ class IdGenerator:
     def __init__(self, prefix: str | None = None) -> None:
         if prefix is None:
             prefix = "".join(secrets.choice(_ALNUM) for _ in range(6))
-        if not ID_RE.match(prefix) or len(prefix) > 16:
+        if not isinstance(prefix, str) or not is_id(prefix) or len(prefix) > 16:
             raise ValueError("id prefix must be 1-16 letters or digits")
         self.prefix = prefix
         self._counter = itertools.count(1)
@@ -97,8 +96,8 @@ def check_id(value: object, field: str = "id") -> str:
     """Validate an OKX id-like value (1-32 letters/digits) and return it."""
     if not isinstance(value, str):
         raise TypeError(f"{field} must be a str, not {type(value).__name__}")
-    if not ID_RE.match(value):
-        raise ValueError(f"{field} must be 1-32 letters or digits, got {value!r}")
+    if not is_id(value):
+        raise ValueError(f"{field} must be 1-32 letters or digits (ASCII), got {value!r}")
     return value
 
 

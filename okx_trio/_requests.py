@@ -14,7 +14,10 @@ every error names the field (Python name and OKX name):
   ``float`` (and ``int``) raise ``TypeError`` because binary floats silently
   change prices; ``instIdCode`` is an ``int`` (a digit string is converted);
   booleans must be real ``bool``;
-* formats: ``clOrdId``/``reqId`` 1-32 letters or digits, ``tag`` 1-16;
+* formats (``_formats``, the rules the decoders apply to what comes back):
+  numbers in plain ASCII decimal notation, ``clOrdId``/``reqId`` 1-32 ASCII
+  letters or digits, ``tag`` 1-16, each matched against the whole text (no
+  trailing newline, no full-width or other non-ASCII digits);
 * enum values (``side``, ``tdMode``, ``ordType``, ``posSide``...);
 * one-of rules: ``instId`` or ``instIdCode``; ``ordId`` or ``clOrdId``; a new
   size or price on amends; a price on limit-like order types.
@@ -31,7 +34,6 @@ run at send time when the instrument is cached: :func:`check_instrument`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, TypeVar
@@ -39,8 +41,8 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from ._convert import camel, converter, register_camel
+from ._formats import is_decimal, is_digits, is_id, is_tag
 from ._models import Instrument
-from ._okx import ID_RE, TAG_RE
 
 __all__ = [
     "MAX_BATCH",
@@ -59,10 +61,6 @@ __all__ = [
 ]
 
 MAX_BATCH: Final = 20
-
-# Plain decimal notation, as OKX writes numbers: no exponent, no spaces, no "_".
-_DECIMAL_RE = re.compile(r"^-?(?:\d+(?:\.\d*)?|\.\d+)$")
-_DIGITS_RE = re.compile(r"^\d+$")
 
 SIDES = frozenset({"buy", "sell"})
 TD_MODES = frozenset({"cash", "cross", "isolated", "spot_isolated"})
@@ -144,14 +142,14 @@ def _one_of(allowed: frozenset[str], retired: Mapping[str, str] | None = None) -
 def _id32(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str):
         raise TypeError(f"{_name(inst, attribute)} must be a str, not {_typename(value)}")
-    if not ID_RE.match(value):
+    if not is_id(value):
         raise ValueError(f"{_name(inst, attribute)} must be 1-32 letters or digits; got {value!r}")
 
 
 def _tag(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str):
         raise TypeError(f"{_name(inst, attribute)} must be a str, not {_typename(value)}")
-    if not TAG_RE.match(value):
+    if not is_tag(value):
         raise ValueError(f"{_name(inst, attribute)} must be 1-16 letters or digits; got {value!r}")
 
 
@@ -168,7 +166,8 @@ def _decimal_of(inst: object, attribute: attrs.Attribute[Any], value: Any) -> De
             raise ValueError(f"{_name(inst, attribute)} must be a finite number; got {value!r}")
         return value
     if isinstance(value, str):
-        if not _DECIMAL_RE.match(value):
+        # Plain ASCII decimal notation, as OKX writes numbers (see _formats).
+        if not is_decimal(value):
             raise ValueError(
                 f"{_name(inst, attribute)} must be a number in plain decimal notation "
                 f"(like '0.01'); got {value!r}"
@@ -204,7 +203,7 @@ def _slippage(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None
 
 def _to_code(value: Any) -> Any:
     # A digit string is what users copy from OKX's JSON; accept it as the int it is.
-    if isinstance(value, str) and _DIGITS_RE.match(value):
+    if isinstance(value, str) and is_digits(value):
         return int(value)
     return value
 
@@ -224,7 +223,7 @@ def _lock_interval(inst: object, attribute: attrs.Attribute[Any], value: Any) ->
         raise TypeError(
             f"{_name(inst, attribute)} must be a str of milliseconds, not {_typename(value)}"
         )
-    if not _DIGITS_RE.match(value) or int(value) > 10_000:
+    if not is_digits(value) or int(value) > 10_000:
         raise ValueError(
             f"{_name(inst, attribute)} must be milliseconds from '0' to '10000'; got {value!r}"
         )

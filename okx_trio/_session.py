@@ -540,7 +540,12 @@ class Session:
                     if type(ev) is Push:
                         handler = self.push_handler
                         if handler is not None and (conn is self.active or conn.retiring):
-                            handler(ev, conn)
+                            try:
+                                handler(ev, conn)
+                            except Exception as exc:
+                                # A consumer's fault never ends the reader (the
+                                # subscriptions isolate their own; this is the last net).
+                                self._frame_failed(exc)
                     elif type(ev) is Response:
                         p = written.get(ev.id)
                         if p is not None:
@@ -553,9 +558,16 @@ class Session:
                         conn.owe_pong = True
                         self._doorbell.set()
                     else:
-                        self._on_event(conn, ev)
+                        try:
+                            self._on_event(conn, ev)
+                        except Exception as exc:
+                            self._frame_failed(exc)
         except TransportClosed as exc:
             conn.end(exc)
+
+    def _frame_failed(self, exc: Exception) -> None:
+        log.error("%s: handling a received frame failed", self.kind, exc_info=exc)
+        self.host.emit("exception", self.kind, exc)
 
     def _on_event(self, conn: Connection, ev: object) -> None:
         if isinstance(ev, (SubscribeAck, UnsubscribeAck)):

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final, Protocol
@@ -93,6 +93,37 @@ FAIR_EVERY: Final = 256
 
 Key = frozenset[tuple[str, Any]]
 """A subscription arg as a hashable key."""
+_RELEASED_LIMIT: Final = 1024
+
+
+def _account_match(subscribed: Mapping[str, str], pushed: Mapping[str, Any]) -> int:
+    """How many fields of an account-channel push's arg match a subscription's, or -1.
+
+    ``uid`` (added by OKX) is ignored; every other field the push names must
+    be in the subscription with the same value (``instType`` ``ANY`` covers any
+    type); fields of the subscription the push leaves out are allowed.
+    """
+    score = 0
+    for field, value in pushed.items():
+        if field == "uid":
+            continue
+        want = subscribed.get(field)
+        if want is None:
+            return -1
+        if value == want:
+            score += 1
+        elif not (field == "instType" and want == "ANY" and isinstance(value, str)):
+            return -1
+    return score
+
+
+def _connection_of(channel: object) -> str:
+    return route_channel(channel)[0] if isinstance(channel, str) else "public"
+
+
+def _short(arg: Mapping[str, Any]) -> str:
+    text = repr(dict(arg))
+    return text if len(text) <= 200 else text[:200] + "..."
 
 
 @attrs.frozen
@@ -122,6 +153,9 @@ class SubscriptionHost(Protocol):
     def next_id(self) -> str:
         """A fresh request id."""
         ...
+
+    def emit(self, kind: str, connection: str, detail: Any = None) -> None:
+        """Publish a lifecycle event (a push for nothing subscribed, a failed subscriber)."""
 
 
 # ---------------------------------------------------------------------------
@@ -188,8 +222,8 @@ class ServerSubscription:
     connection is active), ``failed`` (refused; ``error``), ``released``.
     """
 
-    __slots__ = ("arg", "conn", "error", "ever_live", "key", "kind", "manager", "needs_login",
-                 "pending", "released", "session", "settled", "sinks", "state")
+    __slots__ = ("account_data", "arg", "conn", "error", "ever_live", "key", "kind", "manager",
+                 "needs_login", "pending", "released", "session", "settled", "sinks", "state")
 
     def __init__(self, manager: SubscriptionManager, session: Session, arg: dict[str, str],
                  key: Key, kind: str, needs_login: bool) -> None:
@@ -199,6 +233,8 @@ class ServerSubscription:
         self.key = key
         self.kind = kind
         self.needs_login = needs_login
+        self.account_data = needs_login and kind != "public"
+        """An account channel: OKX adds ``uid`` to its pushes' arg (see ``_route``)."""
         self.sinks: list[Sink] = []
         self.state = "down"
         self.pending: Pending | None = None
@@ -366,6 +402,8 @@ class SubscriptionManager:
         self._alias: dict[Key, ServerSubscription | None] = {}
         self._unsubs: dict[Session, set[Pending]] = {}
         self._changed = trio.Event()
+        self._released: OrderedDict[Key, None] = OrderedDict()
+        """Args unsubscribed lately: pushes for them may still be in flight."""
         self.unrouted = 0
         """Pushes that matched no subscription (e.g. right after an unsubscribe)."""
 
@@ -393,39 +431,70 @@ class SubscriptionManager:
             ss = self._route(arg, key)
             if ss is None:
                 self.unrouted += 1
-                log.debug("push for %s matches no subscription", arg)
                 return
         if ss.conn is not None and ss.conn is not conn:
             # The other side of a 64008 switch-over: this arg is live elsewhere.
             return
         for sink in ss.sinks:
-            sink.deliver(push)
+            try:
+                sink.deliver(push)
+            except Exception as exc:
+                # One subscriber's fault stays its own: reported, a Gap, the rest go on.
+                self._sink_failed(ss, sink, exc)
+
+    def _sink_failed(self, ss: ServerSubscription, sink: Sink, exc: Exception) -> None:
+        log.error("a subscriber of %s failed on a push", ss.arg, exc_info=exc)
+        self._host.emit("exception", ss.kind, exc)
+        try:
+            sink.gap("resync")
+        except Exception:  # pragma: no cover - a Sink's gap() only records a marker
+            log.exception("a subscriber of %s failed to take a gap", ss.arg)
 
     def _route(self, arg: Mapping[str, Any], key: Key | None) -> ServerSubscription | None:
-        """Find the subscription of a push whose arg is not exactly the subscribed one
-        (private channels add ``uid``)."""
+        """The subscription of a push whose arg is not exactly a subscribed one, or None.
+
+        OKX echoes the subscribed arg in every push. On account channels
+        (private and business channels that need a login) it adds ``uid``, and
+        its documented examples leave filters out (``ccy``, ``instFamily``,
+        ``extraParams``); an ``instType: ANY`` subscription covers every concrete
+        ``instType``. So there a push goes to the subscription that names every
+        field the push names (``uid`` aside) with the same value, preferring the
+        one that matches most fields. Market-data channels match exactly or not
+        at all: a push that names fewer fields, or other values, than a
+        subscription is not for it. A push matching nothing is counted
+        (``unrouted``) and, unless its arg was unsubscribed recently (pushes in
+        flight then are expected), reported as an ``exception`` lifecycle event.
+        """
         if key is not None and key in self._alias:
             return self._alias[key]
         channel = arg.get("channel")
         found: ServerSubscription | None = None
-        loose: ServerSubscription | None = None
+        best = -1
         for ss in self._subs.values():
-            if ss.arg["channel"] != channel:
+            if ss.arg["channel"] != channel or not ss.account_data:
                 continue
-            if ss.arg.items() <= arg.items():
-                found = ss
-                break
-            if loose is None and all(
-                arg.get(k, v) == v or (k == "instType" and v == "ANY")
-                for k, v in ss.arg.items()
-            ):
-                loose = ss
-        found = found or loose
+            score = _account_match(ss.arg, arg)
+            if score > best:
+                found, best = ss, score
         if key is not None:
             if len(self._alias) >= _ALIAS_LIMIT:
                 self._alias.clear()
             self._alias[key] = found
+        if found is None and not self._recently_released(arg, key):
+            # Reported once per arg until the subscription table changes.
+            log.warning("a push for %s matches no subscription; not delivered", arg)
+            self._host.emit("exception", _connection_of(channel), OkxProtocolError(
+                f"a push for {_short(arg)} matches no subscription; not delivered"))
         return found
+
+    def _recently_released(self, arg: Mapping[str, Any], key: Key | None) -> bool:
+        if key is None:
+            return False
+        if key in self._released:
+            return True
+        if "uid" in arg:
+            return frozenset((k, v) for k, v in key if k != "uid") in self._released
+        return False
 
     def _table_changed(self) -> None:
         self._alias.clear()
@@ -627,6 +696,10 @@ class SubscriptionManager:
         ss.released = True
         if self._subs.get(ss.key) is ss:
             del self._subs[ss.key]
+            self._released[ss.key] = None
+            self._released.move_to_end(ss.key)
+            if len(self._released) > _RELEASED_LIMIT:
+                self._released.popitem(last=False)
             self._table_changed()
         session = ss.session
         p = ss.pending

@@ -27,7 +27,7 @@ from typing import Any, Final, Protocol
 
 import trio
 
-from ._exceptions import OkxAuthError, OkxError, OkxWaitTimeout, copy_error
+from ._exceptions import OkxAuthError, OkxError, OkxProtocolError, OkxWaitTimeout, copy_error
 from ._instruments import InstrumentCache
 from ._models import Gap, TrackedOrder
 from ._okx import ORDER_STATES
@@ -78,8 +78,14 @@ class TrackerHost(Protocol):
         """Subscribe to channel args (``WsClient.subscribe``)."""
         ...
 
+    def emit(self, kind: str, connection: str, detail: Any = None) -> None:
+        """Publish a lifecycle event (a push the tracker could not apply)."""
+
     async def wait_live(self, sub: Subscription) -> None:
         """Until every arg of ``sub`` is acknowledged again (after a reconnect)."""
+
+
+_CONNECTION: Final[Mapping[Kind, str]] = {"regular": "private", "spread": "business"}
 
 
 def _keys(ord_id: str | None, cl_ord_id: str | None) -> list[str]:
@@ -278,19 +284,45 @@ class OrderTracker:
 
     async def _consume(self, kind: Kind) -> None:
         sub = self._subs[kind]
-        state = self._state
         try:
             async for item in sub:
                 if isinstance(item, Gap):
                     self._on_gap(kind)
                 elif isinstance(item, Push):
-                    for d in item.data:
-                        if isinstance(d, Mapping):
-                            state.apply(d, kind, push=True)
+                    self._take(kind, item)
         except OkxError as exc:
             log.warning("order tracker: the %s order channel failed: %s", kind, exc)
             self._errors[kind] = exc
-            state.wake_all()
+            self._state.wake_all()
+
+    def _take(self, kind: Kind, push: Push) -> None:
+        """Apply one push; what cannot be applied counts as a gap in the channel.
+
+        An item the order table refuses (malformed: see ``TrackedOrder.from_okx``)
+        or any fault while applying it is reported as an ``exception`` lifecycle
+        event, and the channel's open orders are marked stale and refreshed from
+        REST, as after a ``Gap``: the order it concerned may have changed unseen.
+        """
+        table = self._table
+        refused = table.malformed
+        error: Exception | None = None
+        try:
+            for d in push.data:
+                if isinstance(d, Mapping):
+                    self._state.apply(d, kind, push=True)
+                else:
+                    table.malformed += 1
+        except Exception as exc:
+            error = exc
+        if error is None and table.malformed == refused:
+            return
+        if error is None:
+            error = OkxProtocolError(
+                f"order tracker: {push.channel} push with {table.malformed - refused} "
+                f"malformed item(s): {push.data!r:.200}")
+        log.warning("order tracker: %s; refreshing the %s orders", error, kind)
+        self._host.emit("exception", _CONNECTION[kind], error)
+        self._on_gap(kind)
 
     async def _refresher(self, kind: Kind) -> None:
         while True:

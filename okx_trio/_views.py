@@ -18,6 +18,13 @@ Conventions, the same for every view:
 * fields the view does not know are kept, as received, in ``extra``; nested
   lists of objects OKX may reshape (``attachAlgoOrds``...) stay raw dicts.
 
+Every field is checked against its type when the view is built: numbers
+must be plain ASCII decimal strings (or JSON integers), never floats, ``NaN``,
+exponents or non-ASCII digits (the rules of ``_formats``, shared with the
+request models); book level sizes must not be negative. An item that breaks
+its channel's shape, whatever way, raises :class:`~okx_trio.OkxProtocolError`
+from the view call, never an ``AttributeError`` or ``TypeError`` later.
+
 ``converter.unstructure(view)`` writes a view back in OKX's shape (``None``
 fields omitted, ``extra`` merged back).
 """
@@ -33,6 +40,7 @@ import cattrs
 
 from ._convert import converter, register_camel
 from ._exceptions import OkxProtocolError
+from ._formats import wire_decimal, wire_int
 
 __all__ = [
     "Account",
@@ -75,17 +83,23 @@ class _Wire:
 
 _DEC: Final = _Wire("decimal")
 _INT: Final = _Wire("int")
+_NUM: Final = _Wire("number")
 _STR: Final = _Wire("str")
 _BOOL: Final = _Wire("bool")
+_RAW: Final = _Wire("objects")
 
 Dec = Annotated[Decimal | None, _DEC]
-"""A numeric string as ``Decimal``; ``""`` -> ``None``."""
+"""A number in plain ASCII decimal notation as ``Decimal``; ``""`` -> ``None``."""
 Ms = Annotated[int | None, _INT]
 """An integer carried as a string (timestamps in ms, counts); ``""`` -> ``None``."""
+Int = Annotated[int | None, _NUM]
+"""An integer OKX sends as a JSON number (``seqId``, ``checksum``)."""
 Str = Annotated[str | None, _STR]
 """A string; ``""`` -> ``None``."""
 Bool = Annotated[bool | None, _BOOL]
 """A ``"true"``/``"false"`` string; ``""`` -> ``None``."""
+Objects = Annotated[list[dict[str, Any]] | None, _RAW]
+"""A list of objects kept as received (``attachAlgoOrds``...)."""
 
 
 def _marker(tp: Any) -> _Wire | None:
@@ -96,18 +110,21 @@ def _marker(tp: Any) -> _Wire | None:
     return None
 
 
+# Numbers and integers follow the wire rules of ``_formats`` (the ones the
+# request models apply to what the client sends): plain ASCII decimal strings
+# or JSON integers; never floats, "NaN", exponents, spaces or non-ASCII digits.
+
+
 def _structure_dec(value: Any, _: Any) -> Decimal | None:
     if value is None or value == "":
         return None
-    return Decimal(value if isinstance(value, str | int) else str(value))
+    return wire_decimal(value)
 
 
 def _structure_int(value: Any, _: Any) -> int | None:
     if value is None or value == "":
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int):
-        raise TypeError(f"expected an integer string, got {type(value).__name__}")
-    return int(value)
+    return wire_int(value)
 
 
 def _structure_str(value: Any, _: Any) -> str | None:
@@ -115,7 +132,7 @@ def _structure_str(value: Any, _: Any) -> str | None:
         return None
     if isinstance(value, str):
         return value
-    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+    if type(value) is int:
         return str(value)
     raise TypeError(f"expected a string, got {type(value).__name__}")
 
@@ -130,6 +147,17 @@ def _structure_bool(value: Any, _: Any) -> bool | None:
     if value == "false":
         return False
     raise ValueError(f"expected 'true' or 'false', got {value!r}")
+
+
+def _structure_objects(value: Any, _: Any) -> list[dict[str, Any]] | None:
+    if value is None or value == "":
+        return None
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list of objects, got {type(value).__name__}")
+    for item in value:
+        if not isinstance(item, dict):
+            raise TypeError(f"expected a list of objects, got an item {type(item).__name__}")
+    return value
 
 
 def _unstructure_dec(value: Decimal | None) -> str:
@@ -148,11 +176,17 @@ def _unstructure_bool(value: bool | None) -> str:
     return "" if value is None else ("true" if value else "false")
 
 
-_HOOKS: Final[dict[_Wire, tuple[Callable[[Any, Any], Any], Callable[[Any], str]]]] = {
+def _as_is(value: Any) -> Any:
+    return value
+
+
+_HOOKS: Final[dict[_Wire, tuple[Callable[[Any, Any], Any], Callable[[Any], Any]]]] = {
     _DEC: (_structure_dec, _unstructure_dec),
     _INT: (_structure_int, _unstructure_int),
+    _NUM: (_structure_int, _as_is),
     _STR: (_structure_str, _unstructure_str),
     _BOOL: (_structure_bool, _unstructure_bool),
+    _RAW: (_structure_objects, _as_is),
 }
 
 
@@ -209,7 +243,7 @@ class Trade:
     count: Ms = None
     """Trades aggregated into this push (``trades`` only)."""
     source: Str = None
-    seq_id: int | None = None
+    seq_id: Int = None
     ts: Ms = None
     extra: dict[str, Any] = attrs.field(factory=dict)
     """Fields this view does not name, as received."""
@@ -237,9 +271,9 @@ class BookData:
     bids: list[BookLevel] = attrs.field(factory=list)
     inst_id: Str = None
     ts: Ms = None
-    checksum: int | None = None
-    prev_seq_id: int | None = None
-    seq_id: int | None = None
+    checksum: Int = None
+    prev_seq_id: Int = None
+    seq_id: Int = None
     extra: dict[str, Any] = attrs.field(factory=dict)
     """Fields this view does not name, as received."""
 
@@ -364,7 +398,7 @@ class Order:
     fill_fwd_px: Dec = None
     trade_quote_ccy: Str = None
     is_tp_limit: Bool = None
-    attach_algo_ords: list[dict[str, Any]] | None = None
+    attach_algo_ords: Objects = None
     c_time: Ms = None
     u_time: Ms = None
     extra: dict[str, Any] = attrs.field(factory=dict)
@@ -420,7 +454,7 @@ class Position:
     funding_fee: Dec = None
     trade_id: Str = None
     adl: Str = None
-    close_order_algo: list[dict[str, Any]] | None = None
+    close_order_algo: Objects = None
     c_time: Ms = None
     u_time: Ms = None
     p_time: Ms = None
@@ -632,7 +666,10 @@ def _row(value: Any, what: str, min_len: int) -> Sequence[Any]:
 def _structure_level(value: Any, _: Any) -> BookLevel:
     row = _row(value, "book level", 2)
     count = _structure_int(row[3], None) if len(row) > 3 else None
-    return BookLevel(Decimal(row[0]), Decimal(row[1]), count)
+    sz = wire_decimal(row[1])
+    if sz < 0:
+        raise ValueError(f"a book level size must not be negative, got {row[1]!r}")
+    return BookLevel(wire_decimal(row[0]), sz, count)
 
 
 def _unstructure_level(level: BookLevel) -> list[str]:
@@ -672,10 +709,10 @@ def _structure_candle(value: Any, _: Any) -> Candle:
         raise ValueError(f"candle confirm must be '0' or '1', got {confirm!r}")
     return Candle(
         ts=ts,
-        open=Decimal(row[1]),
-        high=Decimal(row[2]),
-        low=Decimal(row[3]),
-        close=Decimal(row[4]),
+        open=wire_decimal(row[1]),
+        high=wire_decimal(row[2]),
+        low=wire_decimal(row[3]),
+        close=wire_decimal(row[4]),
         vol=vol,
         vol_ccy=vol_ccy,
         vol_ccy_quote=vol_ccy_quote,
@@ -792,13 +829,9 @@ def _build(channel: str, cls: type[Any], data: Sequence[Any]) -> list[Any]:
                 if not isinstance(item, Mapping):
                     raise TypeError(f"an item must be an object, got {type(item).__name__}")
         return [converter.structure(item, cls) for item in data]
-    except (
-        cattrs.BaseValidationError,
-        ValueError,
-        TypeError,
-        AttributeError,
-        ArithmeticError,
-    ) as exc:
+    except Exception as exc:
+        # Whatever the item holds, the caller gets one error type that says
+        # the exchange sent something of the wrong shape.
         if isinstance(exc, cattrs.BaseValidationError):
             detail = "; ".join(cattrs.transform_error(exc))
         else:

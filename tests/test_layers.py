@@ -22,8 +22,8 @@ import okx_trio
 PACKAGE = Path(okx_trio.__file__).parent
 
 LAYERS: list[tuple[str, set[str]]] = [
-    ("values and facts", {"_okx", "_models", "_exceptions", "_convert", "_views", "_push",
-                          "_requests", "_urls", "views"}),
+    ("values and facts", {"_okx", "_formats", "_models", "_exceptions", "_convert", "_views",
+                          "_push", "_requests", "_urls", "views"}),
     ("sans-I/O cores", {"_protocol", "_orderbook", "_ratelimit", "_order_state", "_outcomes"}),
     ("I/O", {"_transport", "_rest", "_instruments", "_pacing", "_events"}),
     ("session", {"_options", "_connection", "_session"}),
