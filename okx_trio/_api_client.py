@@ -5,7 +5,8 @@ sent, maps ``instId`` to ``instIdCode`` through the per-client instrument cache
 (``_instruments``), gives every new order a ``clOrdId`` when the caller did not,
 sends through :meth:`WsClient.request` (which paces to OKX's rate limits and
 sends the deadline as ``expTime``), and turns the exchange's answer into
-:class:`~okx_trio.OrderAck` values or the precise error:
+:class:`~okx_trio.OrderAck` values or the precise error (``_answers``, which
+believes an answer only when it matches what was sent):
 
 ========================================  ==========================================
 answer                                    raised
@@ -15,6 +16,8 @@ single op, ``code != "0"``, with an item  ``OkxOrderError`` (``OkxOrderRateLimit
 batch op, ``code`` ``"1"`` or ``"2"``     ``OkxBatchError`` with every item's ack
 request-level 50011 / 60014 / 50061       ``OkxRateLimitError``
 any other request-level code              ``OkxApiError``
+not matching what was sent (item count,   ``OkxProtocolError`` (a batch:
+ids, a code the items contradict...)      ``OkxBatchProtocolError``), outcome unknown
 ========================================  ==========================================
 
 Order tracking (``track_orders=True`` or ``async with api.track_orders()``,
@@ -22,7 +25,7 @@ Order tracking (``track_orders=True`` or ``async with api.track_orders()``,
 (``_resolve``) live in their own modules; this module only hooks them into the
 order ops: places tell the
 tracker which clOrdIds to expect, and every ``OkxConnectionLost`` /
-``OkxRequestTimeout`` records when the exchange has certainly finished with
+``OkxRequestTimeout`` / ``OkxProtocolError`` records when the exchange has certainly finished with
 the request (its ``expTime``, else a settle delay), which ``resolve`` needs to
 tell "not on the exchange" from "not yet on the exchange".
 """
@@ -36,11 +39,10 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Final, Literal
 
-import attrs
 import trio
 
+from ._answers import Kind, judge
 from ._client import WsClient
-from ._convert import camel, register_camel
 from ._core import ClientCore, open_core
 from ._exceptions import (
     OkxApiError,
@@ -48,15 +50,13 @@ from ._exceptions import (
     OkxConnectionLost,
     OkxNotSent,
     OkxOrderError,
-    OkxOrderRateLimitError,
     OkxProtocolError,
-    OkxRateLimitError,
     OkxRequestError,
     OkxRequestTimeout,
 )
 from ._instruments import InstrumentFetchError
 from ._models import Instrument, OrderAck, Resolution, Response, TrackedOrder
-from ._okx import EXP_TIME_OPS, PLACE_OPS, RATE_LIMIT_CODES
+from ._okx import EXP_TIME_OPS, PLACE_OPS
 from ._options import ClientOptions
 from ._order_state import DEFAULT_MAX_TERMINAL, DEFAULT_TERMINAL_TTL
 from ._outcomes import UnknownOutcomes
@@ -80,10 +80,6 @@ from ._tracker import OrderTracker, TrackerState, open_tracking, run_tracking, w
 
 __all__ = ["WsApiClient", "open_ws_api_client"]
 
-register_camel(OrderAck, extra_field="extra")
-_ACK_NAMES: Final = {camel(f.name): f.name for f in attrs.fields(OrderAck) if f.name != "extra"}
-
-_Kind = Literal["single", "batch", "mass"]
 _ALNUM: Final = string.ascii_letters + string.digits
 
 OrderParams = PlaceOrder | Mapping[str, Any]
@@ -475,7 +471,7 @@ class WsApiClient:
 
     async def resolve(
         self,
-        error: OkxRequestError | None = None,
+        error: OkxRequestError | OkxProtocolError | None = None,
         *,
         cl_ord_id: str | None = None,
         ord_id: str | None = None,
@@ -488,10 +484,13 @@ class WsApiClient:
 
         Give the ``OkxConnectionLost`` / ``OkxRequestTimeout`` (or
         ``OkxNotSent``) raised by a place, amend or cancel (single, batch or
-        spread), or an order's ``cl_ord_id`` / ``ord_id`` with its ``inst_id``
-        (``sprd_id`` for a spread order; not needed when the tracker knows
-        the order). The tracker is consulted first, then the exchange (signed
-        REST ``GET /api/v5/trade/order`` or ``/api/v5/sprd/order``), retrying
+        spread), or the ``OkxProtocolError`` raised when its answer did not
+        match what was sent (for a batch, ``OkxBatchProtocolError``: its
+        ``request`` items are resolved), or an order's ``cl_ord_id`` /
+        ``ord_id`` with its ``inst_id`` (``sprd_id`` for a spread order; not
+        needed when the tracker knows the order). The tracker is consulted
+        first, then the exchange (signed REST ``GET /api/v5/trade/order`` or
+        ``/api/v5/sprd/order``), retrying
         transient failures within the deadline. "Not found" is only concluded
         once the exchange has certainly finished with the request: one second
         after its ``expTime`` when this client sent it with one, else 2 s
@@ -546,33 +545,20 @@ class WsApiClient:
         self, op: str, model: Any, exp_time: int | None, timeout: float | None
     ) -> OrderAck:
         wires, timeout = await self._prepare(op, [model], exp_time, timeout)
-        response = await self._send(op, wires, "single", exp_time, timeout)
-        data = response.data
-        if not data or not isinstance(data[0], Mapping):
-            raise OkxProtocolError(f"{op} response {response.id} has no item")
-        ack = self._ack(data[0], wires[0])
-        if not ack.ok:
-            # code "0" with a failed item breaks the protocol; never report success.
-            raise self._order_error(response.code, response.msg, op, response.id, data, ack)
+        ack: OrderAck = await self._send(op, wires, "single", exp_time, timeout)
         return ack
 
     async def _batch(
         self, op: str, models: list[Any], exp_time: int | None, timeout: float | None
     ) -> list[OrderAck]:
         wires, timeout = await self._prepare(op, models, exp_time, timeout)
-        response = await self._send(op, wires, "batch", exp_time, timeout)
-        acks = self._acks(response.data, wires)
-        if any(not a.ok for a in acks):
-            raise OkxBatchError(response.code, response.msg, op, response.id, response.data, acks)
+        acks: list[OrderAck] = await self._send(op, wires, "batch", exp_time, timeout)
         return acks
 
     async def _mass(self, op: str, model: Any, exp_time: int | None, timeout: float | None) -> bool:
         wires, timeout = await self._prepare(op, [model], exp_time, timeout)
-        response = await self._send(op, wires, "mass", exp_time, timeout)
-        if not response.data or not isinstance(response.data[0], Mapping):
-            raise OkxProtocolError(f"{op} response {response.id} has no result")
-        result = response.data[0].get("result")
-        return result is True or result == "true"
+        result: bool = await self._send(op, wires, "mass", exp_time, timeout)
+        return result
 
     async def _prepare(
         self, op: str, models: list[Any], exp_time: int | None, timeout: float | None
@@ -659,10 +645,11 @@ class WsApiClient:
         self,
         op: str,
         wires: list[dict[str, Any]],
-        kind: _Kind,
+        kind: Kind,
         exp_time: int | None,
         timeout: float | None,
-    ) -> Response:
+    ) -> Any:
+        """Send, and tell the caller what the answer proves (``_answers.judge``)."""
         tracker = self._tracker
         state = self._tracker_state
         if tracker is not None and state is not None and op in PLACE_OPS:
@@ -671,21 +658,39 @@ class WsApiClient:
         deadline = core.deadline(timeout)
         sent_at = trio.current_time()
         try:
-            return await self._ws.request(op, wires, exp_time=exp_time, timeout=timeout)
-        except OkxApiError as exc:
-            error = self._api_error(exc, op, wires, kind)
-            if state is not None and op in PLACE_OPS:
-                self._unexpect(state, error, wires)
-            raise error from None
-        except (OkxConnectionLost, OkxRequestTimeout) as exc:
-            # The exchange clock when the request left, for an explicit exp_time.
-            now = trio.current_time()
-            now_ms = core.now_ms() - round((now - sent_at) * 1000)
-            self._unknowns.record(
-                exc, exp_time=exp_time, sent_at=sent_at, deadline=deadline,
-                now_ms_at_send=now_ms, send_exp_time=core.options.send_exp_time, now=now,
-            )
+            try:
+                answer: Response | OkxApiError = await self._ws.request(
+                    op, wires, exp_time=exp_time, timeout=timeout)
+            except OkxApiError as exc:
+                answer = exc
+            return judge(op, kind, wires, answer)
+        except OkxProtocolError as exc:
+            # Received by the exchange, answered in a way that proves nothing:
+            # outcome unknown, recorded like a lost connection so resolve() works.
+            if state is not None and op in PLACE_OPS and isinstance(exc, OkxBatchError):
+                self._unexpect(state, exc, wires)
+            self._record_unknown(exc, exp_time, sent_at, deadline)
             raise
+        except OkxApiError as exc:
+            if state is not None and op in PLACE_OPS:
+                self._unexpect(state, exc, wires)
+            raise
+        except (OkxConnectionLost, OkxRequestTimeout) as exc:
+            self._record_unknown(exc, exp_time, sent_at, deadline)
+            raise
+
+    def _record_unknown(
+        self, exc: OkxRequestError | OkxProtocolError, exp_time: int | None, sent_at: float,
+        deadline: float,
+    ) -> None:
+        core = self._core
+        # The exchange clock when the request left, for an explicit exp_time.
+        now = trio.current_time()
+        now_ms = core.now_ms() - round((now - sent_at) * 1000)
+        self._unknowns.record(
+            exc, exp_time=exp_time, sent_at=sent_at, deadline=deadline,
+            now_ms_at_send=now_ms, send_exp_time=core.options.send_exp_time, now=now,
+        )
 
     async def _before_place(
         self, tracker: OrderTracker, state: TrackerState, op: str, wires: list[dict[str, Any]],
@@ -726,68 +731,6 @@ class WsApiClient:
         for cl in refused:
             if isinstance(cl, str) and cl:
                 state.table.unexpect(cl)
-
-    def _api_error(
-        self, exc: OkxApiError, op: str, wires: list[dict[str, Any]], kind: _Kind
-    ) -> OkxApiError:
-        code, data = exc.code, exc.data
-        items = [item for item in data if isinstance(item, Mapping)]
-        if kind == "single" and items and len(items) == len(data):
-            ack = self._ack(items[0], wires[0])
-            return self._order_error(code, exc.msg, exc.op or op, exc.id, data, ack)
-        if kind == "batch" and code in ("1", "2"):
-            acks = self._acks(data, wires)
-            return OkxBatchError(code, exc.msg, exc.op or op, exc.id, data, acks)
-        if code in RATE_LIMIT_CODES:
-            return OkxRateLimitError(code, exc.msg, exc.op or op, exc.id, data)
-        return exc
-
-    @staticmethod
-    def _order_error(
-        code: str,
-        msg: str,
-        op: str,
-        id: str | None,
-        data: Sequence[Mapping[str, Any]],
-        ack: OrderAck,
-    ) -> OkxOrderError:
-        cls = OkxOrderRateLimitError if ack.s_code in RATE_LIMIT_CODES else OkxOrderError
-        return cls(code, msg, op, id, data, ack)
-
-    def _acks(self, data: Sequence[Any], wires: list[dict[str, Any]]) -> list[OrderAck]:
-        acks = []
-        for i, item in enumerate(data):
-            if not isinstance(item, Mapping):
-                raise OkxProtocolError(f"response item {i} is not an object: {item!r:.100}")
-            acks.append(self._ack(item, wires[i] if i < len(wires) else {}))
-        return acks
-
-    @staticmethod
-    def _ack(item: Mapping[str, Any], wire: Mapping[str, Any]) -> OrderAck:
-        # Built directly (a third of the cost of converter.structure + evolve):
-        # OKX's names mapped to ours, values as str, unknown keys kept in extra.
-        kw: dict[str, Any] = {}
-        extra: dict[str, Any] | None = None
-        for key, value in item.items():
-            name = _ACK_NAMES.get(key)
-            if name is None:
-                if extra is None:
-                    extra = {}
-                extra[key] = value
-            elif value is not None:
-                kw[name] = value if type(value) is str else str(value)
-        if not kw.get("cl_ord_id"):
-            # Failed items often come back with clOrdId "": keep the one we sent
-            # so every order stays traceable.
-            sent = wire.get("clOrdId")
-            if sent:
-                kw["cl_ord_id"] = sent
-        if extra:
-            kw["extra"] = extra
-        try:
-            return OrderAck(**kw)
-        except Exception as exc:
-            raise OkxProtocolError(f"unreadable response item {item!r:.200}") from exc
 
 
 @asynccontextmanager

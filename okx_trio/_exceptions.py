@@ -7,6 +7,8 @@
     │   ├── OkxOrderError         a single-order op failed (.s_code .s_msg .ack)
     │   │   └── OkxOrderRateLimitError  (also an OkxRateLimitError)
     │   ├── OkxBatchError         a batch op failed whole ("1") or in part ("2")
+    │   │   └── OkxBatchProtocolError  (also an OkxProtocolError) its answer did not
+    │   │                         match what was sent: .acks believed, .request unknown
     │   ├── OkxRateLimitError     the exchange said too many requests (50011 / 60014)
     │   └── SubscriptionError     a subscription was refused (.arg)
     ├── OkxAuthError              login refused
@@ -15,7 +17,8 @@
     │   ├── OkxConnectionLost     written, then the connection dropped (outcome unknown)
     │   └── OkxRequestTimeout     written, no answer before the deadline (outcome unknown)
     │       └── OkxWaitTimeout    wait_order's deadline passed (.order)
-    ├── OkxProtocolError          the server broke the protocol
+    ├── OkxProtocolError          the server broke the protocol; when it answered a
+    │                             written request: outcome unknown (.request, resolve it)
     └── OkxInternalError          a bug in okx_trio (please report it)
 
 Every exception keeps its constructor arguments in ``args`` so that it
@@ -37,6 +40,7 @@ __all__ = [
     "OkxApiError",
     "OkxAuthError",
     "OkxBatchError",
+    "OkxBatchProtocolError",
     "OkxConnectionLost",
     "OkxError",
     "OkxInternalError",
@@ -79,7 +83,9 @@ class OkxApiError(OkxError):
         data: Sequence[Mapping[str, Any]] = (),
         *extra: Any,
     ) -> None:
-        super().__init__(code, msg, op, id, list(data), *extra)
+        # OkxError.__init__ by name: in OkxBatchProtocolError the next class in
+        # the MRO is OkxProtocolError, whose arguments are not these.
+        OkxError.__init__(self, code, msg, op, id, list(data), *extra)
         self.code = code
         self.msg = msg
         self.op = op
@@ -243,14 +249,18 @@ class OkxRequestError(OkxError):
         self.connection = connection
 
     def __str__(self) -> str:
-        parts = [self.message]
-        if self.op:
-            parts.append(f"op={self.op}")
-        if self.id:
-            parts.append(f"id={self.id}")
-        if self.cl_ord_id:
-            parts.append(f"clOrdId={self.cl_ord_id}")
-        return parts[0] + (" (" + ", ".join(parts[1:]) + ")" if len(parts) > 1 else "")
+        return _describe(self.message, self.op, self.id, self.cl_ord_id)
+
+
+def _describe(message: str, op: str | None, id: str | None, cl_ord_id: str | None) -> str:
+    parts = [message]
+    if op:
+        parts.append(f"op={op}")
+    if id:
+        parts.append(f"id={id}")
+    if cl_ord_id:
+        parts.append(f"clOrdId={cl_ord_id}")
+    return parts[0] + (" (" + ", ".join(parts[1:]) + ")" if len(parts) > 1 else "")
 
 
 class OkxNotSent(OkxRequestError):
@@ -289,7 +299,84 @@ class OkxWaitTimeout(OkxRequestTimeout):
 
 
 class OkxProtocolError(OkxError):
-    """The server sent something that breaks the OKX protocol."""
+    """The server sent something that breaks the OKX protocol.
+
+    Raised by a request whose answer does not match what was sent (another op,
+    an event where an answer was due, the wrong number of items, another
+    ``clOrdId``, an accepted item under a failure code...): the exchange did
+    receive the request, but what it did is unknown, exactly as after
+    ``OkxConnectionLost``. ``request`` then holds the items concerned, and
+    ``WsApiClient.resolve(exc)`` finds out what happened to them. Reported,
+    without ``request``, as an ``exception`` lifecycle event when a push or an
+    event makes no sense.
+
+    Attributes:
+        message: what did not match.
+        op: the request's op, or ``None``.
+        id: the request's id, or ``None``.
+        cl_ord_id: the ``clOrdId`` of the (first) order concerned, if any.
+        request: the items concerned, as sent (empty when no request is).
+        connection: ``"public"``, ``"private"`` or ``"business"``, or ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        op: str | None = None,
+        id: str | None = None,
+        cl_ord_id: str | None = None,
+        request: Sequence[Mapping[str, Any]] = (),
+        connection: str | None = None,
+    ) -> None:
+        OkxError.__init__(self, message, op, id, cl_ord_id, list(request), connection)
+        self.message = message
+        self.op = op
+        self.id = id
+        self.cl_ord_id = cl_ord_id
+        self.request: list[Mapping[str, Any]] = list(request)
+        self.connection = connection
+
+    def __str__(self) -> str:
+        return _describe(self.message, self.op, self.id, self.cl_ord_id)
+
+
+class OkxBatchProtocolError(OkxBatchError, OkxProtocolError):
+    """A batch answer that does not match what was sent (see :class:`OkxProtocolError`).
+
+    An ``OkxBatchError`` (so ``except OkxBatchError`` sees it) whose ``acks``
+    are the items that did come and match their order (``succeeded`` and
+    ``failed`` as usual), and an ``OkxProtocolError`` whose ``request`` holds
+    the items whose outcome is unknown (missing, misplaced, naming another
+    ``clOrdId``, contradicting the answer's code): pass the error to
+    ``WsApiClient.resolve`` to learn what happened to them.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        msg: str,
+        op: str | None = None,
+        id: str | None = None,
+        data: Sequence[Mapping[str, Any]] = (),
+        acks: Sequence[OrderAck] = (),
+        message: str = "",
+        request: Sequence[Mapping[str, Any]] = (),
+        connection: str | None = None,
+    ) -> None:
+        OkxBatchError.__init__(self, code, msg, op, id, data, acks)
+        self.args = (*self.args, message, list(request), connection)
+        self.message = message
+        self.request = list(request)
+        self.connection = connection
+        first = self.request[0].get("clOrdId") if self.request else None
+        self.cl_ord_id = first if isinstance(first, str) and first else None
+
+    def __str__(self) -> str:
+        return (
+            f"OKX {self.op or 'batch'} answer not believed ({self.message}): "
+            f"{len(self.request)} item(s) of unknown outcome, {len(self.acks)} acked "
+            f"({len(self.failed)} refused)"
+        )
 
 
 class OkxInternalError(OkxError):

@@ -34,6 +34,7 @@ __all__ = [
     "FULL_BOOK_CHANNELS",
     "IDLE_TIMEOUT",
     "INST_TYPES",
+    "LOGIN_ANSWER_CODES",
     "LOGIN_PATH",
     "LOGIN_PUBLIC_CHANNELS",
     "ORDER_NOT_FOUND_CODES",
@@ -343,6 +344,15 @@ TRANSIENT_LOGIN_CODES: Final = frozenset({"60014", "60023", "63999", "64007"})
 """Login refusals worth retrying."""
 EXPIRED_TIMESTAMP_CODE: Final = "60006"
 """Login timestamp expired: the clock offset is measured again, once, before giving up."""
+LOGIN_ANSWER_CODES: Final = frozenset(
+    {"60001", "60002", "60003", "60004", "60005", "60006", "60007", "60009", "60014", "60022",
+     "60023", "60024", "60026", "60027", "60031", "60032", "63999", "64007", "50101"}
+)
+"""Codes of the id-less ``event: error`` OKX answers a login with (empty key, sign or
+passphrase, bad timestamp, key or sign, expired, login failed, too frequent, wrong
+passphrase, missing parameter, repeated login, no such key, internal error, wrong
+environment). An id-less error with another code while a login is awaited is not
+taken for its answer."""
 RESTART_NOTICE_CODE: Final = "64008"
 """Notice: the connection will close soon for a service upgrade."""
 AUTH_ERROR_CODES: Final = frozenset(

@@ -2,7 +2,8 @@
 and what an order's state proves about a request.
 
 :class:`UnknownOutcomes` remembers, for recent requests that ended with
-``OkxConnectionLost`` / ``OkxRequestTimeout``, the moment (trio clock) after
+``OkxConnectionLost`` / ``OkxRequestTimeout`` (or an ``OkxProtocolError``: an
+answer that proved nothing), the moment (trio clock) after
 which the exchange can no longer act on them: one margin after their
 ``expTime`` when they carried one, else a settle delay after the error.
 :func:`judge` reads an order's state against a request: acted, not acted, or
@@ -20,7 +21,7 @@ from typing import Any, Final, Literal
 
 import attrs
 
-from ._exceptions import OkxRequestError
+from ._exceptions import OkxProtocolError, OkxRequestError
 from ._models import Outcome, TrackedOrder
 from ._okx import AMEND_OPS, CANCEL_OPS, EXP_TIME_OPS, PLACE_OPS, SPREAD_OPS
 from ._order_state import Kind
@@ -72,7 +73,7 @@ class UnknownOutcomes:
 
     def record(
         self,
-        exc: OkxRequestError,
+        exc: OkxRequestError | OkxProtocolError,
         *,
         exp_time: int | None,
         sent_at: float,

@@ -161,12 +161,17 @@ class LoginAck:
 
 @attrs.frozen(slots=True)
 class ErrorEvent:
-    """``{"event":"error"}``: with ``id`` it answers one request, without it the connection."""
+    """``{"event":"error"}``: with ``id`` it answers one request, without it the connection.
+
+    ``login`` is True for ``{"event":"login"}`` with a non-zero code: certainly
+    the answer to a login (OKX answers a refused login with ``event: error``).
+    """
 
     code: str
     msg: str
     id: str | None
     conn_id: str | None
+    login: bool = False
 
 
 @attrs.frozen(slots=True)
@@ -310,7 +315,7 @@ def _decode_event(obj: dict[str, Any], event: Any, data: bytes | str) -> Event:
     if event == "login":
         code = _s(obj.get("code", "0"))
         if code != "0":
-            return ErrorEvent(code, _s(obj.get("msg")), req_id, conn_id)
+            return ErrorEvent(code, _s(obj.get("msg")), req_id, conn_id, login=True)
         return LoginAck(code, _s(obj.get("msg")), conn_id, req_id)
     if event == "error":
         return ErrorEvent(_s(obj.get("code")), _s(obj.get("msg")), req_id, conn_id)

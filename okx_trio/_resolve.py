@@ -1,5 +1,5 @@
-"""``resolve()``: turn an ``OkxConnectionLost`` / ``OkxRequestTimeout`` into the
-exchange's truth.
+"""``resolve()``: turn an ``OkxConnectionLost`` / ``OkxRequestTimeout`` (or an
+``OkxProtocolError`` for an answer that proved nothing) into the exchange's truth.
 
 Each item of the request is judged (``_outcomes.judge``) against the order's
 state: first the running tracker's, then the exchange's (signed REST look-ups,
@@ -17,7 +17,7 @@ from typing import Final
 
 import trio
 
-from ._exceptions import OkxError, OkxNotSent, OkxRequestError
+from ._exceptions import OkxError, OkxNotSent, OkxProtocolError, OkxRequestError
 from ._models import Resolution, ResolvedItem, TrackedOrder
 from ._order_lookup import OrderContext, Transient, inst_id_of, lookup_order
 from ._order_state import Kind
@@ -39,7 +39,7 @@ TrackerNow = Callable[[], TrackerState | None]
 async def resolve_outcome(
     ctx: OrderContext,
     tracker: TrackerNow,
-    error: OkxRequestError | None,
+    error: OkxRequestError | OkxProtocolError | None,
     *,
     cl_ord_id: str | None,
     ord_id: str | None,
@@ -58,10 +58,10 @@ async def resolve_outcome(
     """
     now = trio.current_time()
     if error is not None:
-        if not isinstance(error, OkxRequestError):
+        if not isinstance(error, OkxRequestError | OkxProtocolError):
             raise TypeError(
-                "resolve() takes an OkxConnectionLost/OkxRequestTimeout (or OkxNotSent), "
-                f"not {type(error).__name__}"
+                "resolve() takes an OkxConnectionLost/OkxRequestTimeout/OkxProtocolError "
+                f"(or OkxNotSent), not {type(error).__name__}"
             )
         if cl_ord_id is not None or ord_id is not None:
             raise ValueError("give either an error or cl_ord_id/ord_id, not both")

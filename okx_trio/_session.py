@@ -47,7 +47,12 @@ from ._exceptions import (
     copy_error,
 )
 from ._models import Response
-from ._okx import EXPIRED_TIMESTAMP_CODE, FATAL_LOGIN_CODES, RESTART_NOTICE_CODE
+from ._okx import (
+    EXPIRED_TIMESTAMP_CODE,
+    FATAL_LOGIN_CODES,
+    LOGIN_ANSWER_CODES,
+    RESTART_NOTICE_CODE,
+)
 from ._options import ClientOptions
 from ._pacing import RateLimiter
 from ._protocol import (
@@ -548,10 +553,13 @@ class Session:
                                 self._frame_failed(exc)
                     elif type(ev) is Response:
                         p = written.get(ev.id)
-                        if p is not None:
+                        if p is not None and not p.control and ev.op == p.op:
                             p.resolve(ev)
                         else:
-                            log.debug("%s: response to unknown or expired id", self.kind)
+                            try:
+                                self._odd_response(conn, ev)
+                            except Exception as exc:
+                                self._frame_failed(exc)
                     elif type(ev) is Pong:
                         pass
                     elif type(ev) is Ping:
@@ -569,21 +577,82 @@ class Session:
         log.error("%s: handling a received frame failed", self.kind, exc_info=exc)
         self.host.emit("exception", self.kind, exc)
 
+    # -- what an answer is believed for
+    #
+    # An answer is taken only for a request written on the connection it came
+    # from, and only in the shape of that request's op (a response echoing the
+    # op for a trade op, a subscribe/unsubscribe event for those). An answer for
+    # a request not written there (request ids are never reused, so the server
+    # cannot know it) is reported and dropped: the request goes on. An answer of
+    # the wrong shape for a written request fails it with OkxProtocolError: the
+    # exchange has it, what it did is unknown.
+
+    def _written_here(self, conn: Connection, id: str | None) -> Pending | None:
+        """The request ``id`` answers, if it was written on ``conn`` (which owns it);
+        else None (an answer for a request of this client not written there is
+        reported)."""
+        if not id:
+            return None
+        p = conn.requests.get(id)
+        if p is not None:
+            return p
+        other = self.pending.get(id)
+        if other is None:
+            log.debug("%s: answer to an unknown or expired id", self.kind)
+        elif not other.done:
+            where = "on another connection" if other.written else "before it was written"
+            self._stray(f"an answer for request {id} ({other.op}) arrived {where}; ignored")
+        return None
+
+    def _stray(self, message: str) -> None:
+        log.warning("%s: %s", self.kind, message)
+        self.host.emit("exception", self.kind, OkxProtocolError(message))
+
+    def _mismatch(self, p: Pending, what: str) -> None:
+        p.resolve(OkxProtocolError(
+            f"answered with {what} (outcome unknown)", p.op, p.id, p.cl_ord_id(), p.args,
+            self.kind,
+        ))
+
+    def _odd_response(self, conn: Connection, ev: Response) -> None:
+        p = self._written_here(conn, ev.id)
+        if p is not None:
+            self._mismatch(p, f"a response for op {ev.op!r}")
+
     def _on_event(self, conn: Connection, ev: object) -> None:
         if isinstance(ev, (SubscribeAck, UnsubscribeAck)):
             conn.conn_id = ev.conn_id or conn.conn_id
+            op = "subscribe" if isinstance(ev, SubscribeAck) else "unsubscribe"
+            if ev.id and (ev.id in conn.requests or ev.id in self.pending):
+                p = self._written_here(conn, ev.id)
+                if p is None:
+                    return
+                if p.op != op:
+                    self._mismatch(p, f"an {op} event")
+                elif not _echoes(p.args, ev.arg):
+                    self._mismatch(p, f"an {op} ack for another arg {ev.arg!r:.200}")
+                else:
+                    p.resolve(ev)
+                return
             p = self._control_request_of_ack(conn, ev)
             if p is not None:
                 p.resolve(ev)
         elif isinstance(ev, LoginAck):
             conn.conn_id = ev.conn_id or conn.conn_id
-            conn.set_login_result(ev)
+            if conn.awaiting_login and conn.login_result is None:
+                conn.set_login_result(ev)
+            else:
+                self._stray("a login ack while no login was awaited; ignored")
         elif isinstance(ev, ErrorEvent):
             conn.conn_id = ev.conn_id or conn.conn_id
-            p = conn.requests.get(ev.id) if ev.id else None
-            if p is not None:
-                p.resolve(OkxApiError(ev.code, ev.msg, p.op, p.id))
-            elif conn.awaiting_login:
+            if ev.id and not ev.login:
+                p = self._written_here(conn, ev.id)
+                if p is not None:
+                    p.resolve(OkxApiError(ev.code, ev.msg, p.op, p.id))
+            elif (conn.awaiting_login and conn.login_result is None
+                  and (ev.login or ev.code in LOGIN_ANSWER_CODES)):
+                # Login results come from login answers only, and the first one
+                # stands: a later error (even in the same read) changes nothing.
                 conn.set_login_result(ev)
             else:
                 self.host.emit("exception", self.kind, OkxApiError(ev.code, ev.msg, None, ev.id))
@@ -721,3 +790,16 @@ class Session:
                     await send_many([q.frame for q in batch])
         except TransportClosed as exc:
             conn.end(exc)
+
+
+
+def _echoes(sent: Sequence[Mapping[str, Any]], acked: Mapping[str, Any]) -> bool:
+    """An ack's arg names the arg sent: the same channel, and no field both carry
+    with different values (OKX echoes the arg "as subscribed"; it may add a field
+    such as ``uid``, and its examples leave some filters out)."""
+    if len(sent) != 1:
+        return False
+    arg = sent[0]
+    if acked.get("channel") != arg.get("channel"):
+        return False
+    return all(arg[k] == v for k, v in acked.items() if k in arg)

@@ -24,7 +24,8 @@ PACKAGE = Path(okx_trio.__file__).parent
 LAYERS: list[tuple[str, set[str]]] = [
     ("values and facts", {"_okx", "_formats", "_models", "_exceptions", "_convert", "_views",
                           "_push", "_requests", "_urls", "views"}),
-    ("sans-I/O cores", {"_protocol", "_orderbook", "_ratelimit", "_order_state", "_outcomes"}),
+    ("sans-I/O cores", {"_protocol", "_orderbook", "_ratelimit", "_order_state", "_outcomes",
+                        "_answers"}),
     ("I/O", {"_transport", "_rest", "_instruments", "_pacing", "_events"}),
     ("session", {"_options", "_connection", "_session"}),
     ("subscriptions and orders", {"_subscriptions", "_books", "_order_lookup", "_tracker",

@@ -51,6 +51,11 @@ def test_exceptions_survive_copy_and_pickle() -> None:
         okx_trio.OkxConnectionLost("lost", "order", "a2", "c1", [{"clOrdId": "c1"}], "private"),
         okx_trio.OkxNotSent("not sent", "order"),
         okx_trio.OkxRequestTimeout("timeout", "order", "a3"),
+        okx_trio.OkxProtocolError("1 item for 2 sent", "batch-orders", "a4", "c1",
+                                  [{"clOrdId": "c1"}], "private"),
+        okx_trio.OkxBatchProtocolError("0", "", "batch-orders", "b2", [{"sCode": "0"}],
+                                       [okx_trio.OrderAck(s_code="0", cl_ord_id="c1")],
+                                       "1 item for 2 sent", [{"clOrdId": "c2"}], "private"),
     ]
     for exc in errors:
         for clone in (copy.copy(exc), pickle.loads(pickle.dumps(exc))):
@@ -58,4 +63,11 @@ def test_exceptions_survive_copy_and_pickle() -> None:
             assert str(clone) == str(exc)
     batch = pickle.loads(pickle.dumps(errors[2]))
     assert len(batch.rate_limited) == 1
+    unknown = copy.copy(errors[-1])
+    assert isinstance(unknown, okx_trio.OkxBatchError)
+    assert isinstance(unknown, okx_trio.OkxProtocolError)
+    assert unknown.request == [{"clOrdId": "c2"}]
+    assert unknown.cl_ord_id == "c2"
+    assert [a.cl_ord_id for a in unknown.succeeded] == ["c1"]
+    assert unknown.connection == "private"
     assert type(errors[0]).__module__ == "okx_trio"

@@ -9,7 +9,7 @@ their subscribers, and numbers and ids are matched whole.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
@@ -19,15 +19,32 @@ import pytest
 import trio
 import trio.testing
 from support.orders import bid, trading
+from support.rest import MemoryRest
+from support.scripted import CREDS as SCRIPTED_CREDS, ScriptedServer
 from support.streams import next_push, sim_client, spot_only
 
 import okx_trio
-from okx_trio import Gap, LiveOrderBook, OkxProtocolError, Push
+from okx_trio import Gap, LiveOrderBook, OkxBatchProtocolError, OkxProtocolError, Push
 from okx_trio._orderbook import BookState
-from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, Simulator
+from okx_trio._transport import Connector, Transport
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, Simulator, open_simulator
 
 INST = "BTC-USDT"
 BTC_CODE = 100001  # the simulator's instIdCode of BTC-USDT
+ORDER = {"instIdCode": BTC_CODE, "tdMode": "cash", "side": "buy", "ordType": "limit",
+         "sz": "1", "px": "1"}
+
+
+@asynccontextmanager
+async def scripted_ws(server: ScriptedServer, **options: Any) -> AsyncIterator[okx_trio.WsClient]:
+    """A client of a scripted in-memory server (answers every op with code 0)."""
+    async with trio.open_nursery() as server_nursery:
+        async with okx_trio.open_ws_client(
+            base_url="ws://127.0.0.1:9", transport=server.memory_connector(server_nursery),
+            credentials=SCRIPTED_CREDS, rate_limit=False, log_lifecycle=False, **options,
+        ) as client:
+            yield client
+        server_nursery.cancel_scope.cancel()
 
 
 def send_raw(sim: Simulator, path: str, obj: Any) -> None:
@@ -277,3 +294,213 @@ def test_book_views_refuse_unsound_sizes(size: str) -> None:
                 [{"asks": [["101", size, "0", "1"]], "bids": [], "ts": "1"}])
     with pytest.raises(OkxProtocolError):
         push.view()
+
+
+# -- case 2: answers believed that should not be ------------------------------------------
+
+Rewrite = Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+class _RewritingTransport(Transport):
+    def __init__(self, inner: Transport, rewrite: Rewrite) -> None:
+        self._inner = inner
+        self._rewrite = rewrite
+
+    async def send(self, data: bytes) -> None:
+        await self._inner.send(data)
+
+    async def receive(self) -> bytes:
+        while True:
+            data = await self._inner.receive()
+            if data in (b"pong", b"ping"):
+                return data
+            out = self._rewrite(orjson.loads(data))
+            if out:
+                # One frame in, at most one out: enough for these tests.
+                (frame,) = out
+                return orjson.dumps(frame)
+
+    async def aclose(self, code: int = 1000, reason: str = "") -> None:
+        await self._inner.aclose(code, reason)
+
+    def abort(self) -> None:
+        self._inner.abort()
+
+
+class RewritingConnector(Connector):
+    """The simulator's answers, rewritten on their way to the client by ``rewrite``."""
+
+    def __init__(self, inner: Connector, rewrite: Rewrite) -> None:
+        self._inner = inner
+        self.rewrite = rewrite
+        self.rest_transport = inner.rest_transport
+
+    async def __call__(self, url: str, *, ssl_context: Any, nursery: trio.Nursery) -> Transport:
+        inner = await self._inner(url, ssl_context=ssl_context, nursery=nursery)
+        return _RewritingTransport(inner, lambda frame: self.rewrite(frame))
+
+
+def unchanged(frame: dict[str, Any]) -> list[dict[str, Any]]:
+    return [frame]
+
+
+@asynccontextmanager
+async def rewritten_trading() -> AsyncIterator[tuple[Simulator, okx_trio.WsApiClient,
+                                                     RewritingConnector]]:
+    """A simulator and a trade client whose received frames pass through ``rewrite``."""
+    async with open_simulator(accounts=[CREDS], market_interval=None, idle_timeout=None,
+                              rate_limit=False) as sim:
+        inner = sim.connect_memory()
+        inner.rest_transport = MemoryRest(sim)
+        connector = RewritingConnector(inner, unchanged)
+        async with okx_trio.open_ws_api_client(
+            credentials=CREDS, base_url=sim.base_url, transport=connector,
+            log_lifecycle=False, rate_limit=False,
+        ) as api:
+            await api.connect_ws_api()
+            yield sim, api, connector
+
+
+def answers_to(op: str, change: Callable[[dict[str, Any]], dict[str, Any]]) -> Rewrite:
+    """Rewrite the (first) answer to ``op`` with ``change``; everything else unchanged."""
+    done = False
+
+    def rewrite(frame: dict[str, Any]) -> list[dict[str, Any]]:
+        nonlocal done
+        if not done and frame.get("op") == op and "code" in frame:
+            done = True
+            return [change(frame)]
+        return [frame]
+
+    return rewrite
+
+
+def sim_orders(sim: Simulator) -> set[str]:
+    """clOrdIds of the orders the simulator holds for the account."""
+    return {o.cl_ord_id for o in sim.engine.order_list() if o.cl_ord_id}
+
+
+THREE = [bid("1", clOrdId="one"), bid("1", clOrdId="two"), bid("1", clOrdId="three")]
+
+
+async def test_a_batch_answered_with_fewer_items_is_not_a_success(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Case 2: a batch of 3 answered ``code "0"`` with one item."""
+    async with rewritten_trading() as (sim, api, connector):
+        connector.rewrite = answers_to("batch-orders", lambda f: {**f, "data": f["data"][:1]})
+        with pytest.raises(OkxBatchProtocolError) as info:
+            await api.submit_multiple_orders(THREE)
+        err = info.value
+        assert isinstance(err, okx_trio.OkxBatchError)
+        assert [a.cl_ord_id for a in err.acks] == ["one"]
+        assert [r["clOrdId"] for r in err.request] == ["two", "three"]
+        resolution = await api.resolve(err)
+        assert resolution.outcome == "acted"
+        assert [o.cl_ord_id for o in resolution.orders] == ["two", "three"]
+        assert {"one", "two", "three"} <= sim_orders(sim)
+
+
+@pytest.mark.parametrize("op", ["batch-orders", "order"])
+async def test_code_zero_without_data_is_not_a_success(
+    autojump_clock: trio.testing.MockClock, op: str,
+) -> None:
+    """Case 2: ``code "0"`` with no ``data``."""
+    async with rewritten_trading() as (sim, api, connector):
+        connector.rewrite = answers_to(op, lambda f: {k: v for k, v in f.items() if k != "data"})
+        with pytest.raises(OkxProtocolError) as info:
+            if op == "order":
+                await api.submit_new_order(THREE[0])
+            else:
+                await api.submit_multiple_orders(THREE)
+        resolution = await api.resolve(info.value)
+        assert resolution.outcome == "acted"
+        assert len(resolution.items) == (1 if op == "order" else 3)
+
+
+async def test_an_ack_naming_another_cl_ord_id_is_not_believed(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Case 2: a single ack naming another ``clOrdId``."""
+    def other(frame: dict[str, Any]) -> dict[str, Any]:
+        return {**frame, "data": [{**frame["data"][0], "clOrdId": "someoneelse"}]}
+
+    async with rewritten_trading() as (sim, api, connector):
+        connector.rewrite = answers_to("order", other)
+        with pytest.raises(OkxProtocolError) as info:
+            await api.submit_new_order(THREE[0])
+        assert "someoneelse" in str(info.value)
+        assert info.value.cl_ord_id == "one"
+        resolution = await api.resolve(info.value)
+        assert resolution.outcome == "acted"
+
+
+@pytest.mark.parametrize("event", ["subscribe", "unsubscribe", "login"])
+async def test_an_event_carrying_a_trade_request_id_is_a_protocol_error(
+    autojump_clock: trio.testing.MockClock, event: str,
+) -> None:
+    """Case 2: an event-shaped frame carrying a trade request's id."""
+    def as_event(frame: dict[str, Any]) -> dict[str, Any]:
+        out = {"event": event, "id": frame["id"], "connId": "x"}
+        if event == "login":
+            return {**out, "code": "0", "msg": ""}
+        return {**out, "arg": {"channel": "tickers", "instId": INST}}
+
+    async with rewritten_trading() as (sim, api, connector):
+        connector.rewrite = answers_to("order", as_event)
+        with trio.fail_after(30):
+            if event == "login":
+                # Not an answer to a trade op at all: reported, the request waits on.
+                with pytest.raises(okx_trio.OkxRequestTimeout) as info:
+                    await api.submit_new_order(THREE[0], timeout=5)
+            else:
+                with pytest.raises(OkxProtocolError) as info:
+                    await api.submit_new_order(THREE[0])
+        resolution = await api.resolve(info.value)
+        assert resolution.outcome == "acted"
+
+
+async def test_an_answer_for_a_request_not_yet_written_is_not_believed(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Case 2: an answer carrying the id of a queued request, sent with the login ack."""
+    server = ScriptedServer()
+    server.after_login = [{"id": "zz1", "op": "order", "code": "0", "msg": "",
+                           "data": [{"sCode": "0", "sMsg": "forged", "ordId": "1"}]}]
+    async with scripted_ws(server, id_prefix="zz") as client:
+        with trio.fail_after(30):
+            async with collected_events(client) as events:
+                resp = await client.request("order", [ORDER])
+                assert resp.data[0]["echo"] == ORDER  # the server's own answer
+                assert len(server.ops("order")) == 1
+                (stray,) = protocol_errors(events)
+                assert "zz1" in str(stray)
+
+
+# -- case 3: events that overwrite state ---------------------------------------------------
+
+
+@pytest.mark.parametrize(("where", "code"), [("after", "60009"), ("after", "60012"),
+                                             ("before", "60012"), ("after", "63999")])
+async def test_an_unrelated_error_event_does_not_change_the_login_result(
+    autojump_clock: trio.testing.MockClock, where: str, code: str,
+) -> None:
+    server = ScriptedServer()
+    error = {"event": "error", "code": code, "msg": "unrelated", "connId": "c1"}
+    if where == "after":
+        server.after_login = [error]
+    else:
+        server.before_login = [error]
+    async with scripted_ws(server) as client:
+        with trio.fail_after(30):
+            async with collected_events(client) as events:
+                resp = await client.request("order", [ORDER])
+                assert resp.code == "0"
+                await trio.sleep(10)
+                assert len(server.conns) == 1  # no reconnect
+                resp = await client.request("order", [ORDER])
+                assert resp.code == "0"
+                reported = [e.detail for e in events if e.kind == "exception"]
+                assert [(type(e), e.code) for e in reported] == [(okx_trio.OkxApiError, code)]
+                assert [e.kind for e in events if e.kind in ("reconnect", "authenticated")] \
+                    == ["authenticated"]

@@ -54,6 +54,10 @@ class ScriptedServer:
         self.ack_without_id: set[str] = set()
         """Ops (``subscribe``, ``unsubscribe``) answered without the request's ``id``
         (OKX's generic unsubscribe page shows none)."""
+        self.before_login: list[dict[str, Any]] = []
+        """Frames sent just before each login answer (without a pause)."""
+        self.after_login: list[dict[str, Any]] = []
+        """Frames sent just after each login answer (without a pause)."""
         self.on_op: Callable[[Conn, dict[str, Any]], dict[str, Any] | None] | None = None
         self.hold: Callable[[Conn, dict[str, Any]], bool] | None = None
         """Requests (any op but login, subscribe included) this says yes to go unanswered
@@ -113,7 +117,8 @@ class ScriptedServer:
             else:
                 reply = {"event": "error", "code": code, "msg": "login refused",
                          "connId": f"c{conn.number:07d}"}
-            await conn.send(orjson.dumps(reply))
+            for frame in [*self.before_login, reply, *self.after_login]:
+                await conn.send(orjson.dumps(frame))
             return
         if self.hold is not None and self.hold(conn, obj):
             self.held.append((conn, obj))

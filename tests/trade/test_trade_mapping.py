@@ -21,6 +21,7 @@ from okx_trio import (
     Instrument,
     OkxApiError,
     OkxBatchError,
+    OkxBatchProtocolError,
     OkxNotSent,
     OkxOrderError,
     OkxOrderRateLimitError,
@@ -90,6 +91,9 @@ class FakeWs:
         self.ids = IdGenerator("req")
         self.instruments = InstrumentCache(self.rest.get_instruments)
         self.options = ClientOptions()
+
+    def now_ms(self) -> int:
+        return 1_700_000_000_000
 
     def deadline(self, timeout: float | None) -> float:
         if timeout is None:
@@ -192,7 +196,7 @@ async def test_single_failure_is_order_error_with_the_sent_cl_ord_id() -> None:
 
 
 async def test_single_item_50011_is_order_rate_limit_error() -> None:
-    api, _ = api_with(("1", "", [item(sCode="50011", sMsg="Rate limit reached")]))
+    api, _ = api_with(("1", "", [item(ordId="5", sCode="50011", sMsg="Rate limit reached")]))
     with pytest.raises(OkxOrderRateLimitError) as info:
         await api.cancel_order({"instIdCode": 1, "ordId": "5"})
     assert isinstance(info.value, OkxRateLimitError)
@@ -254,12 +258,16 @@ async def test_batch_success_returns_acks() -> None:
     assert ws.sent[0][0] == "batch-amend-orders"
 
 
-async def test_code_zero_with_failed_item_still_raises() -> None:
+async def test_code_zero_with_failed_item_is_never_a_success() -> None:
+    # The code says accepted, the item says refused: neither is believed.
     api, _ = api_with(("0", "", [item(sCode="51000")]), ("0", "", [item(), item(sCode="5")]))
-    with pytest.raises(OkxOrderError):
+    with pytest.raises(OkxProtocolError):
         await api.submit_new_order(ORDER)
-    with pytest.raises(OkxBatchError):
+    with pytest.raises(OkxBatchProtocolError) as info:
         await api.submit_multiple_orders([ORDER, ORDER])
+    assert isinstance(info.value, OkxBatchError)
+    assert len(info.value.succeeded) == 1
+    assert len(info.value.request) == 1
 
 
 async def test_mass_cancel_results() -> None:
