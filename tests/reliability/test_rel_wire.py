@@ -406,13 +406,12 @@ async def test_code_zero_without_data_is_not_a_success(
     autojump_clock: trio.testing.MockClock, op: str,
 ) -> None:
     """Case 2: ``code "0"`` with no ``data``."""
-    async with rewritten_trading() as (sim, api, connector):
+    async with rewritten_trading() as (_, api, connector):
         connector.rewrite = answers_to(op, lambda f: {k: v for k, v in f.items() if k != "data"})
+        send = (api.submit_new_order(THREE[0]) if op == "order"
+                else api.submit_multiple_orders(THREE))
         with pytest.raises(OkxProtocolError) as info:
-            if op == "order":
-                await api.submit_new_order(THREE[0])
-            else:
-                await api.submit_multiple_orders(THREE)
+            await send
         resolution = await api.resolve(info.value)
         assert resolution.outcome == "acted"
         assert len(resolution.items) == (1 if op == "order" else 3)
@@ -425,7 +424,7 @@ async def test_an_ack_naming_another_cl_ord_id_is_not_believed(
     def other(frame: dict[str, Any]) -> dict[str, Any]:
         return {**frame, "data": [{**frame["data"][0], "clOrdId": "someoneelse"}]}
 
-    async with rewritten_trading() as (sim, api, connector):
+    async with rewritten_trading() as (_, api, connector):
         connector.rewrite = answers_to("order", other)
         with pytest.raises(OkxProtocolError) as info:
             await api.submit_new_order(THREE[0])
@@ -435,27 +434,37 @@ async def test_an_ack_naming_another_cl_ord_id_is_not_believed(
         assert resolution.outcome == "acted"
 
 
-@pytest.mark.parametrize("event", ["subscribe", "unsubscribe", "login"])
+@pytest.mark.parametrize("event", ["subscribe", "unsubscribe"])
 async def test_an_event_carrying_a_trade_request_id_is_a_protocol_error(
     autojump_clock: trio.testing.MockClock, event: str,
 ) -> None:
     """Case 2: an event-shaped frame carrying a trade request's id."""
     def as_event(frame: dict[str, Any]) -> dict[str, Any]:
-        out = {"event": event, "id": frame["id"], "connId": "x"}
-        if event == "login":
-            return {**out, "code": "0", "msg": ""}
-        return {**out, "arg": {"channel": "tickers", "instId": INST}}
+        return {"event": event, "id": frame["id"], "connId": "x",
+                "arg": {"channel": "tickers", "instId": INST}}
 
-    async with rewritten_trading() as (sim, api, connector):
+    async with rewritten_trading() as (_, api, connector):
         connector.rewrite = answers_to("order", as_event)
-        with trio.fail_after(30):
-            if event == "login":
-                # Not an answer to a trade op at all: reported, the request waits on.
-                with pytest.raises(okx_trio.OkxRequestTimeout) as info:
-                    await api.submit_new_order(THREE[0], timeout=5)
-            else:
-                with pytest.raises(OkxProtocolError) as info:
-                    await api.submit_new_order(THREE[0])
+        with pytest.raises(OkxProtocolError) as info:
+            await api.submit_new_order(THREE[0])
+        resolution = await api.resolve(info.value)
+        assert resolution.outcome == "acted"
+
+
+async def test_a_login_ack_carrying_a_trade_request_id_changes_nothing(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Not an answer to a trade op at all: reported; the request waits for its own."""
+    def as_login(frame: dict[str, Any]) -> dict[str, Any]:
+        return {"event": "login", "id": frame["id"], "code": "0", "msg": "", "connId": "x"}
+
+    async with rewritten_trading() as (_, api, connector):
+        connector.rewrite = answers_to("order", as_login)
+        async with collected_events(api.ws_client) as events:
+            with pytest.raises(okx_trio.OkxRequestTimeout) as info:
+                await api.submit_new_order(THREE[0], timeout=5)
+            (stray,) = protocol_errors(events)
+            assert "login" in str(stray)
         resolution = await api.resolve(info.value)
         assert resolution.outcome == "acted"
 
