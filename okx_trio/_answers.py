@@ -135,7 +135,8 @@ def _batch(op: str, rid: str | None, sent: Sequence[Mapping[str, Any]], code: st
     if not count_ok:
         reasons.append(f"{len(data)} items for {len(sent)} sent")
     for i, wire in enumerate(sent):
-        if i >= len(data):
+        if i >= len(data) or len(data) > len(sent):
+            # Missing; or more items than sent, so none can be told from a stray.
             unknown.append(wire)
             continue
         try:
