@@ -26,14 +26,7 @@ import orjson
 
 from ._formats import ID_RE as ID_RE, TAG_RE as TAG_RE, is_id
 from ._models import Response
-from ._okx import (
-    LOGIN_PATH,
-    # Still importable from here for okx_trio.testing until the simulator
-    # carries its own copy of the routing it judges clients by.
-    is_business_channel as is_business_channel,
-    route_channel as route_channel,
-    route_op as route_op,
-)
+from ._okx import LOGIN_PATH
 from ._push import Push
 
 PING = b"ping"

@@ -398,8 +398,6 @@ def _quiet_logger() -> logging.Logger:
 
 QUIET_LOGGER = _quiet_logger()
 """The logger handed to websockets' protocol objects (see :func:`_quiet_logger`)."""
-# The old name, still imported by okx_trio.testing._links.
-_QUIET_LOGGER = QUIET_LOGGER
 
 
 def _host_port(url: str) -> tuple[bool, str, int, str]:

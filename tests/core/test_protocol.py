@@ -209,20 +209,6 @@ def test_unknown_event_kept() -> None:
     assert ev == proto.OtherEvent("brand-new", {"event": "brand-new", "x": 1})
 
 
-def test_routing() -> None:
-    assert proto.route_op("order") == "private"
-    assert proto.route_op("mass-cancel") == "private"
-    assert proto.route_op("sprd-mass-cancel") == "business"
-    assert proto.route_op("nope") is None
-    assert proto.route_channel("tickers") == ("public", False)
-    assert proto.route_channel("books-l2-tbt") == ("public", True)
-    assert proto.route_channel("orders") == ("private", True)
-    assert proto.route_channel("candle1m") == ("business", False)
-    assert proto.route_channel("sprd-orders") == ("business", True)
-    assert proto.route_channel("sprd-books5") == ("business", False)
-    assert proto.route_channel("brand-new-channel") == ("public", False)
-
-
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(st.binary(max_size=200), st.text(max_size=200)))
 def test_decoder_never_raises_on_arbitrary_text(data: bytes | str) -> None:

@@ -34,7 +34,7 @@ from okx_trio import (
     WsApiClient,
     open_ws_api_client,
 )
-from okx_trio._protocol import ID_RE
+from okx_trio._formats import ID_RE
 from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, SimAccount, Simulator, open_simulator
 
 BTC = 100001  # the simulator's default instIdCodes of BTC-USDT and ETH-USDT

@@ -31,9 +31,10 @@ from okx_trio import (
     Response,
 )
 from okx_trio._api_client import WsApiClient
+from okx_trio._formats import ID_RE
 from okx_trio._instruments import InstrumentCache
 from okx_trio._options import ClientOptions
-from okx_trio._protocol import ID_RE, IdGenerator
+from okx_trio._protocol import IdGenerator
 
 SPOT = [
     {
