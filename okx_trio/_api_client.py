@@ -33,7 +33,6 @@ tell "not on the exchange" from "not yet on the exchange".
 from __future__ import annotations
 
 import math
-import secrets
 import string
 from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -56,11 +55,11 @@ from ._exceptions import (
 )
 from ._instruments import InstrumentFetchError
 from ._models import Instrument, OrderAck, Resolution, Response, TrackedOrder
-from ._okx import EXP_TIME_OPS, PLACE_OPS
+from ._okx import PLACE_OPS
 from ._options import ClientOptions
+from ._order_prep import check_exp_time, prepare_orders, remaining
 from ._order_state import DEFAULT_MAX_TERMINAL, DEFAULT_TERMINAL_TTL
 from ._outcomes import UnknownOutcomes
-from ._protocol import IdGenerator
 from ._requests import (
     AmendOrder,
     AmendSpreadOrder,
@@ -70,10 +69,8 @@ from ._requests import (
     MassCancelSpread,
     PlaceOrder,
     PlaceSpreadOrder,
-    check_instrument,
     coerce,
     coerce_batch,
-    to_wire,
 )
 from ._resolve import resolve_outcome
 from ._tracker import OrderTracker, TrackerState, open_tracking, run_tracking, wait_for_order
@@ -85,18 +82,6 @@ _ALNUM: Final = string.ascii_letters + string.digits
 OrderParams = PlaceOrder | Mapping[str, Any]
 CancelParams = CancelOrder | Mapping[str, Any]
 AmendParams = AmendOrder | Mapping[str, Any]
-
-
-def _cl_ord_id_generator(request_prefix: str) -> IdGenerator:
-    """clOrdIds: a random 8-character prefix plus a counter, never a request id.
-
-    The prefix is chosen so that neither it nor the request ids' prefix starts
-    with the other, so a generated clOrdId can never equal a request id.
-    """
-    while True:
-        prefix = "".join(secrets.choice(_ALNUM) for _ in range(8))
-        if not prefix.startswith(request_prefix) and not request_prefix.startswith(prefix):
-            return IdGenerator(prefix)
 
 
 class WsApiClient:
@@ -121,7 +106,7 @@ class WsApiClient:
     def __init__(self, ws_client: WsClient, core: ClientCore) -> None:
         self._ws = ws_client
         self._core = core
-        self._cl_ord_ids = _cl_ord_id_generator(core.ids.prefix)
+        self._cl_ord_ids = core.cl_ord_ids
         self._tracker: OrderTracker | None = None
         self._tracker_state: TrackerState | None = None
         self._unknowns = UnknownOutcomes()
@@ -568,78 +553,16 @@ class WsApiClient:
         Returns the wire dicts and the timeout to send with (the remainder of
         the deadline when looking up instruments took time).
         """
-        if exp_time is not None and op not in EXP_TIME_OPS:
-            raise ValueError(
-                f"exp_time is not accepted by op {op!r} (only {', '.join(sorted(EXP_TIME_OPS))})"
-            )
-        if exp_time is not None and (isinstance(exp_time, bool) or not isinstance(exp_time, int)):
-            raise TypeError("exp_time must be an int (Unix time in milliseconds)")
+        check_exp_time(op, exp_time)
         deadline = self._core.deadline(timeout)  # validates timeout before any work
-        wires = []
-        lookups: list[tuple[int, str]] = []
-        cache = self._core.instruments
-        for i, model in enumerate(models):
-            wire = to_wire(model)
-            if isinstance(model, PlaceOrder | PlaceSpreadOrder) and model.cl_ord_id is None:
-                wire["clOrdId"] = self._next_cl_ord_id()
-            if isinstance(model, PlaceOrder | CancelOrder | AmendOrder):
-                if model.inst_id_code is not None:
-                    inst = cache.get_by_code(model.inst_id_code)
-                    if inst is not None:
-                        self._check_pair(model, inst)
-                        check_instrument(model, inst)
-                elif model.inst_id is not None:
-                    inst = cache.get(model.inst_id)
-                    if inst is None:
-                        lookups.append((i, model.inst_id))
-                    else:
-                        wire = self._with_code(wire, inst)
-                        check_instrument(model, inst)
-            wires.append(wire)
-        if not lookups:
+        before = trio.current_time()
+        wires = await prepare_orders(
+            op, models, instruments=self._core.instruments, next_cl_ord_id=self._next_cl_ord_id,
+            deadline=deadline, connection="private", inst_field="instIdCode",
+        )
+        if trio.current_time() == before:
             return wires, timeout
-        # Looking the instrument up counts against the request's own deadline.
-        with trio.move_on_at(deadline) as scope:
-            for i, inst_id in lookups:
-                try:
-                    inst = await cache.lookup(inst_id)
-                except InstrumentFetchError as exc:
-                    raise OkxNotSent(
-                        f"{exc}: cannot map instId {inst_id!r} to instIdCode",
-                        op,
-                        None,
-                        wires[0].get("clOrdId"),
-                        wires,
-                        "private",
-                    ) from exc.__cause__
-                check_instrument(models[i], inst)
-                wires[i] = self._with_code(wires[i], inst)
-        remaining = deadline - trio.current_time()
-        if scope.cancelled_caught or remaining <= 0:
-            raise OkxNotSent(
-                "the deadline passed while fetching the instrument list",
-                op,
-                None,
-                wires[0].get("clOrdId"),
-                wires,
-                "private",
-            )
-        return wires, (math.inf if deadline == math.inf else remaining)
-
-    @staticmethod
-    def _check_pair(model: Any, inst: Instrument) -> None:
-        if model.inst_id is not None and model.inst_id != inst.inst_id:
-            raise ValueError(
-                f"{type(model).__name__}: inst_id {model.inst_id!r} and inst_id_code "
-                f"{model.inst_id_code} name different instruments ({inst.inst_id})"
-            )
-
-    @staticmethod
-    def _with_code(wire: dict[str, Any], inst: Instrument) -> dict[str, Any]:
-        if inst.inst_id_code is None:
-            # OKX lists no code for it: the legacy instId is all there is to send.
-            return wire
-        return {"instIdCode": inst.inst_id_code, **wire}
+        return wires, remaining(deadline)
 
     async def _send(
         self,

@@ -31,6 +31,7 @@ from ._instruments import InstrumentCache
 from ._models import ClientStatistics
 from ._okx import ConnectionName
 from ._options import ClientOptions, deadline_of
+from ._order_prep import cl_ord_id_generator
 from ._pacing import Backoff, ConnectPacer, RateLimiter
 from ._protocol import IdGenerator
 from ._rest import RestClient
@@ -53,6 +54,8 @@ class ClientCore:
         self._nursery = nursery
         self.ids = IdGenerator(options.id_prefix)
         """Request ids, unique for the client's life."""
+        self.cl_ord_ids = cl_ord_id_generator(self.ids.prefix)
+        """Generated clOrdIds (WebSocket and REST places alike), never equal to a request id."""
         self.sessions: dict[str, Session] = {}
         """The sessions opened so far, by connection kind."""
         self.events = EventHub(log_events=options.log_lifecycle)

@@ -51,6 +51,9 @@ __all__ = [
     "RESTART_NOTICE_CODE",
     "REST_BOOK_CHANNELS",
     "REST_HOSTS",
+    "REST_LIMITS",
+    "REST_PAGES",
+    "REST_TRADE_OPS",
     "RETIRED_CHANNELS",
     "SERIES_INST_TYPES",
     "SINGLE_OF_BATCH",
@@ -426,3 +429,87 @@ def infer_inst_type(inst_id: str) -> str | None:
     if _OPTION_RE.match(inst_id):
         return "OPTION"
     return None
+
+
+# ---------------------------------------------------------------------------
+# REST endpoints: rate limits and pagination
+
+REST_LIMITS: Final[Mapping[str, tuple[int, float, str | None]]] = {
+    # market data (public: counted per IP)
+    "GET /api/v5/market/tickers": (20, 2.0, None),
+    "GET /api/v5/market/ticker": (20, 2.0, None),
+    "GET /api/v5/market/books": (40, 2.0, None),
+    "GET /api/v5/market/books-rpi": (20, 2.0, None),
+    "GET /api/v5/market/candles": (40, 2.0, None),
+    "GET /api/v5/market/history-candles": (20, 2.0, None),
+    "GET /api/v5/market/trades": (100, 2.0, None),
+    "GET /api/v5/market/history-trades": (20, 2.0, None),
+    "GET /api/v5/public/instruments": (20, 2.0, "instType"),
+    "GET /api/v5/public/mark-price": (10, 2.0, "instId"),
+    "GET /api/v5/public/funding-rate": (10, 2.0, "instId"),
+    "GET /api/v5/public/time": (10, 2.0, None),
+    # account (counted per user id)
+    "GET /api/v5/account/balance": (10, 2.0, None),
+    "GET /api/v5/account/positions": (10, 2.0, None),
+    "GET /api/v5/account/positions-history": (10, 2.0, None),
+    "GET /api/v5/account/config": (5, 2.0, None),
+    "GET /api/v5/account/leverage-info": (20, 2.0, None),
+    "POST /api/v5/account/set-leverage": (20, 2.0, None),
+    "GET /api/v5/account/max-size": (20, 2.0, None),
+    "GET /api/v5/account/bills": (5, 1.0, None),
+    "GET /api/v5/account/bills-archive": (5, 2.0, None),
+    # trade look-ups
+    "GET /api/v5/trade/order": (60, 2.0, "instId"),
+    "GET /api/v5/trade/orders-pending": (60, 2.0, None),
+    "GET /api/v5/trade/orders-history": (40, 2.0, None),
+    "GET /api/v5/trade/orders-history-archive": (20, 2.0, None),
+    "GET /api/v5/trade/fills": (60, 2.0, None),
+    "GET /api/v5/trade/fills-history": (10, 2.0, None),
+    # spread trading
+    "GET /api/v5/sprd/spreads": (20, 2.0, None),
+    "GET /api/v5/sprd/order": (20, 2.0, None),
+    "GET /api/v5/sprd/orders-pending": (10, 2.0, None),
+    "GET /api/v5/sprd/trades": (20, 2.0, None),
+}
+"""``"METHOD /path"`` -> (requests per window, window in seconds, the parameter
+whose value also keys the bucket, e.g. ``instId`` for "User ID + Instrument ID").
+
+Public endpoints are counted per IP, private ones per user id: within one client
+both are one bucket per endpoint (and per value of the keying parameter). The
+trade POSTs are not here: they share the WebSocket ops' buckets
+(:data:`REST_TRADE_OPS`, :data:`RATE_LIMITS`)."""
+
+REST_TRADE_OPS: Final[Mapping[str, str]] = {
+    "POST /api/v5/trade/order": "order",
+    "POST /api/v5/trade/batch-orders": "batch-orders",
+    "POST /api/v5/trade/cancel-order": "cancel-order",
+    "POST /api/v5/trade/cancel-batch-orders": "batch-cancel-orders",
+    "POST /api/v5/trade/amend-order": "amend-order",
+    "POST /api/v5/trade/amend-batch-orders": "batch-amend-orders",
+    "POST /api/v5/trade/mass-cancel": "mass-cancel",
+    "POST /api/v5/sprd/order": "sprd-order",
+    "POST /api/v5/sprd/amend-order": "sprd-amend-order",
+    "POST /api/v5/sprd/cancel-order": "sprd-cancel-order",
+    "POST /api/v5/sprd/mass-cancel": "sprd-mass-cancel",
+}
+"""REST trade endpoints -> the WebSocket op they are twins of (same body items,
+same answer items, and the same rate-limit bucket: OKX shares them)."""
+
+REST_PAGES: Final[Mapping[str, tuple[str | int, str, str, int]]] = {
+    "GET /api/v5/market/candles": (0, "after", "before", 300),
+    "GET /api/v5/market/history-candles": (0, "after", "before", 300),
+    "GET /api/v5/market/history-trades": ("tradeId", "after", "before", 100),
+    "GET /api/v5/account/positions-history": ("uTime", "after", "before", 100),
+    "GET /api/v5/account/bills": ("billId", "after", "before", 100),
+    "GET /api/v5/account/bills-archive": ("billId", "after", "before", 100),
+    "GET /api/v5/trade/orders-pending": ("ordId", "after", "before", 100),
+    "GET /api/v5/trade/orders-history": ("ordId", "after", "before", 100),
+    "GET /api/v5/trade/orders-history-archive": ("ordId", "after", "before", 100),
+    "GET /api/v5/trade/fills": ("billId", "after", "before", 100),
+    "GET /api/v5/trade/fills-history": ("billId", "after", "before", 100),
+    "GET /api/v5/sprd/orders-pending": ("ordId", "endId", "beginId", 100),
+    "GET /api/v5/sprd/trades": ("tradeId", "endId", "beginId", 100),
+}
+"""Paginated endpoints -> (the item field holding the cursor, or the row index
+for array rows; the parameter for "older than", the parameter for "newer than";
+the largest page). Results come newest first and cursors are exclusive."""

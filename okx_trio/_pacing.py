@@ -36,6 +36,7 @@ class RateLimiter:
             to leave it unpaced.
         inst_type: an order op's arg -> its instrument type (spot and margin
             orders are exempt from the sub-account cap).
+        windows: per-op window lengths where they differ from ``window``.
     """
 
     def __init__(
@@ -48,10 +49,11 @@ class RateLimiter:
         inst_key: Callable[[Any], Any] = inst_key,
         sub_account_limit: int | None = SUB_ACCOUNT_LIMIT,
         inst_type: Callable[[Any], str | None] = inst_type,
+        windows: Mapping[str, float] | None = None,
     ) -> None:
         self.windows = RateWindows(headroom=headroom, window=window, limits=limits,
                                    inst_key=inst_key, sub_account_limit=sub_account_limit,
-                                   inst_type=inst_type)
+                                   inst_type=inst_type, windows=windows)
         self._clock = clock
         self._grants = 0
         self.waits = 0

@@ -80,21 +80,23 @@ SUB_ACCOUNT_KEY: Final = ("sub-account", None)
 
 
 class _Bucket:
-    __slots__ = ("count", "grants", "limit")
+    __slots__ = ("count", "grants", "limit", "window")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, window: float) -> None:
         self.limit = limit
+        self.window = window
         self.grants: deque[tuple[float, int]] = deque()
         self.count = 0
 
-    def expire(self, now: float, window: float) -> None:
+    def expire(self, now: float) -> None:
         grants = self.grants
+        window = self.window
         # Written as ``t + window <= now`` (not ``now - t >= window``) so it
         # agrees exactly with the wake-up time free_at() computes.
         while grants and grants[0][0] + window <= now:
             self.count -= grants.popleft()[1]
 
-    def free_at(self, need: int, window: float) -> float:
+    def free_at(self, need: int) -> float:
         """The earliest time ``need`` more fit, given only the current grants."""
         excess = self.count + need - self.limit
         if excess <= 0:
@@ -102,7 +104,7 @@ class _Bucket:
         for t, n in self.grants:
             excess -= n
             if excess <= 0:
-                return t + window
+                return t + self.window
         return -math.inf  # unreachable: need <= limit is enforced by the caller
 
 
@@ -122,6 +124,8 @@ class RateWindows:
         inst_type: maps an order op's arg to its instrument type, or ``None``
             when unknown (default :func:`inst_type`); spot and margin orders
             are exempt from the sub-account cap, unknown ones count.
+        windows: ``{op: seconds}`` for ops whose window is not ``window``
+            (OKX's ``account/bills`` allows 5 requests per second).
     """
 
     def __init__(
@@ -133,13 +137,15 @@ class RateWindows:
         inst_key: Callable[[Any], Any] = inst_key,
         sub_account_limit: int | None = SUB_ACCOUNT_LIMIT,
         inst_type: Callable[[Any], str | None] = inst_type,
+        windows: Mapping[str, float] | None = None,
     ) -> None:
         if not 0 < headroom <= 1:
             raise ValueError(f"headroom must be in (0, 1], got {headroom!r}")
-        if window <= 0:
-            raise ValueError(f"window must be positive, got {window!r}")
+        if window <= 0 or any(not w > 0 for w in (windows or {}).values()):
+            raise ValueError(f"windows must be positive, got {window!r}, {windows!r}")
         self.headroom = headroom
         self.window = window
+        self._windows = dict(windows or {})
         self._limits = {
             op: (max(1, math.floor(limit * headroom + 1e-9)), per_inst)
             for op, (limit, per_inst) in limits.items()
@@ -205,7 +211,8 @@ class RateWindows:
     def _bucket(self, key: Key, limit: int) -> _Bucket:
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = _Bucket(limit)
+            window = self._windows.get(key[0], self.window)
+            bucket = self._buckets[key] = _Bucket(limit, window)
         return bucket
 
     def ready_at(self, demand: Iterable[tuple[Key, int, int]], now: float) -> float:
@@ -213,10 +220,10 @@ class RateWindows:
         at = -math.inf
         for key, need, limit in demand:
             bucket = self._bucket(key, limit)
-            bucket.expire(now, self.window)
+            bucket.expire(now)
             # A batch bigger than the limit could never fit: let it through on
             # an empty window rather than wait forever.
-            at = max(at, bucket.free_at(min(need, limit), self.window))
+            at = max(at, bucket.free_at(min(need, limit)))
         return at
 
     def record(self, demand: Iterable[tuple[Key, int, int]], now: float) -> None:
@@ -242,7 +249,7 @@ class RateWindows:
         for key in [k for k, b in self._buckets.items() if not b.grants]:
             del self._buckets[key]
         for bucket in self._buckets.values():
-            bucket.expire(now, self.window)
+            bucket.expire(now)
 
 
 class EventWindow:

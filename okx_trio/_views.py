@@ -1,8 +1,11 @@
-"""Typed, lazily built views of ``Push.data``.
+"""Typed views of OKX data items: ``Push.data``, lazily, and REST answers.
 
 ``Push.data`` stays the list of dicts exactly as received, so the hot path
 never pays for conversion; ``push.view()`` (or :func:`view_push`) builds these
-frozen attrs objects only when asked.
+frozen attrs objects only when asked. The REST client returns the same classes
+where OKX uses the same shape (an order from ``GET /api/v5/trade/order`` is an
+:class:`Order`, like an ``orders`` push item), and a few REST-only ones
+(:class:`Bill`, :class:`AccountConfig`...).
 
 Conventions, the same for every view:
 
@@ -44,25 +47,35 @@ from ._formats import wire_decimal, wire_int
 
 __all__ = [
     "Account",
+    "AccountConfig",
     "AccountDetail",
     "BalanceAndPosition",
     "BalanceData",
     "BalanceTrade",
+    "Bill",
     "BookData",
     "BookLevel",
     "Candle",
     "Fill",
+    "FundingRate",
+    "Leverage",
+    "MarkPrice",
+    "MaxSize",
     "Order",
     "Position",
     "PositionData",
+    "PositionHistory",
     "RpiBookData",
     "RpiBookLevel",
     "SprdOrder",
     "SprdTrade",
     "SprdTradeLeg",
+    "Spread",
+    "SpreadLeg",
     "Ticker",
     "Trade",
     "View",
+    "structure_items",
     "view_as",
     "view_items",
     "view_type",
@@ -376,6 +389,8 @@ class Order:
     category: Str = None
     source: Str = None
     cancel_source: Str = None
+    cancel_source_reason: Str = None
+    """REST only: the text of ``cancel_source``."""
     amend_source: Str = None
     req_id: Str = None
     amend_result: Str = None
@@ -407,17 +422,35 @@ class Order:
 
 @attrs.frozen(kw_only=True)
 class Fill:
-    """An item of the ``fills`` channel."""
+    """An item of the ``fills`` channel, or of ``GET /api/v5/trade/fills(-history)``.
 
+    The REST items carry more (``bill_id``, ``fee``, ``fill_pnl``...); the
+    channel leaves those ``None``.
+    """
+
+    inst_type: Str = None
     inst_id: Str = None
     fill_sz: Dec = None
     fill_px: Dec = None
     side: Str = None
+    pos_side: Str = None
     ts: Ms = None
+    fill_time: Ms = None
     ord_id: Str = None
     cl_ord_id: Str = None
     trade_id: Str = None
+    bill_id: Str = None
+    """REST: the cursor of the fills endpoints."""
+    sub_type: Str = None
+    tag: Str = None
     exec_type: Str = None
+    fee: Dec = None
+    """Negative when charged."""
+    fee_ccy: Str = None
+    fill_pnl: Dec = None
+    fill_idx_px: Dec = None
+    fill_mark_px: Dec = None
+    trade_quote_ccy: Str = None
     count: Ms = None
     extra: dict[str, Any] = attrs.field(factory=dict)
     """Fields this view does not name, as received."""
@@ -633,6 +666,208 @@ class SprdTrade:
     """Fields this view does not name, as received."""
 
 
+# --- REST items (and the channels that share their shape) -------------------------
+
+
+@attrs.frozen(kw_only=True)
+class MarkPrice:
+    """An item of ``GET /api/v5/public/mark-price`` or the ``mark-price`` channel."""
+
+    inst_type: Str = None
+    inst_id: Str = None
+    mark_px: Dec = None
+    ts: Ms = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+    """Fields this view does not name, as received."""
+
+
+@attrs.frozen(kw_only=True)
+class FundingRate:
+    """An item of ``GET /api/v5/public/funding-rate`` or the ``funding-rate`` channel.
+
+    The funding interval is ``next_funding_time - funding_time``.
+    """
+
+    inst_type: Str = None
+    inst_id: Str = None
+    method: Str = None
+    formula_type: Str = None
+    funding_rate: Dec = None
+    next_funding_rate: Dec = None
+    funding_time: Ms = None
+    next_funding_time: Ms = None
+    min_funding_rate: Dec = None
+    max_funding_rate: Dec = None
+    interest_rate: Dec = None
+    impact_value: Dec = None
+    sett_state: Str = None
+    sett_funding_rate: Dec = None
+    premium: Dec = None
+    ts: Ms = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+    """Fields this view does not name, as received."""
+
+
+@attrs.frozen(kw_only=True)
+class PositionHistory:
+    """An item of ``GET /api/v5/account/positions-history``: one closed (or
+    partly closed) position."""
+
+    inst_type: Str = None
+    inst_id: Str = None
+    mgn_mode: Str = None
+    type: Str = None
+    """``1`` partly closed, ``2`` closed, ``3`` liquidated, ``4`` partly
+    liquidated, ``5``/``6`` ADL."""
+    pos_id: Str = None
+    pos_side: Str = None
+    direction: Str = None
+    ccy: Str = None
+    uly: Str = None
+    open_avg_px: Dec = None
+    non_settle_avg_px: Dec = None
+    close_avg_px: Dec = None
+    open_max_pos: Dec = None
+    close_total_pos: Dec = None
+    realized_pnl: Dec = None
+    settled_pnl: Dec = None
+    pnl: Dec = None
+    pnl_ratio: Dec = None
+    fee: Dec = None
+    funding_fee: Dec = None
+    liq_penalty: Dec = None
+    lever: Dec = None
+    trigger_px: Dec = None
+    c_time: Ms = None
+    u_time: Ms = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+    """Fields this view does not name, as received."""
+
+
+@attrs.frozen(kw_only=True)
+class AccountConfig:
+    """The item of ``GET /api/v5/account/config``."""
+
+    uid: Str = None
+    main_uid: Str = None
+    acct_lv: Str = None
+    """``1`` spot, ``2`` futures, ``3`` multi-currency margin, ``4`` portfolio margin."""
+    pos_mode: Str = None
+    """``long_short_mode`` or ``net_mode``."""
+    acct_stp_mode: Str = None
+    auto_loan: Bool = None
+    greeks_type: Str = None
+    level: Str = None
+    level_tmp: Str = None
+    ct_iso_mode: Str = None
+    mgn_iso_mode: Str = None
+    label: Str = None
+    ip: Str = None
+    perm: Str = None
+    """The API key's permissions, e.g. ``read_only,trade``."""
+    kyc_lv: Str = None
+    role_type: Str = None
+    type: Str = None
+    settle_ccy: Str = None
+    enable_spot_borrow: Bool = None
+    spot_borrow_auto_repay: Bool = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+    """Fields this view does not name, as received."""
+
+
+@attrs.frozen(kw_only=True)
+class Leverage:
+    """An item of ``GET /api/v5/account/leverage-info`` or ``POST .../set-leverage``."""
+
+    inst_id: Str = None
+    ccy: Str = None
+    mgn_mode: Str = None
+    pos_side: Str = None
+    lever: Dec = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+    """Fields this view does not name, as received."""
+
+
+@attrs.frozen(kw_only=True)
+class MaxSize:
+    """An item of ``GET /api/v5/account/max-size``: the largest order each way.
+
+    Derivatives: contracts. Spot: ``max_buy`` in the base currency,
+    ``max_sell`` in the quote currency (OKX's wording).
+    """
+
+    inst_id: Str = None
+    ccy: Str = None
+    max_buy: Dec = None
+    max_sell: Dec = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+    """Fields this view does not name, as received."""
+
+
+@attrs.frozen(kw_only=True)
+class Bill:
+    """An item of ``GET /api/v5/account/bills(-archive)``: one balance change."""
+
+    bill_id: Str = None
+    inst_type: Str = None
+    inst_id: Str = None
+    type: Str = None
+    """``1`` transfer, ``2`` trade, ``3`` delivery, ``5`` liquidation, ``8`` funding fee..."""
+    sub_type: Str = None
+    ccy: Str = None
+    bal_chg: Dec = None
+    bal: Dec = None
+    pos_bal_chg: Dec = None
+    pos_bal: Dec = None
+    sz: Dec = None
+    px: Dec = None
+    pnl: Dec = None
+    fee: Dec = None
+    """Negative when charged."""
+    mgn_mode: Str = None
+    ord_id: Str = None
+    cl_ord_id: Str = None
+    trade_id: Str = None
+    tag: Str = None
+    exec_type: Str = None
+    interest: Dec = None
+    fill_time: Ms = None
+    ts: Ms = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+    """Fields this view does not name, as received (``from``, ``to``, ``notes``...)."""
+
+
+@attrs.frozen(kw_only=True)
+class SpreadLeg:
+    """One leg of a :class:`Spread`."""
+
+    inst_id: Str = None
+    side: Str = None
+    extra: dict[str, Any] = attrs.field(factory=dict)
+    """Fields this view does not name, as received."""
+
+
+@attrs.frozen(kw_only=True)
+class Spread:
+    """An item of ``GET /api/v5/sprd/spreads``: one spread and its legs."""
+
+    sprd_id: Str = None
+    sprd_type: Str = None
+    state: Str = None
+    base_ccy: Str = None
+    sz_ccy: Str = None
+    quote_ccy: Str = None
+    tick_sz: Dec = None
+    lot_sz: Dec = None
+    min_sz: Dec = None
+    list_time: Ms = None
+    exp_time: Ms = None
+    u_time: Ms = None
+    legs: list[SpreadLeg] = attrs.field(factory=list)
+    extra: dict[str, Any] = attrs.field(factory=dict)
+    """Fields this view does not name, as received."""
+
+
 # --- converter registration ------------------------------------------------------
 
 # Nested classes first: a parent's hook captures its children's hooks.
@@ -651,6 +886,15 @@ for _cls in (
     SprdOrder,
     SprdTradeLeg,
     SprdTrade,
+    MarkPrice,
+    FundingRate,
+    PositionHistory,
+    AccountConfig,
+    Leverage,
+    MaxSize,
+    Bill,
+    SpreadLeg,
+    Spread,
 ):
     register_camel(_cls, extra_field="extra")
 
@@ -761,6 +1005,8 @@ VIEW_TYPES: Final[Mapping[str, type]] = {
     "balance_and_position": BalanceAndPosition,
     "sprd-orders": SprdOrder,
     "sprd-trades": SprdTrade,
+    "mark-price": MarkPrice,
+    "funding-rate": FundingRate,
 }
 """The view class of each channel with a typed view."""
 
@@ -780,6 +1026,8 @@ View: TypeAlias = (
     | BalanceAndPosition
     | SprdOrder
     | SprdTrade
+    | MarkPrice
+    | FundingRate
     | dict[str, Any]
 )
 """What ``Push.view()`` gives for one data item: the channel's view class, or
@@ -822,7 +1070,17 @@ def view_as(channel: str, data: Sequence[Any], cls: type[V]) -> list[V]:
     return _build(channel, cls, data)
 
 
-def _build(channel: str, cls: type[Any], data: Sequence[Any]) -> list[Any]:
+def structure_items(what: str, data: Sequence[Any], cls: type[V]) -> list[V]:
+    """Views of ``data`` items as ``cls`` (a REST answer's ``data``; ``what`` names it
+    in errors, e.g. ``"GET /api/v5/trade/order"``).
+
+    Raises:
+        OkxProtocolError: an item does not have the shape of ``cls``.
+    """
+    return _build(what, cls, data, kind="answer")
+
+
+def _build(channel: str, cls: type[Any], data: Sequence[Any], kind: str = "push") -> list[Any]:
     try:
         if cls is not Candle:
             for item in data:
@@ -837,5 +1095,5 @@ def _build(channel: str, cls: type[Any], data: Sequence[Any]) -> list[Any]:
         else:
             detail = str(exc)
         raise OkxProtocolError(
-            f"malformed {channel} push: cannot build {cls.__name__} views ({detail})"
+            f"malformed {channel} {kind}: cannot build {cls.__name__} views ({detail})"
         ) from exc

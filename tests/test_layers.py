@@ -23,10 +23,10 @@ PACKAGE = Path(okx_trio.__file__).parent
 
 LAYERS: list[tuple[str, set[str]]] = [
     ("values and facts", {"_okx", "_formats", "_models", "_exceptions", "_convert", "_views",
-                          "_push", "_requests", "_urls", "views"}),
+                          "_push", "_requests", "_urls", "views", "_order_acks"}),
     ("sans-I/O cores", {"_protocol", "_orderbook", "_ratelimit", "_order_state", "_outcomes",
                         "_answers"}),
-    ("I/O", {"_transport", "_rest", "_instruments", "_pacing", "_events"}),
+    ("I/O", {"_transport", "_rest", "_instruments", "_pacing", "_events", "_order_prep"}),
     ("session", {"_options", "_connection", "_session"}),
     ("subscriptions and orders", {"_subscriptions", "_books", "_order_lookup", "_tracker",
                                   "_resolve"}),

@@ -34,6 +34,7 @@ from okx_trio._api_client import WsApiClient
 from okx_trio._formats import ID_RE
 from okx_trio._instruments import InstrumentCache
 from okx_trio._options import ClientOptions
+from okx_trio._order_prep import cl_ord_id_generator
 from okx_trio._protocol import IdGenerator
 
 SPOT = [
@@ -90,6 +91,7 @@ class FakeWs:
         self.sent: list[tuple[str, list[dict[str, Any]], int | None, float | None]] = []
         self.rest = rest or FakeRest()
         self.ids = IdGenerator("req")
+        self.cl_ord_ids = cl_ord_id_generator(self.ids.prefix)
         self.instruments = InstrumentCache(self.rest.get_instruments)
         self.options = ClientOptions()
 
