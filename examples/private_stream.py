@@ -54,10 +54,9 @@ async def follow_orders(ws: okx_trio.WsClient, book: OpenOrders,
         async for item in stream:
             if isinstance(item, Gap):
                 # Pushes may be missing here: ask the exchange for the truth.
-                pending = await ws.rest.get_orders_pending(inst_type="SPOT", inst_id=INST_ID)
                 book.states.clear()
-                for order in pending:
-                    book.update(order["ordId"], order["state"])
+                async for order in ws.rest.orders_pending(inst_type="SPOT", inst_id=INST_ID):
+                    book.update(order.ord_id or "", order.state or "")
                 print(f"gap ({item.reason}): rebuilt the table from the exchange, "
                       f"{len(book.states)} open orders")
                 continue

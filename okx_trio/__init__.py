@@ -1,4 +1,4 @@
-"""okx_trio: a trio-native client for the OKX v5 WebSocket API.
+"""okx_trio: a trio-native client for the OKX v5 WebSocket and REST APIs.
 
 Every name here is re-exported from a private module (``from ._x import Y as
 Y``, so static checkers see it as public); the typed views of push data are in
@@ -65,7 +65,9 @@ from ._requests import (
     PlaceOrder as PlaceOrder,
     PlaceSpreadOrder as PlaceSpreadOrder,
 )
-from ._rest import RestClient as RestClient
+from ._rest_api import RestApiClient as RestApiClient
+from ._rest_client import open_rest_client as open_rest_client
+from ._rest_pages import Pages as Pages
 from ._subscriptions import (
     Subscription as Subscription,
     SubscriptionStatistics as SubscriptionStatistics,
@@ -113,13 +115,14 @@ __all__ = [
     "OrderAck",
     "OrderBook",
     "OrderTracker",
+    "Pages",
     "PlaceOrder",
     "PlaceSpreadOrder",
     "Push",
     "Resolution",
     "ResolvedItem",
     "Response",
-    "RestClient",
+    "RestApiClient",
     "Subscription",
     "SubscriptionError",
     "SubscriptionStatistics",
@@ -127,6 +130,7 @@ __all__ = [
     "Transport",
     "WsApiClient",
     "WsClient",
+    "open_rest_client",
     "open_ws_api_client",
     "open_ws_client",
 ]

@@ -73,6 +73,7 @@ from ._requests import (
     coerce_batch,
 )
 from ._resolve import resolve_outcome
+from ._rest_api import RestApiClient
 from ._tracker import OrderTracker, TrackerState, open_tracking, run_tracking, wait_for_order
 
 __all__ = ["WsApiClient", "open_ws_api_client"]
@@ -118,6 +119,12 @@ class WsApiClient:
     def ws_client(self) -> WsClient:
         """The underlying :class:`WsClient` (subscriptions, raw requests, events)."""
         return self._ws
+
+    @property
+    def rest(self) -> RestApiClient:
+        """The client's REST API (``ws_client.rest``): balances, positions, history,
+        candles, and the same order methods over REST as a fallback path."""
+        return self._core.rest_api
 
     # ------------------------------------------------------------- utilities
 

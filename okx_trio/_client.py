@@ -15,7 +15,7 @@ from ._events import EventStream
 from ._models import ClientStatistics, ConnectionName, Response
 from ._okx import EXP_TIME_OPS, RESERVED_OPS, route_op
 from ._options import ClientOptions
-from ._rest import RestClient
+from ._rest_api import RestApiClient
 from ._subscriptions import Subscription
 
 __all__ = ["WsClient", "open_ws_client"]
@@ -57,9 +57,13 @@ class WsClient:
         return await self._core.sync_time()
 
     @property
-    def rest(self) -> RestClient:
-        """The small REST helper (public endpoints, signed order look-ups)."""
-        return self._core.rest
+    def rest(self) -> RestApiClient:
+        """The client's REST API (market data, account, trade and spread endpoints).
+
+        It shares the client's credentials, clock offset, REST URL, deadlines,
+        instrument cache and trade rate limits; see :class:`RestApiClient`.
+        """
+        return self._core.rest_api
 
     # ------------------------------------------------------------------ events
 

@@ -3,7 +3,7 @@
 :class:`ClientCore` is what ``WsClient`` and ``WsApiClient`` are built on:
 the options, the nursery, the request ids, the three sessions (created on
 first use), the lifecycle events, the connection pacing and backoff, the
-exchange clock offset, the REST helper, the instrument cache, the rate
+exchange clock offset, the REST helper and the typed REST client, the instrument cache, the rate
 limiter (its buckets keyed through that cache from the start), the
 subscriptions and the live order books. It is the host every lower part
 needs (``SessionHost``, ``SubscriptionHost``, ``BookHost``, ``TrackerHost``,
@@ -35,6 +35,7 @@ from ._order_prep import cl_ord_id_generator
 from ._pacing import Backoff, ConnectPacer, RateLimiter
 from ._protocol import IdGenerator
 from ._rest import RestClient
+from ._rest_api import RestApiClient
 from ._session import Session
 from ._subscriptions import Subscription, SubscriptionManager
 from ._transport import Connector, Transport, as_connector
@@ -66,6 +67,7 @@ class ClientCore:
                                 options.random)
         self._time_offset_ms = 0
         self._rest: RestClient | None = None
+        self._rest_api: RestApiClient | None = None
         self._instruments = InstrumentCache(self._fetch_instruments)
         self.limiter: RateLimiter | None = (
             RateLimiter(inst_key=self._instruments.rate_key,
@@ -108,6 +110,18 @@ class ClientCore:
                 transport=self.connector.rest_transport,
             )
         return self._rest
+
+    @property
+    def rest_api(self) -> RestApiClient:
+        """The typed REST client (``ws.rest``, ``api.rest``), created on first use.
+
+        It sends through :attr:`rest` and shares the client's instrument cache,
+        clock offset, deadlines and trade-op rate limiter.
+        """
+        if self._rest_api is None:
+            self._rest_api = RestApiClient(self, rate_limit=self._options.rate_limit,
+                                           send_exp_time=self._options.send_exp_time)
+        return self._rest_api
 
     async def _fetch_instruments(
         self, inst_type: str, *, inst_family: str | None = None, series_id: str | None = None

@@ -22,6 +22,7 @@ __all__ = [
     "BOOK_CHANNEL_DEPTHS",
     "BUSINESS_OPS",
     "CANCEL_OPS",
+    "CANDLE_BARS",
     "CHANNEL_PREFIX_ROUTES",
     "CHANNEL_ROUTES",
     "CONNECT_LIMIT",
@@ -32,6 +33,7 @@ __all__ = [
     "FAMILY_INST_TYPES",
     "FATAL_LOGIN_CODES",
     "FULL_BOOK_CHANNELS",
+    "HISTORY_CANDLE_BARS",
     "IDLE_TIMEOUT",
     "INST_TYPES",
     "LOGIN_ANSWER_CODES",
@@ -513,3 +515,11 @@ REST_PAGES: Final[Mapping[str, tuple[str | int, str, str, int]]] = {
 """Paginated endpoints -> (the item field holding the cursor, or the row index
 for array rows; the parameter for "older than", the parameter for "newer than";
 the largest page). Results come newest first and cursors are exclusive."""
+
+CANDLE_BARS: Final = frozenset(
+    {"1m", "3m", "5m", "15m", "30m", "1H", "2H", "4H", "6H", "12H", "1D", "2D", "3D", "1W",
+     "1M", "3M", "6Hutc", "12Hutc", "1Dutc", "2Dutc", "3Dutc", "1Wutc", "1Mutc", "3Mutc"}
+)
+"""Candle sizes of ``market/candles`` (from ``6H`` up aligned to UTC+8, ``...utc`` to UTC)."""
+HISTORY_CANDLE_BARS: Final = CANDLE_BARS | {"1s"}
+"""Candle sizes of ``market/history-candles`` (``1s``: the last 3 months, not options)."""

@@ -6,7 +6,7 @@ unknown" orders (``GET /api/v5/trade/order``, ``/api/v5/sprd/order``,
 ``/api/v5/trade/orders-pending``).
 
 Every failure is mapped into the ``OkxError`` tree in one place
-(:meth:`RestClient._send` and :func:`_parse`):
+(:meth:`RestClient._exchange` and :func:`_parse_data`):
 
 * could not connect (refused, DNS, TLS verification, pool timeout) ->
   :class:`OkxNotSent` (nothing reached the server);
@@ -139,6 +139,11 @@ class RestClient:
             f"signed={self._credentials is not None}{' closed' if self._closed else ''}>"
         )
 
+    @property
+    def signed(self) -> bool:
+        """True when the client has credentials (it can sign requests)."""
+        return self._credentials is not None
+
     async def __aenter__(self) -> RestClient:
         return self
 
@@ -258,6 +263,38 @@ class RestClient:
             raise ValueError("signed REST requests need credentials")
         return await self._request(method, path, params=params, body=body, signed=True)
 
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str | None] | None = None,
+        body: Any = None,
+        signed: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> list[Any]:
+        """Send one request and return the answer's ``data`` list as received.
+
+        The items are objects for most endpoints and arrays for candles; the
+        typed client (``RestApiClient``) builds its views from them.
+
+        Args:
+            method: ``"GET"`` or ``"POST"``.
+            path: e.g. ``"/api/v5/market/candles"``.
+            params: query parameters (``None`` values are left out).
+            body: a JSON-serialisable body (``POST``).
+            signed: sign the request (needs credentials).
+            headers: more request headers (``expTime``).
+
+        Raises:
+            ValueError: a bad method or path, or ``signed`` without credentials.
+            OkxError: see the module docstring.
+        """
+        if signed and self._credentials is None:
+            raise ValueError("signed REST requests need credentials")
+        status, content, op = await self._exchange(method, path, params, body, signed, headers)
+        return _parse_data(status, content, op)
+
     async def get_order(
         self, inst_id: str, ord_id: str | None = None, cl_ord_id: str | None = None
     ) -> dict[str, Any] | None:
@@ -327,6 +364,23 @@ class RestClient:
         body: Any = None,
         signed: bool = False,
     ) -> list[dict[str, Any]]:
+        status, content, op = await self._exchange(method, path, params, body, signed, None)
+        data = _parse_data(status, content, op)
+        items = [d for d in data if isinstance(d, dict)]
+        if len(items) != len(data):
+            raise OkxProtocolError(f"{op}: data is not a list of objects")
+        return items
+
+    async def _exchange(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | None] | None,
+        body: Any,
+        signed: bool,
+        extra_headers: Mapping[str, str] | None,
+    ) -> tuple[int, bytes, str]:
+        """Send one request: ``(HTTP status, body, "METHOD /path")``."""
         method = method.upper()
         if method not in ("GET", "POST"):
             raise ValueError(f"method must be GET or POST, got {method!r}")
@@ -336,7 +390,7 @@ class RestClient:
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
         target = f"{path}?{query}" if query else path
         body_text = "" if body is None else orjson.dumps(body).decode()
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = dict(extra_headers or {})
         if body is not None:
             headers["Content-Type"] = "application/json"
         if signed:
@@ -359,7 +413,7 @@ class RestClient:
             response.status_code,
             (time.perf_counter() - started) * 1000,
         )
-        return _parse(response.status_code, response.content, op)
+        return response.status_code, response.content, op
 
     def _auth_headers(self, method: str, target: str, body: str) -> dict[str, str]:
         creds = self._credentials
@@ -424,8 +478,12 @@ def _transport_error(exc: httpx.HTTPError, op: str) -> OkxError:
     return OkxProtocolError(f"{op}: bad HTTP answer ({kind}: {exc})")
 
 
-def _parse(status: int, content: bytes, op: str) -> list[dict[str, Any]]:
-    """Turn an HTTP answer into its ``data`` list, or raise the mapped error."""
+def _parse_data(status: int, content: bytes, op: str) -> list[Any]:
+    """Turn an HTTP answer into its ``data`` list, or raise the mapped error.
+
+    Real 401 and 429 bodies carry no ``data`` key (``{"msg":..., "code":...}``)
+    and old ones a numeric ``code``: both are read.
+    """
     try:
         payload = orjson.loads(content)
     except orjson.JSONDecodeError:
@@ -439,13 +497,13 @@ def _parse(status: int, content: bytes, op: str) -> list[dict[str, Any]]:
     code = str(payload["code"])
     msg = str(payload.get("msg") or "")
     data = payload.get("data")
-    items = [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
     if code == "0":
         if not 200 <= status < 300:
             raise OkxProtocolError(f"{op}: HTTP {status} with code 0")
-        if not isinstance(data, list) or len(items) != len(data):
-            raise OkxProtocolError(f"{op}: data is not a list of objects")
-        return items
+        if not isinstance(data, list):
+            raise OkxProtocolError(f"{op}: data is not a list")
+        return data
+    items = [d for d in data if isinstance(d, dict)] if isinstance(data, list) else []
     if status == 429 or code in RATE_LIMIT_CODES:
         raise OkxRateLimitError(code, msg, op, None, items)
     if code in AUTH_ERROR_CODES:

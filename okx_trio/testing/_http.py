@@ -1,9 +1,9 @@
 """HTTP on the simulator's port: REST requests and WebSocket upgrades, sockets and memory.
 
 :class:`HttpServer` serves each TCP connection (``trio.serve_tcp``'s handler):
-keep-alive HTTP/1.1 requests answered by the REST handler, or one WebSocket
-upgrade (websockets' sans-I/O ``ServerProtocol``) after which the connection is
-handed over as a :class:`~._links.SocketLink`. :class:`RestMemoryTransport`
+keep-alive HTTP/1.1 requests parsed by h11 and answered by the REST handler, or
+one WebSocket upgrade (websockets' sans-I/O ``ServerProtocol``) after which the
+connection is handed over as a :class:`~._links.SocketLink`. :class:`RestMemoryTransport`
 serves the same REST handler to an ``httpx`` client in-process, with no
 socket and no timer (``trio.testing.MockClock`` tests).
 
@@ -19,6 +19,7 @@ import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+import h11
 import httpx
 import orjson
 import trio
@@ -60,6 +61,10 @@ def answer_rest(
 class HttpServer:
     """The simulator's port: HTTP/1.1 REST requests and WebSocket upgrades.
 
+    Requests are parsed by h11 (keep-alive, pipelining, ``Content-Length`` and
+    chunked bodies, HTTP/1.0); a WebSocket upgrade is handed to websockets'
+    sans-I/O server protocol with the bytes of its request.
+
     Args:
         reply: answers a REST request (see :func:`answer_rest`).
         serve_link: serves an accepted WebSocket connection.
@@ -98,76 +103,120 @@ class HttpServer:
                 await trio.aclose_forcefully(conn_stream)
 
     async def _serve_http(self, stream: trio.abc.Stream) -> None:
-        buf = bytearray()
+        conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HTTP_HEAD)
         while True:
-            head = b""
-            with trio.move_on_after(HTTP_IDLE_TIMEOUT):
-                while True:
-                    end = buf.find(b"\r\n\r\n")
-                    if end >= 0:
-                        head = bytes(buf[: end + 4])
-                        del buf[: end + 4]
-                        break
-                    if len(buf) > MAX_HTTP_HEAD:
-                        await write_http(stream, 431, {"code": "431", "msg": "Headers too large",
-                                                        "data": []}, close=True)
-                        return
-                    data = await stream.receive_some(65536)
-                    if not data:
-                        return
-                    buf += data
-            if not head:
-                return
-            parsed = parse_head(head)
-            if parsed is None:
-                await write_http(stream, 400, {"code": "400", "msg": "Bad Request", "data": []},
-                                  close=True)
-                return
-            method, target, version, headers = parsed
-            if "websocket" in headers.get("upgrade", "").lower():
-                await self._websocket(stream, head + bytes(buf), target)
-                return
-            if "chunked" in headers.get("transfer-encoding", "").lower():
-                await write_http(stream, 411, {"code": "411", "msg": "Length Required",
-                                                "data": []}, close=True)
-                return
-            length_text = headers.get("content-length", "0") or "0"
-            if not length_text.isdigit() or int(length_text) > MAX_FRAME:
-                await write_http(stream, 400, {"code": "400", "msg": "Bad Request", "data": []},
-                                  close=True)
-                return
-            length = int(length_text)
-            while len(buf) < length:
-                data = await stream.receive_some(65536)
-                if not data:
+            try:
+                request = await self._next_request(stream, conn)
+                if request is None:
                     return
-                buf += data
-            body = bytes(buf[:length])
-            del buf[:length]
-            status, payload = self._reply(method, target, headers, body)
-            close = version == "HTTP/1.0" or headers.get("connection", "").lower() == "close"
-            await write_http(stream, status, payload, close=close, head_only=method == "HEAD")
-            if close:
+                if "websocket" in _header(request, b"upgrade").lower():
+                    await self._websocket(stream, conn, request)
+                    return
+                body = await self._read_body(stream, conn)
+            except h11.RemoteProtocolError as exc:
+                await self._refuse_request(stream, conn, exc.error_status_hint)
                 return
+            if body is None:
+                await self._send(stream, conn, 400, {"code": "400", "msg": "Bad Request"}, False)
+                return
+            method = request.method.decode("ascii")
+            headers = {name.decode("latin-1").lower(): value.decode("latin-1")
+                       for name, value in request.headers}
+            status, payload = self._reply(method, request.target.decode("latin-1"), headers, body)
+            await self._send(stream, conn, status, payload, method == "HEAD")
+            if conn.our_state is not h11.DONE or conn.their_state is not h11.DONE:
+                return  # HTTP/1.0, Connection: close, or a request h11 cannot reuse
+            conn.start_next_cycle()
 
-    async def _websocket(self, stream: trio.abc.Stream, received: bytes, target: str) -> None:
+    @staticmethod
+    async def _receive(stream: trio.abc.Stream, conn: h11.Connection) -> None:
+        data = await stream.receive_some(65536)
+        conn.receive_data(bytes(data))  # b"" tells h11 the peer closed
+
+    async def _next_request(
+        self, stream: trio.abc.Stream, conn: h11.Connection
+    ) -> h11.Request | None:
+        """The next request's head, or ``None`` when the client is gone or idle too long."""
+        with trio.move_on_after(HTTP_IDLE_TIMEOUT):
+            while True:
+                event = conn.next_event()
+                if event is h11.NEED_DATA:
+                    await self._receive(stream, conn)
+                    continue
+                if isinstance(event, h11.Request):
+                    return event
+                return None  # ConnectionClosed (or PAUSED, which a new cycle never is)
+        return None
+
+    async def _read_body(self, stream: trio.abc.Stream, conn: h11.Connection) -> bytes | None:
+        """The request body (``None`` when it is larger than a frame may be)."""
+        body = bytearray()
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                await self._receive(stream, conn)
+            elif isinstance(event, h11.Data):
+                body += event.data
+                if len(body) > MAX_FRAME:
+                    return None
+            elif isinstance(event, h11.EndOfMessage):
+                return bytes(body)
+            else:
+                raise h11.RemoteProtocolError("the request ended early", 400)
+
+    async def _refuse_request(
+        self, stream: trio.abc.Stream, conn: h11.Connection, status: int
+    ) -> None:
+        if conn.our_state in (h11.IDLE, h11.SEND_RESPONSE):
+            await self._send(stream, conn, status, {"code": str(status),
+                                                    "msg": _PHRASES.get(status, "Error")}, False)
+
+    @staticmethod
+    async def _send(
+        stream: trio.abc.Stream, conn: h11.Connection, status: int, payload: dict[str, Any],
+        head_only: bool,
+    ) -> None:
+        body = orjson.dumps(payload)
+        headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]
+        out = conn.send(h11.Response(status_code=status, headers=headers,
+                                     reason=_PHRASES.get(status, "Error")))
+        if not head_only:
+            out += conn.send(h11.Data(data=body))
+        out += conn.send(h11.EndOfMessage())
+        await stream.send_all(out)
+
+    async def _websocket(
+        self, stream: trio.abc.Stream, conn: h11.Connection, request: h11.Request
+    ) -> None:
+        # websockets parses the handshake itself: hand it the request as bytes
+        # (h11 validated it) and whatever the client sent after it.
+        while True:
+            event = conn.next_event()
+            if event is h11.NEED_DATA:
+                await self._receive(stream, conn)
+            elif event is h11.PAUSED or isinstance(event, h11.ConnectionClosed):
+                break
+        head = b"%s %s HTTP/%s\r\n" % (request.method, request.target, request.http_version)
+        head += b"".join(b"%s: %s\r\n" % (name, value)
+                         for name, value in request.headers.raw_items())
+        received = head + b"\r\n" + conn.trailing_data[0]
         protocol = new_server_protocol()
         protocol.receive_data(received)
         events = protocol.events_received()
-        request = next((e for e in events if isinstance(e, Request)), None)
-        if request is None:
+        parsed = next((e for e in events if isinstance(e, Request)), None)
+        if parsed is None:
             # websockets already queued its own error response, if any.
             out = b"".join(protocol.data_to_send())
             if out:
                 await stream.send_all(out)
             return
-        kind = path_kind(request.path)
+        kind = path_kind(parsed.path)
         if kind is None:
             response = protocol.reject(404, "Not Found\n")
         elif self._refuse():
             response = protocol.reject(503, "Service Unavailable\n")
         else:
-            response = protocol.accept(request)
+            response = protocol.accept(parsed)
         protocol.send_response(response)
         out = b"".join(protocol.data_to_send())
         if out:
@@ -176,33 +225,14 @@ class HttpServer:
             return
         link = SocketLink(stream, protocol)
         link.absorb(events)
-        await self._serve_link(link, request.path)
+        await self._serve_link(link, parsed.path)
 
 
-
-
-def parse_head(head: bytes) -> tuple[str, str, str, dict[str, str]] | None:
-    """``(method, target, version, headers)`` of an HTTP/1.x request head, None if malformed.
-
-    Header names are lower-cased; a repeated header keeps its last value.
-    """
-    try:
-        text = head.decode("latin-1")
-        lines = text.split("\r\n")
-        method, target, version = lines[0].split(" ", 2)
-    except ValueError:
-        return None
-    if not version.startswith("HTTP/1.") or not target.startswith("/"):
-        return None
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if not line:
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            return None
-        headers[name.strip().lower()] = value.strip()
-    return method, target, version, headers
+def _header(request: h11.Request, name: bytes) -> str:
+    for key, value in request.headers:
+        if key == name:
+            return value.decode("latin-1")
+    return ""
 
 
 _PHRASES = {
@@ -211,30 +241,11 @@ _PHRASES = {
     401: "Unauthorized",
     404: "Not Found",
     405: "Method Not Allowed",
-    411: "Length Required",
+    413: "Content Too Large",
+    429: "Too Many Requests",
     431: "Request Header Fields Too Large",
     500: "Internal Server Error",
 }
-
-
-async def write_http(
-    stream: trio.abc.Stream,
-    status: int,
-    payload: dict[str, Any],
-    *,
-    close: bool,
-    head_only: bool = False,
-) -> None:
-    """Write one JSON response (``head_only``: the head of it, for ``HEAD``)."""
-    body = orjson.dumps(payload)
-    head = (
-        f"HTTP/1.1 {status} {_PHRASES.get(status, 'Error')}\r\n"
-        "Content-Type: application/json\r\n"
-        f"Content-Length: {len(body)}\r\n"
-        f"Connection: {'close' if close else 'keep-alive'}\r\n"
-        "\r\n"
-    ).encode()
-    await stream.send_all(head if head_only else head + body)
 
 
 class RestMemoryTransport(httpx.AsyncBaseTransport):

@@ -25,6 +25,5 @@ async def test_rest_in_memory_under_mock_clock(autojump_clock: trio.testing.Mock
             ack = await api.submit_new_order({"instId": "BTC-USDT", "tdMode": "cash",
                                               "side": "buy", "ordType": "limit",
                                               "sz": "0.01", "px": "30000"})
-            found = await api.ws_client.rest.get_order("BTC-USDT", ord_id=ack.ord_id)
-            assert found is not None
-            assert found["clOrdId"] == ack.cl_ord_id
+            found = await api.rest.order("BTC-USDT", ord_id=ack.ord_id)
+            assert found.cl_ord_id == ack.cl_ord_id

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from okx_trio import Push
+from okx_trio import Push, views
 from okx_trio._convert import converter
 from okx_trio._exceptions import OkxProtocolError
 from okx_trio._views import (
@@ -407,9 +407,23 @@ def test_candles() -> None:
     assert view_type("sprd-candle1m") is Candle
 
 
+def test_mark_price_and_funding_rate_pushes_have_the_rest_views() -> None:
+    push = Push(arg={"channel": "mark-price", "instId": "BTC-USDT-SWAP"},
+                data=[{"instType": "SWAP", "instId": "BTC-USDT-SWAP", "markPx": "60000.5",
+                       "ts": "1700000000000"}])
+    (mark,) = push.view_as(views.MarkPrice)
+    assert (mark.mark_px, mark.ts) == (Decimal("60000.5"), 1_700_000_000_000)
+    push = Push(arg={"channel": "funding-rate", "instId": "BTC-USDT-SWAP"},
+                data=[{"instId": "BTC-USDT-SWAP", "fundingRate": "0.0001",
+                       "fundingTime": "1700006400000", "nextFundingRate": ""}])
+    (rate,) = push.view_as(views.FundingRate)
+    assert (rate.funding_rate, rate.next_funding_rate) == (Decimal("0.0001"), None)
+    assert rate.funding_time == 1_700_006_400_000
+
+
 def test_unknown_channel_gives_raw_dicts() -> None:
-    data = [{"instId": "BTC-USDT", "markPx": "1"}]
-    push = Push(arg={"channel": "mark-price", "instId": "BTC-USDT"}, data=data)
+    data = [{"instId": "BTC-USD", "idxPx": "1"}]
+    push = Push(arg={"channel": "index-tickers", "instId": "BTC-USD"}, data=data)
     views = push.view()
     assert views == data
     assert views is not data

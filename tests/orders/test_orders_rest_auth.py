@@ -102,7 +102,7 @@ async def test_resolve_reports_a_refused_signature() -> None:
     with trio.fail_after(20):
         async with trading() as (sim, api, rest):
             ack = await api.submit_new_order(bid(mid(sim) - 100))
-            rest_client = api.ws_client.rest
+            rest_client = api.ws_client._core.rest
             rest_client._credentials = Credentials(CREDS.api_key, "WRONG-SECRET-012345",
                                                    CREDS.passphrase)
             with pytest.raises(OkxAuthError) as refused:

@@ -125,7 +125,7 @@ def test_installs_without_trustme_or_cryptography(venv: Path) -> None:
                   "for d in m.distributions())))")
     installed = set(listing.split())
     runtime = {"okx-trio", "trio", "trio-websocket", "websockets", "attrs", "cattrs",
-               "orjson", "httpx"}
+               "orjson", "httpx", "h11"}
     assert runtime <= installed
     assert not installed & {"trustme", "cryptography", "cffi"}
 

@@ -210,7 +210,7 @@ async def test_tls_is_verified_by_default_for_wss_and_https() -> None:
                         event = await events.__anext__()
                     assert "CERTIFICATE_VERIFY_FAILED" in str(event.detail), event
                     with pytest.raises(OkxNotSent) as info:
-                        await ws.rest.get_server_time_ms()
+                        await ws.rest.server_time()
                     assert any(isinstance(e, ssl.SSLCertVerificationError)
                                for e in chain(info.value)), list(chain(info.value))
                 # Nothing got through: the exchange never saw a frame.
@@ -223,7 +223,7 @@ async def test_tls_is_verified_by_default_for_wss_and_https() -> None:
                                           log_lifecycle=False, ssl_context=context) as ws:
                     response = await ws.request("order", [ORDER], timeout=5.0)
                     assert response.code == "0"
-                    assert await ws.rest.get_server_time_ms() > 0
+                    assert await ws.rest.server_time() > 0
             assert len(sim.frames.ops("login")) == 2
 
 

@@ -345,7 +345,7 @@ async def test_50011_in_both_shapes(shape: str) -> None:
 
 class CountingFetch:
     def __init__(self, api: WsApiClient) -> None:
-        self.rest = api.ws_client.rest
+        self.rest = api.ws_client._core.rest  # the HTTP helper the instrument cache uses
         self.real = self.rest.get_instruments
         self.calls: list[str] = []
         self.rest.get_instruments = self
