@@ -109,6 +109,9 @@ class ClientCore:
                 # An in-memory connector (the simulator's) may serve REST in memory too.
                 transport=self.connector.rest_transport,
             )
+            # Every REST call of the client (order look-ups, book resyncs, instrument
+            # lists) is paced to OKX's limit of its endpoint, as the typed ones are.
+            self._rest.pace = self.rest_api.pace
         return self._rest
 
     @property

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import ssl
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -121,6 +121,9 @@ class RestClient:
         self._credentials = credentials
         self._time_offset_ms = time_offset_ms
         self._closed = False
+        self.pace: Callable[[str, Mapping[str, str | None]], Awaitable[None]] | None = None
+        """Awaited before each request with ``("METHOD /path", params)``: waits until
+        OKX's rate limit of the endpoint allows it (the client's REST limiter)."""
         headers = {"Accept": "application/json", "User-Agent": "okx-trio"}
         if demo_trading:
             headers["x-simulated-trading"] = "1"
@@ -272,6 +275,7 @@ class RestClient:
         body: Any = None,
         signed: bool = False,
         headers: Mapping[str, str] | None = None,
+        pace: bool = True,
     ) -> list[Any]:
         """Send one request and return the answer's ``data`` list as received.
 
@@ -285,6 +289,7 @@ class RestClient:
             body: a JSON-serialisable body (``POST``).
             signed: sign the request (needs credentials).
             headers: more request headers (``expTime``).
+            pace: wait for :attr:`pace` first (off when the caller has paced).
 
         Raises:
             ValueError: a bad method or path, or ``signed`` without credentials.
@@ -292,7 +297,8 @@ class RestClient:
         """
         if signed and self._credentials is None:
             raise ValueError("signed REST requests need credentials")
-        status, content, op = await self._exchange(method, path, params, body, signed, headers)
+        status, content, op = await self._exchange(method, path, params, body, signed, headers,
+                                                   pace)
         return _parse_data(status, content, op)
 
     async def get_order(
@@ -364,7 +370,7 @@ class RestClient:
         body: Any = None,
         signed: bool = False,
     ) -> list[dict[str, Any]]:
-        status, content, op = await self._exchange(method, path, params, body, signed, None)
+        status, content, op = await self._exchange(method, path, params, body, signed, None, True)
         data = _parse_data(status, content, op)
         items = [d for d in data if isinstance(d, dict)]
         if len(items) != len(data):
@@ -379,6 +385,7 @@ class RestClient:
         body: Any,
         signed: bool,
         extra_headers: Mapping[str, str] | None,
+        pace: bool,
     ) -> tuple[int, bytes, str]:
         """Send one request: ``(HTTP status, body, "METHOD /path")``."""
         method = method.upper()
@@ -387,6 +394,8 @@ class RestClient:
         if not isinstance(path, str) or not path.startswith("/") or "?" in path:
             raise ValueError(f"path must start with '/' and carry no query, got {path!r}")
         op = f"{method} {path}"
+        if pace and self.pace is not None and not self._closed:
+            await self.pace(op, params or {})
         query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
         target = f"{path}?{query}" if query else path
         body_text = "" if body is None else orjson.dumps(body).decode()

@@ -320,6 +320,19 @@ class RestApiClient:
         """
         return await self._host.sync_time()
 
+    async def pace(self, endpoint: str, params: Mapping[str, str | None]) -> None:
+        """Wait until OKX's limit of ``endpoint`` (``"GET /api/v5/..."``) allows one more
+        request with ``params``, and count it. A checkpoint.
+
+        The client's own REST calls (order look-ups, book resyncs) wait here too.
+        """
+        rule = REST_LIMITS.get(endpoint)
+        if rule is not None and self._limiter is not None:
+            key = params.get(rule[2]) if rule[2] is not None else None
+            await self._limiter.acquire(endpoint, [key])
+        else:
+            await trio.lowlevel.checkpoint()
+
     async def _call(
         self,
         method: str,
@@ -337,7 +350,8 @@ class RestApiClient:
             await self._acquire(self._limiter, endpoint, [key], deadline, endpoint)
         with trio.move_on_at(deadline) as scope:
             return await self._host.rest.call(
-                method, path, params=params, body=body, signed=signed, headers=headers
+                method, path, params=params, body=body, signed=signed, headers=headers,
+                pace=False,
             )
         assert scope.cancelled_caught
         raise OkxRequestTimeout(f"{endpoint}: no answer before the deadline", endpoint,
@@ -1313,7 +1327,8 @@ class RestApiClient:
         path = _OP_PATHS[op]
         try:
             with trio.move_on_at(deadline) as scope:
-                data = await host.rest.call("POST", path, body=body, signed=True, headers=headers)
+                data = await host.rest.call("POST", path, body=body, signed=True,
+                                            headers=headers, pace=False)
         except OkxApiError as exc:
             cls = OkxRateLimitError if isinstance(exc, OkxRateLimitError) else OkxApiError
             refused = cls(exc.code, exc.msg, op, None, exc.data)

@@ -44,14 +44,16 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from typing import Any
 
 from .._models import Credentials
 from ._accounts import SimAccount, as_account
-from ._checks import channel_error
+from ._checks import MSG, channel_error
 from ._emits import Changes, Emit
 from ._engine_model import (
     DEFAULT_BALANCES,
+    ZERO,
     Account,
     InstrumentSpec,
     Order,
@@ -62,6 +64,7 @@ from ._market import MarketSource, RandomWalk
 from ._matching import Matcher
 from ._op_limits import OpRateLimits
 from ._publish import Publisher
+from ._rest_items import leverage_item
 from ._rest_views import RestViews
 from ._trade_ops import RateLimitShape, TradeOps, TradeResult
 from ._venue import Instrument, Venue
@@ -79,6 +82,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("okx_trio.testing")
+
+MAX_LEVER = Decimal(125)
+"""The highest leverage ``set-leverage`` accepts."""
 
 
 def _wall_ms() -> int:
@@ -237,6 +243,35 @@ class Exchange:
                 "data": [],
             }
             return TradeResult(resp, ctx.emits)
+
+    # -- account settings ------------------------------------------------------------
+
+    def set_leverage(
+        self, api_key: str, inst_id: str, lever: Decimal, mgn_mode: str
+    ) -> tuple[str, str, list[dict[str, Any]]]:
+        """``POST /api/v5/account/set-leverage``: ``(code, msg, data)``.
+
+        The leverage of a derivative for new orders, and for the margin the open
+        position holds (recomputed now); resting orders keep the leverage they were
+        placed with. Between 0.01 and the instrument's ``MAX_LEVER`` (the
+        simulator's reading: OKX's maximum depends on the position tier).
+        """
+        inst = self.instruments.get(inst_id)
+        if inst is None:
+            return "51001", MSG["51001"], []
+        if not inst.spec.is_derivative:
+            return "51000", "Parameter instId error", []
+        if not Decimal("0.01") <= lever <= MAX_LEVER:
+            return "51000", "Parameter lever error", []
+        acct = self.accounts[api_key]
+        acct.leverage[inst_id] = lever
+        pos = acct.positions.get(inst_id)
+        if pos is not None and pos.pos:
+            margin = abs(pos.pos) * pos.avg_px * inst.ct_val / lever
+            ccy = inst.spec.settle_ccy
+            acct.frozen[ccy] = acct.frozen.get(ccy, ZERO) + margin - pos.margin
+            pos.margin = margin
+        return "0", "", [leverage_item(inst, lever, mgn_mode)]
 
     # -- market data -----------------------------------------------------------------
 

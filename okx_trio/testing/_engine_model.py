@@ -6,8 +6,10 @@ instrument set). No I/O and no behaviour beyond the values' own invariants.
 
 from __future__ import annotations
 
+from collections import deque
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from typing import Any
 
 import attrs
 
@@ -15,6 +17,10 @@ from .._models import Credentials
 from ._accounts import SimAccount
 
 ZERO = Decimal(0)
+
+HISTORY_LIMIT = 20_000
+"""Fills, bills, closed positions and spread trades kept per account (oldest dropped):
+OKX keeps days to months of them; a simulator run keeps a bounded recent part."""
 
 # Inst types whose orders open positions (linear margin in settleCcy).
 DERIVATIVE_TYPES = frozenset({"SWAP", "FUTURES", "OPTION"})
@@ -190,6 +196,87 @@ class Position:
     u_time: int = 0
     trade_id: str = ""
     mgn_mode: str = "cross"
+    max_pos: Decimal = ZERO
+    """Largest absolute size since the position was opened from flat."""
+    closed_sz: Decimal = ZERO
+    """Size closed since it was opened from flat."""
+    closed_notional: Decimal = ZERO
+    """Sum of close price x closed size since it was opened from flat."""
+
+
+@attrs.frozen
+class FillRecord:
+    """One fill of an account, as ``GET /api/v5/trade/fills`` lists it."""
+
+    bill_id: str
+    ts: int
+    inst_type: str
+    inst_id: str
+    ord_id: str
+    cl_ord_id: str
+    tag: str
+    trade_id: str
+    side: str
+    pos_side: str
+    px: Decimal
+    sz: Decimal
+    fee: Decimal
+    """Negative when charged."""
+    fee_ccy: str
+    pnl: Decimal
+    exec_type: str
+    sub_type: str
+    mark_px: str = ""
+
+
+@attrs.frozen
+class BillRecord:
+    """One balance change of an account (``GET /api/v5/account/bills``)."""
+
+    bill_id: str
+    ts: int
+    ccy: str
+    bal_chg: Decimal
+    bal: Decimal
+    inst_type: str
+    inst_id: str
+    mgn_mode: str
+    ord_id: str
+    cl_ord_id: str
+    tag: str
+    trade_id: str
+    exec_type: str
+    px: Decimal
+    sz: Decimal
+    pnl: Decimal
+    fee: Decimal
+    type: str = "2"
+    """``2`` trade (the only kind the simulator makes)."""
+    sub_type: str = "1"
+
+
+@attrs.frozen
+class ClosedPosition:
+    """A (partly) closed position (``GET /api/v5/account/positions-history``)."""
+
+    inst_id: str
+    inst_type: str
+    pos_id: str
+    mgn_mode: str
+    ccy: str
+    type: str
+    """``1`` partly closed, ``2`` closed."""
+    direction: str
+    """``long`` or ``short``: the side that was closed."""
+    open_avg_px: Decimal
+    close_avg_px: Decimal
+    open_max_pos: Decimal
+    close_total_pos: Decimal
+    realized_pnl: Decimal
+    fee: Decimal
+    lever: Decimal
+    c_time: int
+    u_time: int
 
 
 @attrs.define(eq=False)
@@ -216,6 +303,18 @@ class Account:
     """Last change (ms) per currency."""
     mass_cancel_lock: dict[str, int] = attrs.field(factory=dict)
     """instFamily -> ms until which new orders are refused (``mass-cancel`` lockInterval)."""
+    leverage: dict[str, Decimal] = attrs.field(factory=dict)
+    """instId -> leverage set with ``set-leverage`` (else the instrument's default)."""
+    fills: deque[FillRecord] = attrs.field(factory=lambda: deque(maxlen=HISTORY_LIMIT))
+    """The account's fills, oldest first."""
+    bills: deque[BillRecord] = attrs.field(factory=lambda: deque(maxlen=HISTORY_LIMIT))
+    """The account's balance changes, oldest first."""
+    closed_positions: deque[ClosedPosition] = attrs.field(
+        factory=lambda: deque(maxlen=HISTORY_LIMIT))
+    """Position closes, oldest first."""
+    sprd_trades: deque[dict[str, Any]] = attrs.field(
+        factory=lambda: deque(maxlen=HISTORY_LIMIT))
+    """The account's ``sprd-trades`` items, oldest first."""
 
     @property
     def api_key(self) -> str:
@@ -271,6 +370,8 @@ class Order:
     amend_result: str = ""
     seq: int = 0
     """Time priority within a price level (lower first)."""
+    lever: Decimal = Decimal(1)
+    """The leverage its margin is held at (derivatives; fixed when placed)."""
     last_fill_px: str = ""
     last_fill_sz: str = "0"
     last_trade_id: str = ""

@@ -33,7 +33,18 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ._emits import Changes, Emit
-from ._engine_model import ZERO, Account, Fill, Order, Position, floor_step, fmt
+from ._engine_model import (
+    ZERO,
+    Account,
+    BillRecord,
+    ClosedPosition,
+    Fill,
+    FillRecord,
+    Order,
+    Position,
+    floor_step,
+    fmt,
+)
 from ._render import fill_item, order_item, sprd_leg_item, sprd_order_item, sprd_trade_item
 from ._rules import POST_ONLY_TYPES, RESTING_TYPES
 from ._venue import Instrument, Venue
@@ -153,6 +164,7 @@ class Matcher:
     ) -> None:
         trade_id = inst.next_trade_id()
         ctx.trades.setdefault(inst.inst_id, []).append((px, sz, taker_side, trade_id))
+        inst.tape.append((ctx.now, px, sz, taker_side, trade_id))
         inst.last = px
         inst.last_sz = sz
         inst.high24h = max(inst.high24h, px)
@@ -185,20 +197,28 @@ class Matcher:
         order.acc_fill_sz += sz
         order.notional += px * sz
         pnl = ZERO
+        changes: list[tuple[str, Decimal]] = []  # (ccy, balance change): the bills
+        sub_type = "1" if order.side == "buy" else "2"
         if spec.is_spread:
             fee = ZERO
         elif spec.is_derivative:
             rate = DERIV_MAKER_FEE if exec_type == "M" else DERIV_TAKER_FEE
             fee = px * sz * inst.ct_val * rate
             ccy = spec.settle_ccy
+            before = acct.positions[inst.inst_id].pos if inst.inst_id in acct.positions else ZERO
+            opening = not before or (before > 0) == (order.side == "buy")
+            sub_type = ("3" if order.side == "buy" else "4") if opening else (
+                "6" if order.side == "buy" else "5")
             pnl = self._update_position(ctx, acct, inst, order, px, sz, trade_id)
             acct.positions[inst.inst_id].fee -= fee
             order.pnl += pnl
             acct.balances[ccy] = acct.balances.get(ccy, ZERO) - fee + pnl
             acct.u_time[ccy] = ctx.now
+            changes.append((ccy, pnl - fee))
             ctx.dirty(acct.api_key, ccy, cash=True)
             if order.frozen and order.px is not None:
-                self.release(ctx, order, inst.freeze_amount(order.side, order.px, sz))
+                self.release(ctx, order,
+                             inst.freeze_amount(order.side, order.px, sz, order.lever))
         else:
             rate = MAKER_FEE if exec_type == "M" else TAKER_FEE
             base, quote = spec.base_ccy, spec.quote_ccy
@@ -206,15 +226,20 @@ class Matcher:
                 fee = sz * rate
                 acct.balances[quote] = acct.balances.get(quote, ZERO) - px * sz
                 acct.balances[base] = acct.balances.get(base, ZERO) + sz - fee
+                changes += [(base, sz - fee), (quote, -px * sz)]
             else:
                 fee = px * sz * rate
                 acct.balances[base] = acct.balances.get(base, ZERO) - sz
                 acct.balances[quote] = acct.balances.get(quote, ZERO) + px * sz - fee
+                changes += [(base, -sz), (quote, px * sz - fee)]
             for ccy in (base, quote):
                 acct.u_time[ccy] = ctx.now
                 ctx.dirty(acct.api_key, ccy, cash=True)
             if order.frozen and order.px is not None:
                 self.release(ctx, order, inst.freeze_amount(order.side, order.px, sz))
+        if changes:
+            self._record_fill(ctx, acct, inst, order, changes, px, sz, trade_id, exec_type,
+                              fee, pnl, sub_type)
         order.fee -= fee
         if order.leaves <= 0:
             order.state = "filled"
@@ -241,6 +266,43 @@ class Matcher:
             {"instId": order.inst_id, "tradeId": trade_id}
         )
 
+    def _record_fill(
+        self,
+        ctx: Changes,
+        acct: Account,
+        inst: Instrument,
+        order: Order,
+        changes: list[tuple[str, Decimal]],
+        px: Decimal,
+        sz: Decimal,
+        trade_id: str,
+        exec_type: str,
+        fee: Decimal,
+        pnl: Decimal,
+        sub_type: str,
+    ) -> None:
+        """The bills (one per currency changed) and the fill record of one fill."""
+        spec = inst.spec
+        bill_ids = []
+        for ccy, change in changes:
+            bill_id = self._venue.new_bill_id()
+            bill_ids.append(bill_id)
+            acct.bills.append(BillRecord(
+                bill_id=bill_id, ts=ctx.now, ccy=ccy, bal_chg=change,
+                bal=acct.balances.get(ccy, ZERO), inst_type=spec.inst_type,
+                inst_id=inst.inst_id, mgn_mode=order.td_mode, ord_id=order.ord_id,
+                cl_ord_id=order.cl_ord_id, tag=order.tag, trade_id=trade_id,
+                exec_type=exec_type, px=px, sz=sz, pnl=pnl,
+                fee=-fee if ccy == order.fee_ccy else ZERO, sub_type=sub_type,
+            ))
+        acct.fills.append(FillRecord(
+            bill_id=bill_ids[0], ts=ctx.now, inst_type=spec.inst_type, inst_id=inst.inst_id,
+            ord_id=order.ord_id, cl_ord_id=order.cl_ord_id, tag=order.tag, trade_id=trade_id,
+            side=order.side, pos_side=order.pos_side, px=px, sz=sz, fee=-fee,
+            fee_ccy=order.fee_ccy, pnl=pnl, exec_type=exec_type, sub_type=sub_type,
+            mark_px=fmt(inst.mid) if spec.is_derivative else "",
+        ))
+
     def _update_position(
         self,
         ctx: Changes,
@@ -260,6 +322,12 @@ class Matcher:
         qty = sz if order.side == "buy" else -sz
         old = pos.pos
         pnl = ZERO
+        lever = self._venue.lever(acct, inst)
+        pos.u_time = max(ctx.now, pos.u_time + 1)
+        if not old:
+            # Opened from flat: a new life for the position history's figures.
+            pos.max_pos = pos.closed_sz = pos.closed_notional = ZERO
+            pos.c_time = ctx.now
         if not old or (old > 0) == (qty > 0):
             total = abs(old) + abs(qty)
             pos.avg_px = ((abs(old) * pos.avg_px + abs(qty) * px) / total).quantize(inst.quantum)
@@ -269,14 +337,29 @@ class Matcher:
             direction = 1 if old > 0 else -1
             pnl = closed * (px - pos.avg_px) * direction * inst.ct_val
             pos.realized_pnl += pnl
+            pos.closed_sz += closed
+            pos.closed_notional += closed * px
+            acct.closed_positions.append(ClosedPosition(
+                inst_id=inst.inst_id, inst_type=inst.spec.inst_type, pos_id=pos.pos_id,
+                mgn_mode=pos.mgn_mode, ccy=inst.spec.settle_ccy,
+                type="1" if abs(qty) < abs(old) else "2",
+                direction="long" if old > 0 else "short", open_avg_px=pos.avg_px,
+                close_avg_px=(pos.closed_notional / pos.closed_sz).quantize(inst.quantum),
+                open_max_pos=pos.max_pos, close_total_pos=pos.closed_sz,
+                realized_pnl=pos.realized_pnl, fee=pos.fee, lever=lever,
+                c_time=pos.c_time, u_time=pos.u_time,
+            ))
             pos.pos = old + qty
             if not pos.pos:
                 pos.avg_px = ZERO
             elif (pos.pos > 0) != (old > 0):
+                # Flipped: what is left is a new position opened at px.
                 pos.avg_px = px
-        pos.u_time = max(ctx.now, pos.u_time + 1)
+                pos.max_pos = pos.closed_sz = pos.closed_notional = ZERO
+                pos.c_time = ctx.now
+        pos.max_pos = max(pos.max_pos, abs(pos.pos))
         pos.trade_id = trade_id
-        margin = abs(pos.pos) * pos.avg_px * inst.ct_val / inst.lever
+        margin = abs(pos.pos) * pos.avg_px * inst.ct_val / lever
         ccy = inst.spec.settle_ccy
         acct.frozen[ccy] = acct.frozen.get(ccy, ZERO) + margin - pos.margin
         pos.margin = margin
@@ -437,7 +520,8 @@ class Matcher:
             buy_leg = (i == 1) == (order.side == "buy")
             legs.append(sprd_leg_item(leg, legs_px[i], fill, buy=buy_leg, rate=rate,
                                       trade_id=leg.next_trade_id()))
+        item = sprd_trade_item(order, fill, legs, ctx.now)
+        self._venue.accounts[order.api_key].sprd_trades.append(item)
         ctx.emits.append(
-            Emit("sprd-trades", [sprd_trade_item(order, fill, legs, ctx.now)],
-                 api_key=order.api_key, sprd_id=order.inst_id)
+            Emit("sprd-trades", [item], api_key=order.api_key, sprd_id=order.inst_id)
         )

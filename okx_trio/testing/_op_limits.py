@@ -1,8 +1,10 @@
-"""Trade-op rate limits: rolling windows of request times, per key; ``now`` passed in.
+"""Rate limits: rolling windows of request times, per key; ``now`` passed in.
 
-A key is ``(api_key, op)`` or ``(api_key, op, instrument)``; its limit is the
-op's entry in :data:`._rules.RATE_LIMITS` (the second element of the key). A
-pure state machine: it never reads a clock, so it is tested without one.
+Trade ops (:class:`OpRateLimits`): a key is ``(api_key, op)`` or ``(api_key, op,
+instrument)``; its limit is the op's entry in :data:`._rules.RATE_LIMITS` (the
+second element of the key). REST endpoints (:class:`RestRateLimits`) count on
+the same windows, per endpoint and caller. Pure state machines: they never read
+a clock, so they are tested without one.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Sequence
 
-from ._rules import RATE_LIMITS, RATE_WINDOW_MS
+from ._rules import RATE_LIMITS, RATE_WINDOW_MS, REST_LIMITS
 
 RateKey = tuple[str, ...]
 """``(api_key, op)`` or ``(api_key, op, instrument key)``."""
@@ -70,3 +72,30 @@ class OpRateLimits:
                 self._add(key, now)
                 admitted.append(True)
         return admitted
+
+
+class RestRateLimits:
+    """OKX's REST limits: at most N requests per endpoint and caller in any rolling
+    window (2 s, or 1 s for ``account/bills``).
+
+    Args:
+        limits: ``"METHOD /path"`` -> ``(limit, window ms, keying parameter)``.
+    """
+
+    def __init__(self, limits: dict[str, tuple[int, int, str | None]] = REST_LIMITS) -> None:
+        self._limits = limits
+        self._windows = {
+            window: OpRateLimits({ep: (n, False) for ep, (n, w, _) in limits.items()
+                                  if w == window}, window)
+            for window in {w for _, w, _ in limits.values()}
+        }
+
+    def admit(self, caller: str, endpoint: str, query: dict[str, str], now: int) -> bool:
+        """Count one request of ``caller`` (an API key, or ``"ip"`` for public
+        endpoints) to ``endpoint``; False (not counted) when it is over the limit."""
+        rule = self._limits.get(endpoint)
+        if rule is None:
+            return True
+        _, window, param = rule
+        key = (caller, endpoint, query.get(param, "") if param else "")
+        return self._windows[window].admit_all([key], now)

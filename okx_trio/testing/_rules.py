@@ -266,3 +266,62 @@ REST_TS_WINDOW_MS = 30_000
 """REST requests whose timestamp is further than this from server time are refused (50102)."""
 REST_INST_TYPES = ("SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS")
 """``instType`` values of ``GET /api/v5/public/instruments``."""
+
+REST_LIMITS: dict[str, tuple[int, int, str | None]] = {
+    "GET /api/v5/market/tickers": (20, 2000, None),
+    "GET /api/v5/market/ticker": (20, 2000, None),
+    "GET /api/v5/market/books": (40, 2000, None),
+    "GET /api/v5/market/candles": (40, 2000, None),
+    "GET /api/v5/market/history-candles": (20, 2000, None),
+    "GET /api/v5/market/trades": (100, 2000, None),
+    "GET /api/v5/market/history-trades": (20, 2000, None),
+    "GET /api/v5/public/instruments": (20, 2000, "instType"),
+    "GET /api/v5/public/mark-price": (10, 2000, "instId"),
+    "GET /api/v5/public/funding-rate": (10, 2000, "instId"),
+    "GET /api/v5/public/time": (10, 2000, None),
+    "GET /api/v5/account/balance": (10, 2000, None),
+    "GET /api/v5/account/positions": (10, 2000, None),
+    "GET /api/v5/account/positions-history": (10, 2000, None),
+    "GET /api/v5/account/config": (5, 2000, None),
+    "GET /api/v5/account/leverage-info": (20, 2000, None),
+    "POST /api/v5/account/set-leverage": (20, 2000, None),
+    "GET /api/v5/account/max-size": (20, 2000, None),
+    "GET /api/v5/account/bills": (5, 1000, None),
+    "GET /api/v5/account/bills-archive": (5, 2000, None),
+    "GET /api/v5/trade/order": (60, 2000, "instId"),
+    "GET /api/v5/trade/orders-pending": (60, 2000, None),
+    "GET /api/v5/trade/orders-history": (40, 2000, None),
+    "GET /api/v5/trade/orders-history-archive": (20, 2000, None),
+    "GET /api/v5/trade/fills": (60, 2000, None),
+    "GET /api/v5/trade/fills-history": (10, 2000, None),
+    "GET /api/v5/sprd/spreads": (20, 2000, None),
+    "GET /api/v5/sprd/order": (20, 2000, None),
+    "GET /api/v5/sprd/orders-pending": (10, 2000, None),
+    "GET /api/v5/sprd/trades": (20, 2000, None),
+}
+"""REST endpoint -> (requests per window, window ms, the parameter that also keys the
+count): per IP for public endpoints (the simulator counts all their callers
+together, as one IP), per account for private ones. The trade POSTs count on the
+trade ops' windows (:data:`RATE_LIMITS`), which OKX shares between REST and
+WebSocket. ``market/books-rpi`` and ``asset/currencies`` are not limited here."""
+
+REST_TRADE_OPS: dict[str, str] = {
+    "/api/v5/trade/order": "order",
+    "/api/v5/trade/batch-orders": "batch-orders",
+    "/api/v5/trade/cancel-order": "cancel-order",
+    "/api/v5/trade/cancel-batch-orders": "batch-cancel-orders",
+    "/api/v5/trade/amend-order": "amend-order",
+    "/api/v5/trade/amend-batch-orders": "batch-amend-orders",
+    "/api/v5/trade/mass-cancel": "mass-cancel",
+    "/api/v5/sprd/order": "sprd-order",
+    "/api/v5/sprd/amend-order": "sprd-amend-order",
+    "/api/v5/sprd/cancel-order": "sprd-cancel-order",
+    "/api/v5/sprd/mass-cancel": "sprd-mass-cancel",
+}
+"""REST trade POST path -> the trade op it runs (same items, same answers)."""
+
+CANDLE_BARS = frozenset(
+    {"1m", "3m", "5m", "15m", "30m", "1H", "2H", "4H", "6H", "12H", "1D", "2D", "3D", "1W",
+     "1M", "3M", "6Hutc", "12Hutc", "1Dutc", "2Dutc", "3Dutc", "1Wutc", "1Mutc", "3Mutc"}
+)
+"""``bar`` values of ``market/candles``; ``history-candles`` also takes ``1s``."""

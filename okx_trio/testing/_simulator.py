@@ -186,6 +186,8 @@ class Simulator:
         self._rest = RestApi(
             self.engine.rest, lookup=self.engine.credentials, now_ms=lambda: self._now_ms(),
             account_key=self.engine.account_key,
+            trade_op=self.engine.trade_op, set_leverage=self.engine.set_leverage,
+            deliver=self._hub.deliver, rate_limit=rate_limit,
         )
         self.base_url = ""
         self.rest_url = ""

@@ -373,9 +373,10 @@ class TradeOps:
                 raise reject(err("51020"))
             target = qty
         ccy = inst.freeze_ccy(side)
+        lever = self._venue.lever(acct, inst)
         if px is not None:
             need = ZERO if (reduce_only and spec.is_derivative) else inst.freeze_amount(
-                side, px, target
+                side, px, target, lever
             )
         elif spec.inst_type == "SPOT":
             if side == "sell":
@@ -386,7 +387,7 @@ class TradeOps:
                 need = self._matcher.market_cost(inst, side, limit, acct.api_key, target)
         else:
             cost = self._matcher.market_cost(inst, side, limit, acct.api_key, target)
-            need = ZERO if reduce_only else cost * inst.ct_val / inst.lever
+            need = ZERO if reduce_only else cost * inst.ct_val / lever
         if need > acct.available(ccy):
             raise reject(("51008", f"Order failed. Insufficient {ccy} balance in account."))
 
@@ -395,7 +396,7 @@ class TradeOps:
             inst_id=inst.inst_id, inst_type=spec.inst_type, side=side, ord_type=ord_type,
             px=px, sz=sz, target=target, c_time=ctx.now, u_time=ctx.now, td_mode=td_mode,
             pos_side=pos_side, tgt_ccy=tgt_ccy, reduce_only=reduce_only,
-            fee_ccy=self._matcher.fee_ccy(inst, side), frozen_ccy=ccy,
+            fee_ccy=self._matcher.fee_ccy(inst, side), frozen_ccy=ccy, lever=lever,
         )
         self._venue.register(order)
         if cl:
@@ -515,7 +516,7 @@ class TradeOps:
         leaves = max(target - order.acc_fill_sz, ZERO)
         need = ZERO
         if not (order.reduce_only and inst.spec.is_derivative):
-            need = inst.freeze_amount(order.side, px, leaves)
+            need = inst.freeze_amount(order.side, px, leaves, order.lever)
         if need - order.frozen > acct.available(order.frozen_ccy):
             raise reject(
                 ("51008", f"Order failed. Insufficient {order.frozen_ccy} balance in account.")

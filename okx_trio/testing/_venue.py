@@ -11,6 +11,7 @@ them holds another.
 from __future__ import annotations
 
 import random
+from collections import deque
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,9 @@ from .._models import Credentials
 from ._accounts import SimAccount
 from ._engine_book import Book, BookFeed
 from ._engine_model import ZERO, Account, InstrumentSpec, Order, floor_step
+
+TAPE_LIMIT = 100_000
+"""Public trades kept per instrument (``market/trades``, candles): the oldest are dropped."""
 
 PRICE_BAND = Decimal("0.05")
 """Limit orders may not buy above mid x (1 + band) nor sell below mid x (1 - band) (51006)."""
@@ -54,6 +58,8 @@ class Instrument:
         self.low24h: Decimal = start
         self.vol24h: Decimal = ZERO
         self.vol_ccy24h: Decimal = ZERO
+        self.tape: deque[tuple[int, Decimal, Decimal, str, str]] = deque(maxlen=TAPE_LIMIT)
+        """Public trades, oldest first: ``(ts, px, sz, taker side, tradeId)``."""
         self.last_books5: tuple[Any, ...] | None = None
         self.last_bbo: tuple[Any, ...] | None = None
         self.last_ticker: tuple[Any, ...] | None = None
@@ -88,10 +94,13 @@ class Instrument:
             return spec.settle_ccy
         return spec.quote_ccy if side == "buy" else spec.base_ccy
 
-    def freeze_amount(self, side: str, px: Decimal, qty: Decimal) -> Decimal:
-        """Balance a resting order of ``qty`` at ``px`` holds."""
+    def freeze_amount(
+        self, side: str, px: Decimal, qty: Decimal, lever: Decimal | None = None
+    ) -> Decimal:
+        """Balance a resting order of ``qty`` at ``px`` holds (derivatives: at ``lever``,
+        default the instrument's)."""
         if self.spec.is_derivative:
-            return px * qty * self.ct_val / self.lever
+            return px * qty * self.ct_val / (lever or self.lever)
         return px * qty if side == "buy" else qty
 
 
@@ -121,6 +130,9 @@ class Venue:
     ) -> None:
         self._ids = ids
         self._ord_seq = 680_000_000_000_000_000 + ids.randint(0, 10**15)
+        # Bill ids count on their own (not from ``ids``: the same seed keeps
+        # giving the same ordIds and uids whatever the bills do).
+        self._bill_seq = self._ord_seq - 80_000_000_000_000_000
         self._pos_seq = ids.randint(10**17, 9 * 10**17)
         self._order_seq = 0
 
@@ -242,6 +254,16 @@ class Venue:
         """The next ``ordId`` (increasing, with random gaps)."""
         self._ord_seq += self._ids.randint(1, 40)
         return str(self._ord_seq)
+
+    def new_bill_id(self) -> str:
+        """The next ``billId`` (increasing)."""
+        self._bill_seq += 1
+        return str(self._bill_seq)
+
+    def lever(self, acct: Account, inst: Instrument) -> Decimal:
+        """The leverage ``acct`` trades ``inst`` at: set with ``set-leverage``, else
+        the instrument's default."""
+        return acct.leverage.get(inst.inst_id, inst.lever)
 
     def new_pos_id(self) -> str:
         """The next ``posId``."""
