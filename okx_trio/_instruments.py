@@ -260,9 +260,10 @@ class InstrumentCache:
     def rate_key(self, arg: object) -> Any:
         """The rate-limit bucket of an order op's arg (the limiter's ``inst_key``).
 
-        The instrument (its ``instIdCode``, else its ``instId``: the trade
-        client sends the code whenever it knows it), or for an option the
-        instrument family, since OKX counts option orders per family.
+        The instrument (its ``instIdCode`` when known, whether the arg names it
+        by code, as the WebSocket ops do, or by id, as REST does; else what the
+        arg names it by), or for an option the instrument family, since OKX
+        counts option orders per family.
         """
         if not isinstance(arg, Mapping):
             return None
@@ -273,4 +274,8 @@ class InstrumentCache:
             family = inst.raw.get("instFamily")
             if family:
                 return ("family", family)
+        if inst is not None and inst.inst_id_code is not None:
+            # One bucket per instrument however it is named: the WebSocket ops
+            # name it by code, the REST endpoints by id.
+            return inst.inst_id_code
         return code if code is not None else inst_id
