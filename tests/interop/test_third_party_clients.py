@@ -10,6 +10,10 @@ and drives it with a client session script:
 * python-okx over ``--tls`` with ``SSL_CERT_FILE``: REST, subscriptions, login
   and its WebSocket order methods, spread ops on the business path
   (``python_okx_session.py``);
+* python-okx's REST client over plain HTTP: balance, positions, open orders and
+  candles as a bot reads them at start-up, orders placed, amended and cancelled
+  through REST in its request style, the history endpoints, several connections
+  at once, and a wrong key refused (``python_okx_rest_session.py``);
 * ccxt (``ccxt.pro.okx``, from the bench extra) with only its URLs changed:
   ``load_markets`` with the currency list, ticker and book streams, a limit
   order over the WebSocket trade API (ccxt adds ``tgtCcy``), open orders, cancel,
@@ -153,6 +157,48 @@ async def test_python_okx_full_session_over_tls() -> None:
     assert steps["rest_sprd_pending"] is True
     assert steps["rest_get_order"] == "canceled"
     assert steps["rest_pending"] == 0
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("okx") is None, reason="python-okx is not installed (test extra)"
+)
+async def test_python_okx_rest_client_reads_and_trades() -> None:
+    async with simulator_cli() as info:
+        report = await run_session([sys.executable, "python_okx_rest_session.py"], info)
+    steps = report["steps"]
+    # What a bot reads at start-up: balance, positions, open orders, candles.
+    assert steps["balance_ccys"] == ["BTC", "ETH", "USDT"]
+    assert steps["balance_two"] == ["BTC", "USDT"]
+    assert steps["positions_before"] == []
+    assert steps["pending_before"] == []
+    assert steps["candles"]
+    assert all(n == 9 for n in steps["candles"])
+    assert steps["history_candles"] >= 1
+    # Trading through REST in python-okx's request style.
+    assert (steps["market_buy"], steps["limit_place"], steps["amend"]) == ("0", "0", "0")
+    assert steps["get_order"] == "live"
+    assert steps["pending"] == [True]
+    assert steps["amended_sz"] == "0.002"
+    assert steps["cancel"] == "0"
+    assert steps["cancel_again"] == ["1", "51400"]
+    assert steps["batch_place"] == ["0", "0"]
+    assert steps["batch_cancel"] == ["0", "0"]
+    assert steps["position"] == ["BTC-USDT-SWAP", "2"]
+    assert steps["positions_after_close"] == []
+    assert steps["positions_history"] == ["2"]
+    assert steps["tickers"] == ["BTC-USDT", "ETH-USDT"]
+    assert 1 <= steps["trades"] <= 3
+    assert steps["funding"] == steps["mark"] == "BTC-USDT-SWAP"
+    assert steps["config_pos_mode"] == "net_mode"
+    assert steps["set_leverage"] == steps["leverage"] == "5"
+    assert steps["max_size"] is True
+    assert steps["bills"] >= 4
+    assert steps["fills"] >= 3
+    assert steps["fills_history"] >= 1
+    assert steps["orders_history"] >= 2
+    assert steps["spreads"] == ["BTC-USDT_BTC-USDT-SWAP"]
+    assert steps["concurrent"] == ["USDT0", "USDT1", "USDT2", "USDT3"]
+    assert steps["wrong_key"] == "50113"
 
 
 @pytest.mark.skipif(
