@@ -43,7 +43,7 @@ def test_every_example_is_tested() -> None:
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     assert scripts == {
         "place_amend_cancel", "batch_orders", "spread_orders", "market_data",
-        "private_stream", "resolve_unknown", "okx_demo_trading",
+        "private_stream", "resolve_unknown", "okx_demo_trading", "bot_startup",
     }
 
 
@@ -114,6 +114,24 @@ async def test_resolve_unknown(load: Loader, capsys: Capture) -> None:
     assert "OkxRequestTimeout" in out
     assert "resolved: not_found" in out
     assert "orders on the exchange: 2 (each placed exactly once)" in out
+
+
+async def test_bot_startup_reads_over_rest_then_trades_over_websocket(
+    load: Loader, capsys: Capture
+) -> None:
+    with trio.fail_after(30):
+        await load("bot_startup").main([])
+    out = capsys.readouterr().out
+    assert "balance: USDT available" in out
+    assert "open orders from before: 1" in out
+    assert "position: BTC-USDT-SWAP 1 @" in out
+    assert "warm-up: " in out
+    assert "candles of 1m (wanted 20), moving average" in out
+    assert "cancelled 1 leftover order(s) over WebSocket" in out
+    assert "(live)" in out
+    assert "bid canceled" in out
+    assert "in the order history: True" in out
+    assert "recent fills: 4" in out
 
 
 async def test_okx_demo_trading_refuses_without_credentials(
