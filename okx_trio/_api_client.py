@@ -111,6 +111,9 @@ class WsApiClient:
         self._tracker: OrderTracker | None = None
         self._tracker_state: TrackerState | None = None
         self._unknowns = UnknownOutcomes()
+        # Orders sent over api.rest are this client's orders too: the tracker
+        # expects them and resolve() knows when their outcome is settled.
+        core.rest_api.order_hooks = _RestOrderHooks(self)
 
     def __repr__(self) -> str:
         return f"<WsApiClient {self._ws!r}>"
@@ -661,6 +664,40 @@ class WsApiClient:
         for cl in refused:
             if isinstance(cl, str) and cl:
                 state.table.unexpect(cl)
+
+
+class _RestOrderHooks:
+    """The trade client's view of the orders its REST client sends (``OrderHooks``)."""
+
+    def __init__(self, api: WsApiClient) -> None:
+        self._api = api
+
+    def before_send(self, op: str, wires: list[dict[str, Any]]) -> None:
+        state = self._api._tracker_state
+        if state is None or op not in PLACE_OPS:
+            return
+        kind: Literal["regular", "spread"] = "spread" if op == "sprd-order" else "regular"
+        now = trio.current_time()
+        for wire in wires:
+            cl = wire.get("clOrdId")
+            if isinstance(cl, str) and cl:
+                state.table.expect(kind, cl, wire, now)
+
+    def refused(self, op: str, error: OkxApiError, wires: list[dict[str, Any]]) -> None:
+        state = self._api._tracker_state
+        if state is not None and op in PLACE_OPS:
+            self._api._unexpect(state, error, wires)
+
+    def unknown(
+        self, error: OkxRequestError, *, exp_time: int | None, sent_at: float, deadline: float,
+        now_ms_at_send: int,
+    ) -> None:
+        core = self._api._core
+        self._api._unknowns.record(
+            error, exp_time=exp_time, sent_at=sent_at, deadline=deadline,
+            now_ms_at_send=now_ms_at_send, send_exp_time=core.rest_api.send_exp_time,
+            now=trio.current_time(),
+        )
 
 
 @asynccontextmanager

@@ -92,7 +92,7 @@ from ._views import (
     structure_items,
 )
 
-__all__ = ["RestApiClient", "RestHost"]
+__all__ = ["OrderHooks", "RestApiClient", "RestHost"]
 
 V = TypeVar("V")
 
@@ -102,6 +102,26 @@ POS_SIDES: Final = frozenset({"long", "short", "net"})
 MAX_CCYS: Final = 20
 
 _OP_PATHS: Final = {op: endpoint.split(" ", 1)[1] for endpoint, op in REST_TRADE_OPS.items()}
+
+
+class OrderHooks(Protocol):
+    """What the trade client (``WsApiClient``) wants to know of orders sent over REST:
+    the same as of its own, so its tracker and ``resolve()`` treat them alike."""
+
+    def before_send(self, op: str, wires: list[dict[str, Any]]) -> None:
+        """A trade op with these items is about to be sent."""
+        ...
+
+    def refused(self, op: str, error: OkxApiError, wires: list[dict[str, Any]]) -> None:
+        """The exchange refused it (whole or in part)."""
+        ...
+
+    def unknown(
+        self, error: OkxRequestError, *, exp_time: int | None, sent_at: float, deadline: float,
+        now_ms_at_send: int,
+    ) -> None:
+        """It was sent and its answer never came (``OkxConnectionLost`` / ``OkxRequestTimeout``)."""
+        ...
 
 
 class RestHost(Protocol):
@@ -256,6 +276,8 @@ class RestApiClient:
             )
         self.send_exp_time = send_exp_time
         """Send the deadline as OKX's ``expTime`` header on places and amends."""
+        self.order_hooks: OrderHooks | None = None
+        """Told of every trade op sent (the trade client of the same core sets it)."""
 
     def __repr__(self) -> str:
         return f"<RestApiClient {self._host.rest.base_url}>"
@@ -1325,21 +1347,38 @@ class RestApiClient:
         headers = {"expTime": str(exp_time)} if exp_time is not None else None
         body: Any = wires if kind == "batch" else wires[0]
         path = _OP_PATHS[op]
+        hooks = self.order_hooks
+        if hooks is not None:
+            hooks.before_send(op, wires)
+        sent_at = trio.current_time()
+        now_ms_at_send = host.now_ms()
+        error: OkxRequestError
         try:
             with trio.move_on_at(deadline) as scope:
                 data = await host.rest.call("POST", path, body=body, signed=True,
                                             headers=headers, pace=False)
         except OkxApiError as exc:
             cls = OkxRateLimitError if isinstance(exc, OkxRateLimitError) else OkxApiError
-            refused = cls(exc.code, exc.msg, op, None, exc.data)
-            raise classify_error(refused, op, wires, kind) from None
+            refused = classify_error(cls(exc.code, exc.msg, op, None, exc.data), op, wires,
+                                     kind)
+            if hooks is not None:
+                hooks.refused(op, refused, wires)
+            raise refused from None
         except OkxRequestError as exc:
             # Same class (not sent / lost / timed out), named like the WebSocket op's.
-            raise type(exc)(f"{op} over REST: {exc.message}", op, None, first_cl, wires,
-                            CONNECTION) from exc
+            error = type(exc)(f"{op} over REST: {exc.message}", op, None, first_cl, wires,
+                              CONNECTION)
+            if hooks is not None and not isinstance(error, OkxNotSent):
+                hooks.unknown(error, exp_time=exp_time, sent_at=sent_at, deadline=deadline,
+                              now_ms_at_send=now_ms_at_send)
+            raise error from exc
         if scope.cancelled_caught:
-            raise OkxRequestTimeout(f"{op} over REST: no answer before the deadline", op,
-                                    None, first_cl, wires, CONNECTION)
+            error = OkxRequestTimeout(f"{op} over REST: no answer before the deadline", op,
+                                      None, first_cl, wires, CONNECTION)
+            if hooks is not None:
+                hooks.unknown(error, exp_time=exp_time, sent_at=sent_at, deadline=deadline,
+                              now_ms_at_send=now_ms_at_send)
+            raise error
         return wires, data
 
 

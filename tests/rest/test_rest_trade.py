@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import httpx
 import pytest
 import trio
 import trio.testing
@@ -195,6 +196,48 @@ async def test_rest_places_reach_the_websocket_order_stream(
                         break
             # The tracker-free way to wait: the REST read agrees with the push.
             assert (await api.rest.order("BTC-USDT", ord_id=ack.ord_id)).state == "filled"
+
+
+class ActsThenStalls(httpx.AsyncBaseTransport):
+    """The simulator's REST in memory; with ``stall`` set, a POST is acted on and
+    never answered."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+        self.stall = False
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if self.stall and request.method == "POST":
+            await trio.sleep_forever()
+        return response
+
+
+async def test_orders_sent_over_rest_are_the_trade_clients_own(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with trio.fail_after(60):
+        async with virtual_simulator(monkeypatch) as sim:
+            connector = sim.connect_memory()
+            connector.rest_transport = transport = ActsThenStalls(sim.rest_transport())
+            async with okx_trio.open_ws_api_client(
+                credentials=CREDS, base_url=sim.base_url, transport=connector,
+                log_lifecycle=False, send_exp_time=False, track_orders=True,
+            ) as api:
+                # The tracker follows an order placed over REST.
+                ack = await api.rest.submit_new_order(resting_bid(sim))
+                seen = await api.wait_order(cl_ord_id=ack.cl_ord_id, states=("live",))
+                assert seen.ord_id == ack.ord_id
+                # A REST place whose answer is lost is resolved like a WebSocket one.
+                transport.stall = True
+                with pytest.raises(okx_trio.OkxRequestTimeout) as lost:
+                    await api.rest.submit_new_order(resting_bid(sim, clOrdId="lost1"),
+                                                    timeout=2)
+                assert api._unknowns.for_cl_ord_id("lost1") is not None
+                transport.stall = False
+                res = await api.resolve(lost.value)
+                assert res.outcome == "acted"
+                assert res.orders[0].cl_ord_id == "lost1"
 
 
 async def test_deadline_goes_out_as_exp_time_and_a_past_one_is_refused() -> None:

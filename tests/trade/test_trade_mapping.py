@@ -9,6 +9,7 @@ results, a 60014 request-level answer).
 from __future__ import annotations
 
 import math
+import types
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -92,6 +93,7 @@ class FakeWs:
         self.rest = rest or FakeRest()
         self.ids = IdGenerator("req")
         self.cl_ord_ids = cl_ord_id_generator(self.ids.prefix)
+        self.rest_api = types.SimpleNamespace(order_hooks=None, send_exp_time=True)
         self.instruments = InstrumentCache(self.rest.get_instruments)
         self.options = ClientOptions()
 
