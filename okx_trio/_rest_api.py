@@ -273,6 +273,7 @@ class RestApiClient:
                 limits={ep: (n, key is not None) for ep, (n, _, key) in REST_LIMITS.items()},
                 windows={ep: w for ep, (_, w, _) in REST_LIMITS.items()},
                 inst_key=_same,
+                sub_account_limit=None,  # an order cap: the trade limiter's business
             )
         self.send_exp_time = send_exp_time
         """Send the deadline as OKX's ``expTime`` header on places and amends."""

@@ -220,8 +220,11 @@ class Exchange:
 
     # -- trade ops -------------------------------------------------------------------
 
-    def trade_op(self, api_key: str, path: str, frame: dict[str, Any]) -> TradeResult:
-        """Execute one trade-op frame for a logged-in account (see :meth:`TradeOps.run`).
+    def trade_op(
+        self, api_key: str, path: str, frame: dict[str, Any], *, by_inst_id: bool = False
+    ) -> TradeResult:
+        """Execute one trade-op frame for a logged-in account (see :meth:`TradeOps.run`;
+        ``by_inst_id``: items of OKX's REST endpoints, which name instruments by ``instId``).
 
         An internal error never escapes: it is logged, counted in
         ``internal_errors``, and answered with ``code "50026"`` ("System error")
@@ -229,7 +232,7 @@ class Exchange:
         """
         ctx = Changes(self.now_ms())
         try:
-            return self._ops.run(api_key, path, frame, ctx)
+            return self._ops.run(api_key, path, frame, ctx, by_inst_id=by_inst_id)
         except Exception:
             self.internal_errors += 1
             log.exception("simulator engine error in trade op %r", frame.get("op"))

@@ -35,7 +35,7 @@ import functools
 import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
 import attrs
@@ -88,8 +88,14 @@ def _bare(status: int, code: str, msg: str) -> RestResult:
 
 _DIGITS = re.compile(r"^[0-9]{1,20}$")
 
-TradeOp = Callable[[str, str, dict[str, Any]], TradeResult]
-"""``trade_op(api_key, path kind, frame)``: run one trade-op frame (the engine's)."""
+class TradeOp(Protocol):
+    """Runs one trade-op frame (the engine's :meth:`~._engine.Exchange.trade_op`)."""
+
+    def __call__(
+        self, api_key: str, path: str, frame: dict[str, Any], *, by_inst_id: bool = False
+    ) -> TradeResult:
+        """``by_inst_id``: REST items, which name the instrument by ``instId``."""
+        ...
 SetLeverage = Callable[[str, str, Decimal, str], tuple[str, str, list[dict[str, Any]]]]
 """``set_leverage(api_key, instId, lever, mgnMode)``: ``(code, msg, data)``."""
 
@@ -565,7 +571,8 @@ class RestApi:
                 return 200, {"code": "1", "msg": "All operations failed", "data": data,
                              "inTime": str(now * 1000), "outTime": str(now * 1000 + 200)}
         kind = "business" if op.startswith("sprd-") else "private"
-        result = self._trade_op(api_key, kind, {"id": "rest", "op": op, "args": items})
+        result = self._trade_op(api_key, kind, {"id": "rest", "op": op, "args": items},
+                                by_inst_id=True)
         self._deliver(result.emits)
         resp = result.response
         code = resp.get("code")

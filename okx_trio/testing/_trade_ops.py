@@ -140,7 +140,8 @@ class TradeOps:
         self._now_ms = now_ms
 
     def run(
-        self, api_key: str, path: str, frame: dict[str, Any], ctx: Changes
+        self, api_key: str, path: str, frame: dict[str, Any], ctx: Changes, *,
+        by_inst_id: bool = False,
     ) -> TradeResult:
         """Execute one trade-op frame for a logged-in account, at ``ctx.now``.
 
@@ -153,6 +154,10 @@ class TradeOps:
         is not counted. Mass cancels are always limited at top level. Then the
         1000-orders cap per User ID: new and amended orders over it fail with
         ``sCode "50061"``.
+
+        ``by_inst_id``: the items come from OKX's REST endpoints, which name the
+        instrument by ``instId`` (the ``instIdCode`` requirement is the
+        WebSocket ops').
 
         Then each item is validated and executed in request order. ``code`` is
         ``"0"`` if all items succeeded, ``"2"`` if some, ``"1"`` if none; ``msg``
@@ -174,6 +179,7 @@ class TradeOps:
                 resp["outTime"] = str(out_us)
             return TradeResult(resp, ctx.emits)
 
+        strict = self._strict_inst_id_code and not by_inst_id
         acct = self._venue.account_of(api_key)
         problem = request_problem(frame, path, now=now, account_known=acct is not None)
         if problem is not None:
@@ -213,11 +219,11 @@ class TradeOps:
                 continue
             try:
                 if op in ("order", "batch-orders"):
-                    item = self._place(ctx, acct, arg, batch_cl)
+                    item = self._place(ctx, acct, arg, batch_cl, strict=strict)
                 elif op in ("cancel-order", "batch-cancel-orders"):
-                    item = self._cancel(ctx, acct, arg)
+                    item = self._cancel(ctx, acct, arg, strict=strict)
                 elif op in ("amend-order", "batch-amend-orders"):
-                    item = self._amend(ctx, acct, arg, batch_orders)
+                    item = self._amend(ctx, acct, arg, batch_orders, strict=strict)
                 elif op == "sprd-order":
                     item = self._sprd_place(ctx, acct, arg)
                 elif op == "sprd-amend-order":
@@ -288,17 +294,18 @@ class TradeOps:
 
     # -- items
 
-    def _resolve_inst(self, arg: dict[str, Any]) -> Instrument:
-        inst_id_code(arg, strict=self._strict_inst_id_code)
+    def _resolve_inst(self, arg: dict[str, Any], strict: bool) -> Instrument:
+        inst_id_code(arg, strict=strict)
         inst = self._venue.lookup_inst(arg)
         if inst is None:
             raise reject(err("51001"))
         return inst
 
     def _place(
-        self, ctx: Changes, acct: Account, arg: dict[str, Any], batch_cl: set[str]
+        self, ctx: Changes, acct: Account, arg: dict[str, Any], batch_cl: set[str], *,
+        strict: bool,
     ) -> dict[str, Any]:
-        inst = self._resolve_inst(arg)
+        inst = self._resolve_inst(arg, strict)
         spec = inst.spec
         cl = opt_id(arg, "clOrdId")
         tag = opt_id(arg, "tag", TAG_RE)
@@ -441,8 +448,10 @@ class TradeOps:
             order = None
         return order, ord_id, cl
 
-    def _cancel(self, ctx: Changes, acct: Account, arg: dict[str, Any]) -> dict[str, Any]:
-        inst = self._resolve_inst(arg)
+    def _cancel(
+        self, ctx: Changes, acct: Account, arg: dict[str, Any], *, strict: bool
+    ) -> dict[str, Any]:
+        inst = self._resolve_inst(arg, strict)
         order, _, _ = self._find_for(acct, inst.inst_id, arg)
         if order is None or not order.pending:
             raise reject(err("51400"))
@@ -453,9 +462,10 @@ class TradeOps:
         }
 
     def _amend(
-        self, ctx: Changes, acct: Account, arg: dict[str, Any], seen: set[str]
+        self, ctx: Changes, acct: Account, arg: dict[str, Any], seen: set[str], *,
+        strict: bool,
     ) -> dict[str, Any]:
-        inst = self._resolve_inst(arg)
+        inst = self._resolve_inst(arg, strict)
         req_id = opt_id(arg, "reqId")
         cxl_on_fail = opt_bool(arg, "cxlOnFail")
         self._rpi_fields(arg)

@@ -35,7 +35,7 @@ from okx_trio import (
     views,
 )
 from okx_trio._okx import RATE_LIMITS
-from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, open_simulator
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, SimAccount, open_simulator
 
 
 async def test_place_read_amend_cancel_over_rest(
@@ -97,9 +97,21 @@ async def test_batches_keep_every_ack(
             await rest.cancel_multiple_orders([{"instId": "BTC-USDT", "ordId": i}
                                                for i in placed])
         assert (whole.value.code, whole.value.msg) == ("1", "All operations failed")
-        assert await rest.mass_cancel_orders({"instType": "OPTION", "instFamily": "BTC-USD"})
+        # mass-cancel needs Portfolio Margin and MMP: this account has neither.
+        with pytest.raises(OkxApiError) as mass:
+            await rest.mass_cancel_orders({"instType": "OPTION", "instFamily": "BTC-USD"})
+        assert (mass.value.code, mass.value.op) == ("51411", "mass-cancel")
         with pytest.raises(ValueError, match="1 to 20"):
             await rest.submit_multiple_orders([spot_buy()] * 21)
+
+
+async def test_mass_cancel_over_rest(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mmp = SimAccount(CREDS, portfolio_margin=True, mmp=True)
+    async with rest_on_virtual_time(monkeypatch, sim_options={"accounts": [mmp]}) as (_, rest):
+        assert await rest.mass_cancel_orders({"instType": "OPTION", "instFamily": "BTC-USD",
+                                              "lockInterval": "0"})
 
 
 async def test_history_and_fills_are_paged(
