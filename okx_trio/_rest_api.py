@@ -283,11 +283,6 @@ class RestApiClient:
     def __repr__(self) -> str:
         return f"<RestApiClient {self._host.rest.base_url}>"
 
-    @property
-    def limiter(self) -> RateLimiter | None:
-        """The per-endpoint rate limiter (``None`` with ``rate_limit=False``)."""
-        return self._limiter
-
     # ------------------------------------------------------------- the core
 
     async def request(
