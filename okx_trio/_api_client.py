@@ -689,8 +689,8 @@ class _RestOrderHooks:
             self._api._unexpect(state, error, wires)
 
     def unknown(
-        self, error: OkxRequestError, *, exp_time: int | None, sent_at: float, deadline: float,
-        now_ms_at_send: int,
+        self, error: OkxRequestError | OkxProtocolError, *, exp_time: int | None,
+        sent_at: float, deadline: float, now_ms_at_send: int,
     ) -> None:
         core = self._api._core
         self._api._unknowns.record(

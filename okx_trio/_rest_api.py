@@ -32,6 +32,7 @@ from typing import Any, Final, Protocol, TypeVar
 
 import trio
 
+from ._answers import Kind, judge
 from ._exceptions import (
     OkxApiError,
     OkxBatchError,
@@ -41,8 +42,9 @@ from ._exceptions import (
     OkxRequestError,
     OkxRequestTimeout,
 )
+from ._formats import is_decimal, is_digits
 from ._instruments import InstrumentCache
-from ._models import Instrument, OrderAck
+from ._models import Instrument, OrderAck, Response
 from ._okx import (
     CANDLE_BARS,
     EXP_TIME_OPS,
@@ -51,7 +53,6 @@ from ._okx import (
     REST_PAGES,
     REST_TRADE_OPS,
 )
-from ._order_acks import OpKind, ack_of, acks_of, classify_error, order_error
 from ._order_prep import check_exp_time, prepare_orders
 from ._pacing import RateLimiter
 from ._protocol import check_id
@@ -117,10 +118,11 @@ class OrderHooks(Protocol):
         ...
 
     def unknown(
-        self, error: OkxRequestError, *, exp_time: int | None, sent_at: float, deadline: float,
-        now_ms_at_send: int,
+        self, error: OkxRequestError | OkxProtocolError, *, exp_time: int | None,
+        sent_at: float, deadline: float, now_ms_at_send: int,
     ) -> None:
-        """It was sent and its answer never came (``OkxConnectionLost`` / ``OkxRequestTimeout``)."""
+        """It was sent and its outcome is unknown (``OkxConnectionLost``,
+        ``OkxRequestTimeout``, or an answer that proves nothing)."""
         ...
 
 
@@ -188,7 +190,7 @@ def _cursor(value: object, name: str) -> str | None:
         if value < 0:
             raise ValueError(f"{name} must not be negative; got {value}")
         return str(value)
-    if isinstance(value, str) and value.isascii() and value.isdigit():
+    if isinstance(value, str) and is_digits(value):
         return value
     raise TypeError(f"{name} must be an int or a string of digits, not {value!r}")
 
@@ -213,11 +215,7 @@ def _number(value: object, name: str) -> str | None:
             raise ValueError(f"{name} must be a finite number; got {value!r}")
         return format(value, "f")
     if isinstance(value, str):
-        try:
-            d = Decimal(value) if value.isascii() else None
-        except ArithmeticError:
-            d = None
-        if d is None or not d.is_finite() or "e" in value.lower() or value.strip() != value:
+        if not is_decimal(value):
             raise ValueError(f"{name} must be a number in plain decimal notation; got {value!r}")
         return value
     raise TypeError(f"{name} must be a str or Decimal, not {type(value).__name__}")
@@ -1293,39 +1291,27 @@ class RestApiClient:
     async def _single(
         self, op: str, model: Any, exp_time: int | None, timeout: float | None
     ) -> OrderAck:
-        wires, data = await self._order_op(op, [model], "single", exp_time, timeout)
-        if not data or not isinstance(data[0], Mapping):
-            raise OkxProtocolError(f"{op} over REST: the answer has no item")
-        ack = ack_of(data[0], wires[0])
-        if not ack.ok:
-            # code "0" with a failed item breaks the protocol; never report success.
-            raise order_error("0", "", op, None, data, ack)
+        ack: OrderAck = await self._order_op(op, [model], "single", exp_time, timeout)
         return ack
 
     async def _batch(
         self, op: str, models: list[Any], exp_time: int | None, timeout: float | None
     ) -> list[OrderAck]:
-        wires, data = await self._order_op(op, models, "batch", exp_time, timeout)
-        acks = acks_of(data, wires)
-        if any(not a.ok for a in acks):
-            # code "0" with a failed item breaks the protocol; never report success.
-            raise OkxBatchError("0", "", op, None, data, acks)
+        acks: list[OrderAck] = await self._order_op(op, models, "batch", exp_time, timeout)
         return acks
 
     async def _mass(
         self, op: str, model: Any, exp_time: int | None, timeout: float | None
     ) -> bool:
-        _, data = await self._order_op(op, [model], "mass", exp_time, timeout)
-        if not data or not isinstance(data[0], Mapping):
-            raise OkxProtocolError(f"{op} over REST: the answer has no result")
-        result = data[0].get("result")
-        return result is True or result == "true"
+        result: bool = await self._order_op(op, [model], "mass", exp_time, timeout)
+        return result
 
     async def _order_op(
-        self, op: str, models: list[Any], kind: OpKind, exp_time: int | None,
+        self, op: str, models: list[Any], kind: Kind, exp_time: int | None,
         timeout: float | None,
-    ) -> tuple[list[dict[str, Any]], list[Any]]:
-        """Prepare, pace and send one trade op; its wire items and the answer's data."""
+    ) -> Any:
+        """Prepare, pace and send one trade op; what its answer proves (``_answers.judge``,
+        the WebSocket ops' judge: the answer is believed only when it matches)."""
         check_exp_time(op, exp_time)
         self._signed()
         host = self._host
@@ -1348,34 +1334,47 @@ class RestApiClient:
             hooks.before_send(op, wires)
         sent_at = trio.current_time()
         now_ms_at_send = host.now_ms()
-        error: OkxRequestError
+
+        def unknown(error: OkxRequestError | OkxProtocolError) -> None:
+            if hooks is not None:
+                hooks.unknown(error, exp_time=exp_time, sent_at=sent_at, deadline=deadline,
+                              now_ms_at_send=now_ms_at_send)
+
+        answer: Response | OkxApiError
         try:
             with trio.move_on_at(deadline) as scope:
                 data = await host.rest.call("POST", path, body=body, signed=True,
                                             headers=headers, pace=False)
         except OkxApiError as exc:
+            # Named like the WebSocket op's refusal, then judged like it.
             cls = OkxRateLimitError if isinstance(exc, OkxRateLimitError) else OkxApiError
-            refused = classify_error(cls(exc.code, exc.msg, op, None, exc.data), op, wires,
-                                     kind)
-            if hooks is not None:
-                hooks.refused(op, refused, wires)
-            raise refused from None
+            answer = cls(exc.code, exc.msg, op, None, exc.data)
         except OkxRequestError as exc:
             # Same class (not sent / lost / timed out), named like the WebSocket op's.
             error = type(exc)(f"{op} over REST: {exc.message}", op, None, first_cl, wires,
                               CONNECTION)
-            if hooks is not None and not isinstance(error, OkxNotSent):
-                hooks.unknown(error, exp_time=exp_time, sent_at=sent_at, deadline=deadline,
-                              now_ms_at_send=now_ms_at_send)
+            if not isinstance(error, OkxNotSent):
+                unknown(error)
             raise error from exc
-        if scope.cancelled_caught:
-            error = OkxRequestTimeout(f"{op} over REST: no answer before the deadline", op,
-                                      None, first_cl, wires, CONNECTION)
+        else:
+            if scope.cancelled_caught:
+                timed_out = OkxRequestTimeout(f"{op} over REST: no answer before the deadline",
+                                              op, None, first_cl, wires, CONNECTION)
+                unknown(timed_out)
+                raise timed_out
+            answer = Response("", op, "0", "", data)
+        try:
+            return judge(op, kind, wires, answer)
+        except OkxProtocolError as exc:
+            # Received, answered in a way that proves nothing: outcome unknown.
+            if hooks is not None and isinstance(exc, OkxBatchError):
+                hooks.refused(op, exc, wires)
+            unknown(exc)
+            raise
+        except OkxApiError as exc:
             if hooks is not None:
-                hooks.unknown(error, exp_time=exp_time, sent_at=sent_at, deadline=deadline,
-                              now_ms_at_send=now_ms_at_send)
-            raise error
-        return wires, data
+                hooks.refused(op, exc, wires)
+            raise
 
 
 def _same(arg: Any) -> Any:

@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from ._exceptions import OkxProtocolError
+from ._formats import is_digits
 
 __all__ = ["Pages"]
 
@@ -129,7 +130,7 @@ def _older_than(cursor: str, previous: str | None) -> bool:
     """True when ``cursor`` moves the walk back (OKX's ids and times grow)."""
     if previous is None:
         return True
-    if cursor.isascii() and cursor.isdigit() and previous.isascii() and previous.isdigit():
+    if is_digits(cursor) and is_digits(previous):
         return int(cursor) < int(previous)
     return cursor != previous
 

@@ -23,7 +23,7 @@ PACKAGE = Path(okx_trio.__file__).parent
 
 LAYERS: list[tuple[str, set[str]]] = [
     ("values and facts", {"_okx", "_formats", "_models", "_exceptions", "_convert", "_views",
-                          "_push", "_requests", "_urls", "views", "_order_acks"}),
+                          "_push", "_requests", "_urls", "views"}),
     ("sans-I/O cores", {"_protocol", "_orderbook", "_ratelimit", "_order_state", "_outcomes",
                         "_answers"}),
     ("I/O", {"_transport", "_rest", "_instruments", "_pacing", "_events", "_order_prep",

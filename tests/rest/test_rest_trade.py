@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import trio
 import trio.testing
@@ -250,6 +251,43 @@ async def test_orders_sent_over_rest_are_the_trade_clients_own(
                 res = await api.resolve(lost.value)
                 assert res.outcome == "acted"
                 assert res.orders[0].cl_ord_id == "lost1"
+
+
+class DropsAnItem(httpx.AsyncBaseTransport):
+    """The simulator's REST in memory, except that a POST's answer loses its last item."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self._inner = inner
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self._inner.handle_async_request(request)
+        if request.method != "POST":
+            return response
+        body = orjson.loads(await response.aread())
+        body["data"] = body["data"][:-1]
+        return httpx.Response(response.status_code, content=orjson.dumps(body),
+                              headers={"Content-Type": "application/json"}, request=request)
+
+
+async def test_an_answer_that_does_not_match_is_believed_no_more_than_over_websocket(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with virtual_simulator(monkeypatch) as sim:
+        connector = sim.connect_memory()
+        connector.rest_transport = DropsAnItem(sim.rest_transport())
+        async with okx_trio.open_rest_client(
+            credentials=CREDS, base_url=sim.base_url, transport=connector, send_exp_time=False,
+        ) as rest:
+            with pytest.raises(okx_trio.OkxBatchProtocolError) as short:
+                await rest.submit_multiple_orders([resting_bid(sim, 400, clOrdId="m1"),
+                                                   resting_bid(sim, 600, clOrdId="m2")])
+            # The matching item is an ack; the other's outcome is unknown (it rests).
+            assert [a.cl_ord_id for a in short.value.acks] == ["m1"]
+            assert [w["clOrdId"] for w in short.value.request] == ["m2"]
+            assert sim.orders.find(cl_ord_id="m2") is not None
+            with pytest.raises(okx_trio.OkxProtocolError) as single:
+                await rest.submit_new_order(resting_bid(sim, clOrdId="m3"))
+            assert (single.value.op, single.value.cl_ord_id) == ("order", "m3")
 
 
 async def test_deadline_goes_out_as_exp_time_and_a_past_one_is_refused() -> None:
