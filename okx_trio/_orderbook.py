@@ -32,7 +32,7 @@ from __future__ import annotations
 import zlib
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final, Literal
 
 import attrs
@@ -147,6 +147,7 @@ class _Side:
         for level in raw_levels:
             px, sz = level[0], level[1]
             if _is_zero(sz):
+                _decimal(px, "price")  # not kept, but not believed either if malformed
                 continue
             price = _decimal(px, "price")
             old = by_price.get(price)
@@ -239,22 +240,17 @@ class _Side:
 
 
 def _is_zero(size: str) -> bool:
-    if size == "0":
-        return True
-    try:
-        return Decimal(size) == 0
-    except (InvalidOperation, TypeError, ValueError):
-        raise ValueError(f"order book level size {size!r} is not a number") from None
+    # Sizes were checked by _levels (plain non-negative decimals): zero when
+    # nothing but "0" and "." is left, with no Decimal parse.
+    return size == "0" or not size.strip("0.")
 
 
 def _decimal(value: str, what: str) -> Decimal:
-    try:
-        d = Decimal(value)
-    except (InvalidOperation, TypeError, ValueError):
-        raise ValueError(f"order book level {what} {value!r} is not a number") from None
-    if not d.is_finite():
-        raise ValueError(f"order book level {what} {value!r} is not finite")
-    return d
+    # Prices are checked here, when a new price is parsed (a known price string
+    # is already in the book): a plain ASCII decimal, never NaN or an exponent.
+    if not is_decimal(value):
+        raise ValueError(f"order book level {what} {value!r:.40} is not a plain decimal string")
+    return Decimal(value)
 
 
 def _count(level: Sequence[str]) -> str:
@@ -349,18 +345,18 @@ def _int_field(item: Mapping[str, Any], key: str) -> int | None:
 
 
 def _levels(item: Mapping[str, Any], key: str) -> Sequence[Sequence[str]]:
-    """The levels of one side, each checked: ``[px, sz, ...]`` with ``px`` a plain
-    ASCII decimal string and ``sz`` a non-negative one (so never ``NaN``, never
-    negative, never a number of another type)."""
+    """The levels of one side, each checked: ``[px, sz, ...]`` of strings, ``sz`` a
+    non-negative plain ASCII decimal (so never ``NaN``, never negative, never a
+    number of another type); ``px`` is checked by ``_decimal`` when it is new."""
     value = item.get(key)
     if value is None:
         return ()
     if type(value) is not list:
         raise ValueError(f"order book field {key!r} must be a list, got {type(value).__name__}")
     for level in value:
+        # The size of every level here; the price where it is parsed (_decimal).
         if (type(level) is not list or len(level) < 2 or type(level[0]) is not str
-                or type(level[1]) is not str or not is_unsigned_decimal(level[1])
-                or not is_decimal(level[0])):
+                or type(level[1]) is not str or not is_unsigned_decimal(level[1])):
             raise ValueError(f"order book field {key!r}: {_level_fault(level)}")
     return value
 
