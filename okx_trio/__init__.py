@@ -41,6 +41,7 @@ from ._exceptions import (
     SubscriptionError as SubscriptionError,
 )
 from ._models import (
+    AbandonedRequest as AbandonedRequest,
     ClientStatistics as ClientStatistics,
     Credentials as Credentials,
     Gap as Gap,
@@ -81,6 +82,7 @@ from ._transport import (
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AbandonedRequest",
     "AmendOrder",
     "AmendSpreadOrder",
     "BookStatistics",

@@ -59,7 +59,6 @@ from ._okx import PLACE_OPS
 from ._options import ClientOptions
 from ._order_prep import check_exp_time, prepare_orders, remaining
 from ._order_state import DEFAULT_MAX_TERMINAL, DEFAULT_TERMINAL_TTL
-from ._outcomes import UnknownOutcomes
 from ._requests import (
     AmendOrder,
     AmendSpreadOrder,
@@ -110,7 +109,7 @@ class WsApiClient:
         self._cl_ord_ids = core.cl_ord_ids
         self._tracker: OrderTracker | None = None
         self._tracker_state: TrackerState | None = None
-        self._unknowns = UnknownOutcomes()
+        self._unknowns = core.unknowns
         # Orders sent over api.rest are this client's orders too: the tracker
         # expects them and resolve() knows when their outcome is settled.
         core.rest_api.order_hooks = _RestOrderHooks(self)
@@ -153,9 +152,18 @@ class WsApiClient:
         """Set the offset (ms) added to the local clock for login and ``expTime``."""
         self._ws.set_time_offset_ms(ms)
 
-    async def sync_time(self) -> int:
-        """Measure the offset from ``GET /api/v5/public/time``, apply it and return it."""
-        return await self._ws.sync_time()
+    async def sync_time(self, timeout: float | None = None) -> int:
+        """Measure the offset from ``GET /api/v5/public/time``, apply it and return it.
+
+        Args:
+            timeout: seconds; ``None``: the client's ``request_timeout``;
+                ``math.inf``: no deadline.
+
+        Raises:
+            OkxRequestTimeout: no whole answer before the deadline.
+            OkxError: the REST request failed.
+        """
+        return await self._ws.sync_time(timeout)
 
     def instrument(self, inst_id: str) -> Instrument | None:
         """The cached metadata of ``inst_id`` (code, tick, lot and minimum size), or None.

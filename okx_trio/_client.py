@@ -52,9 +52,18 @@ class WsClient:
         """The exchange's idea of now: local wall clock plus the offset."""
         return self._core.now_ms()
 
-    async def sync_time(self) -> int:
-        """Measure the offset from ``GET /api/v5/public/time`` and apply it; returns it."""
-        return await self._core.sync_time()
+    async def sync_time(self, timeout: float | None = None) -> int:
+        """Measure the offset from ``GET /api/v5/public/time``, apply it and return it.
+
+        Args:
+            timeout: seconds; ``None``: the client's ``request_timeout``;
+                ``math.inf``: no deadline.
+
+        Raises:
+            OkxRequestTimeout: no whole answer before the deadline.
+            OkxError: the REST request failed.
+        """
+        return await self._core.sync_time(timeout)
 
     @property
     def rest(self) -> RestApiClient:
@@ -100,13 +109,16 @@ class WsClient:
             exp_time: absolute Unix ms after which the exchange must not act; only
                 for ops that accept ``expTime``. By default the deadline is sent.
             timeout: seconds; ``None`` uses the client's ``request_timeout``,
-                ``math.inf`` means no deadline.
+                ``math.inf`` means no deadline. A deadline of the caller's own
+                (a trio cancel scope around the call) also counts: the earlier
+                one is sent as ``expTime``.
 
         Returns:
             the :class:`Response` (``code == "0"``).
 
         Raises:
-            OkxApiError: the exchange answered with ``code != "0"``.
+            OkxRateLimitError: the exchange answered 50011, 60014 or 50061.
+            OkxApiError: the exchange answered with another ``code != "0"``.
             OkxNotSent: the request never reached the socket (safe to retry).
             OkxConnectionLost: sent, then the connection dropped (outcome unknown).
             OkxRequestTimeout: sent, no answer before the deadline (outcome unknown).
@@ -139,9 +151,13 @@ class WsClient:
             raise ValueError(f"credentials are required for op {op!r} ({kind} connection)")
         deadline = core.deadline(timeout)
         exp_offset = None
+        # The request is over for the caller at the earlier of its timeout and the
+        # caller's own deadline (a trio scope around the call): that is what the
+        # exchange is told, so it never acts on a request the caller gave up on.
+        until = min(deadline, trio.current_effective_deadline())
         if (exp_time is None and options.send_exp_time and op in EXP_TIME_OPS
-                and deadline != math.inf):
-            exp_time = core.now_ms() + int((deadline - trio.current_time()) * 1000)
+                and math.isfinite(until)):
+            exp_time = core.now_ms() + int((until - trio.current_time()) * 1000)
             exp_offset = core.time_offset_ms
         session = core.session(kind)
         return await session.request(

@@ -35,7 +35,14 @@ from ._protocol import ErrorEvent, LoginAck
 from ._ratelimit import EventWindow
 from ._transport import Transport, TransportClosed
 
-__all__ = ["ArgHolder", "Connection", "Pending"]
+__all__ = ["CONTROL_LIMIT", "CONTROL_SPAN", "ArgHolder", "Connection", "Pending"]
+
+CONTROL_LIMIT = CONTROL_BUDGET - 10
+"""Subscribe, unsubscribe and login frames a connection sends in any
+:data:`CONTROL_SPAN`: a margin under OKX's 480 per hour, so that the
+exchange's own clock and rounding never count one too many (60014)."""
+CONTROL_SPAN = CONTROL_WINDOW + 5.0
+"""The span of :data:`CONTROL_LIMIT`, seconds: OKX's hour plus a margin."""
 
 
 @attrs.define(eq=False)
@@ -153,8 +160,9 @@ class Connection:
         self.args: dict[Hashable, ArgHolder] = {}
         """Subscription args acknowledged here, by key."""
         self.retiring = False
-        self.control = EventWindow(CONTROL_BUDGET, CONTROL_WINDOW)
-        """Subscribe, unsubscribe and login frames sent (OKX: 480 per hour)."""
+        self.control = EventWindow(CONTROL_LIMIT, CONTROL_SPAN)
+        """Subscribe, unsubscribe and login frames sent (OKX: 480 per hour; see
+        :data:`CONTROL_LIMIT`)."""
         self.cancel_scope = trio.CancelScope()
         self.nursery: trio.Nursery | None = None
         self._changed: trio.Event | None = None

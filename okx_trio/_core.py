@@ -17,6 +17,7 @@ exception group made by this library).
 
 from __future__ import annotations
 
+import ssl
 import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -26,19 +27,20 @@ import trio
 
 from ._books import OrderBooks
 from ._events import EventHub
-from ._exceptions import OkxError, OkxInternalError, OkxNotSent
+from ._exceptions import OkxError, OkxInternalError, OkxNotSent, OkxRequestTimeout
 from ._instruments import InstrumentCache
-from ._models import ClientStatistics
+from ._models import AbandonedRequest, ClientStatistics
 from ._okx import ConnectionName
 from ._options import ClientOptions, deadline_of
 from ._order_prep import cl_ord_id_generator
+from ._outcomes import UnknownOutcomes
 from ._pacing import Backoff, ConnectPacer, RateLimiter
 from ._protocol import IdGenerator
 from ._rest import RestClient
 from ._rest_api import RestApiClient
 from ._session import Session
 from ._subscriptions import Subscription, SubscriptionManager
-from ._transport import Connector, Transport, as_connector
+from ._transport import Connector, Transport, as_connector, default_ssl_context
 from ._urls import rest_base_url, ws_url
 
 __all__ = ["KINDS", "ClientCore", "open_core"]
@@ -68,6 +70,8 @@ class ClientCore:
         self._time_offset_ms = 0
         self._rest: RestClient | None = None
         self._rest_api: RestApiClient | None = None
+        self._tls: ssl.SSLContext | None = options.ssl_context
+        self._tls_lock = trio.Lock()
         self._instruments = InstrumentCache(self._fetch_instruments)
         self.limiter: RateLimiter | None = (
             RateLimiter(inst_key=self._instruments.rate_key,
@@ -77,6 +81,9 @@ class ClientCore:
         """Client-side pacing to OKX's trade-op limits (``None``: ``rate_limit=False``)."""
         self._subscriptions: SubscriptionManager | None = None
         self._books: OrderBooks | None = None
+        self.unknowns = UnknownOutcomes()
+        """When the exchange is certainly done with each recent request of unknown
+        outcome (timed out, connection lost, abandoned by its caller)."""
         self.closed = False
 
     # -- what every part reads
@@ -98,20 +105,16 @@ class ClientCore:
 
     @property
     def rest(self) -> RestClient:
-        """The REST helper, created on first use."""
+        """The REST helper.
+
+        Built in a worker thread when the client opens (:meth:`warm_up`): its
+        first build takes tens of milliseconds (httpx's TLS setup), which on the
+        event loop would stall every feed. Asked for before that is done, it is
+        built here.
+        """
         if self._rest is None:
-            o = self._options
-            base = rest_base_url(base_url=o.base_url, rest_url=o.rest_url, market=o.market,
-                                 demo_trading=o.demo_trading)
-            self._rest = RestClient(
-                base, ssl_context=o.ssl_context, credentials=o.credentials,
-                demo_trading=o.demo_trading, time_offset_ms=lambda: self._time_offset_ms,
-                # An in-memory connector (the simulator's) may serve REST in memory too.
-                transport=self.connector.rest_transport,
-            )
-            # Every REST call of the client (order look-ups, book resyncs, instrument
-            # lists) is paced to OKX's limit of its endpoint, as the typed ones are.
-            self._rest.pace = self.rest_api.pace
+            self._adopt_rest(self._new_rest())
+        assert self._rest is not None
         return self._rest
 
     @property
@@ -125,6 +128,50 @@ class ClientCore:
             self._rest_api = RestApiClient(self, rate_limit=self._options.rate_limit,
                                            send_exp_time=self._options.send_exp_time)
         return self._rest_api
+
+    def _new_rest(self) -> RestClient:
+        o = self._options
+        base = rest_base_url(base_url=o.base_url, rest_url=o.rest_url, market=o.market,
+                             demo_trading=o.demo_trading)
+        return RestClient(
+            base, ssl_context=o.ssl_context, credentials=o.credentials,
+            demo_trading=o.demo_trading, time_offset_ms=lambda: self._time_offset_ms,
+            # An in-memory connector (the simulator's) may serve REST in memory too.
+            transport=self.connector.rest_transport,
+        )
+
+    def _adopt_rest(self, rest: RestClient) -> bool:
+        if self._rest is not None:
+            return False
+        self._rest = rest
+        # Every REST call of the client (order look-ups, book resyncs, instrument
+        # lists) is paced to OKX's limit of its endpoint, as the typed ones are.
+        rest.pace = self.rest_api.pace
+        return True
+
+    async def tls_context(self) -> ssl.SSLContext:
+        """The TLS context of the client's ``wss://`` connections: ``ssl_context=``
+        when given, else one verifying against the system store, built once per
+        client in a worker thread (loading the store takes tens of milliseconds)."""
+        if self._tls is None:
+            async with self._tls_lock:
+                if self._tls is None:
+                    self._tls = await trio.to_thread.run_sync(default_ssl_context,
+                                                              abandon_on_cancel=True)
+        return self._tls
+
+    async def warm_up(self) -> None:
+        """Build what is slow to build (the TLS context, the REST client) in worker
+        threads now, so that nothing on the event loop waits for it later."""
+        o = self._options
+        urls = [ws_url(kind, market=o.market, demo_trading=o.demo_trading, base_url=o.base_url)
+                for kind in KINDS]
+        if any(url.startswith("wss:") for url in urls):
+            await self.tls_context()
+        if self._rest is None:
+            rest = await trio.to_thread.run_sync(self._new_rest, abandon_on_cancel=True)
+            if not self._adopt_rest(rest):
+                await rest.aclose()  # built meanwhile on first use: this one is unused
 
     async def _fetch_instruments(
         self, inst_type: str, *, inst_family: str | None = None, series_id: str | None = None
@@ -157,20 +204,41 @@ class ClientCore:
         """The exchange's idea of now: local wall clock plus the offset."""
         return int(time.time() * 1000) + self._time_offset_ms
 
-    async def sync_time(self) -> int:
-        """Measure the offset from ``GET /api/v5/public/time`` and apply it; returns it."""
-        before = time.time() * 1000
-        server_ms = await self.rest.get_server_time_ms()
-        after = time.time() * 1000
-        offset = int(server_ms - (before + after) / 2)
-        self._time_offset_ms = offset
-        return offset
+    async def sync_time(self, timeout: float | None = None) -> int:
+        """Measure the offset from ``GET /api/v5/public/time`` and apply it; returns it.
+
+        Bounded: ``timeout`` seconds (``None``: the client's ``request_timeout``),
+        however slowly the server answers.
+
+        Raises:
+            OkxRequestTimeout: no whole answer before the deadline.
+            OkxError: the REST request failed.
+        """
+        deadline = self.deadline(timeout)
+        with trio.move_on_at(deadline):
+            before = time.time() * 1000
+            server_ms = await self.rest.get_server_time_ms()
+            after = time.time() * 1000
+            offset = int(server_ms - (before + after) / 2)
+            self._time_offset_ms = offset
+            return offset
+        raise OkxRequestTimeout("no answer to GET /api/v5/public/time before the deadline",
+                                "GET /api/v5/public/time", connection="rest")
 
     # -- the session host
 
     def emit(self, kind: str, connection: str, detail: Any = None) -> None:
         """Publish a lifecycle event to ``events()`` subscribers and the log."""
         self.events.emit(kind, connection, detail)
+
+    def abandoned(self, request: AbandonedRequest) -> None:
+        """A written request's caller was cancelled before its answer: remember when
+        the exchange is certainly done with it (for ``resolve``), and tell the app."""
+        self.unknowns.record_abandoned(
+            request.op, request.id, request.request, exp_time=request.exp_time,
+            now=trio.current_time(), now_ms=self.now_ms(),
+        )
+        self.emit("abandoned", request.connection, request)
 
     def backoff_delay(self, attempt: int) -> float:
         """Full-jitter exponential backoff: 0-100 ms first, doubling up to ``reconnect_max``."""
@@ -182,7 +250,8 @@ class ClientCore:
 
     async def connect(self, url: str, nursery: trio.Nursery) -> Transport:
         """Open a transport to ``url`` with the client's connector and TLS context."""
-        return await self.connector(url, ssl_context=self._options.ssl_context, nursery=nursery)
+        ssl_context = await self.tls_context() if url.startswith("wss:") else None
+        return await self.connector(url, ssl_context=ssl_context, nursery=nursery)
 
     # -- sessions
 
@@ -308,6 +377,7 @@ async def open_core(options: ClientOptions) -> AsyncIterator[ClientCore]:
     try:
         async with trio.open_nursery() as nursery:
             core = ClientCore(options, nursery)
+            nursery.start_soon(core.warm_up, name="okx_trio warm-up")
             try:
                 yield core
             except BaseException as exc:

@@ -67,7 +67,8 @@ class EventHub:
         """Publish one event (never blocks: each stream drops its oldest when full)."""
         event = LifecycleEvent(kind, connection, detail)
         if self._log_events:
-            level = logging.WARNING if kind in ("exception", "reconnect") else logging.INFO
+            level = (logging.WARNING if kind in ("exception", "reconnect", "abandoned")
+                     else logging.INFO)
             if log.isEnabledFor(level):
                 log.log(level, "%s connection: %s%s", connection, kind,
                         f" ({detail})" if detail is not None else "")

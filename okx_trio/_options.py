@@ -11,17 +11,67 @@ import attrs
 
 from ._models import Credentials
 from ._okx import CONNECT_LIMIT, IDLE_TIMEOUT, WS_HOSTS
+from ._protocol import IdGenerator
 from ._transport import Connector
 
 __all__ = ["ClientOptions", "deadline_of"]
 
 
-def _positive(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and not value > 0:
+def _seconds(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    """A positive number of seconds (``math.inf`` allowed)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{attribute.name} must be a number of seconds, got {value!r}")
+    if not value > 0:
         raise ValueError(f"{attribute.name} must be positive, got {value!r}")
 
 
+def _seconds_or_none(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None:
+        _seconds(_, attribute, value)
+
+
+def _positive_finite(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{attribute.name} must be a number of seconds, got {value!r}")
+    if not 0 < value < math.inf:
+        raise ValueError(f"{attribute.name} must be a positive, finite number of seconds, "
+                         f"got {value!r}")
+
+
+def _flag(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise TypeError(f"{attribute.name} must be True or False, got {value!r}")
+
+
+def _check_connect_limit(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{attribute.name} must be an int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{attribute.name} must be at least 1, got {value!r}")
+
+
+def _check_id_prefix(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"id_prefix must be a str, got {value!r}")
+    try:
+        IdGenerator(value)
+    except ValueError as exc:
+        raise ValueError(f"id_prefix: {exc}, got {value!r}") from None
+
+
+def _optional(cls: type) -> Any:
+    """``None`` or an instance of ``cls`` (the error names the option)."""
+    def check(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None and not isinstance(value, cls):
+            raise TypeError(f"{attribute.name} must be a {cls.__module__}.{cls.__qualname__} "
+                            f"or None, got {value!r}")
+    return check
+
+
 def _check_heartbeat(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    _seconds(_, attribute, value)
     if not 0 < value < IDLE_TIMEOUT:
         raise ValueError(f"heartbeat_interval must be in (0, 30) seconds (OKX closes idle "
                          f"connections after 30 s), got {value!r}")
@@ -53,27 +103,38 @@ class ClientOptions:
         default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Credentials))
     )
     market: str = attrs.field(default="prod", validator=_check_market)
-    demo_trading: bool = False
+    demo_trading: bool = attrs.field(default=False, validator=_flag)
     base_url: str | None = None
     rest_url: str | None = None
-    ssl_context: ssl.SSLContext | None = None
+    ssl_context: ssl.SSLContext | None = attrs.field(default=None,
+                                                     validator=_optional(ssl.SSLContext))
     transport: str | Connector = attrs.field(default="websockets", validator=_check_transport)
-    request_timeout: float | None = attrs.field(default=10.0, validator=_positive)
-    send_exp_time: bool = True
-    rate_limit: bool = True
+    request_timeout: float | None = attrs.field(default=10.0, validator=_seconds_or_none)
+    send_exp_time: bool = attrs.field(default=True, validator=_flag)
+    rate_limit: bool = attrs.field(default=True, validator=_flag)
     heartbeat_interval: float = attrs.field(default=20.0, validator=_check_heartbeat)
-    log_lifecycle: bool = True
+    log_lifecycle: bool = attrs.field(default=True, validator=_flag)
     # Tuning knobs, mostly for tests.
-    pong_timeout: float = attrs.field(default=5.0, validator=_positive)
-    connect_timeout: float = attrs.field(default=10.0, validator=_positive)
-    login_timeout: float = attrs.field(default=10.0, validator=_positive)
-    reconnect_initial: float = attrs.field(default=0.1, validator=_positive)
-    reconnect_max: float = attrs.field(default=30.0, validator=_positive)
-    max_connects_per_second: int = CONNECT_LIMIT
-    random: Random | None = None
-    id_prefix: str | None = None
-    compression: bool = False
-    track_orders: bool = False
+    pong_timeout: float = attrs.field(default=5.0, validator=_seconds)
+    connect_timeout: float = attrs.field(default=10.0, validator=_seconds)
+    login_timeout: float = attrs.field(default=10.0, validator=_seconds)
+    reconnect_initial: float = attrs.field(default=0.1, validator=_positive_finite)
+    reconnect_max: float = attrs.field(default=30.0, validator=_positive_finite)
+    relogin_timeout: float = attrs.field(default=300.0, validator=_positive_finite)
+    """After a successful login, how long logins refused with a fatal code (bad key,
+    signature, passphrase...) are retried with the backoff before the client
+    gives up (``OkxAuthError``). A first login refused so fails at once."""
+    max_connects_per_second: int = attrs.field(default=CONNECT_LIMIT,
+                                               validator=_check_connect_limit)
+    random: Random | None = attrs.field(default=None, validator=_optional(Random))
+    id_prefix: str | None = attrs.field(default=None, validator=_check_id_prefix)
+    compression: bool = attrs.field(default=False, validator=_flag)
+    track_orders: bool = attrs.field(default=False, validator=_flag)
+
+    def __attrs_post_init__(self) -> None:
+        if self.reconnect_max < self.reconnect_initial:
+            raise ValueError(f"reconnect_max ({self.reconnect_max}) must not be below "
+                             f"reconnect_initial ({self.reconnect_initial})")
 
 
 def deadline_of(timeout: float | None, default: float | None, now: float) -> float:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any, Final, Literal
 
@@ -94,6 +94,31 @@ class UnknownOutcomes:
             self._put(self._by_id, exc.id, settle)
         if op in PLACE_OPS:
             for item in exc.request:
+                cl = item.get("clOrdId")
+                if isinstance(cl, str) and cl:
+                    self._put(self._by_cl, cl, settle)
+        return settle
+
+    def record_abandoned(
+        self,
+        op: str,
+        id: str,
+        request: Sequence[Mapping[str, Any]],
+        *,
+        exp_time: int | None,
+        now: float,
+        now_ms: int,
+    ) -> float:
+        """Remember a written request whose caller was cancelled (no error to pass):
+        the exchange is done with it one margin after its ``exp_time``, else a
+        settle delay from ``now``. Returns that time."""
+        if exp_time is not None:
+            settle = now + max(0, exp_time - now_ms) / 1000 + SETTLE_MARGIN
+        else:
+            settle = now + SETTLE_DELAY
+        self._put(self._by_id, id, settle)
+        if op in PLACE_OPS:
+            for item in request:
                 cl = item.get("clOrdId")
                 if isinstance(cl, str) and cl:
                     self._put(self._by_cl, cl, settle)

@@ -115,6 +115,14 @@ class Backoff:
         self._rng = rng or random.Random()
 
     def delay(self, attempt: int) -> float:
-        """Seconds to wait before attempt number ``attempt`` (1 = the first retry)."""
-        cap = min(self.maximum, self.initial * 2 ** (attempt - 1))
-        return self._rng.uniform(0, cap)
+        """Seconds to wait before attempt number ``attempt`` (1 = the first retry).
+
+        Bounded for any ``attempt``: the exponent stops growing once the cap is
+        reached, so an outage of any length keeps retrying at ``maximum``.
+        """
+        cap = self.initial
+        doublings = 0
+        while cap < self.maximum and doublings < attempt - 1:
+            cap *= 2
+            doublings += 1
+        return self._rng.uniform(0, min(cap, self.maximum))

@@ -43,14 +43,16 @@ from ._exceptions import (
     OkxError,
     OkxNotSent,
     OkxProtocolError,
+    OkxRateLimitError,
     OkxRequestTimeout,
     copy_error,
 )
-from ._models import Response
+from ._models import AbandonedRequest, Response
 from ._okx import (
     EXPIRED_TIMESTAMP_CODE,
     FATAL_LOGIN_CODES,
     LOGIN_ANSWER_CODES,
+    RATE_LIMIT_CODES,
     RESTART_NOTICE_CODE,
 )
 from ._options import ClientOptions
@@ -114,9 +116,13 @@ class SessionHost(Protocol):
         """Open a transport to ``url``; raises ``TransportConnectError``."""
         ...
 
-    async def sync_time(self) -> int:
-        """Measure the exchange's clock offset again (after an expired login)."""
+    async def sync_time(self, timeout: float | None = None) -> int:
+        """Measure the exchange's clock offset again (after an expired login), within
+        ``timeout`` seconds."""
         ...
+
+    def abandoned(self, request: AbandonedRequest) -> None:
+        """A written request's caller was cancelled before its answer: record it."""
 
 
 class _LoginFailed(Exception):
@@ -152,6 +158,7 @@ class Session:
         self.reconnects = 0
         self._numbers = 0
         self._ever_connected = False
+        self._logged_in_once = False
         self._nursery: trio.Nursery | None = None
         self._changed: trio.Event | None = None
         # Hooks for the subscription layer.
@@ -210,17 +217,22 @@ class Session:
         frame = encode_request(id, op, args, exp_time)
         p = Pending(id, op, frame, args=args, exp_time=exp_time, exp_offset=exp_offset)
         self.pending[id] = p
+        ended_here = False
         try:
             with trio.move_on_at(deadline):
                 if limiter is not None:
                     await limiter.acquire(op, args)
+                else:
+                    # A caller already cancelled never gets its request queued.
+                    await trio.lowlevel.checkpoint_if_cancelled()
                 try:
-                    # The wait for the answer below is this call's checkpoint.
+                    # The wait for the answer below is this call's schedule point.
                     self._requests_send.send_nowait(p)
                 except trio.WouldBlock:
                     await self._requests_send.send(p)
                 self._doorbell.set()
                 await p.event.wait()
+            ended_here = True
             if not p.done:
                 if p.written:
                     raise p.error(OkxRequestTimeout,
@@ -231,13 +243,19 @@ class Session:
             # Every exit path (answer, deadline, cancellation) settles the slot and
             # whatever the connection it was written on counts for it.
             if not p.done:
+                if p.written and not ended_here:
+                    # The caller's cancellation (or an interrupt) after the frame
+                    # was written: an unknown outcome nobody would hear of.
+                    self.host.abandoned(AbandonedRequest(
+                        op, id, p.cl_ord_id(), tuple(args), self.kind, p.exp_time))
                 p.abandon()
             self.pending.pop(id, None)
         result = p.result
         if isinstance(result, BaseException):
             raise result
         if result.code != "0":
-            raise OkxApiError(result.code, result.msg, op, id, result.data)
+            cls = OkxRateLimitError if result.code in RATE_LIMIT_CODES else OkxApiError
+            raise cls(result.code, result.msg, op, id, result.data)
         return result  # type: ignore[no-any-return]
 
     def enqueue_control(
@@ -328,6 +346,7 @@ class Session:
     async def _supervise(self) -> None:
         attempt = 0
         expired_retry_done = False
+        refused_since: float | None = None
         while not self.closing:
             if attempt > 0:
                 await trio.sleep(self.host.backoff_delay(attempt))
@@ -337,25 +356,35 @@ class Session:
             try:
                 conn = await self._establish()
             except _LoginFailed as exc:
+                err = OkxAuthError(exc.code, exc.msg, self.kind)
                 if exc.code == EXPIRED_TIMESTAMP_CODE and not expired_retry_done:
                     expired_retry_done = True
-                    err = OkxAuthError(exc.code, exc.msg, self.kind)
                     self.host.emit("exception", self.kind, err)
                     try:
-                        await self.host.sync_time()
+                        # Bounded: the next login waits for this at most login_timeout.
+                        await self.host.sync_time(timeout=self.opts.login_timeout)
                     except OkxError:
                         pass
                     attempt = 0
                     continue
                 if exc.code in FATAL_LOGIN_CODES:
-                    raise OkxAuthError(exc.code, exc.msg, self.kind) from None
-                self.host.emit("exception", self.kind, OkxAuthError(exc.code, exc.msg, self.kind))
+                    # Fatal on the first login only: once a login has succeeded, the
+                    # same refusal is retried for relogin_timeout (an exchange-side
+                    # fault must not end private trading for the client's life).
+                    now = trio.current_time()
+                    if refused_since is None:
+                        refused_since = now
+                    if not self._logged_in_once or now - refused_since >= (
+                            self.opts.relogin_timeout):
+                        raise err from None
+                self.host.emit("exception", self.kind, err)
                 continue
             except (TransportConnectError, TransportClosed, trio.TooSlowError) as exc:
                 self.host.emit("exception", self.kind, exc)
                 continue
             attempt = 0
             expired_retry_done = False
+            refused_since = None
             self._activate(conn)
             while True:
                 while not (conn.ended.is_set() or conn.notice):
@@ -417,6 +446,7 @@ class Session:
             if isinstance(result, ErrorEvent):
                 conn.end(TransportClosed(1000, "login failed"))
                 raise _LoginFailed(result.code, result.msg)
+            self._logged_in_once = True
             self.host.emit("authenticated", self.kind, conn.conn_id)
         if conn.ended.is_set():
             # Lost right after the login ack (or the open): its tasks are gone, so

@@ -204,10 +204,21 @@ async def test_timeout_after_writing(autojump_clock: trio.testing.MockClock) -> 
         with pytest.raises(OkxRequestTimeout):
             await client.request("order", ORDER, timeout=0.5)
         assert trio.current_time() == pytest.approx(t0 + 0.5)
-        # math.inf: no deadline and no expTime.
+        # math.inf, and no deadline of the caller's: no expTime.
+        n = len(server.ops("order"))
+        with trio.CancelScope() as scope:
+            async with trio.open_nursery() as nursery:
+                async def cancel_once_sent() -> None:
+                    await server.wait_for(lambda: len(server.ops("order")) > n)
+                    scope.cancel()
+
+                nursery.start_soon(cancel_once_sent)
+                await client.request("order", ORDER, timeout=math.inf)
+        assert "expTime" not in server.ops("order")[-1]
+        # A deadline of the caller's own is one: it is sent as expTime.
         with trio.move_on_after(100):
             await client.request("order", ORDER, timeout=math.inf)
-        assert "expTime" not in server.ops("order")[-1]
+        assert "expTime" in server.ops("order")[-1]
         assert client.statistics().pending == 0
 
 

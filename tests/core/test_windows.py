@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from okx_trio._connection import Connection
+from okx_trio._connection import CONTROL_LIMIT, CONTROL_SPAN, Connection
 from okx_trio._okx import CONNECT_LIMIT, CONTROL_BUDGET, CONTROL_WINDOW
 from okx_trio._pacing import Backoff
 from okx_trio._ratelimit import EventWindow
@@ -42,7 +42,9 @@ def test_control_budget_is_480_frames_per_hour() -> None:
 async def test_each_connection_keeps_its_own_control_budget() -> None:
     a, _ = memory_pair(4)
     one, two = Connection(a, 1, "private"), Connection(a, 2, "private")
-    assert (one.control.limit, one.control.window) == (CONTROL_BUDGET, CONTROL_WINDOW)
+    assert (one.control.limit, one.control.window) == (CONTROL_LIMIT, CONTROL_SPAN)
+    assert CONTROL_LIMIT < CONTROL_BUDGET
+    assert CONTROL_SPAN > CONTROL_WINDOW
     one.control.record(0.0)
     assert one.control is not two.control
 

@@ -59,3 +59,8 @@ def tracker_state(api: WsApiClient) -> Any:
 def subscription_states(client: WsClient | WsApiClient) -> list[tuple[dict[str, str], str]]:
     """``(arg, state)`` of each server subscription (``subscribing``, ``live``...)."""
     return [(ss.arg, ss.state) for ss in core(client).subscriptions()._subs.values()]
+
+
+def rest_built(client: WsClient | WsApiClient) -> bool:
+    """True once the client's REST helper exists (built when the client opens)."""
+    return core(client)._rest is not None

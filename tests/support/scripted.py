@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import orjson
 import trio
 
@@ -165,15 +166,18 @@ class ScriptedServer:
 
 @asynccontextmanager
 async def scripted_client(
-    server: ScriptedServer, **options: Any
+    server: ScriptedServer, *, rest_transport: httpx.AsyncBaseTransport | None = None,
+    **options: Any,
 ) -> AsyncIterator[tuple[okx_trio.WsClient, MemoryConnector]]:
     """A ``WsClient`` whose connections ``server`` serves in memory (credentials,
-    no rate limiting, deterministic backoff unless ``options`` say otherwise)."""
+    no rate limiting, deterministic backoff unless ``options`` say otherwise), and
+    whose REST calls go to ``rest_transport`` when given."""
     options.setdefault("credentials", CREDS)
     options.setdefault("rate_limit", False)
     options.setdefault("random", MaxRandom())
     async with trio.open_nursery() as server_nursery:
         connector = server.memory_connector(server_nursery)
+        connector.rest_transport = rest_transport
         async with okx_trio.open_ws_client(
             base_url="ws://127.0.0.1:9", transport=connector, **options
         ) as client:

@@ -475,24 +475,37 @@ async def test_exp_time_on_the_four_ops_only() -> None:
                 assert "expTime" not in frames[op]
 
 
+@asynccontextmanager
+async def watchdog(seconds: float) -> AsyncIterator[None]:
+    """Fail the block after ``seconds`` without setting a deadline on it: a trio
+    deadline around a request is sent as its ``expTime``, a cancellation is not."""
+    async with trio.open_nursery() as nursery:
+        async def bark() -> None:
+            await trio.sleep(seconds)
+            raise trio.TooSlowError
+
+        nursery.start_soon(bark)
+        yield
+        nursery.cancel_scope.cancel()
+
+
 async def test_exp_time_honoured_by_the_exchange_clock() -> None:
     """The exchange's clock runs 20 s ahead: a 10 s deadline is already past there."""
-    with trio.fail_after(10):
-        async with trading() as (sim, api):
-            sim.clock_offset_ms = 20_000
-            api.set_time_offset_ms(0)
-            with pytest.raises(OkxApiError) as info:
-                await api.submit_new_order(bid())
-            assert info.value.code == "50036"
-            assert len(sim.orders) == 0
-            # Without a deadline no expTime is sent, and the order goes through...
-            assert (await api.submit_new_order(bid(), timeout=math.inf)).ok
-            assert "expTime" not in sim.frames.ops("order")[-1]
-            # ...and with the offset applied the deadline is right again.
-            api.set_time_offset_ms(20_000)
-            ack = await api.submit_new_order(bid())
-            assert ack.ok
-            assert int(sim.frames.ops("order")[-1]["expTime"]) > int(time.time() * 1000) + 25_000
+    async with watchdog(10), trading() as (sim, api):
+        sim.clock_offset_ms = 20_000
+        api.set_time_offset_ms(0)
+        with pytest.raises(OkxApiError) as info:
+            await api.submit_new_order(bid())
+        assert info.value.code == "50036"
+        assert len(sim.orders) == 0
+        # Without a deadline no expTime is sent, and the order goes through...
+        assert (await api.submit_new_order(bid(), timeout=math.inf)).ok
+        assert "expTime" not in sim.frames.ops("order")[-1]
+        # ...and with the offset applied the deadline is right again.
+        api.set_time_offset_ms(20_000)
+        ack = await api.submit_new_order(bid())
+        assert ack.ok
+        assert int(sim.frames.ops("order")[-1]["expTime"]) > int(time.time() * 1000) + 25_000
 
 
 async def test_explicit_exp_time_overrides_the_deadline() -> None:

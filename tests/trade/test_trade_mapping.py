@@ -36,6 +36,7 @@ from okx_trio._formats import ID_RE
 from okx_trio._instruments import InstrumentCache
 from okx_trio._options import ClientOptions
 from okx_trio._order_prep import cl_ord_id_generator
+from okx_trio._outcomes import UnknownOutcomes
 from okx_trio._protocol import IdGenerator
 
 SPOT = [
@@ -96,6 +97,7 @@ class FakeWs:
         self.rest_api = types.SimpleNamespace(order_hooks=None, send_exp_time=True)
         self.instruments = InstrumentCache(self.rest.get_instruments)
         self.options = ClientOptions()
+        self.unknowns = UnknownOutcomes()
 
     def now_ms(self) -> int:
         return 1_700_000_000_000
