@@ -159,6 +159,21 @@ def build_parser() -> argparse.ArgumentParser:
         "isElpTakerAccess) as the RPI ones",
     )
     sim.add_argument(
+        "--no-book-snapshots", action="store_true",
+        help="send no initial snapshot on books, books-l2-tbt and books50-l2-tbt, as OKX "
+        "announced for 2026 (clients sync from GET /api/v5/market/books)",
+    )
+    sim.add_argument(
+        "--book-keepalive", type=_positive_or_zero, default=60.0,
+        help="seconds a subscribed book stays quiet before its keepalive push (default: "
+        "%(default)s, OKX's 'around 60 seconds'; 0 disables)",
+    )
+    sim.add_argument(
+        "--connect-limit", type=int, default=3, metavar="N",
+        help="new WebSocket connections per IP and second, more get HTTP 429 (default: "
+        "%(default)s, OKX's limit; 0 disables)",
+    )
+    sim.add_argument(
         "--market-interval", type=_positive_or_zero, default=0.1,
         help="seconds between market steps (default: %(default)s; 0 disables the market)",
     )
@@ -310,6 +325,9 @@ async def _serve(args: argparse.Namespace, creds: Credentials, serving: _Serving
         checksum=args.checksum,
         strict_inst_id_code=not args.loose_inst_id_code,
         elp_names=args.elp_names,
+        book_snapshots=not args.no_book_snapshots,
+        book_keepalive=args.book_keepalive or None,
+        connect_limit=args.connect_limit if args.connect_limit > 0 else None,
         market_interval=market,
         idle_timeout=idle,
         # Nobody can inspect the frame log of a CLI run: keep it small.

@@ -98,6 +98,9 @@ class ConnectionHost(Protocol):
     def book_touched(self, inst_id: str, channel: str) -> None:
         """A book channel of ``inst_id`` just pushed (its keepalive timer restarts)."""
 
+    def book_subscribed(self, inst_id: str, channel: str) -> None:
+        """A book channel of ``inst_id`` was subscribed (its keepalive starts)."""
+
 
 @attrs.frozen
 class ConnectionServices:
@@ -567,8 +570,9 @@ class SimConnection:
                     continue
                 uid = self._exchange.uid(emit.api_key) if sub.account_data else None
                 frames.append(EncodedEmit(emit).frame(sub, uid))
-                if emit.channel in BOOK_CHANNELS and emit.inst_id is not None:
-                    self._host.book_touched(emit.inst_id, emit.channel)
+        inst_id = sub.arg.get("instId")
+        if sub.channel in BOOK_CHANNELS and isinstance(inst_id, str):
+            self._host.book_subscribed(inst_id, sub.channel)
         return frames
 
     def _unsubscribe_one(self, arg: dict[str, Any], req_id: Any) -> list[bytes]:
@@ -589,6 +593,11 @@ class SimConnection:
                 if channel in COUNTED_CHANNELS:
                     self._host.uncount_connection(self, channel)
         return [self._ack("unsubscribe", arg, req_id)]
+
+    @property
+    def channels(self) -> set[str]:
+        """The channels this connection subscribes to."""
+        return set(self._by_channel)
 
     @property
     def has_subscriptions(self) -> bool:

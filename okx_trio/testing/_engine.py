@@ -110,6 +110,10 @@ class Exchange:
         elp_names: accept the ELP names OKX retired after 2026-10-31
             (``books-elp``, ``ordType: elp``, ``isElpTakerAccess``) as the RPI ones;
             by default they are refused (60018, 51000) or ignored.
+        book_snapshots: a fresh subscription to ``books``, ``books-l2-tbt`` or
+            ``books50-l2-tbt`` gets the initial snapshot; ``False`` sends updates
+            only, as OKX announced (the client then syncs from
+            ``GET /api/v5/market/books``).
         now_ms: the exchange clock, Unix ms.
         balances: starting balances per account (default 1,000,000 USDT, 100 BTC, 1,000 ETH).
         market: what moves the books' synthetic liquidity (default: a
@@ -127,6 +131,7 @@ class Exchange:
         rate_limit_shape: RateLimitShape = "top-level",
         strict_inst_id_code: bool = True,
         elp_names: bool = False,
+        book_snapshots: bool = True,
         now_ms: Callable[[], int] = _wall_ms,
         balances: dict[str, str] | None = None,
         market: MarketSource | None = None,
@@ -157,7 +162,8 @@ class Exchange:
         self.spreads: dict[str, Instrument] = venue.spreads
         self.accounts: dict[str, Account] = venue.accounts
         self._matcher = Matcher(venue)
-        self._publisher = Publisher(venue, rng, checksum=checksum)
+        self._publisher = Publisher(venue, rng, checksum=checksum,
+                                    book_snapshots=book_snapshots)
         self._ops = TradeOps(
             venue,
             self._matcher,
@@ -169,7 +175,7 @@ class Exchange:
             now_ms=now_ms,
         )
         self._market: MarketSource = RandomWalk(rng) if market is None else market
-        self.rest = RestViews(venue)
+        self.rest = RestViews(venue, rpi_book=self._publisher.rpi_book)
         """What the REST endpoints show (:class:`~._rest_views.RestViews`)."""
         for inst in venue.all_insts():
             self._market.seed(inst)

@@ -9,7 +9,8 @@ socket and no timer (``trio.testing.MockClock`` tests).
 
 It is given callables, not the simulator: ``reply`` answers a REST request,
 ``serve_link`` serves an accepted WebSocket, ``refuse`` says whether to refuse
-an upgrade (fault injection).
+an upgrade (fault injection: 503), ``admit`` whether a peer may open one more
+connection now (OKX's 3 per second per IP: 429 otherwise).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import orjson
 import trio
 from websockets.http11 import Request
 
-from ._links import Link, SocketLink, new_server_protocol
+from ._links import Link, SocketLink, new_server_protocol, raw_socket_of
 from ._rules import MAX_FRAME, path_kind
 
 log = logging.getLogger("okx_trio.simulator")
@@ -70,6 +71,8 @@ class HttpServer:
         serve_link: serves an accepted WebSocket connection.
         refuse: True when the next upgrade must be refused with 503.
         ssl_context: serve TLS with it (``https://``/``wss://``), else plain.
+        admit: ``admit(peer IP)``: False when the upgrade must be refused with 429
+            (too many new connections); counts the ones it admits.
     """
 
     def __init__(
@@ -79,11 +82,13 @@ class HttpServer:
         serve_link: ServeLink,
         refuse: Callable[[], bool],
         ssl_context: ssl.SSLContext | None,
+        admit: Callable[[str], bool] = lambda peer: True,
     ) -> None:
         self._reply = reply
         self._serve_link = serve_link
         self._refuse = refuse
         self._ssl_context = ssl_context
+        self._admit = admit
 
     async def handle_tcp(self, stream: trio.SocketStream) -> None:
         """Serve one TCP connection (``trio.serve_tcp``'s handler) until it closes."""
@@ -215,6 +220,8 @@ class HttpServer:
             response = protocol.reject(404, "Not Found\n")
         elif self._refuse():
             response = protocol.reject(503, "Service Unavailable\n")
+        elif not self._admit(peer_ip(stream)):
+            response = protocol.reject(429, "Too Many Requests\n")
         else:
             response = protocol.accept(parsed)
         protocol.send_response(response)
@@ -233,6 +240,17 @@ def _header(request: h11.Request, name: bytes) -> str:
         if key == name:
             return value.decode("latin-1")
     return ""
+
+
+def peer_ip(stream: trio.abc.Stream) -> str:
+    """The client's IP address (``""`` when the stream has no socket)."""
+    sock = raw_socket_of(stream)
+    if sock is None:
+        return ""
+    try:
+        return str(sock.getpeername()[0])
+    except OSError:
+        return ""
 
 
 _PHRASES = {

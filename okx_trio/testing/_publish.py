@@ -8,14 +8,22 @@ CRC32, ``books5``, ``bbo-tbt``, ``tickers`` and the spread channels). It also
 answers what a fresh subscription gets first (snapshots) and the keepalive of
 a quiet book channel.
 
+``books``, ``books-l2-tbt`` and ``books50-l2-tbt`` share one ``seqId``
+sequence per instrument, the one ``GET /api/v5/market/books`` returns, so a
+client can sync any of them from that REST snapshot as OKX's recipe does;
+``books-rpi`` has its own, the one ``GET /api/v5/market/books-rpi`` returns.
+``books-rpi`` levels are ``[price, totalQty, nonRpiQty, count]`` with no
+checksum; the simulator has no RPI liquidity, so ``nonRpiQty == totalQty``
+(what OKX serves when its RPI state is unavailable).
+
 Readings of OKX that are not confirmed by its documentation: one ``trades``
 push per taker side and price with ``count`` the matches aggregated; book
-``seqId`` steps of 1-4; a sequence reset starting again below 1000; the quiet
-book channels' keepalive (an empty update with ``seqId == prevSeqId``). OKX
-announced in 2026 that its incremental book channels stop sending the initial
-snapshot (clients then take it from REST); whether that happened is
-unconfirmed, so a subscription still gets one (``sim.faults.book_no_snapshot``
-withholds it).
+``seqId`` steps of 1-4; a sequence reset starting again below 1000. OKX
+announced in 2026 that ``books``, ``books-l2-tbt``, ``books50-l2-tbt`` (and
+``books-elp``) stop sending the initial snapshot (clients then take it from
+REST); whether that happened is unconfirmed, so a subscription still gets one
+unless the simulator runs with ``book_snapshots=False``
+(``sim.faults.book_no_snapshot`` withholds one).
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ import random
 from typing import Any
 
 from ._emits import Changes, Emit
-from ._engine_book import BookFeed
+from ._engine_book import BookFeed, Level4
 from ._engine_model import Position, fmt
 from ._render import (
     account_item,
@@ -36,6 +44,12 @@ from ._render import (
     ticker,
 )
 from ._venue import Instrument, Venue
+
+
+def rpi_row(level: Level4) -> Level4:
+    """A ``books`` level as a ``books-rpi`` one: ``[price, totalQty, nonRpiQty, count]``;
+    no RPI liquidity, so ``nonRpiQty`` is the whole size."""
+    return [level[0], level[1], level[1], level[3]]
 
 
 def _opt(arg: dict[str, Any], name: str) -> str | None:
@@ -50,12 +64,21 @@ class Publisher:
         venue: the exchange's state.
         rng: the market's random source (``seqId`` steps).
         checksum: put the real CRC32 in book pushes instead of 0.
+        book_snapshots: a fresh subscription to ``books``, ``books-l2-tbt`` or
+            ``books50-l2-tbt`` gets the initial snapshot (``False``: updates only,
+            as OKX announced for 2026).
     """
 
-    def __init__(self, venue: Venue, rng: random.Random, *, checksum: bool) -> None:
+    def __init__(
+        self, venue: Venue, rng: random.Random, *, checksum: bool, book_snapshots: bool = True
+    ) -> None:
         self._venue = venue
         self._rng = rng
+        # books-rpi's seqId steps have their own source, so adding the channel left
+        # every seeded market as it was.
+        self._rpi_rng = random.Random(0xB00C5)
         self._checksum = checksum
+        self._book_snapshots = book_snapshots
 
     def flush(self, ctx: Changes) -> None:
         """Append the account-level and public pushes for everything ``ctx`` changed."""
@@ -165,6 +188,7 @@ class Publisher:
             return
         all_bids = book.bids.top(400)
         all_asks = book.asks.top(400)
+        books = inst.feeds["books"]
         for name, feed in inst.feeds.items():
             bids = all_bids[: feed.depth]
             asks = all_asks[: feed.depth]
@@ -173,7 +197,14 @@ class Publisher:
                 continue
             if bids == feed.bids and asks == feed.asks:
                 continue
-            res = feed.update(bids, asks, self._next_seq(feed))
+            # The feeds are in order, books first: books50-l2-tbt takes the seqId
+            # books just got (one sequence per instrument), resets included.
+            if feed is books:
+                next_seq = self._next_seq(feed)
+            else:
+                feed.reset_pending = False
+                next_seq = books.seq_id
+            res = feed.update(bids, asks, next_seq)
             if res is None:  # pragma: no cover - guarded above
                 continue
             bid_ch, ask_ch, prev, seq = res
@@ -182,10 +213,12 @@ class Publisher:
                 "checksum": feed.checksum() if self._checksum else 0,
                 "prevSeqId": prev, "seqId": seq,
             }
-            channels = ("books", "books-l2-tbt") if name == "books" else (name,)
+            channels = ("books", "books-l2-tbt") if feed is books else (name,)
             for ch in channels:
                 emits.append(Emit(ch, [dict(item)], inst_id=inst.inst_id,
                                   inst_type=inst.spec.inst_type, action="update"))
+            if feed is books:
+                emits.append(self._rpi_update(inst, bid_ch, ask_ch, ts))
         seq = inst.feeds["books"].seq_id
         b5 = all_bids[:5]
         a5 = all_asks[:5]
@@ -209,6 +242,29 @@ class Publisher:
         if ctx is not None:
             ctx.emits.extend(emits)
 
+    def _rpi_update(
+        self, inst: Instrument, bid_changes: list[Level4], ask_changes: list[Level4], ts: str
+    ) -> Emit:
+        """The ``books-rpi`` push of one ``books`` update: the same level changes as
+        ``[price, totalQty, nonRpiQty, count]``, on books-rpi's own sequence."""
+        prev = inst.rpi_seq
+        if inst.rpi_reset_pending:
+            inst.rpi_reset_pending = False
+            inst.rpi_seq = self._rpi_rng.randint(0, max(0, min(prev - 1, 1000)))
+        else:
+            inst.rpi_seq = prev + self._rpi_rng.randint(1, 4)
+        return Emit("books-rpi", [{
+            "asks": [rpi_row(lvl) for lvl in ask_changes],
+            "bids": [rpi_row(lvl) for lvl in bid_changes],
+            "ts": ts, "prevSeqId": prev, "seqId": inst.rpi_seq,
+        }], inst_id=inst.inst_id, inst_type=inst.spec.inst_type, action="update")
+
+    def rpi_book(self, inst: Instrument, depth: int) -> tuple[list[Level4], list[Level4], int]:
+        """``(bids, asks, seqId)`` of the published ``books-rpi`` book, ``depth`` levels."""
+        books = inst.feeds["books"]
+        return ([rpi_row(lvl) for lvl in books.bids[:depth]],
+                [rpi_row(lvl) for lvl in books.asks[:depth]], inst.rpi_seq)
+
     @staticmethod
     def _ticker_key(
         inst: Instrument, bid: list[list[str]], ask: list[list[str]]
@@ -225,6 +281,11 @@ class Publisher:
         if inst is None:
             return None
         ts = str(now)
+        if channel == "books-rpi":
+            return Emit(channel, [{
+                "asks": [], "bids": [], "ts": ts,
+                "prevSeqId": inst.rpi_seq, "seqId": inst.rpi_seq,
+            }], inst_id=inst_id, inst_type=inst.spec.inst_type, action="update")
         feed_name = {"books": "books", "books-l2-tbt": "books",
                      "books50-l2-tbt": "books50-l2-tbt"}.get(channel)
         if feed_name is not None:
@@ -243,6 +304,7 @@ class Publisher:
         inst = self._venue.instruments[inst_id]
         for feed in inst.feeds.values():
             feed.reset_pending = True
+        inst.rpi_reset_pending = True
 
     def _snapshot_emit(self, inst: Instrument, channel: str, ts: str) -> Emit:
         book = inst.book
@@ -260,7 +322,14 @@ class Publisher:
         ts = str(now)
         inst_id = arg.get("instId")
         inst = self._venue.instruments.get(inst_id) if isinstance(inst_id, str) else None
+        if channel == "books-rpi" and inst is not None:
+            bids, asks, seq = self.rpi_book(inst, 400)
+            return [Emit(channel, [{"asks": asks, "bids": bids, "ts": ts, "prevSeqId": -1,
+                                    "seqId": seq}],
+                         inst_id=inst.inst_id, inst_type=inst.spec.inst_type, action="snapshot")]
         if channel in ("books", "books-l2-tbt", "books50-l2-tbt") and inst is not None:
+            if not self._book_snapshots:
+                return []
             feed = inst.feeds["books" if channel != "books50-l2-tbt" else "books50-l2-tbt"]
             return [Emit(channel, [{
                 "asks": [list(lvl) for lvl in feed.asks],

@@ -7,7 +7,7 @@ gets the parsed JSON body). Served:
 
 * market data (public): ``public/time``, ``public/instruments``,
   ``public/mark-price``, ``public/funding-rate``, ``market/tickers``,
-  ``market/ticker``, ``market/books``, ``market/candles``,
+  ``market/ticker``, ``market/books``, ``market/books-rpi``, ``market/candles``,
   ``market/history-candles`` (built from the exchange's trades),
   ``market/trades``, ``market/history-trades``, ``sprd/spreads``;
 * account (signed): ``account/balance``, ``positions``, ``positions-history``,
@@ -210,6 +210,7 @@ class RestApi:
             "/api/v5/public/mark-price": Route(self._mark_price),
             "/api/v5/public/funding-rate": Route(self._funding_rate),
             "/api/v5/market/books": Route(self._books),
+            "/api/v5/market/books-rpi": Route(self._books_rpi),
             "/api/v5/market/tickers": Route(self._tickers),
             "/api/v5/market/ticker": Route(self._ticker),
             "/api/v5/market/candles": Route(self._candles),
@@ -364,6 +365,10 @@ class RestApi:
                                        query.get("sprdId") or None, state))
 
     def _instruments(self, api_key: str | None, query: Query) -> RestResult:
+        """OKX: ``instFamily`` (or ``uly``) is required for ``OPTION``, ``seriesId``
+        for ``EVENTS``. The 50015 answer was seen from OKX as HTTP 400 with
+        ``"data":[]`` (its 400 bodies carry it, unlike its 401/429 ones); the
+        EVENTS answer (50014) is the simulator's reading."""
         inst_type = query.get("instType", "")
         if not inst_type:
             return _empty("instType")
@@ -371,9 +376,18 @@ class RestApi:
             return _err(400, "51000", "Parameter instType error")
         inst_id = query.get("instId") or None
         family = query.get("instFamily") or query.get("uly") or None
+        if inst_type == "OPTION" and family is None:
+            return _err(400, "50015", "Either parameter uly or instFamily is required")
+        if inst_type == "EVENTS" and not query.get("seriesId"):
+            return _empty("seriesId")
         return _ok(self._views.instruments(inst_type, inst_id, family))
 
-    def _books(self, api_key: str | None, query: Query) -> RestResult:
+    def _book(
+        self, query: Query, view: Callable[[str, int, int], dict[str, Any]]
+    ) -> RestResult:
+        """A book snapshot endpoint: ``instId`` required, ``sz`` 1-400 (default 1;
+        more is served as 400: OKX documents 400 as the maximum, not its answer to
+        more), ``view(instId, sz, now)`` the one data item."""
         inst_id = query.get("instId", "")
         if not inst_id:
             return _empty("instId")
@@ -381,8 +395,18 @@ class RestApi:
         if not sz_text.isdigit() or not 1 <= int(sz_text) <= 5000:
             return _err(400, "51000", "Parameter sz error")
         if not self._views.knows(inst_id):
-            return _err(200, "51001", "Instrument ID or Spread ID doesn't exist.")
-        return _ok([self._views.books(inst_id, min(int(sz_text), 400), self._now_ms())])
+            return _err(200, "51001", MSG["51001"])
+        return _ok([view(inst_id, min(int(sz_text), 400), self._now_ms())])
+
+    def _books(self, api_key: str | None, query: Query) -> RestResult:
+        """The ``books`` snapshot; its integer ``seqId`` continues the sequence of
+        ``books``, ``books-l2-tbt`` and ``books50-l2-tbt``."""
+        return self._book(query, self._views.books)
+
+    def _books_rpi(self, api_key: str | None, query: Query) -> RestResult:
+        """The ``books-rpi`` snapshot (levels ``[price, totalQty, nonRpiQty, count]``,
+        no checksum); its ``seqId`` continues the ``books-rpi`` channel's."""
+        return self._book(query, self._views.books_rpi)
 
     # -- signed ----------------------------------------------------------------
     # The route is signed, so api_key is the key the headers proved.

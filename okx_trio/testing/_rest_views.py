@@ -45,6 +45,9 @@ from ._rest_items import (
 )
 from ._venue import Instrument, Venue
 
+RpiBook = Callable[[Instrument, int], tuple[list[list[str]], list[list[str]], int]]
+"""``(instrument, depth) -> (bids, asks, seqId)`` of the published ``books-rpi`` book."""
+
 T = TypeVar("T")
 
 DAY_MS = 86_400_000
@@ -81,10 +84,16 @@ def page(
 
 
 class RestViews:
-    """The data of the REST endpoints, read from a venue."""
+    """The data of the REST endpoints, read from a venue.
 
-    def __init__(self, venue: Venue) -> None:
+    Args:
+        venue: the exchange's state.
+        rpi_book: the published ``books-rpi`` book (the publisher keeps its sequence).
+    """
+
+    def __init__(self, venue: Venue, *, rpi_book: RpiBook | None = None) -> None:
         self._venue = venue
+        self._rpi_book = rpi_book
 
     def knows(self, inst_id: str) -> bool:
         """True if ``inst_id`` is an instrument (not a spread) of the exchange."""
@@ -162,6 +171,19 @@ class RestViews:
             "seqId": feed.seq_id,
         }
 
+
+    def books_rpi(self, inst_id: str, sz: int, now: int) -> dict[str, Any]:
+        """``GET /api/v5/market/books-rpi`` item: the published ``books-rpi`` levels
+        (``[price, totalQty, nonRpiQty, count]``) and that channel's seqId.
+
+        Raises:
+            KeyError: unknown ``inst_id``.
+        """
+        inst = self._venue.instruments[inst_id]
+        if self._rpi_book is None:  # pragma: no cover - the engine always gives one
+            raise KeyError(inst_id)
+        bids, asks, seq = self._rpi_book(inst, max(1, min(int(sz), 400)))
+        return {"asks": asks, "bids": bids, "ts": str(now), "seqId": seq}
     def order(
         self, api_key: str, inst_id: str | None, ord_id: str | None, cl_ord_id: str | None
     ) -> tuple[str, str, list[dict[str, Any]]]:

@@ -72,6 +72,7 @@ CHANNELS: dict[str, ChannelRule] = {
             "tickers", "trades", "books", "books5", "bbo-tbt", "instruments", "mark-price",
             "index-tickers", "funding-rate", "open-interest", "price-limit", "estimated-price",
             "opt-summary", "liquidation-orders", "books-elp", "call-auction-details",
+            "books-rpi",
         ),
         _PUBLIC,
     ),
@@ -147,10 +148,20 @@ COUNTED_CHANNELS = frozenset(
 CONN_COUNT_LIMIT = 30
 """At most this many connections per account subscribe to one counted channel."""
 
-BOOK_CHANNELS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt", "books-elp"})
-"""Book channels whose subscribers get an empty update after a quiet period."""
-BOOK_HEARTBEAT_INTERVAL = 5.0
-"""Seconds of quiet before that empty update (unconfirmed: OKX documents no period)."""
+INCREMENTAL_BOOKS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt", "books-rpi"})
+"""Book channels pushed as a snapshot then ``seqId``-chained updates."""
+SNAPSHOT_REMOVAL_BOOKS = frozenset({"books", "books-l2-tbt", "books50-l2-tbt", "books-elp"})
+"""Book channels whose initial snapshot OKX announced it would stop sending (demo May
+2026, production August 2026; clients then take it from ``GET /api/v5/market/books``).
+Whether it did is unconfirmed (OKX's channel page of June 2026 still describes the
+snapshot); ``books-rpi`` documents its initial full push."""
+BOOK_CHANNELS = INCREMENTAL_BOOKS | {"books5", "bbo-tbt"}
+"""Book channels that get a keepalive after a quiet period: incremental ones an empty
+update with ``seqId == prevSeqId``, ``books5`` and ``bbo-tbt`` their snapshot again."""
+BOOK_KEEPALIVE_S = 60.0
+"""Seconds without a change before that keepalive: OKX documents "around 60 seconds"."""
+RPI_DEPTH = 400
+"""Levels of ``books-rpi`` (and the most ``GET /api/v5/market/books-rpi`` returns)."""
 
 # -- ops ------------------------------------------------------------------------------
 

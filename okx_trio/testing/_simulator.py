@@ -38,6 +38,7 @@ import trio
 from .._models import Credentials
 from .._transport import MemoryConnector, MemoryTransport
 from ._accounts import SimAccount, as_account
+from ._connect_limit import ConnectLimit
 from ._connection import ConnectionServices, SimConnection
 from ._emits import Emit
 from ._engine import Exchange
@@ -48,7 +49,7 @@ from ._http import HttpServer, RestMemoryTransport, answer_rest
 from ._hub import ConnectionHub, LiveConnections
 from ._links import Link, MemoryLink
 from ._rest import RestApi
-from ._rules import path_kind
+from ._rules import BOOK_KEEPALIVE_S, path_kind
 from ._trade_ops import RateLimitShape
 
 log = logging.getLogger("okx_trio.simulator")
@@ -136,6 +137,8 @@ class Simulator:
         conn_count_limit: connections per account that may subscribe to one
             counted private channel (``orders``, ``account``...; OKX: 30); more
             get ``channel-conn-count-error``. Settable.
+        connect_limit: new WebSocket connections admitted per IP address in any
+            second (OKX: 3), ``None`` for no limit. Settable.
     """
 
     def __init__(
@@ -150,6 +153,9 @@ class Simulator:
         strict_inst_id_code: bool,
         idle_timeout: float | None,
         elp_names: bool = False,
+        book_snapshots: bool = True,
+        book_keepalive: float | None = BOOK_KEEPALIVE_S,
+        connect_limit: int | None = None,
         frame_log_size: int | None = 100_000,
     ) -> None:
         self.accounts = list(accounts)
@@ -165,6 +171,7 @@ class Simulator:
             rate_limit_shape=rate_limit_shape,
             strict_inst_id_code=strict_inst_id_code,
             elp_names=elp_names,
+            book_snapshots=book_snapshots,
             now_ms=lambda: self._now_ms(),
         )
         self._connections = LiveConnections(random.Random(seed))
@@ -172,8 +179,11 @@ class Simulator:
         self.frames = FrameLog(frame_log_size)
         self.orders = Orders(self.engine)
         self._hub = ConnectionHub(
-            self._connections, faults=self.faults, book_heartbeat=self.engine.book_heartbeat
+            self._connections, faults=self.faults, book_heartbeat=self.engine.book_heartbeat,
+            book_keepalive=book_keepalive,
         )
+        self._connect_limit: ConnectLimit | None = None
+        self.connect_limit = connect_limit
         self._services = ConnectionServices(
             exchange=self.engine,
             faults=self.faults,
@@ -216,6 +226,23 @@ class Simulator:
         self._hub.conn_count_limit = value
 
     @property
+    def connect_limit(self) -> int | None:
+        """New WebSocket connections per IP and second (see the class docstring)."""
+        return None if self._connect_limit is None else self._connect_limit.limit
+
+    @connect_limit.setter
+    def connect_limit(self, value: int | None) -> None:
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 1):
+            raise ValueError("connect_limit must be an int >= 1 or None")
+        self._connect_limit = None if value is None else ConnectLimit(value)
+
+    def _admit_connection(self, peer: str) -> bool:
+        """Count a new WebSocket connection of ``peer``: False when over the limit."""
+        limit = self._connect_limit
+        return limit is None or limit.admit(peer, trio.current_time())
+
+    @property
     def connections(self) -> list[SimConnection]:
         """The live connections."""
         return self._connections.all()
@@ -254,7 +281,10 @@ class Simulator:
         if self._nursery is None or self._closed:
             raise RuntimeError("the simulator is not running")
         connector = SimMemoryConnector(self._serve_memory, self._nursery)
-        connector.refuse = self.faults.take_refusal
+        # In-memory connections all come from one "address".
+        connector.refuse = lambda: (
+            self.faults.take_refusal() or not self._admit_connection("memory")
+        )
         connector.rest_transport = self.rest_transport()
         return connector
 
@@ -305,7 +335,6 @@ class Simulator:
                     log.exception("simulator market step failed")
                 continue
             self._hub.deliver(emits)
-            self._hub.heartbeats()
 
     async def _serve_link(self, link: Link, raw_path: str) -> None:
         kind = path_kind(raw_path)
@@ -365,6 +394,9 @@ async def open_simulator(
     checksum: bool = False,
     strict_inst_id_code: bool = True,
     elp_names: bool = False,
+    book_snapshots: bool = True,
+    book_keepalive: float | None = BOOK_KEEPALIVE_S,
+    connect_limit: int | None = 3,
     idle_timeout: float | None = 30.0,
     market_interval: float | None = 0.1,
     instruments: Sequence[InstrumentSpec] | None = None,
@@ -399,6 +431,22 @@ async def open_simulator(
             (``books-elp``, ``ordType: elp``, ``isElpTakerAccess``) as the RPI
             ones; by default they are refused (60018, 51000) or ignored. What
             OKX answers to them now is unconfirmed.
+        book_snapshots: a fresh subscription to ``books``, ``books-l2-tbt`` or
+            ``books50-l2-tbt`` gets an initial snapshot. OKX announced it would
+            stop sending them (demo May 2026, production August 2026) but its
+            channel page still describes them; ``False`` sends updates only, so
+            a client must sync from ``GET /api/v5/market/books`` (whose ``seqId``
+            continues the channels' sequence) as OKX's recipe says.
+        book_keepalive: seconds a subscribed book channel stays quiet before its
+            keepalive (an empty update with ``seqId == prevSeqId``; ``books5`` and
+            ``bbo-tbt`` their snapshot again); OKX documents "around 60 seconds".
+            ``None``: never. A client that never pings is still closed after
+            ``idle_timeout`` (4004), as on OKX.
+        connect_limit: new WebSocket connections per IP address in any second
+            (OKX: 3); more are refused with HTTP 429 on the upgrade (in-memory
+            connections: ``TransportConnectError``). What OKX answers is
+            unconfirmed. ``None``: no limit (for tests that connect many
+            clients at once; settable as ``Simulator.connect_limit``).
         idle_timeout: close connections that got nothing for this long (4004);
             ``None`` disables it.
         market_interval: seconds between market steps; ``None``: no market task.
@@ -424,6 +472,7 @@ async def open_simulator(
     if rate_limit_shape not in ("top-level", "item"):
         raise ValueError("rate_limit_shape must be 'top-level' or 'item'")
     _check_number(idle_timeout, "idle_timeout")
+    _check_number(book_keepalive, "book_keepalive")
     _check_number(market_interval, "market_interval")
     if frame_log_size is not None and (
         isinstance(frame_log_size, bool) or not isinstance(frame_log_size, int)
@@ -441,6 +490,9 @@ async def open_simulator(
         strict_inst_id_code=strict_inst_id_code,
         idle_timeout=idle_timeout,
         elp_names=elp_names,
+        book_snapshots=book_snapshots,
+        book_keepalive=book_keepalive,
+        connect_limit=connect_limit,
         frame_log_size=frame_log_size,
     )
 
@@ -453,6 +505,7 @@ async def open_simulator(
             serve_link=sim._serve_link,
             refuse=sim.faults.take_refusal,
             ssl_context=server_ssl,
+            admit=sim._admit_connection,
         )
         # The user's exception (or cancellation) from the block is re-raised
         # as is after the nursery has shut down, never wrapped in a group.
@@ -469,6 +522,7 @@ async def open_simulator(
             sim.rest_url = f"{'https' if tls else 'http'}://{url_host}:{sim.port}"
             if market_interval is not None:
                 nursery.start_soon(sim._market_loop, market_interval)
+            nursery.start_soon(sim._hub.run_keepalive)
             try:
                 yield sim
             except GeneratorExit:

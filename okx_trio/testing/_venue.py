@@ -45,10 +45,16 @@ class Instrument:
         self.min_mid_ticks = 20 * self.grid
         self.synth_top: dict[bool, int] = {}
         self.book = Book(self.tick * self.grid)
+        books_seq = rng.randint(10_000, 5_000_000)
+        rng.randint(10_000, 5_000_000)  # was books50's own start: kept, so seeds replay
         self.feeds = {
-            "books": BookFeed(400, rng.randint(10_000, 5_000_000)),
-            "books50-l2-tbt": BookFeed(50, rng.randint(10_000, 5_000_000)),
+            # books first: books50-l2-tbt follows its seqId (one sequence per instrument).
+            "books": BookFeed(400, books_seq),
+            "books50-l2-tbt": BookFeed(50, books_seq),
         }
+        self.rpi_seq = books_seq * 7 % 4_990_000 + 10_000
+        """``books-rpi``'s own ``seqId`` (its REST twin returns it)."""
+        self.rpi_reset_pending = False
         self.trade_seq = rng.randint(100_000_000, 900_000_000)
         self.public_trade_seq = rng.randint(1_000, 100_000)
         self.last: Decimal = start

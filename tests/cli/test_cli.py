@@ -19,7 +19,9 @@ import trio
 from trio_websocket import open_websocket_url
 
 import okx_trio
+import okx_trio.testing
 from okx_trio._cli import build_parser, main
+from okx_trio.testing._probe import open_probe
 
 # A child started from a shell's background job inherits SIGINT ignored, and
 # Python then never raises KeyboardInterrupt: restore the default before exec
@@ -229,3 +231,68 @@ def test_demo_gets_its_own_arguments(capsys: pytest.CaptureFixture[str]) -> None
         main(["demo", "--help"])
     assert info.value.code == 0
     assert "--duration" in capsys.readouterr().out
+
+
+class _Url:
+    """What ``open_probe`` needs of a simulator: its base URL."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+
+
+_ORDER = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
+          "px": "30000", "sz": "0.001"}
+
+
+async def test_simulator_account_and_fidelity_flags() -> None:
+    creds = okx_trio.testing.DEFAULT_CREDENTIALS
+    buf = bytearray()
+    args = ("simulator", "--port", "0", "--market-interval", "0", "--loose-inst-id-code",
+            "--vip-level", "4", "--portfolio-margin", "--mmp", "--no-book-snapshots",
+            "--connect-limit", "0", "--book-keepalive", "0")
+    async with _cleanup(await _start(*args)) as p:
+        await _read_until(p, b"ready\n", buf)
+        info = _info(buf.decode())
+        assert info["inst_id_code"] == "loose"
+        sim = _Url(info["base_url"])
+        with trio.fail_after(20):
+            for _ in range(4):  # --connect-limit 0: no limit
+                async with open_probe(sim, "public") as probe:  # type: ignore[arg-type]
+                    await probe.send("ping")
+                    assert await probe.recv() == "pong"
+            async with open_probe(sim, "private") as probe:  # type: ignore[arg-type]
+                await probe.login(creds)
+                await probe.send({"id": "o1", "op": "order", "args": [_ORDER]})
+                assert (await probe.expect_event(op="order"))["code"] == "0"  # loose
+                await probe.send({"id": "m1", "op": "mass-cancel", "args": [
+                    {"instType": "OPTION", "instFamily": "BTC-USD"}]})
+                assert (await probe.expect_event(op="mass-cancel"))["code"] == "0"  # PM+MMP
+            async with open_probe(sim, "public") as probe:  # type: ignore[arg-type]
+                await probe.login(creds)
+                await probe.send({"op": "subscribe", "args": [{"channel": "books-l2-tbt",
+                                                               "instId": "BTC-USDT"}]})
+                assert (await probe.expect_event())["event"] == "subscribe"  # VIP 4
+                await probe.send("ping")
+                assert await probe.recv() == "pong"  # and no snapshot before it
+        p.send_signal(signal.SIGTERM)
+        code, _, err = await _finish(p, buf)
+    assert (code, err) == (0, "")
+
+
+async def test_simulator_is_strict_by_default() -> None:
+    buf = bytearray()
+    async with _cleanup(await _start("simulator", "--port", "0", "--market-interval", "0")) as p:
+        await _read_until(p, b"ready\n", buf)
+        sim = _Url(_info(buf.decode())["base_url"])
+        with trio.fail_after(20):
+            async with open_probe(sim, "private") as probe:  # type: ignore[arg-type]
+                await probe.login(okx_trio.testing.DEFAULT_CREDENTIALS)
+                await probe.send({"id": "o1", "op": "order", "args": [_ORDER]})
+                answer = await probe.expect_event(op="order")
+                assert (answer["code"], answer["data"][0]["sCode"]) == ("1", "50014")
+                await probe.send({"id": "m1", "op": "mass-cancel", "args": [
+                    {"instType": "OPTION", "instFamily": "BTC-USD"}]})
+                assert (await probe.expect_event(op="mass-cancel"))["code"] == "51411"
+        p.send_signal(signal.SIGTERM)
+        code, _, err = await _finish(p, buf)
+    assert (code, err) == (0, "")

@@ -281,8 +281,10 @@ def simulator_in_a_thread() -> Iterator[LiveSim]:
     box: list[Any] = []
 
     async def main() -> None:
+        # connect_limit=None: each example opens a connection at once, far beyond
+        # OKX's 3 per second; the fuzz is about what a connection sends, not pacing.
         async with open_simulator(accounts=[CREDS], market_interval=None, idle_timeout=None,
-                                  rate_limit=False) as sim, \
+                                  rate_limit=False, connect_limit=None) as sim, \
                 open_probe(sim, "private", memory=True) as watcher:
             assert (await watcher.login(CREDS))["code"] == "0"
             stop = trio.Event()

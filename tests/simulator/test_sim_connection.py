@@ -560,3 +560,16 @@ async def test_server_shutdown_closes_connections_with_1001() -> None:
             with pytest.raises(TransportClosed) as info:
                 await t.receive()
             assert info.value.code == 1001
+
+
+async def test_retired_books_elp_is_an_unknown_channel_unless_elp_names() -> None:
+    arg = {"channel": "books-elp", "instId": "BTC-USDT"}
+    with trio.fail_after(10):
+        async with simulator() as sim, open_probe(sim, "public") as p:
+            await p.send({"id": "e1", "op": "subscribe", "args": [arg]})
+            err = await p.expect_event()
+            assert (err["event"], err["code"], err["id"]) == ("error", "60018", "e1")
+            assert "books-elp" in err["msg"]
+        async with simulator(elp_names=True) as sim, open_probe(sim, "public") as p:
+            await p.send({"op": "subscribe", "args": [arg]})
+            assert (await p.expect_event())["event"] == "subscribe"

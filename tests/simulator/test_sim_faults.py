@@ -300,25 +300,64 @@ async def test_bad_checksum_differs_from_the_real_one(
         assert later["checksum"] != 0
 
 
-async def test_quiet_books_get_heartbeats(
+async def test_quiet_books_get_a_keepalive_after_about_60_s(
     autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async with (
-        simulator(market_interval=1.0, idle_timeout=30) as s,
-        open_probe(s, memory=True) as p,
-    ):
-        monkeypatch.setattr(s.engine, "market_step", list)
-        await p.send({"op": "subscribe", "args": [{"channel": "books", "instId": "BTC-USDT"}]})
-        snap = (await _collect_books(p, 1))[0]["data"][0]
-        beat = (await _collect_books(p, 1))[0]
+    # OKX: "If there are no updates to the depth for an extended period (Around 60
+    # seconds)", incremental channels get an empty update with seqId == prevSeqId,
+    # books5/bbo-tbt their snapshot again. The client pings to stay connected.
+    channels = ("books", "books5", "books-rpi")
+    with trio.fail_after(200):
+        async with (
+            simulator(market_interval=1.0, idle_timeout=30) as s,
+            open_probe(s, memory=True) as p,
+        ):
+            monkeypatch.setattr(s.engine, "market_step", list)  # a quiet market
+            t0 = trio.current_time()
+            await p.send({"op": "subscribe", "args": [
+                {"channel": c, "instId": "BTC-USDT"} for c in channels]})
+            snaps = {}
+            while len(snaps) < len(channels):
+                frame = await p.recv()
+                if is_push(frame):
+                    snaps[frame["arg"]["channel"]] = frame
+            beats: dict[str, tuple[float, dict[str, Any]]] = {}
+            while len(beats) < len(channels):
+                with trio.move_on_after(20):
+                    frame = await p.recv()
+                    if is_push(frame):
+                        beats[frame["arg"]["channel"]] = (trio.current_time() - t0, frame)
+                    continue
+                await p.send("ping")  # a live client pings in the quiet
+    for channel, (at, _) in beats.items():
+        assert 59.9 <= at <= 61.5, (channel, at)
+    for channel in ("books", "books-rpi"):
+        beat = beats[channel][1]
         item = beat["data"][0]
         assert beat["action"] == "update"
         assert (item["asks"], item["bids"]) == ([], [])
-        assert item["prevSeqId"] == item["seqId"] == snap["seqId"]
-        # Heartbeats count as data: the connection outlives the idle timeout.
-        with trio.move_on_after(100):
-            await p.wait_closed()
-            raise AssertionError("heartbeats must keep the connection open")
+        assert item["prevSeqId"] == item["seqId"] == snaps[channel]["data"][0]["seqId"]
+    assert "checksum" in beats["books"][1]["data"][0]
+    assert "checksum" not in beats["books-rpi"][1]["data"][0]
+    assert beats["books5"][1]["data"][0]["bids"] == snaps["books5"]["data"][0]["bids"]
+
+
+async def test_a_client_that_never_pings_is_closed_despite_book_subscriptions(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The keepalive comes after ~60 s, so it does not save a client from OKX's
+    # 30 s idle close (4004): only its own pings do.
+    with trio.fail_after(200):
+        async with simulator(market_interval=1.0) as s, open_probe(s, memory=True) as p:
+            monkeypatch.setattr(s.engine, "market_step", list)
+            t0 = trio.current_time()
+            await p.send({"op": "subscribe", "args": [
+                {"channel": "books", "instId": "BTC-USDT"}]})
+            closed = await p.wait_closed()
+            assert (closed.code, closed.reason) == (4004, "No data received in 30s")
+            assert 29.9 <= trio.current_time() - t0 <= 30.5
+    assert not [f for f in p.received if is_push(f) and f["action"] == "update"], (
+        "no keepalive before 60 s")
 
 
 async def test_clock_offset_moves_the_exchange_clock(

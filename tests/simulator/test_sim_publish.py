@@ -187,3 +187,110 @@ def test_initial_pushes_private_and_misc(ex: Exchange) -> None:
                                      "sprdId": "BTC-USDT_BTC-USDT-SWAP"})
     assert len(sp.data[0]["bids"][0]) == 3
     assert ex.initial_pushes(None, {"channel": "trades", "instId": "BTC-USDT"}) == []
+
+
+def _sync_from_rest(
+    ex: Exchange, clock: Clock, channel: str, depth: int, rest: Callable[..., dict[str, Any]]
+) -> Replica:
+    """OKX's recipe without a snapshot: buffer the updates, take the REST snapshot,
+    drop the updates it already holds; the first one kept must straddle it."""
+    buffered = []
+    for _ in range(3):
+        clock.t += 100
+        buffered += books_updates(ex.market_step(), "BTC-USDT", channel)
+    first_prev = buffered[0]["prevSeqId"]
+    snap = rest("BTC-USDT", 400, clock.t)
+    assert isinstance(snap["seqId"], int)
+    assert snap["seqId"] >= first_prev  # else OKX says: fetch again
+    kept = [u for u in buffered if u["seqId"] > snap["seqId"]]
+    replica = Replica({"bids": snap["bids"][:depth], "asks": snap["asks"][:depth],
+                       "seqId": snap["seqId"], "prevSeqId": -1})
+    if kept:
+        assert kept[0]["prevSeqId"] <= snap["seqId"] < kept[0]["seqId"]
+        replica.seq = kept[0]["prevSeqId"]
+    for upd in kept:
+        replica.apply(upd)
+    for _ in range(20):
+        clock.t += 100
+        for upd in books_updates(ex.market_step(), "BTC-USDT", channel):
+            replica.apply(upd)
+    return replica
+
+
+@pytest.mark.parametrize(("channel", "depth"), [("books", 400), ("books-l2-tbt", 400),
+                                                ("books50-l2-tbt", 50)])
+def test_book_channels_sync_from_the_rest_snapshot(
+    channel: str, depth: int, make_exchange: Callable[..., Exchange], clock: Clock
+) -> None:
+    # books, books-l2-tbt and books50-l2-tbt share one seqId sequence, the one
+    # GET /api/v5/market/books returns, so each can sync from it (OKX's recipe
+    # for when the initial snapshot is gone).
+    ex = make_exchange(seed=21, book_snapshots=False)
+    assert ex.initial_pushes(None, {"channel": channel, "instId": "BTC-USDT"}) == []
+    replica = _sync_from_rest(ex, clock, channel, depth, ex.rest.books)
+    bids, asks = ex.book("BTC-USDT")
+    rb, ra = replica.sides()
+    assert [(lvl[0], lvl[1]) for lvl in rb] == bids[:depth]
+    assert [(lvl[0], lvl[1]) for lvl in ra] == asks[:depth]
+
+
+def test_books50_follows_the_books_sequence(
+    make_exchange: Callable[..., Exchange], clock: Clock
+) -> None:
+    ex = make_exchange(seed=8)
+    seen = 0
+    for _ in range(30):
+        clock.t += 100
+        emits = ex.market_step()
+        for upd in books_updates(emits, "BTC-USDT", "books50-l2-tbt"):
+            (books,) = books_updates(emits, "BTC-USDT")
+            assert upd["seqId"] == books["seqId"]
+            seen += 1
+    assert seen > 5
+
+
+def test_books_rpi_channel_and_rest_twin(
+    make_exchange: Callable[..., Exchange], clock: Clock
+) -> None:
+    ex = make_exchange(seed=13, book_snapshots=False)
+    # books-rpi documents its initial full push: it comes whatever book_snapshots says.
+    (snap,) = ex.initial_pushes(None, {"channel": "books-rpi", "instId": "BTC-USDT"})
+    assert (snap.channel, snap.action) == ("books-rpi", "snapshot")
+    item = snap.data[0]
+    assert set(item) == {"asks", "bids", "ts", "prevSeqId", "seqId"}  # no checksum
+    assert item["prevSeqId"] == -1
+    books = ex.rest.books("BTC-USDT", 400, T0)
+    assert item["seqId"] != books["seqId"]  # a sequence of its own
+    # [price, totalQty, nonRpiQty, count]: no RPI liquidity, so nonRpiQty == totalQty.
+    assert item["bids"] == [[p, s, s, c] for p, s, _, c in books["bids"]]
+    replica = Replica(item)
+    for _ in range(20):
+        clock.t += 100
+        for upd in books_updates(ex.market_step(), "BTC-USDT", "books-rpi"):
+            assert "checksum" not in upd
+            assert all(lvl[1] == lvl[2] for lvl in upd["bids"] + upd["asks"])
+            replica.apply(upd)
+    rest = ex.rest.books_rpi("BTC-USDT", 400, clock.t)
+    assert rest["seqId"] == replica.seq
+    rb, ra = replica.sides()
+    assert (rest["bids"], rest["asks"]) == (rb, ra)
+    assert len(ex.rest.books_rpi("BTC-USDT", 1, clock.t)["asks"]) == 1
+    # A sequence reset reaches books-rpi too; its keepalive is empty and unchained.
+    ex.reset_book_sequence("BTC-USDT")
+    clock.t += 100
+    (upd,) = books_updates(ex.market_step(), "BTC-USDT", "books-rpi")
+    assert upd["seqId"] < upd["prevSeqId"] == replica.seq
+    beat = ex.book_heartbeat("BTC-USDT", "books-rpi")
+    assert beat is not None
+    assert beat.data[0] == {"asks": [], "bids": [], "ts": beat.data[0]["ts"],
+                            "prevSeqId": upd["seqId"], "seqId": upd["seqId"]}
+
+
+def test_without_book_snapshots_other_channels_still_start_with_one(
+    make_exchange: Callable[..., Exchange],
+) -> None:
+    ex = make_exchange(book_snapshots=False)
+    for channel in ("books", "books-l2-tbt", "books50-l2-tbt"):
+        assert ex.initial_pushes(None, {"channel": channel, "instId": "BTC-USDT"}) == []
+    for channel in ("books5", "bbo-tbt", "tickers", "books-rpi"):
+        assert ex.initial_pushes(None, {"channel": channel, "instId": "BTC-USDT"}), channel

@@ -328,3 +328,55 @@ async def test_sprd_orders_pending() -> None:
                 assert (status, body["code"], body["data"]) == (400, "51000", []), query
             status, body = await get(client, target)
             assert (status, body["code"]) == (401, "50103")
+
+
+async def test_instruments_need_a_family_for_options_and_a_series_for_events() -> None:
+    # OKX: instFamily (or uly) is required for OPTION, seriesId for EVENTS; the 50015
+    # body was seen with HTTP 400 (its 400 bodies carry "data": []).
+    async with open_simulator(market_interval=None) as sim, memory_client(sim) as client:
+        status, body = await get(client, "/api/v5/public/instruments?instType=OPTION")
+        assert (status, body) == (400, {"code": "50015", "msg": "Either parameter uly or "
+                                        "instFamily is required", "data": []})
+        for query in ("instFamily=BTC-USD", "uly=BTC-USD"):
+            status, body = await get(client, f"/api/v5/public/instruments?instType=OPTION&"
+                                              f"{query}")
+            assert status == 200
+            assert {i["instFamily"] for i in body["data"]} == {"BTC-USD"}
+            assert len(body["data"]) == 3
+        status, body = await get(client, "/api/v5/public/instruments?instType=EVENTS")
+        assert (status, body) == (400, {"code": "50014", "msg": "Parameter seriesId can not "
+                                        "be empty.", "data": []})
+        status, body = await get(client, "/api/v5/public/instruments?instType=EVENTS&"
+                                          "seriesId=BTC-ABOVE-DAILY")
+        assert (status, body["code"], body["data"]) == (200, "0", [])
+
+
+async def test_books_rpi_endpoint() -> None:
+    async with open_simulator(market_interval=None) as sim, memory_client(sim) as client:
+        status, body = await get(client, "/api/v5/market/books-rpi?instId=BTC-USDT")
+        assert (status, body["code"]) == (200, "0")
+        (book,) = body["data"]
+        assert set(book) == {"asks", "bids", "ts", "seqId"}
+        assert isinstance(book["seqId"], int)
+        assert len(book["bids"]) == len(book["asks"]) == 1  # sz defaults to 1
+        _, total, non_rpi, count = book["bids"][0]
+        assert total == non_rpi
+        assert count.isdigit()
+        _, body = await get(client, "/api/v5/market/books-rpi?instId=BTC-USDT&sz=400")
+        deep = body["data"][0]
+        assert deep["bids"][0] == book["bids"][0]
+        assert len(deep["bids"]) > 50
+        _, books = await get(client, "/api/v5/market/books?instId=BTC-USDT&sz=400")
+        assert [lvl[:2] for lvl in deep["bids"]] == [lvl[:2] for lvl in books["data"][0]["bids"]]
+        status, body = await get(client, "/api/v5/market/books-rpi")
+        assert (status, body["code"]) == (400, "50014")
+        status, body = await get(client, "/api/v5/market/books-rpi?instId=NOPE-USDT")
+        assert (status, body["code"], body["msg"]) == (
+            200, "51001", "Instrument ID, Instrument ID code or Spread ID doesn't exist.")
+        async with open_probe(sim, "public", memory=True) as p:
+            await p.send({"op": "subscribe", "args": [{"channel": "books-rpi",
+                                                       "instId": "BTC-USDT"}]})
+            snap = await p.expect(lambda f: isinstance(f, dict) and "data" in f)
+        assert snap["action"] == "snapshot"
+        assert snap["data"][0]["seqId"] == deep["seqId"]
+        assert snap["data"][0]["bids"] == deep["bids"]
