@@ -31,8 +31,11 @@ What the engine models:
   per-op rate limits and ``expTime``;
 * every push the state changes cause: ``orders``, ``fills``, ``account``,
   ``positions``, ``balance_and_position``, ``sprd-orders``, ``sprd-trades``,
-  ``trades``, ``trades-all``, ``books`` (seqId chained, optional CRC32),
-  ``books5``, ``bbo-tbt``, ``tickers`` and the spread public channels.
+  ``trades``, ``trades-all``, ``books``, ``books-l2-tbt``, ``books50-l2-tbt``
+  (one seqId sequence, optional CRC32, initial snapshot optional), ``books-rpi``,
+  ``books5``, ``bbo-tbt``, ``tickers`` and the spread public channels;
+* accounts as OKX judges them (:class:`~._accounts.SimAccount`): a User ID
+  shared by API keys, fee tier, Portfolio Margin mode and the MMP privilege.
 
 Where OKX's behaviour is undocumented the modules say which reading they take.
 """
