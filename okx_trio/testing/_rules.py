@@ -282,6 +282,7 @@ REST_LIMITS: dict[str, tuple[int, int, str | None]] = {
     "GET /api/v5/market/tickers": (20, 2000, None),
     "GET /api/v5/market/ticker": (20, 2000, None),
     "GET /api/v5/market/books": (40, 2000, None),
+    "GET /api/v5/market/books-rpi": (20, 2000, None),
     "GET /api/v5/market/candles": (40, 2000, None),
     "GET /api/v5/market/history-candles": (20, 2000, None),
     "GET /api/v5/market/trades": (100, 2000, None),
@@ -314,7 +315,7 @@ REST_LIMITS: dict[str, tuple[int, int, str | None]] = {
 count): per IP for public endpoints (the simulator counts all their callers
 together, as one IP), per account for private ones. The trade POSTs count on the
 trade ops' windows (:data:`RATE_LIMITS`), which OKX shares between REST and
-WebSocket. ``market/books-rpi`` and ``asset/currencies`` are not limited here."""
+WebSocket. ``asset/currencies`` is not limited here."""
 
 REST_TRADE_OPS: dict[str, str] = {
     "/api/v5/trade/order": "order",

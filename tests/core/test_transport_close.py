@@ -30,8 +30,10 @@ BUSY = [{"channel": "tickers", "instId": "BTC-USDT"}, {"channel": "trades", "ins
 
 @asynccontextmanager
 async def busy_simulator() -> AsyncIterator[Simulator]:
+    # connect_limit=None: these races open up to 20 raw connections back to back,
+    # beyond OKX's 3 per second; they are about closing, not connection pacing.
     async with open_simulator(market_interval=0.002, instruments=spot_only(),
-                              rate_limit=False) as sim:
+                              rate_limit=False, connect_limit=None) as sim:
         yield sim
 
 
