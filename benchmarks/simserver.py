@@ -1,7 +1,7 @@
 """okx_trio's simulator as the second benchmark server, in its own process.
 
 ``python -m benchmarks.simserver`` runs ``open_simulator`` with its rate
-limits off, no market walk and no idle timeout, prints
+and connection limits off, no market walk and no idle timeout, prints
 ``READY <port> {"code": <instIdCode of BTC-USDT>}`` and obeys the commands of
 ``server.py`` on stdin (``stats``, ``quit``; ``push`` is refused: the simulator
 has no bulk push mode, so only the order round trips run against it). Orders are
@@ -52,8 +52,10 @@ def _reply(obj: dict[str, object]) -> None:
 
 async def main() -> None:
     """Serve until ``quit`` or the end of stdin."""
+    # Benchmarks open their clients back to back: OKX's 3 new connections per
+    # second would time the pacing, not the clients (as the rate limits would).
     async with open_simulator(accounts=[CREDS], rate_limit=False, market_interval=None,
-                              idle_timeout=None) as sim:
+                              idle_timeout=None, connect_limit=None) as sim:
         code = sim.engine.instruments["BTC-USDT"].spec.inst_id_code
         sys.stdout.write(f"READY {sim.port} {json.dumps({'code': code})}\n")
         sys.stdout.flush()
