@@ -418,7 +418,9 @@ class Faults:
     # -- order-book faults -----------------------------------------------------
 
     def book_gap(self, inst_id: str) -> None:
-        """Skip the next incremental book update of ``inst_id``.
+        """Skip the next incremental book update of ``inst_id`` that some connection
+        subscribes to (the first of ``books``, ``books-l2-tbt``, ``books-rpi``,
+        ``books50-l2-tbt`` with a subscriber, in that order).
 
         Subscribers then see an update whose ``prevSeqId`` is not the last
         ``seqId`` they got: a sequence gap.
