@@ -200,32 +200,40 @@ class WsClient:
         return self._core.subscriptions().subscribe(*args, buffer_size=buffer_size)
 
     def order_book(self, inst_id: str, *, channel: str = "books",
-                   snapshot_timeout: float | None = None
+                   snapshot_timeout: float | None = None, max_buffer: int | None = None,
                    ) -> AbstractAsyncContextManager[LiveOrderBook]:
         """A locally maintained, sequence-checked order book (async context manager).
 
         Entering returns once the book holds its first snapshot; it yields a
-        :class:`LiveOrderBook`.
+        :class:`LiveOrderBook`. The snapshot is the subscription's WebSocket
+        snapshot when OKX sends one, else a REST snapshot joined to the
+        updates (OKX's recipe); every later rebuild (a gap, a reset, a checksum
+        mismatch) uses REST and costs no subscribe/unsubscribe frame.
 
         Args:
             inst_id: the instrument, e.g. ``"BTC-USDT"``.
             channel: ``books`` (400 levels), ``books5``, ``bbo-tbt``,
                 ``books-l2-tbt``, ``books50-l2-tbt`` (these two log in on the
-                public connection and need credentials). ``books-elp`` is
-                retired (``ValueError`` naming ``books-rpi``).
-            snapshot_timeout: seconds to wait for a WebSocket snapshot before
-                using ``GET /api/v5/market/books`` (``books``,
-                ``books-l2-tbt``) or subscribing again (other channels);
-                default 2.
+                public connection and need credentials) or ``books-rpi``
+                (with Retail Price Improvement orders; sizes are ``totalQty``,
+                ``non_rpi_bids``/``non_rpi_asks`` give ``nonRpiQty``).
+                ``books-elp`` is retired (``ValueError`` naming ``books-rpi``).
+            snapshot_timeout: seconds a fresh subscription waits, in silence,
+                for a WebSocket snapshot before taking a REST snapshot; an
+                update arriving first ends the wait at once. Default 2.
+            max_buffer: most updates held while a REST snapshot is fetched;
+                beyond it they are dropped, readers get ``Gap("resync")`` and
+                the resync restarts. Default 10 000.
 
         Raises:
             SubscriptionError: the exchange refused the subscription.
             OkxRequestTimeout, OkxNotSent: no ack or no snapshot in time.
-            ValueError, TypeError: bad ``inst_id``/``channel``, or a VIP
+            ValueError, TypeError: bad ``inst_id``/``channel``/options, or a VIP
                 channel without credentials.
         """
         return self._core.books().order_book(inst_id, channel=channel,
-                                             snapshot_timeout=snapshot_timeout)
+                                             snapshot_timeout=snapshot_timeout,
+                                             max_buffer=max_buffer)
 
     def statistics(self) -> ClientStatistics:
         """Counts of pending requests, live connections, reconnects and subscriptions."""

@@ -57,6 +57,7 @@ __all__ = [
     "REST_PAGES",
     "REST_TRADE_OPS",
     "RETIRED_CHANNELS",
+    "RPI_BOOK_CHANNELS",
     "SERIES_INST_TYPES",
     "SINGLE_OF_BATCH",
     "SPREAD_OPS",
@@ -286,8 +287,15 @@ BOOK_CHANNEL_DEPTHS: Final[Mapping[str, int]] = {
 """Levels per side of each order-book channel."""
 FULL_BOOK_CHANNELS: Final = frozenset({"books5", "bbo-tbt"})
 """Book channels whose every push is the whole book (no ``action``, no ``prevSeqId``)."""
-REST_BOOK_CHANNELS: Final = frozenset({"books", "books-l2-tbt"})
-"""Book channels whose sequence matches ``GET /api/v5/market/books``."""
+REST_BOOK_CHANNELS: Final = frozenset({"books", "books-l2-tbt", "books50-l2-tbt", "books-rpi"})
+"""Incremental book channels a REST snapshot synchronises: OKX's changelog (the
+initial-snapshot removal) names ``GET /api/v5/market/books`` for ``books``,
+``books-l2-tbt`` and ``books50-l2-tbt``; ``books-rpi`` pairs with
+``GET /api/v5/market/books-rpi`` ("sequencing parity" with the channel)."""
+RPI_BOOK_CHANNELS: Final = frozenset({"books-rpi"})
+"""Book channels with Retail Price Improvement levels ``[px, totalQty, nonRpiQty,
+count]``, synchronised from ``GET /api/v5/market/books-rpi``."""
+
 
 # ---------------------------------------------------------------------------
 # Limits and budgets

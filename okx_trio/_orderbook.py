@@ -2,7 +2,7 @@
 
 No I/O and no trio here: :class:`BookState` is fed the data items of the
 ``books``, ``books5``, ``bbo-tbt``, ``books-l2-tbt``, ``books50-l2-tbt`` and
-``books-elp`` channels and answers with an :class:`ApplyResult`; the caller
+``books-rpi`` channels and answers with an :class:`ApplyResult`; the caller
 (the client's ``order_book()``) decides what to do about a resync.
 
 Rules (OKX's order-book documentation):
@@ -16,12 +16,23 @@ Rules (OKX's order-book documentation):
   the channel's depth.
 * ``books5`` and ``bbo-tbt`` pushes are whole books (no ``action``).
 * The CRC32 checksum is verified only when the pushed value is non-zero
-  (OKX sends 0 since June 2026).
+  (OKX sends 0 since June 2026; ``books-rpi`` has none).
 * Nothing malformed is believed: an item that is not an object, a level that
   is not ``[px, sz, ...]`` with plain ASCII decimal strings (the rules of
   ``_formats``), a negative size (``NaN`` and the like are not decimals), or a
   sequence number or checksum that is not an integer raises ``ValueError``
   before the book changes, so the caller resynchronises.
+* ``books-rpi`` levels are ``[px, totalQty, nonRpiQty, count]``: ``bids`` and
+  ``asks`` carry ``totalQty`` (the whole size, Retail Price Improvement orders
+  included), ``non_rpi_bids``/``non_rpi_asks`` the ordinary part.
+
+Resynchronising from REST follows OKX's recipe: buffer the updates (the buffer
+must be one unbroken ``prevSeqId`` chain: a break restarts it), take a REST
+snapshot with ``seqId``, fetch again if it is older than the first buffered
+update's ``prevSeqId``, drop the buffered updates it covers (``seqId <=``
+the snapshot's), check that the first kept one satisfies ``prevSeqId <=
+snapshot seqId < seqId``, apply the rest. The buffer is capped
+(``max_buffer``): on overflow it is dropped and the resync starts over.
 
 Prices and sizes are kept as the strings received (the checksum is defined
 over them); :class:`OrderBook` exposes them as ``Decimal``.
@@ -38,9 +49,10 @@ from typing import Any, Final, Literal
 import attrs
 
 from ._formats import is_decimal, is_unsigned_decimal, wire_int
-from ._okx import BOOK_CHANNEL_DEPTHS, FULL_BOOK_CHANNELS
+from ._okx import BOOK_CHANNEL_DEPTHS, FULL_BOOK_CHANNELS, RPI_BOOK_CHANNELS
 
 __all__ = [
+    "DEFAULT_MAX_BUFFER",
     "ApplyResult",
     "BookState",
     "OrderBook",
@@ -48,9 +60,14 @@ __all__ = [
 ]
 
 _CHECKSUM_LEVELS: Final = 25
+DEFAULT_MAX_BUFFER: Final = 10_000
+"""Updates held at most while waiting for a REST snapshot (about 30 s of a busy
+tick-by-tick book); beyond it the buffer is dropped and the resync restarts."""
 
 ApplyStatus = Literal["applied", "heartbeat", "resync", "buffered", "stale"]
-ResyncReason = Literal["gap", "reset-invalid", "no-snapshot", "checksum", "stale-snapshot"]
+ResyncReason = Literal[
+    "gap", "reset-invalid", "no-snapshot", "checksum", "stale-snapshot", "overflow"
+]
 
 
 @attrs.frozen(slots=True)
@@ -62,9 +79,10 @@ class ApplyResult:
     * ``"applied"``: the book changed (snapshot or update);
     * ``"heartbeat"``: a keepalive, the book is unchanged and still valid;
     * ``"resync"``: the book can no longer be trusted; ``reason`` says why
-      (``"gap"``, ``"reset-invalid"``, ``"no-snapshot"``, ``"checksum"``, or
+      (``"gap"``, ``"reset-invalid"``, ``"no-snapshot"``, ``"checksum"``,
       ``"stale-snapshot"`` when a REST snapshot is older than the buffered
-      updates and must be fetched again);
+      updates and must be fetched again, or ``"overflow"`` when the buffer
+      reached ``max_buffer`` and was dropped: the resync starts over);
     * ``"buffered"``: a resync is in progress and the update was kept for later;
     * ``"stale"``: an update already covered by the REST snapshot was ignored.
     """
@@ -94,6 +112,7 @@ APPLIED: Final = ApplyResult("applied")
 HEARTBEAT: Final = ApplyResult("heartbeat")
 BUFFERED: Final = ApplyResult("buffered")
 STALE: Final = ApplyResult("stale")
+OVERFLOW: Final = ApplyResult("resync", "overflow")
 
 
 def okx_book_checksum(bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]]) -> int:
@@ -120,16 +139,17 @@ class _Side:
 
     ``prices`` (Decimal, ascending) and ``strs`` (the same prices as received)
     are parallel sorted lists kept with bisect; ``levels`` maps the price
-    string to ``(price, size string, count string)``. Replacing a size is a
-    dict lookup with no Decimal parsing; only inserts and deletes touch the
-    sorted lists.
+    string to ``(price, size string, count string, third field string)`` (the
+    third field is ``nonRpiQty`` on ``books-rpi``, a deprecated ``"0"``
+    elsewhere). Replacing a size is a dict lookup with no Decimal parsing;
+    only inserts and deletes touch the sorted lists.
     """
 
     __slots__ = ("_cache", "descending", "levels", "prices", "strs")
 
     def __init__(self, descending: bool) -> None:
         self.descending = descending
-        self.levels: dict[str, tuple[Decimal, str, str]] = {}
+        self.levels: dict[str, tuple[Decimal, str, str, str]] = {}
         self.prices: list[Decimal] = []
         self.strs: list[str] = []
         self._cache: list[tuple[Decimal, Decimal]] | None = None
@@ -142,7 +162,7 @@ class _Side:
 
     def load(self, raw_levels: Sequence[Sequence[str]]) -> None:
         """Replace the side with ``raw_levels`` (any order; zero sizes skipped)."""
-        levels: dict[str, tuple[Decimal, str, str]] = {}
+        levels: dict[str, tuple[Decimal, str, str, str]] = {}
         by_price: dict[Decimal, str] = {}
         for level in raw_levels:
             px, sz = level[0], level[1]
@@ -155,7 +175,7 @@ class _Side:
                 # Same price spelled differently: the later level wins.
                 del levels[old]
             by_price[price] = px
-            levels[px] = (price, sz, _count(level))
+            levels[px] = (price, sz, _count(level), _third(level))
         order = sorted(by_price)
         self.levels = levels
         self.prices = order
@@ -174,7 +194,7 @@ class _Side:
                 del self.prices[i]
                 del self.strs[i]
             else:
-                self.levels[px] = (current[0], sz, _count(level))
+                self.levels[px] = (current[0], sz, _count(level), _third(level))
             return
         price = _decimal(px, "price")
         i = bisect_left(self.prices, price)
@@ -186,13 +206,13 @@ class _Side:
                 del self.strs[i]
             else:
                 self.strs[i] = px
-                self.levels[px] = (price, sz, _count(level))
+                self.levels[px] = (price, sz, _count(level), _third(level))
             return
         if _is_zero(sz):
             return
         self.prices.insert(i, price)
         self.strs.insert(i, px)
-        self.levels[px] = (price, sz, _count(level))
+        self.levels[px] = (price, sz, _count(level), _third(level))
 
     def truncate(self, depth: int) -> None:
         """Keep only the ``depth`` best levels."""
@@ -231,11 +251,22 @@ class _Side:
             self._cache = [(levels[px][0], Decimal(levels[px][1])) for px in strs]
         return self._cache
 
+    def third_levels(self) -> list[tuple[Decimal, Decimal]]:
+        """``(price, third field)`` best first, levels whose third field is zero left out."""
+        levels = self.levels
+        strs = reversed(self.strs) if self.descending else self.strs
+        out = []
+        for px in strs:
+            third = levels[px][3]
+            if third and not _is_zero(third):
+                out.append((levels[px][0], Decimal(third)))
+        return out
+
     def best(self) -> tuple[Decimal, Decimal] | None:
         if not self.strs:
             return None
         px = self.strs[-1] if self.descending else self.strs[0]
-        price, sz, _ = self.levels[px]
+        price, sz, _, _ = self.levels[px]
         return (price, Decimal(sz))
 
 
@@ -255,6 +286,10 @@ def _decimal(value: str, what: str) -> Decimal:
 
 def _count(level: Sequence[str]) -> str:
     return level[3] if len(level) > 3 else ""
+
+
+def _third(level: Sequence[str]) -> str:
+    return level[2] if len(level) > 2 else ""
 
 
 class OrderBook:
@@ -304,6 +339,23 @@ class OrderBook:
     def asks(self) -> list[tuple[Decimal, Decimal]]:
         """Ask levels, best (lowest price) first. A new list on each call."""
         return list(self._asks.decimal_levels())
+
+    @property
+    def non_rpi_bids(self) -> list[tuple[Decimal, Decimal]]:
+        """Bid ``(price, nonRpiQty)`` levels, best first, on ``books-rpi``: the size an
+        order without ``rpiTakerAccess`` can take (levels of RPI orders only are left
+        out). On the other channels every level is ordinary: this is :attr:`bids`."""
+        if self.channel not in RPI_BOOK_CHANNELS:
+            return self.bids
+        return self._bids.third_levels()
+
+    @property
+    def non_rpi_asks(self) -> list[tuple[Decimal, Decimal]]:
+        """Ask ``(price, nonRpiQty)`` levels, best first, on ``books-rpi`` (see
+        :attr:`non_rpi_bids`); :attr:`asks` on the other channels."""
+        if self.channel not in RPI_BOOK_CHANNELS:
+            return self.asks
+        return self._asks.third_levels()
 
     @property
     def best_bid(self) -> tuple[Decimal, Decimal] | None:
@@ -394,6 +446,7 @@ class BookState:
         depth: int | None = None,
         *,
         book: OrderBook | None = None,
+        max_buffer: int = DEFAULT_MAX_BUFFER,
     ) -> None:
         """Create the state for one instrument and channel.
 
@@ -404,9 +457,13 @@ class BookState:
             depth: levels kept per side; default: the channel's depth.
             book: an :class:`OrderBook` (or subclass) to maintain; default: a
                 new one.
+            max_buffer: most updates held for a REST resync (see
+                :meth:`buffer`).
         """
         if depth is not None and depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
+        if isinstance(max_buffer, bool) or not isinstance(max_buffer, int) or max_buffer < 1:
+            raise ValueError(f"max_buffer must be an int >= 1, got {max_buffer!r}")
         self.inst_id = inst_id
         self.channel = channel
         self.book: OrderBook = book if book is not None else OrderBook(inst_id, channel, depth)
@@ -414,12 +471,22 @@ class BookState:
             self.book.depth = depth
         self.depth = self.book.depth
         self._full_book = channel in FULL_BOOK_CHANNELS
+        self._rpi = channel in RPI_BOOK_CHANNELS
         self._synced = False
         self._resyncing = False
+        self.max_buffer = max_buffer
         self._buffer: list[Mapping[str, Any]] = []
+        # seqId of the last update the buffer took in (or skipped: a reset), so
+        # the next one must chain to it.
+        self._buffer_seq: int | None = None
+        self._resets = 0
         # After a REST snapshot with no buffered continuation, the first live
         # update may straddle the snapshot (prevSeqId <= seqId_rest < seqId).
         self._rest_seq: int | None = None
+        self.overflows = 0
+        """Times the buffer reached ``max_buffer`` and was dropped."""
+        self.restarts = 0
+        """Times a broken chain (or a sequence reset) restarted the buffer."""
 
     @property
     def synced(self) -> bool:
@@ -460,6 +527,7 @@ class BookState:
         if action == "snapshot":
             self._resyncing = False
             self._buffer.clear()
+            self._buffer_seq = None
             self._rest_seq = None
             self._load(push_item)
             return self._verify(push_item)
@@ -476,28 +544,69 @@ class BookState:
         self._resyncing = True
         self._synced = False
         self._buffer.clear()
+        self._buffer_seq = None
         self._rest_seq = None
 
+    @property
+    def epoch(self) -> int:
+        """Sequence resets met while buffering so far.
+
+        Read it before requesting a REST snapshot and pass it to
+        :meth:`apply_rest_snapshot`: a snapshot asked for before a reset may
+        belong to the old sequence, whose ``seqId`` values cannot be compared
+        with the new ones.
+        """
+        return self._resets
+
     def buffer(self, push_item: Mapping[str, Any]) -> ApplyResult:
-        """Hold an update until :meth:`apply_rest_snapshot` (starts a resync if needed)."""
+        """Hold an update until :meth:`apply_rest_snapshot` (starts a resync if needed).
+
+        The buffer is kept one unbroken chain: an update whose ``prevSeqId`` is
+        not the last one's ``seqId`` (something was missed) starts it over from
+        that update, and a sequence reset (``seqId < prevSeqId``) empties it
+        (the snapshot must then come from after the reset). When the buffer
+        holds ``max_buffer`` updates it is dropped and ``resync`` with
+        ``"overflow"`` is returned: start the resync over.
+
+        Raises:
+            ValueError: the update is malformed (checked now, so it is refused
+                when it arrives, not when the REST snapshot is joined to it).
+        """
         push_item = _item(push_item)
-        # Checked now, so a malformed update is refused when it arrives, not
-        # when the REST snapshot is joined to the held ones.
-        _levels(push_item, "bids")
-        _levels(push_item, "asks")
-        _int_field(push_item, "seqId")
-        _int_field(push_item, "prevSeqId")
+        self._side(push_item, "bids")
+        self._side(push_item, "asks")
         if not self._resyncing:
             self.start_resync()
-        self._buffer.append(push_item)
+        seq = _int_field(push_item, "seqId")
+        prev = _int_field(push_item, "prevSeqId")
+        buf = self._buffer
+        if self._buffer_seq is not None and prev != self._buffer_seq:
+            buf.clear()
+            self.restarts += 1
+        if seq is not None and prev is not None and seq < prev:
+            buf.clear()
+            self._buffer_seq = seq
+            self._resets += 1
+            self.restarts += 1
+            return BUFFERED
+        if len(buf) >= self.max_buffer:
+            buf.clear()
+            self._buffer_seq = None
+            self.overflows += 1
+            return OVERFLOW
+        buf.append(push_item)
+        self._buffer_seq = seq
         return BUFFERED
 
-    def apply_rest_snapshot(self, snapshot_item: Mapping[str, Any]) -> ApplyResult:
+    def apply_rest_snapshot(
+        self, snapshot_item: Mapping[str, Any], *, epoch: int | None = None
+    ) -> ApplyResult:
         """Install a REST snapshot (``GET /api/v5/market/books`` item with ``seqId``).
 
         Buffered updates with ``seqId <= snapshot seqId`` are dropped; the first
         kept one must satisfy ``prevSeqId <= snapshot seqId < seqId``; the rest
-        are applied in order.
+        are applied in order. ``epoch``: :attr:`epoch` as read before the
+        snapshot was requested (a reset met since makes it stale).
 
         Returns:
             ``applied`` on success; ``resync`` with ``"stale-snapshot"`` when
@@ -518,8 +627,15 @@ class BookState:
                 if not self._resyncing:
                     self.start_resync()
                 return ApplyResult("resync", "stale-snapshot")
+        elif self._buffer_seq is not None and snap_seq < self._buffer_seq:
+            # Nothing buffered since a sequence reset, and the snapshot is older.
+            return ApplyResult("resync", "stale-snapshot")
+        if epoch is not None and epoch != self._resets:
+            # Asked for before a sequence reset: it may be of the old sequence.
+            return ApplyResult("resync", "stale-snapshot")
         pending = self._buffer
         self._buffer = []
+        self._buffer_seq = None
         self._resyncing = False
         self._load(snapshot_item)
         result = self._verify(snapshot_item)
@@ -534,6 +650,22 @@ class BookState:
 
     # -- internals ---------------------------------------------------------
 
+    def _side(self, item: Mapping[str, Any], key: str) -> Sequence[Sequence[str]]:
+        """The checked levels of one side; on ``books-rpi`` also ``nonRpiQty``, a
+        non-negative decimal string no greater than ``totalQty``."""
+        levels = _levels(item, key)
+        if self._rpi:
+            for level in levels:
+                if (len(level) < 3 or type(level[2]) is not str
+                        or not is_unsigned_decimal(level[2])
+                        or Decimal(level[2]) > Decimal(level[1])):
+                    raise ValueError(
+                        f"order book field {key!r}: a books-rpi level must be "
+                        f"[px, totalQty, nonRpiQty, count] with nonRpiQty <= totalQty, "
+                        f"got {level!r:.80}"
+                    )
+        return levels
+
     def _fail(self, reason: ResyncReason) -> ApplyResult:
         self._synced = False
         self._rest_seq = None
@@ -541,8 +673,10 @@ class BookState:
 
     def _load(self, item: Mapping[str, Any]) -> None:
         book = self.book
-        book._bids.load(_levels(item, "bids"))
-        book._asks.load(_levels(item, "asks"))
+        bids = self._side(item, "bids")
+        asks = self._side(item, "asks")  # both sides checked before either changes
+        book._bids.load(bids)
+        book._asks.load(asks)
         book._bids.truncate(self.depth)
         book._asks.truncate(self.depth)
         book.seq_id = _int_field(item, "seqId")
@@ -559,8 +693,8 @@ class BookState:
         book = self.book
         seq = _int_field(item, "seqId")
         prev = _int_field(item, "prevSeqId")
-        asks = _levels(item, "asks")
-        bids = _levels(item, "bids")
+        asks = self._side(item, "asks")
+        bids = self._side(item, "bids")
         rest_seq = self._rest_seq
         if rest_seq is not None and seq is not None:
             if seq <= rest_seq:

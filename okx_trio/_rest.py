@@ -217,24 +217,34 @@ class RestClient:
                              "give series_id (e.g. 'BTC-ABOVE-DAILY')")
         return await self._request("GET", "/api/v5/public/instruments", params=params)
 
-    async def get_order_book(self, inst_id: str, sz: int = 400) -> dict[str, Any]:
+    async def get_order_book(
+        self, inst_id: str, sz: int = 400, *, rpi: bool = False
+    ) -> dict[str, Any]:
         """``GET /api/v5/market/books``: an order-book snapshot (the first data item).
 
         The item is as received: ``asks``, ``bids`` (``[px, sz, "0", count]``),
-        ``ts`` and, where the server sends it, ``seqId``; feed it to
-        ``BookState.apply_rest_snapshot``.
+        ``ts`` and ``seqId`` (the sequence the book channels chain to); feed it
+        to ``BookState.apply_rest_snapshot``.
+
+        Args:
+            inst_id: the instrument.
+            sz: levels per side, 1-400.
+            rpi: ask ``GET /api/v5/market/books-rpi`` instead: the book with
+                Retail Price Improvement orders, levels ``[px, totalQty,
+                nonRpiQty, count]``, in the ``books-rpi`` channel's sequence.
 
         Raises:
-            ValueError: empty ``inst_id`` or ``sz`` not a positive int.
+            ValueError: empty ``inst_id`` or ``sz`` not an int from 1 to 400.
             OkxError: see the module docstring.
         """
         _need_str(inst_id, "inst_id")
-        if not isinstance(sz, int) or isinstance(sz, bool) or sz < 1:
-            raise ValueError(f"sz must be a positive int, got {sz!r}")
+        if not isinstance(sz, int) or isinstance(sz, bool) or not 1 <= sz <= 400:
+            raise ValueError(f"sz must be an int from 1 to 400, got {sz!r}")
+        path = "/api/v5/market/books-rpi" if rpi else "/api/v5/market/books"
         params = {"instId": inst_id, "sz": str(sz)}
-        data = await self._request("GET", "/api/v5/market/books", params=params)
+        data = await self._request("GET", path, params=params)
         if not data:
-            raise OkxProtocolError(f"GET /api/v5/market/books: no order book for {inst_id}")
+            raise OkxProtocolError(f"GET {path}: no order book for {inst_id}")
         return data[0]
 
     # -- signed endpoints ------------------------------------------------------

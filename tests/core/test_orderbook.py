@@ -316,13 +316,18 @@ def test_rest_snapshot_older_than_buffer_is_stale() -> None:
     assert state.book.seq_id == 20
 
 
-def test_rest_resync_gap_in_buffer() -> None:
+def test_rest_resync_gap_in_buffer_restarts_the_buffer() -> None:
     state = synced_state()
     state.start_resync()
     state.apply(item(12, 10), "update")
-    state.apply(item(20, 15), "update")  # 12 -> 15 missing
-    assert state.apply_rest_snapshot(rest_snapshot(12)) == ApplyResult("resync", "gap")
+    state.apply(item(20, 15), "update")  # 12 -> 15 missing: the buffer starts over at 20
+    assert state.buffered == 1
+    assert state.restarts == 1
+    # A snapshot between the two cannot be joined to what is left: fetch again.
+    assert state.apply_rest_snapshot(rest_snapshot(12)) == ApplyResult("resync", "stale-snapshot")
     assert not state.synced
+    assert state.apply_rest_snapshot(rest_snapshot(16)).applied
+    assert state.book.seq_id == 20
 
 
 def test_rest_snapshot_with_empty_buffer_then_straddling_live_update() -> None:

@@ -76,7 +76,7 @@ async def test_equal_to_the_simulator_after_10000_updates(
                 assert len(bids) > 50
 
 
-async def test_gap_detected_resubscribed_and_equal_again(
+async def test_gap_detected_resynchronised_from_rest_without_control_frames(
     autojump_clock: trio.testing.MockClock,
 ) -> None:
     async with sim_client(memory=True, market_interval=0.05,
@@ -90,10 +90,11 @@ async def test_gap_detected_resubscribed_and_equal_again(
                 assert seen[-1] is book
                 assert_equal_to_sim(book, sim)
                 assert book.statistics().resyncs == 1
-                assert book.statistics().rest_snapshots == 0
+                assert book.statistics().rest_snapshots == 1
+                # REST is preferred: the control budget (480/hour) is not touched.
                 books = [f["op"] for f in sim.frames.ops() if f["op"] != "login"
                          and f["args"][0]["channel"] == "books"]
-                assert books == ["subscribe", "unsubscribe", "subscribe"]
+                assert books == ["subscribe"]
 
 
 async def test_valid_sequence_reset_is_followed_without_resync(
@@ -192,19 +193,18 @@ async def test_book_joining_a_raw_books_subscription(
                 first = await raw.__anext__()
                 assert isinstance(first, okx_trio.Push)
                 assert first.action == "snapshot"
-                # The book needs a snapshot of its own: the arg is subscribed again and
-                # the raw reader is told where its stream was interrupted.
+                # The book needs a snapshot of its own: it takes REST's, so the raw
+                # reader's stream goes on uninterrupted.
                 async with client.order_book(INST) as book:
                     await caught_up(book, sim)
                     assert_equal_to_sim(book, sim)
-                    item = await raw.__anext__()
-                    while item != Gap("resync"):
+                    assert book.statistics().rest_snapshots == 1
+                    for _ in range(10):
                         item = await raw.__anext__()
-                    after = await raw.__anext__()
-                    assert isinstance(after, okx_trio.Push)
-                    assert after.action == "snapshot"
+                        assert isinstance(item, okx_trio.Push)
+                        assert item.action == "update"
                 ops = [f["op"] for f in sim.frames.ops() if f["args"][0] == arg]
-                assert ops == ["subscribe", "unsubscribe", "subscribe"]
+                assert ops == ["subscribe"]
 
 
 async def test_l2_tbt_book(autojump_clock: trio.testing.MockClock) -> None:
@@ -258,22 +258,29 @@ async def test_missing_snapshot_resynchronised_from_rest() -> None:
                 assert len(frames(sim, "subscribe", "books")) == 1
 
 
-async def test_resubscription_without_snapshot_falls_back_to_rest() -> None:
-    with trio.fail_after(30):
-        async with sim_client(memory=False, market_interval=0.02,
-                              instruments=spot_only()) as (sim, client), \
-                client.order_book(INST, snapshot_timeout=0.3) as book:
-            await caught_up(book, sim)
-            sim.faults.book_no_snapshot(INST)
-            sim.faults.book_gap(INST)
-            assert await next_gap(book) == Gap("resync")
-            seen = await caught_up(book, sim)
-            assert seen[-1] is book
-            assert_equal_to_sim(book, sim)
-            stats = book.statistics()
-            assert stats.resyncs == 1
-            assert stats.rest_snapshots == 1
-            assert len(frames(sim, "subscribe", "books")) == 2
+async def test_reconnect_without_snapshot_falls_back_to_rest(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with sim_client(memory=True, market_interval=0.02,
+                          instruments=spot_only()) as (sim, client):
+        with trio.fail_after(60):
+            async with client.order_book(INST) as book:
+                await caught_up(book, sim)
+                assert book.statistics().rest_snapshots == 0  # the WebSocket sent one
+                sim.faults.book_no_snapshot(INST)
+                sim.faults.drop("public")
+                assert await next_gap(book) == Gap("reconnect")
+                started = trio.current_time()
+                seen = await caught_up(book, sim)
+                # The new subscription's first push was an update: REST at once,
+                # without waiting out snapshot_timeout.
+                assert trio.current_time() - started < 1.0
+                assert seen[-1] is book
+                assert_equal_to_sim(book, sim)
+                stats = book.statistics()
+                assert stats.resyncs == 1
+                assert stats.rest_snapshots == 1
+                assert len(frames(sim, "subscribe", "books")) == 2
 
 
 # -- the checksum worked example of OKX's order-book documentation, through the whole client
