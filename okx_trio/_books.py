@@ -311,7 +311,7 @@ class _BookFeed:
     """
 
     def __init__(self, books: OrderBooks, arg: dict[str, str], key: Key,
-                 snapshot_timeout: float, max_buffer: int) -> None:
+                 snapshot_timeout: float, max_buffer: int = DEFAULT_MAX_BUFFER) -> None:
         self.books = books
         self.arg = arg
         self.key = key
