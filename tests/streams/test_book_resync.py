@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import bisect
 from decimal import Decimal
+from typing import Any
 
 import pytest
 import trio
 import trio.testing
 from support.books import BookVenue, venue_client
-from support.streams import sim_client, spot_only
+from support.streams import VIP4, sim_client, spot_only
 
 from okx_trio import Gap, LiveOrderBook
 from okx_trio._books import RESUBSCRIBE_BUDGET
@@ -280,3 +281,67 @@ async def test_control_frames_stay_under_budget_over_hours_of_failed_resyncs(
     busiest = max(bisect.bisect_left(frames, t + 3600) - i for i, t in enumerate(frames))
     assert busiest <= 2 * RESUBSCRIBE_BUDGET + 2 < CONTROL_BUDGET
     assert attempts > 1100  # it kept trying, at a bounded pace
+
+
+# -- the same against the simulator (book_snapshots=False: updates only, REST sync)
+
+
+def sim_levels(sim: Any, depth: int) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    bids, asks = sim.book(INST)
+    return bids[:depth], asks[:depth]
+
+
+@pytest.mark.parametrize("channel", ["books", "books-l2-tbt", "books50-l2-tbt"])
+async def test_simulator_without_snapshots_books_sync_from_rest(
+    autojump_clock: trio.testing.MockClock, channel: str
+) -> None:
+    async with sim_client(memory=True, market_interval=0.05, instruments=spot_only(),
+                          sim_options={"book_snapshots": False, **VIP4}) as (sim, client):
+        with trio.fail_after(60):
+            async with client.order_book(INST, channel=channel) as book:
+                assert book.statistics().rest_snapshots == 1
+                for _ in range(100):
+                    assert not isinstance(await book.__anext__(), Gap)
+                sim.faults.book_gap(INST)
+                while await book.__anext__() != Gap("resync"):
+                    pass
+                while not book.synced:
+                    await book.__anext__()
+                for _ in range(20):
+                    await book.__anext__()
+                # Caught up: the book equals the exchange's own (to its depth).
+                published = int(sim.engine.instruments[INST].feeds["books"].seq_id)
+                while book.seq_id != published:
+                    await book.__anext__()
+                    published = int(sim.engine.instruments[INST].feeds["books"].seq_id)
+                bids, asks = sim_levels(sim, book.depth)
+                assert book.raw_bids() == bids
+                assert book.raw_asks() == asks
+                stats = book.statistics()
+                assert (stats.resyncs, stats.rest_snapshots, stats.resubscribes) == (1, 2, 0)
+        subscribes = [f for f in sim.frames.ops("subscribe") if f["args"][0]["channel"] == channel]
+        assert len(subscribes) == 1
+
+
+async def test_simulator_books_rpi_gap_resynced_from_books_rpi_rest(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with sim_client(memory=True, market_interval=0.05,
+                          instruments=spot_only()) as (sim, client):
+        with trio.fail_after(60):
+            async with client.order_book(INST, channel="books-rpi") as book:
+                assert book.statistics().rest_snapshots == 0  # its initial push
+                for _ in range(50):
+                    await book.__anext__()
+                sim.faults.book_gap(INST)
+                while await book.__anext__() != Gap("resync"):
+                    pass
+                while not book.synced:
+                    await book.__anext__()
+                total = dict(book.bids)
+                assert book.non_rpi_bids
+                assert all(n <= total[p] for p, n in book.non_rpi_bids)
+                assert book.statistics().rest_snapshots == 1
+        subscribes = [f for f in sim.frames.ops("subscribe")
+                      if f["args"][0]["channel"] == "books-rpi"]
+        assert len(subscribes) == 1
