@@ -8,6 +8,8 @@ by ``import okx_trio``).
 
 from __future__ import annotations
 
+import logging as _logging
+
 from . import views as views
 from ._api_client import (
     WsApiClient as WsApiClient,
@@ -27,6 +29,7 @@ from ._exceptions import (
     OkxAuthError as OkxAuthError,
     OkxBatchError as OkxBatchError,
     OkxBatchProtocolError as OkxBatchProtocolError,
+    OkxConnectError as OkxConnectError,
     OkxConnectionLost as OkxConnectionLost,
     OkxError as OkxError,
     OkxInternalError as OkxInternalError,
@@ -103,6 +106,7 @@ __all__ = [
     "OkxAuthError",
     "OkxBatchError",
     "OkxBatchProtocolError",
+    "OkxConnectError",
     "OkxConnectionLost",
     "OkxError",
     "OkxInternalError",
@@ -136,6 +140,11 @@ __all__ = [
     "open_ws_api_client",
     "open_ws_client",
 ]
+
+# A library leaves logging to the application: without this handler, Python's
+# last-resort handler would print our warnings as bare lines without the logger's
+# name. Configure logging (docs/guide/sessions.md, "Logging") to see them.
+_logging.getLogger("okx_trio").addHandler(_logging.NullHandler())
 
 # Tracebacks and reprs say okx_trio.OkxRequestTimeout, not okx_trio._exceptions....
 for _name in __all__:

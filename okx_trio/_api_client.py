@@ -100,7 +100,8 @@ class WsApiClient:
     * ``OkxNotSent``: never reached the socket (deadline passed while queued or
       rate-limited, instrument list unavailable); safe to retry;
     * ``OkxConnectionLost`` / ``OkxRequestTimeout``: sent, outcome unknown;
-    * ``OkxApiError`` and its subclasses: the exchange said no (see the module doc).
+    * ``OkxApiError`` and its subclasses: the exchange said no (see the module doc);
+    * ``trio.ClosedResourceError``: the client is closed (called after its block).
     """
 
     def __init__(self, ws_client: WsClient, core: ClientCore) -> None:
@@ -125,7 +126,12 @@ class WsApiClient:
     @property
     def rest(self) -> RestApiClient:
         """The client's REST API (``ws_client.rest``): balances, positions, history,
-        candles, and the same order methods over REST as a fallback path."""
+        candles, and the same order methods over REST as a fallback path.
+
+        Raises:
+            trio.ClosedResourceError: the client is closed.
+        """
+        self._core.check_open()
         return self._core.rest_api
 
     # ------------------------------------------------------------- utilities
@@ -137,16 +143,24 @@ class WsApiClient:
 
         Raises:
             OkxAuthError: a login was refused.
-            OkxNotSent: a connection could not be opened in time.
+            OkxConnectError: a connection cannot be opened (wrong URL, DNS, TLS,
+                HTTP 4xx): raised as soon as the attempt fails.
+            OkxNotSent: a connection could not be opened in time (its
+                ``__cause__`` is the last failed attempt).
             ValueError: the client has no credentials.
+            trio.ClosedResourceError: the client is closed.
         """
+        self._core.check_open()
         for kind in ("private", "business"):
             try:
                 await self._core.ensure_connected(kind)
             except trio.TooSlowError:
+                why = self._core.session(kind).not_open_reason()
+                because = f": {why}" if why is not None else ""
                 raise OkxNotSent(
-                    f"the {kind} connection did not open and log in in time", connection=kind
-                ) from None
+                    f"the {kind} connection did not open and log in in time{because}",
+                    connection=kind,
+                ) from why
 
     def set_time_offset_ms(self, ms: int) -> None:
         """Set the offset (ms) added to the local clock for login and ``expTime``."""
@@ -189,7 +203,9 @@ class WsApiClient:
             ValueError: ``OPTION`` without ``inst_family``, ``EVENTS`` without
                 ``series_id``.
             OkxError: the REST request failed.
+            trio.ClosedResourceError: the client is closed.
         """
+        self._core.check_open()
         try:
             await self._core.instruments.load(inst_type, inst_family=inst_family,
                                               series_id=series_id)
@@ -405,7 +421,9 @@ class WsApiClient:
         Raises:
             ValueError: the client has no credentials.
             OkxApiError, OkxAuthError, OkxRequestError: a subscription failed.
+            trio.ClosedResourceError: the client is closed.
         """
+        self._core.check_open()
         if self._tracker is not None:
             yield self._tracker
             return
@@ -465,7 +483,9 @@ class WsApiClient:
             RuntimeError: no tracker is running.
             OkxError: the order channel's subscription failed.
             ValueError, TypeError: bad ids, states or timeout.
+            trio.ClosedResourceError: the client is closed.
         """
+        self._core.check_open()
         if cl_ord_id is None and ord_id is None:
             raise ValueError("give cl_ord_id or ord_id")
         deadline = self._core.deadline(timeout)
@@ -527,7 +547,9 @@ class WsApiClient:
             OkxApiError: the look-up was refused for another reason.
             ValueError, TypeError: an error of another op (mass cancels), or
                 bad ids; nothing was asked.
+            trio.ClosedResourceError: the client is closed.
         """
+        self._core.check_open()
         deadline = self._core.deadline(timeout)
         if settle_delay is not None and (
             isinstance(settle_delay, bool)
@@ -571,6 +593,7 @@ class WsApiClient:
         Returns the wire dicts and the timeout to send with (the remainder of
         the deadline when looking up instruments took time).
         """
+        self._core.check_open()
         check_exp_time(op, exp_time)
         deadline = self._core.deadline(timeout)  # validates timeout before any work
         before = trio.current_time()

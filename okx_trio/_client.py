@@ -17,6 +17,7 @@ from ._okx import EXP_TIME_OPS, RESERVED_OPS, route_op
 from ._options import ClientOptions
 from ._rest_api import RestApiClient
 from ._subscriptions import Subscription
+from ._urls import target_of
 
 __all__ = ["WsClient", "open_ws_client"]
 
@@ -30,7 +31,10 @@ class WsClient:
     def __repr__(self) -> str:
         core = self._core
         up = [k for k, s in core.sessions.items() if s.active is not None]
-        return f"<WsClient market={core.options.market!r} connected={up}>"
+        o = core.options
+        where = target_of(base_url=o.base_url, market=o.market, demo_trading=o.demo_trading)
+        state = " closed" if core.closed else f" connected={up}"
+        return f"<WsClient {where}{state}>"
 
     @property
     def options(self) -> ClientOptions:
@@ -62,7 +66,9 @@ class WsClient:
         Raises:
             OkxRequestTimeout: no whole answer before the deadline.
             OkxError: the REST request failed.
+            trio.ClosedResourceError: the client is closed.
         """
+        self._core.check_open()
         return await self._core.sync_time(timeout)
 
     @property
@@ -71,7 +77,11 @@ class WsClient:
 
         It shares the client's credentials, clock offset, REST URL, deadlines,
         instrument cache and trade rate limits; see :class:`RestApiClient`.
+
+        Raises:
+            trio.ClosedResourceError: the client is closed.
         """
+        self._core.check_open()
         return self._core.rest_api
 
     # ------------------------------------------------------------------ events
@@ -82,7 +92,11 @@ class WsClient:
 
         ``async with ws.events() as events: async for event in events: ...``
         The buffer is bounded (256); when it is full the oldest event is dropped.
+
+        Raises:
+            trio.ClosedResourceError: the client is closed.
         """
+        self._core.check_open()
         return self._core.events.open_stream()
 
     # ----------------------------------------------------------------- requests
@@ -124,7 +138,9 @@ class WsClient:
             OkxRequestTimeout: sent, no answer before the deadline (outcome unknown).
             OkxAuthError: the connection's login was refused.
             ValueError, TypeError: invalid arguments; nothing was sent.
+            trio.ClosedResourceError: the client is closed (its block has ended).
         """
+        self._core.check_open()
         if not isinstance(op, str):
             raise TypeError(f"op must be a str, not {type(op).__name__}")
         if op in RESERVED_OPS:
@@ -196,7 +212,9 @@ class WsClient:
             OkxAuthError: the login of the needed connection was refused.
             ValueError, TypeError: invalid args, or a private channel without
                 credentials; nothing was sent.
+            trio.ClosedResourceError: the client is closed.
         """
+        self._core.check_open()
         return self._core.subscriptions().subscribe(*args, buffer_size=buffer_size)
 
     def order_book(self, inst_id: str, *, channel: str = "books",
@@ -230,7 +248,9 @@ class WsClient:
             OkxRequestTimeout, OkxNotSent: no ack or no snapshot in time.
             ValueError, TypeError: bad ``inst_id``/``channel``/options, or a VIP
                 channel without credentials.
+            trio.ClosedResourceError: the client is closed.
         """
+        self._core.check_open()
         return self._core.books().order_book(inst_id, channel=channel,
                                              snapshot_timeout=snapshot_timeout,
                                              max_buffer=max_buffer)

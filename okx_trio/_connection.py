@@ -113,7 +113,9 @@ class Pending:
         """This request's own copy of a stored failure: a request error is rebuilt
         to name this request, any other error copied."""
         if isinstance(exc, OkxRequestError):
-            return self.error(type(exc), exc.message, kind)
+            err = self.error(type(exc), exc.message, kind)
+            err.__cause__ = exc.__cause__
+            return err
         return copy_error(exc)
 
     def cl_ord_id(self) -> str | None:

@@ -88,6 +88,17 @@ class ClientCore:
 
     # -- what every part reads
 
+    def check_open(self) -> None:
+        """Refuse a call made after the client's block ended: a programming error.
+
+        Raises:
+            trio.ClosedResourceError: the client is closed (or closing).
+        """
+        if self.closed:
+            raise trio.ClosedResourceError(
+                "the okx_trio client is closed: use it inside its async with block"
+            )
+
     @property
     def options(self) -> ClientOptions:
         """The client's options."""
@@ -110,9 +121,15 @@ class ClientCore:
         Built in a worker thread when the client opens (:meth:`warm_up`): its
         first build takes tens of milliseconds (httpx's TLS setup), which on the
         event loop would stall every feed. Asked for before that is done, it is
-        built here.
+        built here; never after the client closed.
+
+        Raises:
+            OkxNotSent: the client closed before it was ever needed (a background
+                task's late call; calls of the user are refused by :meth:`check_open`).
         """
         if self._rest is None:
+            if self.closed:
+                raise OkxNotSent("the client is closed", connection="rest")
             self._adopt_rest(self._new_rest())
         assert self._rest is not None
         return self._rest

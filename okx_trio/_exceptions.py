@@ -12,6 +12,7 @@
     │   ├── OkxRateLimitError     the exchange said too many requests (50011 / 60014)
     │   └── SubscriptionError     a subscription was refused (.arg)
     ├── OkxAuthError              login refused
+    ├── OkxConnectError           a connection cannot be opened: wrong URL, DNS, TLS, HTTP 4xx
     ├── OkxRequestError           not executed, or outcome unknown
     │   ├── OkxNotSent            never reached the socket (safe to retry)
     │   ├── OkxConnectionLost     written, then the connection dropped (outcome unknown)
@@ -41,6 +42,7 @@ __all__ = [
     "OkxAuthError",
     "OkxBatchError",
     "OkxBatchProtocolError",
+    "OkxConnectError",
     "OkxConnectionLost",
     "OkxError",
     "OkxInternalError",
@@ -220,6 +222,37 @@ class OkxAuthError(OkxError):
         return f"OKX login refused{where}: {self.code} {self.msg}"
 
 
+class OkxConnectError(OkxError):
+    """A connection cannot be opened, and trying again will not help.
+
+    The host name does not resolve, nothing listens on the port, the TLS
+    handshake failed (a plain server behind ``wss://``, an untrusted
+    certificate), or the server refused the WebSocket upgrade with HTTP 3xx/4xx
+    (a wrong path, not an OKX server). Usually a configuration mistake
+    (``base_url``, ``ssl_context``). Raised at once to every call waiting for
+    that connection and to every later call that needs it, when the
+    connection has never been open; once it has been, the same failures are
+    retried with backoff (an outage) and a request whose deadline passes
+    meanwhile gets ``OkxNotSent`` carrying the last failure as its
+    ``__cause__``. The message names the reason; ``__cause__`` is the
+    underlying error.
+
+    Attributes:
+        connection: ``"public"``, ``"private"`` or ``"business"``.
+        url: the URL that could not be opened.
+    """
+
+    def __init__(self, message: str, connection: str | None = None,
+                 url: str | None = None) -> None:
+        super().__init__(message, connection, url)
+        self.message = message
+        self.connection = connection
+        self.url = url
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class OkxRequestError(OkxError):
     """The request was not executed, or its outcome is unknown.
 
@@ -387,9 +420,13 @@ def copy_error(exc: E) -> E:
     """A fresh copy of a stored failure, one for each waiter that raises it.
 
     Raising one object from several tasks would pile their tracebacks onto it;
-    every exception here keeps its arguments, so ``copy.copy`` rebuilds it whole.
+    every exception here keeps its arguments, so ``copy.copy`` rebuilds it whole;
+    the copy keeps the original's ``__cause__`` (why it happened).
     """
     try:
-        return copy.copy(exc)
+        new = copy.copy(exc)
     except Exception:  # pragma: no cover - every OkxError keeps its args
         return exc
+    new.__cause__ = exc.__cause__
+    new.__suppress_context__ = exc.__suppress_context__
+    return new

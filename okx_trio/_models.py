@@ -52,8 +52,18 @@ class Credentials:
 
     def __attrs_post_init__(self) -> None:
         for name in ("api_key", "secret_key", "passphrase"):
-            if not isinstance(getattr(self, name), str) or not getattr(self, name):
-                raise ValueError(f"Credentials.{name} must be a non-empty string")
+            value = getattr(self, name)
+            if not isinstance(value, str):
+                raise TypeError(f"Credentials.{name} must be a str, not {type(value).__name__}")
+            if not value:
+                raise ValueError(f"Credentials.{name} must not be empty")
+            # They travel in HTTP headers (REST) and the login frame: printable
+            # ASCII only. The message never shows the value (it is a secret).
+            if not (value.isascii() and value.isprintable()):
+                raise ValueError(
+                    f"Credentials.{name} must be printable ASCII: it contains a control "
+                    "character (a newline read from a file?) or a non-ASCII one"
+                )
 
     def __repr__(self) -> str:
         return f"Credentials(api_key={self.api_key!r}, secret_key='***', passphrase='***')"

@@ -13,6 +13,7 @@ from ._models import Credentials
 from ._okx import CONNECT_LIMIT, IDLE_TIMEOUT, WS_HOSTS
 from ._protocol import IdGenerator
 from ._transport import Connector
+from ._urls import check_base_url, check_rest_url
 
 __all__ = ["ClientOptions", "deadline_of"]
 
@@ -82,6 +83,22 @@ def _check_market(_: object, attribute: attrs.Attribute[Any], value: str) -> Non
         raise ValueError(f"market must be one of {sorted(WS_HOSTS)}, got {value!r}")
 
 
+def _check_credentials(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, Credentials):
+        raise TypeError(
+            "credentials must be okx_trio.Credentials(api_key=..., secret_key=..., "
+            f"passphrase=...), not {type(value).__name__}"
+        )
+
+
+def _check_url(check: Any) -> Any:
+    def validator(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
+        if value is not None:
+            check(value)
+
+    return validator
+
+
 def _check_transport(_: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, str):
         if value not in ("websockets", "trio-websocket"):
@@ -99,13 +116,11 @@ class ClientOptions:
     ``log_lifecycle`` are mostly for tests.
     """
 
-    credentials: Credentials | None = attrs.field(
-        default=None, validator=attrs.validators.optional(attrs.validators.instance_of(Credentials))
-    )
+    credentials: Credentials | None = attrs.field(default=None, validator=_check_credentials)
     market: str = attrs.field(default="prod", validator=_check_market)
     demo_trading: bool = attrs.field(default=False, validator=_flag)
-    base_url: str | None = None
-    rest_url: str | None = None
+    base_url: str | None = attrs.field(default=None, validator=_check_url(check_base_url))
+    rest_url: str | None = attrs.field(default=None, validator=_check_url(check_rest_url))
     ssl_context: ssl.SSLContext | None = attrs.field(default=None,
                                                      validator=_optional(ssl.SSLContext))
     transport: str | Connector = attrs.field(default="websockets", validator=_check_transport)
@@ -135,6 +150,15 @@ class ClientOptions:
         if self.reconnect_max < self.reconnect_initial:
             raise ValueError(f"reconnect_max ({self.reconnect_max}) must not be below "
                              f"reconnect_initial ({self.reconnect_initial})")
+        if self.demo_trading and self.base_url is not None:
+            # With base_url the hosts are the caller's; demo_trading would only
+            # add a header, so a base_url pointing at live OKX would trade real
+            # money while the code says "demo".
+            raise ValueError(
+                "demo_trading=True picks OKX's demo-trading hosts and base_url replaces "
+                "the hosts: give one of them (drop base_url to reach OKX demo trading, "
+                "drop demo_trading to reach a simulator or another server)"
+            )
 
 
 def deadline_of(timeout: float | None, default: float | None, now: float) -> float:

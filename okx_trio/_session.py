@@ -40,6 +40,7 @@ from ._connection import Connection, Pending
 from ._exceptions import (
     OkxApiError,
     OkxAuthError,
+    OkxConnectError,
     OkxError,
     OkxNotSent,
     OkxProtocolError,
@@ -159,6 +160,9 @@ class Session:
         self._numbers = 0
         self._ever_connected = False
         self._logged_in_once = False
+        self.last_connect_error: BaseException | None = None
+        """Why the last attempt to open a connection failed (cleared once one opens):
+        the ``__cause__`` of a request that times out waiting for a connection."""
         self._nursery: trio.Nursery | None = None
         self._changed: trio.Event | None = None
         # Hooks for the subscription layer.
@@ -237,8 +241,9 @@ class Session:
                 if p.written:
                     raise p.error(OkxRequestTimeout,
                                   "no answer before the deadline (outcome unknown)", self.kind)
-                raise p.error(OkxNotSent, "the deadline passed before the request was sent",
-                              self.kind)
+                why = self.not_open_reason()
+                raise p.error(OkxNotSent, "the deadline passed before the request was sent"
+                              + self._because(why), self.kind) from why
         finally:
             # Every exit path (answer, deadline, cancellation) settles the slot and
             # whatever the connection it was written on counts for it.
@@ -298,8 +303,12 @@ class Session:
             with trio.move_on_at(deadline):
                 await p.event.wait()
             if not p.done:
-                cls = OkxRequestTimeout if p.written else OkxNotSent
-                raise cls(f"no {op} ack before the deadline", op, id, None, args, self.kind)
+                if p.written:
+                    raise OkxRequestTimeout(f"no {op} ack before the deadline", op, id, None,
+                                            args, self.kind)
+                why = self.not_open_reason()
+                raise OkxNotSent(f"no {op} ack before the deadline{self._because(why)}", op, id,
+                                 None, args, self.kind) from why
         finally:
             if not p.done:
                 p.abandon()
@@ -307,6 +316,13 @@ class Session:
         if isinstance(p.result, BaseException):
             raise p.result
         return p.result  # type: ignore[no-any-return]
+
+    def not_open_reason(self) -> BaseException | None:
+        """Why no connection is open now (the last failed attempt), or ``None``."""
+        return self.last_connect_error if self.active is None else None
+
+    def _because(self, why: BaseException | None) -> str:
+        return f" (the {self.kind} connection is not open: {why})" if why is not None else ""
 
     def forget(self, id: str) -> None:
         """Drop a control request's slot (its callback already ran)."""
@@ -381,8 +397,10 @@ class Session:
                 continue
             except (TransportConnectError, TransportClosed, trio.TooSlowError) as exc:
                 self.host.emit("exception", self.kind, exc)
+                self._connect_failed(exc)
                 continue
             attempt = 0
+            self.last_connect_error = None
             expired_retry_done = False
             refused_since = None
             self._activate(conn)
@@ -404,6 +422,27 @@ class Session:
                 conn = new
             self._lost(conn)
             attempt = 1  # the first retry after a loss waits 0-100 ms, not zero
+
+    def _connect_failed(self, exc: BaseException) -> None:
+        """Record why opening a connection failed; fail fast when it cannot succeed.
+
+        A permanent failure (DNS, refused port, TLS, HTTP 3xx/4xx) before this
+        session has ever been open is a configuration mistake: every waiter and
+        every later call gets ``OkxConnectError`` at once. Once a connection has
+        been open, the URL is known to be right and every failure is retried.
+
+        Raises:
+            OkxConnectError: the failure is permanent and nothing was ever open.
+        """
+        if isinstance(exc, trio.TooSlowError):
+            exc = TransportConnectError(
+                f"timed out opening {self.url} (connect_timeout "
+                f"{self.opts.connect_timeout:g} s, login_timeout {self.opts.login_timeout:g} s)")
+        self.last_connect_error = exc
+        if (isinstance(exc, TransportConnectError) and exc.permanent
+                and not self._ever_connected):
+            raise OkxConnectError(f"cannot open the {self.kind} connection ({self.url}): {exc}",
+                                  self.kind, self.url) from exc
 
     async def _establish(self) -> Connection:
         await self.host.pace_connect()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import socket
 import ssl
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -51,7 +52,23 @@ class TransportClosed(Exception):
 
 
 class TransportConnectError(Exception):
-    """Opening the connection failed (TCP, TLS or the WebSocket handshake)."""
+    """Opening the connection failed (TCP, TLS or the WebSocket handshake).
+
+    ``permanent`` says whether trying the same URL again is pointless: the host
+    name does not resolve, nothing listens on the port, TLS failed (a plain
+    server behind ``wss://``, a certificate not trusted), or the server answered
+    the upgrade with a 3xx/4xx status (wrong path, not a WebSocket endpoint).
+    Timeouts, 5xx answers, 408/429 and resets are transient. The message names
+    the reason; ``__cause__`` is the underlying error.
+    """
+
+    def __init__(self, message: str, permanent: bool = False) -> None:
+        super().__init__(message, permanent)
+        self.message = message
+        self.permanent = permanent
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class Transport:
@@ -400,6 +417,68 @@ QUIET_LOGGER = _quiet_logger()
 """The logger handed to websockets' protocol objects (see :func:`_quiet_logger`)."""
 
 
+def _leaves(exc: BaseException) -> list[BaseException]:
+    if isinstance(exc, BaseExceptionGroup):
+        return [leaf for e in exc.exceptions for leaf in _leaves(e)]
+    return [exc]
+
+
+def tcp_connect_error(host: str, port: int, exc: OSError) -> TransportConnectError:
+    """The connect error for a failed ``trio.open_tcp_stream(host, port)``.
+
+    A name that does not resolve and a port where every address refused the
+    connection are permanent; anything else (unreachable, timed out) is not.
+    """
+    if isinstance(exc, socket.gaierror):
+        # EAI_AGAIN: "temporary failure in name resolution" (the resolver is down).
+        transient = exc.errno == socket.EAI_AGAIN
+        return TransportConnectError(f"cannot resolve the host {host!r}: {exc}",
+                                     permanent=not transient)
+    # trio tries every address and raises OSError from a group of the attempts.
+    attempts = _leaves(exc.__cause__) if exc.__cause__ is not None else [exc]
+    if attempts and all(isinstance(e, ConnectionRefusedError) for e in attempts):
+        return TransportConnectError(
+            f"cannot connect to {host}:{port}: connection refused (nothing listens on "
+            "that port: check the port in base_url)", permanent=True)
+    detail = "; ".join(str(e) for e in attempts) or str(exc)
+    return TransportConnectError(f"cannot connect to {host}:{port}: {detail}")
+
+
+def tls_connect_error(host: str, port: int, exc: BaseException) -> TransportConnectError:
+    """The connect error for a failed TLS handshake with ``host:port`` (permanent)."""
+    cause = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc
+    if isinstance(cause, ssl.SSLCertVerificationError):
+        why = f"the server's certificate is not trusted: {cause}"
+    elif isinstance(cause, ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(cause):
+        why = "the server does not speak TLS (a plain server: use ws://)"
+    elif cause is None or isinstance(cause, (ssl.SSLEOFError, ssl.SSLZeroReturnError,
+                                             ConnectionResetError)):
+        why = ("the server closed the connection during the TLS handshake "
+               "(a plain server: use ws://)")
+    else:
+        why = f"{cause!r}"
+    return TransportConnectError(f"TLS handshake with {host}:{port} failed: {why}",
+                                 permanent=True)
+
+
+def status_connect_error(host: str, port: int, resource: str,
+                         status: int) -> TransportConnectError:
+    """The connect error for a WebSocket upgrade answered with HTTP ``status``.
+
+    3xx and 4xx mean the URL is wrong (or not a WebSocket endpoint): permanent,
+    except 408 and 429 (try later). 5xx: the server has trouble, try again.
+    """
+    permanent = 300 <= status < 500 and status not in (408, 429)
+    hint = ""
+    if status == 404:
+        hint = " (no WebSocket endpoint at that path: is base_url the OKX server's root?)"
+    elif 300 <= status < 400:
+        hint = " (a redirect: base_url names another address)"
+    return TransportConnectError(
+        f"{host}:{port} refused the WebSocket upgrade of {resource} with HTTP {status}{hint}",
+        permanent=permanent)
+
+
 def _host_port(url: str) -> tuple[bool, str, int, str]:
     parts = urlsplit(url)
     secure = parts.scheme == "wss"
@@ -424,21 +503,25 @@ async def connect_websockets(
 ) -> Transport:
     """Open ``url`` with websockets' sans-I/O client protocol over trio streams."""
     from websockets.client import ClientProtocol
+    from websockets.exceptions import InvalidStatus
     from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
     from websockets.frames import Frame
     from websockets.http11 import Response as WsResponse
     from websockets.uri import parse_uri
 
-    secure, host, port, _ = _host_port(url)
+    secure, host, port, resource = _host_port(url)
     try:
         stream: trio.abc.Stream = await trio.open_tcp_stream(host, port)
     except OSError as exc:
-        raise TransportConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
+        raise tcp_connect_error(host, port, exc) from exc
     try:
         if secure:
             ctx = ssl_context or default_ssl_context()
             tls = trio.SSLStream(stream, ctx, server_hostname=host, https_compatible=True)
-            await tls.do_handshake()
+            try:
+                await tls.do_handshake()
+            except (trio.BrokenResourceError, ssl.SSLError) as exc:
+                raise tls_connect_error(host, port, exc) from exc
             stream = tls
         extensions = [ClientPerMessageDeflateFactory()] if compression else None
         protocol = ClientProtocol(
@@ -453,12 +536,16 @@ async def connect_websockets(
             else:
                 protocol.receive_data(data)
             events = protocol.events_received()
-            if protocol.handshake_exc is not None:
-                raise TransportConnectError(f"handshake failed: {protocol.handshake_exc}")
+            failure = protocol.handshake_exc
+            if isinstance(failure, InvalidStatus):
+                raise status_connect_error(host, port, resource,
+                                           failure.response.status_code) from failure
+            if failure is not None:
+                raise _handshake_error(host, port, failure, data, secure) from failure
             if any(isinstance(e, WsResponse) for e in events):
                 break
             if not data:
-                raise TransportConnectError("connection closed during the handshake")
+                raise _handshake_error(host, port, None, data, secure)
         transport = WebsocketsTransport(stream, protocol)
         # Frames that arrived together with the handshake response.
         for frame in events:
@@ -472,6 +559,24 @@ async def connect_websockets(
             detail = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc
             raise TransportConnectError(f"cannot open {host}:{port}: {detail!r}") from exc
         raise
+
+
+def _handshake_error(host: str, port: int, failure: BaseException | None, data: bytes | bytearray,
+                     secure: bool) -> TransportConnectError:
+    """The connect error for an upgrade that got no HTTP answer, or a broken one.
+
+    Before the first answer the server closed the connection, or sent
+    something that is not HTTP: not an OKX WebSocket server at that address
+    (a TLS server behind ``ws://``, another protocol). Permanent.
+    """
+    hint = "" if secure else " (a TLS server? use wss://)"
+    if failure is None or (not data and isinstance(failure.__cause__, EOFError)):
+        return TransportConnectError(
+            f"{host}:{port} closed the connection during the WebSocket handshake{hint}",
+            permanent=True)
+    return TransportConnectError(
+        f"{host}:{port} did not answer the WebSocket handshake with HTTP: {failure}{hint}",
+        permanent=True)
 
 
 # ---------------------------------------------------------------------------
@@ -549,6 +654,35 @@ class _TrioWebsocketFailed(Exception):
     """trio-websocket's own reader task failed during the opening handshake."""
 
 
+class _ClosedBeforeOpen(Exception):
+    """The server closed the connection before answering the WebSocket upgrade."""
+
+
+class _EofBeforeOpen(trio.abc.Stream):
+    """A pass-through stream that turns an EOF before the upgrade was answered into
+    an error: trio-websocket's reader stops quietly on EOF, which would leave its
+    opening handshake waiting until our connect timeout."""
+
+    def __init__(self, inner: trio.abc.Stream) -> None:
+        self.inner = inner
+        self.opened = False
+
+    async def send_all(self, data: bytes | bytearray | memoryview) -> None:
+        await self.inner.send_all(data)
+
+    async def wait_send_all_might_not_block(self) -> None:
+        await self.inner.wait_send_all_might_not_block()
+
+    async def receive_some(self, max_bytes: int | None = None) -> bytes | bytearray:
+        data = await self.inner.receive_some(max_bytes)
+        if not data and not self.opened:
+            raise _ClosedBeforeOpen
+        return data
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
 async def _hold_trio_websocket(
     stream: trio.SocketStream | trio.SSLStream[trio.SocketStream],
     host_header: str,
@@ -568,11 +702,14 @@ async def _hold_trio_websocket(
 
     done = trio.Event()
     started = False
+    watched = _EofBeforeOpen(stream)
     try:
         async with trio.open_nursery() as inner:
             ws = await wrap_client_stream(
-                inner, stream, host_header, resource, max_message_size=MAX_MESSAGE_SIZE
+                inner, watched, host_header, resource,  # type: ignore[arg-type]
+                max_message_size=MAX_MESSAGE_SIZE,
             )
+            watched.opened = True
             started = True
             task_status.started(TrioWebsocketTransport(ws, stream, done))
             await done.wait()
@@ -601,19 +738,22 @@ async def connect_trio_websocket(
     TCP and TLS are opened here rather than by trio-websocket so that a refused
     certificate fails at once instead of leaving its handshake waiting.
     """
-    from trio_websocket import HandshakeError
+    from trio_websocket import ConnectionRejected, HandshakeError
 
     secure, host, port, resource = _host_port(url)
     try:
         tcp = await trio.open_tcp_stream(host, port)
     except OSError as exc:
-        raise TransportConnectError(f"cannot connect to {host}:{port}: {exc}") from exc
+        raise tcp_connect_error(host, port, exc) from exc
     stream: trio.SocketStream | trio.SSLStream[trio.SocketStream] = tcp
     try:
         if secure:
             ctx = ssl_context or default_ssl_context()
             tls = trio.SSLStream(tcp, ctx, server_hostname=host, https_compatible=True)
-            await tls.do_handshake()
+            try:
+                await tls.do_handshake()
+            except (trio.BrokenResourceError, ssl.SSLError) as exc:
+                raise tls_connect_error(host, port, exc) from exc
             stream = tls
         host_header = host if port in (80, 443) else f"{host}:{port}"
         transport: TrioWebsocketTransport = await nursery.start(
@@ -622,6 +762,15 @@ async def connect_trio_websocket(
     except BaseException as exc:
         with trio.CancelScope(shield=True):
             await trio.aclose_forcefully(stream)
+        if isinstance(exc, TransportConnectError):
+            raise
+        leaves = _leaves(exc.__cause__ or exc)
+        if any(isinstance(e, _ClosedBeforeOpen) for e in leaves):
+            raise _handshake_error(host, port, None, b"", secure) from None
+        rejected = [e for e in leaves if isinstance(e, ConnectionRejected)]
+        if isinstance(exc, (HandshakeError, _TrioWebsocketFailed)) and rejected:
+            raise status_connect_error(host, port, resource or "/",
+                                       rejected[0].status_code) from exc
         if isinstance(exc, (ssl.SSLError, trio.BrokenResourceError, OSError, HandshakeError,
                             _TrioWebsocketFailed)):
             detail = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc

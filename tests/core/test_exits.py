@@ -25,7 +25,6 @@ from support.scripted import CREDS, ORDER, ScriptedServer, scripted_client
 from support.streams import next_push, sim_client
 
 import okx_trio
-from okx_trio import OkxNotSent
 from okx_trio._transport import Transport, memory_pair
 from okx_trio.testing import DEFAULT_CREDENTIALS, open_simulator
 
@@ -271,10 +270,12 @@ async def test_interrupt_in_trio_websocket_is_not_swallowed(
         assert type(info.value) is KeyboardInterrupt
 
 
-async def test_a_closed_client_raises_not_sent(autojump_clock: trio.testing.MockClock) -> None:
+async def test_a_closed_client_refuses_calls(autojump_clock: trio.testing.MockClock) -> None:
+    # Use after close is a programming error, not a "safe to retry" OkxNotSent
+    # (tests/core/test_config_errors.py checks every entry point).
     async with sim_client(memory=True) as (_sim, client):
         pass
-    with pytest.raises(OkxNotSent):
+    with pytest.raises(trio.ClosedResourceError):
         await client.request("order", [ORDER[0]], timeout=math.inf)
 
 

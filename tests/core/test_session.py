@@ -369,11 +369,12 @@ async def test_leaving_the_client_leaves_no_task(autojump_clock: trio.testing.Mo
     assert trio.lowlevel.current_statistics().tasks_living == before
 
 
-async def test_request_after_close_is_not_sent(autojump_clock: trio.testing.MockClock) -> None:
+async def test_request_after_close_is_refused(autojump_clock: trio.testing.MockClock) -> None:
     server = ScriptedServer()
     async with scripted_client(server) as (client, _):
         await client.request("order", ORDER)
-    with pytest.raises(OkxNotSent):
+    # A programming error, not a "safe to retry" OkxNotSent.
+    with pytest.raises(trio.ClosedResourceError):
         await client.request("order", ORDER)
 
 

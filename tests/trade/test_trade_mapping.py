@@ -102,6 +102,9 @@ class FakeWs:
     def now_ms(self) -> int:
         return 1_700_000_000_000
 
+    def check_open(self) -> None:
+        """Never closed."""
+
     def deadline(self, timeout: float | None) -> float:
         if timeout is None:
             timeout = 10.0
