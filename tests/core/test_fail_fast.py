@@ -146,8 +146,11 @@ async def test_a_transient_refusal_is_retried_and_named_at_the_deadline(
 ) -> None:
     async with open_simulator(accounts=[CREDS], market_interval=None) as sim:
         sim.faults.refuse_connections()
+        # reconnect_max bounds the jittered backoff, so the attempt after the
+        # refusals end comes within the second order's deadline.
         async with okx_trio.open_ws_api_client(
-            credentials=CREDS, base_url=sim.base_url, transport=sim.connect_memory()
+            credentials=CREDS, base_url=sim.base_url, transport=sim.connect_memory(),
+            reconnect_max=1.0,
         ) as api:
             with pytest.raises(OkxNotSent) as info:
                 await api.submit_new_order(ORDER, timeout=5)
