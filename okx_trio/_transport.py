@@ -445,28 +445,38 @@ def tcp_connect_error(host: str, port: int, exc: OSError) -> TransportConnectErr
 
 
 def tls_connect_error(host: str, port: int, exc: BaseException) -> TransportConnectError:
-    """The connect error for a failed TLS handshake with ``host:port`` (permanent)."""
+    """The connect error for a failed TLS handshake with ``host:port``.
+
+    An untrusted certificate, or an answer that is not TLS (a plain server
+    behind ``wss://`` answers the hello with HTTP 400), is permanent. A
+    connection closed or reset before any answer is not: an overloaded load
+    balancer does that too (the message still names the likely mistake).
+    """
     cause = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc
+    permanent = True
     if isinstance(cause, ssl.SSLCertVerificationError):
         why = f"the server's certificate is not trusted: {cause}"
     elif isinstance(cause, ssl.SSLError) and "WRONG_VERSION_NUMBER" in str(cause):
         why = "the server does not speak TLS (a plain server: use ws://)"
     elif cause is None or isinstance(cause, (ssl.SSLEOFError, ssl.SSLZeroReturnError,
-                                             ConnectionResetError)):
+                                             ConnectionError)):
+        permanent = False
         why = ("the server closed the connection during the TLS handshake "
-               "(a plain server: use ws://)")
+               "(a plain server? use ws://)")
     else:
         why = f"{cause!r}"
     return TransportConnectError(f"TLS handshake with {host}:{port} failed: {why}",
-                                 permanent=True)
+                                 permanent=permanent)
 
 
-def status_connect_error(host: str, port: int, resource: str,
-                         status: int) -> TransportConnectError:
+def status_connect_error(host: str, port: int, resource: str, status: int,
+                         body: bytes = b"") -> TransportConnectError:
     """The connect error for a WebSocket upgrade answered with HTTP ``status``.
 
     3xx and 4xx mean the URL is wrong (or not a WebSocket endpoint): permanent,
     except 408 and 429 (try later). 5xx: the server has trouble, try again.
+    The first line of a text body is quoted: servers say why there (nginx:
+    "The plain HTTP request was sent to HTTPS port").
     """
     permanent = 300 <= status < 500 and status not in (408, 429)
     hint = ""
@@ -474,6 +484,9 @@ def status_connect_error(host: str, port: int, resource: str,
         hint = " (no WebSocket endpoint at that path: is base_url the OKX server's root?)"
     elif 300 <= status < 400:
         hint = " (a redirect: base_url names another address)"
+    said = body[:200].decode("utf-8", "replace").strip().splitlines()[:1]
+    if said and said[0].isprintable():
+        hint += f": {said[0]}"
     return TransportConnectError(
         f"{host}:{port} refused the WebSocket upgrade of {resource} with HTTP {status}{hint}",
         permanent=permanent)
@@ -538,8 +551,8 @@ async def connect_websockets(
             events = protocol.events_received()
             failure = protocol.handshake_exc
             if isinstance(failure, InvalidStatus):
-                raise status_connect_error(host, port, resource,
-                                           failure.response.status_code) from failure
+                raise status_connect_error(host, port, resource, failure.response.status_code,
+                                           bytes(failure.response.body or b"")) from failure
             if failure is not None:
                 raise _handshake_error(host, port, failure, data, secure) from failure
             if any(isinstance(e, WsResponse) for e in events):
@@ -565,15 +578,14 @@ def _handshake_error(host: str, port: int, failure: BaseException | None, data: 
                      secure: bool) -> TransportConnectError:
     """The connect error for an upgrade that got no HTTP answer, or a broken one.
 
-    Before the first answer the server closed the connection, or sent
-    something that is not HTTP: not an OKX WebSocket server at that address
-    (a TLS server behind ``ws://``, another protocol). Permanent.
+    An answer that is not HTTP (a TLS server behind ``ws://``, another
+    protocol) is permanent. A connection closed before any answer is not (a
+    server restarting does that too); the message names the likely mistake.
     """
     hint = "" if secure else " (a TLS server? use wss://)"
     if failure is None or (not data and isinstance(failure.__cause__, EOFError)):
         return TransportConnectError(
-            f"{host}:{port} closed the connection during the WebSocket handshake{hint}",
-            permanent=True)
+            f"{host}:{port} closed the connection during the WebSocket handshake{hint}")
     return TransportConnectError(
         f"{host}:{port} did not answer the WebSocket handshake with HTTP: {failure}{hint}",
         permanent=True)
@@ -769,8 +781,8 @@ async def connect_trio_websocket(
             raise _handshake_error(host, port, None, b"", secure) from None
         rejected = [e for e in leaves if isinstance(e, ConnectionRejected)]
         if isinstance(exc, (HandshakeError, _TrioWebsocketFailed)) and rejected:
-            raise status_connect_error(host, port, resource or "/",
-                                       rejected[0].status_code) from exc
+            raise status_connect_error(host, port, resource or "/", rejected[0].status_code,
+                                       bytes(rejected[0].body or b"")) from exc
         if isinstance(exc, (ssl.SSLError, trio.BrokenResourceError, OSError, HandshakeError,
                             _TrioWebsocketFailed)):
             detail = exc.__cause__ if isinstance(exc, trio.BrokenResourceError) else exc

@@ -16,6 +16,7 @@ connection now (OKX's 3 per second per IP: 429 otherwise).
 from __future__ import annotations
 
 import logging
+import socket
 import ssl
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -59,6 +60,29 @@ def answer_rest(
         return 500, {"code": "50026", "msg": "System error. Try again later", "data": []}
 
 
+TLS_HANDSHAKE = b"\x16"
+"""The first byte of a TLS record carrying a handshake (a ClientHello)."""
+_PLAIN_ON_TLS_BODY = b"The plain HTTP request was sent to HTTPS port\n"
+PLAIN_ON_TLS_ANSWER = (
+    b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\n"
+    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s"
+    % (len(_PLAIN_ON_TLS_BODY), _PLAIN_ON_TLS_BODY)
+)
+"""What the TLS port answers a client that speaks plain HTTP to it (nginx's words)."""
+
+
+async def _plain_http_on_tls_port(stream: trio.SocketStream) -> bool:
+    """Answer a client that speaks plain HTTP to the TLS port as nginx does (400,
+    then close), so a ``ws://`` URL for a ``wss://`` server fails at once with a
+    reason instead of a silent close. Returns True when it did."""
+    with trio.move_on_after(HTTP_IDLE_TIMEOUT):
+        first = await stream.socket.recv(1, socket.MSG_PEEK)
+        if first and first != TLS_HANDSHAKE:
+            await stream.send_all(PLAIN_ON_TLS_ANSWER)
+            return True
+    return False
+
+
 class HttpServer:
     """The simulator's port: HTTP/1.1 REST requests and WebSocket upgrades.
 
@@ -95,6 +119,8 @@ class HttpServer:
         conn_stream: trio.abc.Stream = stream
         try:
             if self._ssl_context is not None:
+                if await _plain_http_on_tls_port(stream):
+                    return
                 conn_stream = trio.SSLStream(
                     stream, self._ssl_context, server_side=True, https_compatible=True
                 )

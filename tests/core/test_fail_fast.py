@@ -117,7 +117,8 @@ async def test_ws_against_a_tls_server_fails_at_once(transport: str) -> None:
     async with open_simulator(accounts=[CREDS], market_interval=None, tls=True) as sim:
         url = sim.base_url.replace("wss://", "ws://")
         error = await place_fails_fast(url, transport)
-    assert "use wss://" in str(error)
+    # The simulator's TLS port answers plain HTTP as nginx does.
+    assert "HTTP 400: The plain HTTP request was sent to HTTPS port" in str(error)
 
 
 async def test_untrusted_certificate_fails_at_once() -> None:
@@ -125,6 +126,36 @@ async def test_untrusted_certificate_fails_at_once() -> None:
     async with open_simulator(accounts=[CREDS], market_interval=None, tls=True) as sim:
         error = await place_fails_fast(sim.base_url, "websockets")
     assert "certificate is not trusted" in str(error)
+
+
+async def _drops_every_connection(task_status: trio.TaskStatus[int]) -> None:
+    """Accepts TCP connections and closes them at once, as an overloaded load
+    balancer may: a TLS handshake sees the connection closed, no answer."""
+    async def handler(stream: trio.SocketStream) -> None:
+        await stream.aclose()
+
+    listeners = await trio.open_tcp_listeners(0, host="127.0.0.1")
+    task_status.started(listeners[0].socket.getsockname()[1])
+    await trio.serve_listeners(handler, listeners)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_a_connection_closed_during_tls_is_retried_and_named(transport: str) -> None:
+    async with trio.open_nursery() as nursery:
+        port = await nursery.start(_drops_every_connection)
+        async with okx_trio.open_ws_api_client(
+            credentials=CREDS, base_url=f"wss://127.0.0.1:{port}", transport=transport,
+            reconnect_max=0.2,
+        ) as api, api.ws_client.events() as events:
+            with trio.fail_after(FAST + 1), pytest.raises(OkxNotSent) as info:
+                await api.submit_new_order(ORDER, timeout=1)
+            attempts = sum(e.kind == "exception" for e in events.buffer)
+        nursery.cancel_scope.cancel()
+    assert attempts >= 2  # retried, not given up
+    assert "closed the connection during the TLS handshake (a plain server? use ws://)" in (
+        str(info.value))
+    assert isinstance(info.value.__cause__, TransportConnectError)
+    assert not info.value.__cause__.permanent
 
 
 async def test_connect_ws_api_against_a_dead_port_fails_at_once() -> None:
