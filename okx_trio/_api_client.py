@@ -140,6 +140,9 @@ class WsApiClient:
         """Open and log in the private and business connections now.
 
         Otherwise they open on first use. Blocks until both are logged in.
+        With ``sync_clock=True`` (the default) the exchange's clock is measured
+        first (``GET /api/v5/public/time``, at most 2 s), so the logins and the
+        first order's ``expTime`` use OKX's time.
 
         Raises:
             OkxAuthError: a login was refused.
@@ -151,6 +154,8 @@ class WsApiClient:
             trio.ClosedResourceError: the client is closed.
         """
         self._core.check_open()
+        if self._core.options.credentials is not None:
+            await self._core.ensure_clock(math.inf)
         for kind in ("private", "business"):
             try:
                 await self._core.ensure_connected(kind)

@@ -10,16 +10,26 @@ from typing import Any
 import trio
 
 from ._books import LiveOrderBook
+from ._clock import wall_ms
 from ._core import KINDS, ClientCore, open_core
 from ._events import EventStream
+from ._exceptions import OkxApiError
 from ._models import ClientStatistics, ConnectionName, Response
-from ._okx import EXP_TIME_OPS, RESERVED_OPS, route_op
+from ._okx import EXP_TIME_OPS, EXPIRED_REQUEST_CODE, RESERVED_OPS, route_op
 from ._options import ClientOptions
 from ._rest_api import RestApiClient
 from ._subscriptions import Subscription
 from ._urls import target_of
 
 __all__ = ["WsClient", "open_ws_client"]
+
+
+def _expired(exc: OkxApiError) -> bool:
+    """True when OKX refused the request, or one of its items, as expired (50036)."""
+    if exc.code == EXPIRED_REQUEST_CODE:
+        return True
+    return any(isinstance(item, Mapping) and item.get("sCode") == EXPIRED_REQUEST_CODE
+               for item in exc.data or ())
 
 
 class WsClient:
@@ -173,13 +183,24 @@ class WsClient:
         until = min(deadline, trio.current_effective_deadline())
         if (exp_time is None and options.send_exp_time and op in EXP_TIME_OPS
                 and math.isfinite(until)):
+            # expTime is judged by OKX's clock: measure it first if that is due.
+            await core.ensure_clock(until)
             exp_time = core.now_ms() + int((until - trio.current_time()) * 1000)
             exp_offset = core.time_offset_ms
         session = core.session(kind)
-        return await session.request(
-            core.ids(), op, list(args), exp_time=exp_time, deadline=deadline,
-            limiter=core.limiter, exp_offset=exp_offset,
-        )
+        sent_ms = wall_ms()
+        try:
+            response = await session.request(
+                core.ids(), op, list(args), exp_time=exp_time, deadline=deadline,
+                limiter=core.limiter, exp_offset=exp_offset,
+            )
+        except OkxApiError as exc:
+            if _expired(exc):
+                core.clock.doubt()
+            raise
+        if response.in_time is not None or response.out_time is not None:
+            core.clock.sample(response.in_time, response.out_time, sent_ms, wall_ms())
+        return response
 
     # ------------------------------------------------------------ subscriptions
 

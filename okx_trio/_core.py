@@ -26,6 +26,7 @@ from typing import Any
 import trio
 
 from ._books import OrderBooks
+from ._clock import ExchangeClock
 from ._events import EventHub
 from ._exceptions import OkxError, OkxInternalError, OkxNotSent, OkxRequestTimeout
 from ._instruments import InstrumentCache
@@ -67,7 +68,8 @@ class ClientCore:
         self._pacer = ConnectPacer(options.max_connects_per_second)
         self._backoff = Backoff(options.reconnect_initial, options.reconnect_max,
                                 options.random)
-        self._time_offset_ms = 0
+        self.clock = ExchangeClock(self._read_offset, automatic=options.sync_clock)
+        """The exchange's clock: the offset, and when to measure it (``_clock``)."""
         self._rest: RestClient | None = None
         self._rest_api: RestApiClient | None = None
         self._tls: ssl.SSLContext | None = options.ssl_context
@@ -152,7 +154,7 @@ class ClientCore:
                              demo_trading=o.demo_trading)
         return RestClient(
             base, ssl_context=o.ssl_context, credentials=o.credentials,
-            demo_trading=o.demo_trading, time_offset_ms=lambda: self._time_offset_ms,
+            demo_trading=o.demo_trading, time_offset_ms=lambda: self.clock.offset_ms,
             # An in-memory connector (the simulator's) may serve REST in memory too.
             transport=self.connector.rest_transport,
         )
@@ -209,17 +211,17 @@ class ClientCore:
     @property
     def time_offset_ms(self) -> int:
         """Milliseconds added to the local clock for login timestamps and ``expTime``."""
-        return self._time_offset_ms
+        return self.clock.offset_ms
 
     def set_time_offset_ms(self, ms: int) -> None:
         """Set the offset between the exchange's clock and the local clock."""
         if isinstance(ms, bool) or not isinstance(ms, int):
             raise TypeError("time offset must be an int number of milliseconds")
-        self._time_offset_ms = ms
+        self.clock.set(ms)
 
     def now_ms(self) -> int:
         """The exchange's idea of now: local wall clock plus the offset."""
-        return int(time.time() * 1000) + self._time_offset_ms
+        return self.clock.now_ms()
 
     async def sync_time(self, timeout: float | None = None) -> int:
         """Measure the offset from ``GET /api/v5/public/time`` and apply it; returns it.
@@ -237,10 +239,22 @@ class ClientCore:
             server_ms = await self.rest.get_server_time_ms()
             after = time.time() * 1000
             offset = int(server_ms - (before + after) / 2)
-            self._time_offset_ms = offset
+            self.clock.set(offset)
             return offset
         raise OkxRequestTimeout("no answer to GET /api/v5/public/time before the deadline",
                                 "GET /api/v5/public/time", connection="rest")
+
+    async def _read_offset(self, deadline: float) -> int:
+        return await self.sync_time(max(deadline - trio.current_time(), 0.001))
+
+    async def ensure_clock(self, until: float) -> None:
+        """Measure the exchange's clock first if it is due (before the first op
+        carrying ``expTime``, or after a doubt), bounded by ``until`` and
+        ``_clock.MEASURE_TIMEOUT``; a failure is reported, and the request goes
+        out with the offset it has."""
+        failure = await self.clock.ensure(until)
+        if failure is not None:
+            self.emit("exception", "rest", failure)
 
     # -- the session host
 

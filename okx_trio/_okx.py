@@ -28,6 +28,7 @@ __all__ = [
     "CONNECT_LIMIT",
     "CONTROL_BUDGET",
     "CONTROL_WINDOW",
+    "EXPIRED_REQUEST_CODE",
     "EXPIRED_TIMESTAMP_CODE",
     "EXP_TIME_OPS",
     "FAMILY_INST_TYPES",
@@ -355,6 +356,9 @@ FATAL_LOGIN_CODES: Final = frozenset(
 """Login refusals that stop reconnecting (bad key, passphrase, signature...)."""
 TRANSIENT_LOGIN_CODES: Final = frozenset({"60014", "60023", "63999", "64007"})
 """Login refusals worth retrying."""
+EXPIRED_REQUEST_CODE: Final = "50036"
+"""A request (or an item of it) arrived after its ``expTime``: the clock offset is
+measured again before the next op that carries ``expTime``."""
 EXPIRED_TIMESTAMP_CODE: Final = "60006"
 """Login timestamp expired: the clock offset is measured again, once, before giving up."""
 LOGIN_ANSWER_CODES: Final = frozenset(

@@ -126,6 +126,10 @@ class ClientOptions:
     transport: str | Connector = attrs.field(default="websockets", validator=_check_transport)
     request_timeout: float | None = attrs.field(default=10.0, validator=_seconds_or_none)
     send_exp_time: bool = attrs.field(default=True, validator=_flag)
+    sync_clock: bool = attrs.field(default=True, validator=_flag)
+    """Measure the exchange's clock (``GET /api/v5/public/time``) before the first
+    op that carries ``expTime``, and again when OKX answers 50036 or a trade
+    answer's ``inTime``/``outTime`` contradict the offset (``_clock``)."""
     rate_limit: bool = attrs.field(default=True, validator=_flag)
     heartbeat_interval: float = attrs.field(default=20.0, validator=_check_heartbeat)
     log_lifecycle: bool = attrs.field(default=True, validator=_flag)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -52,6 +53,10 @@ class ScriptedServer:
         self.login_codes: deque[str] = deque()
         self.answer_pings = True
         self.hold_ops: set[str] = set()
+        self.clock_offset_ms = 0
+        """Added to the wall clock by ``GET /api/v5/public/time``."""
+        self.time_requests = 0
+        """``GET /api/v5/public/time`` requests answered."""
         self.ack_without_id: set[str] = set()
         """Ops (``subscribe``, ``unsubscribe``) answered without the request's ``id``
         (OKX's generic unsubscribe page shows none)."""
@@ -161,7 +166,23 @@ class ScriptedServer:
             conn = Conn(len(self.conns), path, transport.send, transport.aclose, transport.abort)
             await self.serve(conn, transport.receive)
 
-        return MemoryConnector(handler, nursery)
+        connector = MemoryConnector(handler, nursery)
+        connector.rest_transport = self.rest_transport()
+        return connector
+
+    def rest_transport(self) -> httpx.AsyncBaseTransport:
+        """REST in memory: ``GET /api/v5/public/time`` answers the wall clock plus
+        ``clock_offset_ms`` (the client reads OKX's clock there before its first
+        order); any other path fails to connect, as an absent REST server would."""
+
+        def answer(request: httpx.Request) -> httpx.Response:
+            if request.url.path != "/api/v5/public/time":
+                raise httpx.ConnectError("the scripted server serves no REST", request=request)
+            self.time_requests += 1
+            ts = str(int(time.time() * 1000) + self.clock_offset_ms)
+            return httpx.Response(200, json={"code": "0", "msg": "", "data": [{"ts": ts}]})
+
+        return httpx.MockTransport(answer)
 
 
 @asynccontextmanager
@@ -177,7 +198,8 @@ async def scripted_client(
     options.setdefault("random", MaxRandom())
     async with trio.open_nursery() as server_nursery:
         connector = server.memory_connector(server_nursery)
-        connector.rest_transport = rest_transport
+        if rest_transport is not None:
+            connector.rest_transport = rest_transport
         async with okx_trio.open_ws_client(
             base_url="ws://127.0.0.1:9", transport=connector, **options
         ) as client:
