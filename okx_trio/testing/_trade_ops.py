@@ -260,7 +260,10 @@ class TradeOps:
         """True if the item counts toward the 1000-orders cap: a new or amended order
         of a derivative, not an MMP order (spot/margin, spread, MMP are exempt)."""
         if op in ("order", "batch-orders"):
-            ord_type = arg.get("ordType")
+            # Any value (a list, a number) may arrive here before validation;
+            # only a str can name an exempt order type.
+            value = arg.get("ordType")
+            ord_type = value if isinstance(value, str) else None
         elif op in ("amend-order", "batch-amend-orders"):
             found = self._venue.find_order(
                 acct.api_key,
