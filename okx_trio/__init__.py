@@ -2,7 +2,7 @@
 
 Every name here is re-exported from a private module (``from ._x import Y as
 Y``, so static checkers see it as public); the typed views of push data are in
-:mod:`okx_trio.views`, the simulator in :mod:`okx_trio.testing` (not imported
+``okx_trio.views``, the simulator in ``okx_trio.testing`` (not imported
 by ``import okx_trio``).
 """
 
@@ -36,6 +36,7 @@ from ._exceptions import (
     OkxNotSent as OkxNotSent,
     OkxOrderError as OkxOrderError,
     OkxOrderRateLimitError as OkxOrderRateLimitError,
+    OkxOrderRuleError as OkxOrderRuleError,
     OkxProtocolError as OkxProtocolError,
     OkxRateLimitError as OkxRateLimitError,
     OkxRequestError as OkxRequestError,
@@ -113,6 +114,7 @@ __all__ = [
     "OkxNotSent",
     "OkxOrderError",
     "OkxOrderRateLimitError",
+    "OkxOrderRuleError",
     "OkxProtocolError",
     "OkxRateLimitError",
     "OkxRequestError",

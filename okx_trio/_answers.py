@@ -1,7 +1,7 @@
 """What an answer to a trade op proves: believed only when it matches what was sent.
 
-Sans-I/O: :func:`judge` takes the op, the items as sent and the answer (a
-``code == "0"`` :class:`~okx_trio.Response`, or the ``OkxApiError`` the session
+Sans-I/O: ``judge`` takes the op, the items as sent and the answer (a
+``code == "0"`` ``Response``, or the ``OkxApiError`` the session
 raised for any other code) and returns what the caller is told: the acks, or
 the exchange's refusal, or ``OkxProtocolError`` when the answer cannot be
 believed. What has to match (OKX's response shape for the eleven ops):
@@ -37,12 +37,13 @@ from ._exceptions import (
     OkxBatchProtocolError,
     OkxOrderError,
     OkxOrderRateLimitError,
+    OkxOrderRuleError,
     OkxProtocolError,
     OkxRateLimitError,
 )
 from ._formats import is_digits, is_id
 from ._models import OrderAck, Response
-from ._okx import PLACE_OPS, RATE_LIMIT_CODES, route_op
+from ._okx import ORDER_RULE_CODES, PLACE_OPS, RATE_LIMIT_CODES, route_op
 
 __all__ = ["Kind", "Unbelievable", "ack_of", "judge"]
 
@@ -122,7 +123,11 @@ def _single(op: str, rid: str | None, sent: Sequence[Mapping[str, Any]], code: s
         return ack
     if ack.ok:
         raise _unknown(op, rid, sent, f'code "{code}" with an accepted item')
-    cls = OkxOrderRateLimitError if ack.s_code in RATE_LIMIT_CODES else OkxOrderError
+    cls: type[OkxOrderError] = OkxOrderError
+    if ack.s_code in RATE_LIMIT_CODES:
+        cls = OkxOrderRateLimitError
+    elif ack.s_code in ORDER_RULE_CODES:
+        cls = OkxOrderRuleError  # the class the local check raises for the same mistake
     raise cls(code, msg, op, rid, data, ack)
 
 
@@ -178,7 +183,7 @@ def _mass(op: str, rid: str | None, sent: Sequence[Mapping[str, Any]], code: str
 
 
 def ack_of(op: str, item: Any, wire: Mapping[str, Any], *, need_echo: bool = False) -> OrderAck:
-    """One response item as an :class:`OrderAck`, checked against the item sent.
+    """One response item as an ``OrderAck``, checked against the item sent.
 
     With ``need_echo`` (the answer's item count is off, so position proves
     nothing) the item must echo an id of the item sent.
@@ -200,10 +205,16 @@ def ack_of(op: str, item: Any, wire: Mapping[str, Any], *, need_echo: bool = Fal
         elif value is not None:
             if type(value) is not str:
                 raise Unbelievable(f"{key} is not a string but {type(value).__name__}")
-            kw[name] = value
+            if value:  # OKX sends "" for an absent tag, subCode, reqId...: None
+                kw[name] = value
     s_code = kw.get("s_code")
     if s_code is None or not is_digits(s_code):
         raise Unbelievable(f"sCode {item.get('sCode')!r:.40} is not a code")
+    ts = kw.get("ts")
+    if ts is not None:
+        if not is_digits(ts):
+            raise Unbelievable(f"ts {ts!r:.40} is not milliseconds")
+        kw["ts"] = int(ts)
     echoed = False
     for field in _ID_FIELDS:
         got = item.get(field)

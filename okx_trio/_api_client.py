@@ -3,9 +3,9 @@
 Each method validates its params completely (``_requests``) before anything is
 sent, maps ``instId`` to ``instIdCode`` through the per-client instrument cache
 (``_instruments``), gives every new order a ``clOrdId`` when the caller did not,
-sends through :meth:`WsClient.request` (which paces to OKX's rate limits and
+sends through ``WsClient.request`` (which paces to OKX's rate limits and
 sends the deadline as ``expTime``), and turns the exchange's answer into
-:class:`~okx_trio.OrderAck` values or the precise error (``_answers``, which
+``OrderAck`` values or the precise error (``_answers``, which
 believes an answer only when it matches what was sent):
 
 ========================================  ==========================================
@@ -21,7 +21,7 @@ ids, a code the items contradict...)      ``OkxBatchProtocolError``), outcome un
 ========================================  ==========================================
 
 Order tracking (``track_orders=True`` or ``async with api.track_orders()``,
-``_tracker``), :meth:`WsApiClient.wait_order` and :meth:`WsApiClient.resolve`
+``_tracker``), ``WsApiClient.wait_order`` and ``WsApiClient.resolve``
 (``_resolve``) live in their own modules; this module only hooks them into the
 order ops: places tell the
 tracker which clOrdIds to expect, and every ``OkxConnectionLost`` /
@@ -87,7 +87,7 @@ AmendParams = AmendOrder | Mapping[str, Any]
 class WsApiClient:
     """OKX's WebSocket trade API as typed methods (okx-api's WebsocketAPIClient).
 
-    Not constructed directly: use :func:`open_ws_api_client`. Every method
+    Not constructed directly: use ``open_ws_api_client``. Every method
     takes its params as a request model (``PlaceOrder``...) or a mapping with
     OKX's camelCase field names, plus keyword-only ``exp_time`` (absolute Unix
     ms, only on ``order``/``batch-orders``/``amend-order``/``batch-amend-orders``)
@@ -120,7 +120,7 @@ class WsApiClient:
 
     @property
     def ws_client(self) -> WsClient:
-        """The underlying :class:`WsClient` (subscriptions, raw requests, events)."""
+        """The underlying ``WsClient`` (subscriptions, raw requests, events)."""
         return self._ws
 
     @property
@@ -188,7 +188,7 @@ class WsApiClient:
         """The cached metadata of ``inst_id`` (code, tick, lot and minimum size), or None.
 
         The cache fills lazily on the first order op that names an ``instId``
-        (or with :meth:`load_instruments`); this never fetches.
+        (or with ``load_instruments``); this never fetches.
         """
         return self._core.instruments.get(inst_id)
 
@@ -399,7 +399,7 @@ class WsApiClient:
     @property
     def orders(self) -> OrderTracker | None:
         """The running order tracker (``track_orders=True`` or inside
-        :meth:`track_orders`), else ``None``."""
+        ``track_orders``), else ``None``."""
         return self._tracker
 
     @asynccontextmanager
@@ -414,7 +414,7 @@ class WsApiClient:
         Entering subscribes to ``orders`` (``instType`` ANY, private connection)
         and ``sprd-orders`` (business connection) and returns once both are
         acknowledged; the tracker then holds the latest state of every order
-        by ``ordId`` and ``clOrdId`` (see :class:`~okx_trio.OrderTracker`).
+        by ``ordId`` and ``clOrdId`` (see ``OrderTracker``).
         Exiting unsubscribes. When a tracker is already running (the
         ``track_orders=True`` option, or an enclosing block) that one is
         yielded and left running.
@@ -480,7 +480,7 @@ class WsApiClient:
                 ``math.inf``: no deadline.
 
         Returns:
-            the order's state (:class:`~okx_trio.TrackedOrder`).
+            the order's state (``TrackedOrder``).
 
         Raises:
             OkxWaitTimeout: the deadline passed first (an ``OkxRequestTimeout``
@@ -542,7 +542,7 @@ class WsApiClient:
                 instead of the recorded ``expTime`` / 2 s settle delay.
 
         Returns:
-            a :class:`~okx_trio.Resolution`: ``outcome`` is ``"acted"``,
+            a ``Resolution``: ``outcome`` is ``"acted"``,
             ``"not_found"``, ``"unknown"`` (deadline passed) or, for a batch
             whose items differ, ``"mixed"``; ``items`` gives each item's
             outcome and ``orders`` the current state of every order found.
@@ -740,13 +740,13 @@ class _RestOrderHooks:
 async def open_ws_api_client(**options: Any) -> AsyncIterator[WsApiClient]:
     """Open a trade API client for the duration of an ``async with`` block.
 
-    Takes the same keyword options as :func:`open_ws_client` (those of
-    :class:`ClientOptions`); ``credentials`` are needed for every trade method.
+    Takes the same keyword options as ``open_ws_client`` (those of
+    ``ClientOptions``); ``credentials`` are needed for every trade method.
     ``track_orders=True`` runs an order tracker (``api.orders``) for the
     client's whole life; its subscriptions open in the background and the
     first place waits for them. Entering does not block
     on the network (connections open on first use, or with
-    :meth:`WsApiClient.connect_ws_api`); exiting closes every connection and
+    ``WsApiClient.connect_ws_api``); exiting closes every connection and
     ends every task the client started.
     """
     opts = ClientOptions(**options)

@@ -1,10 +1,10 @@
 """Live order books: local, sequence-checked books kept from OKX's book channels.
 
-:class:`OrderBooks` (one per client, created on first use) keeps one
-:class:`_BookFeed` per channel and instrument, shared by every
-:class:`LiveOrderBook` handle of it. A feed is a subscriber (a
+``OrderBooks`` (one per client, created on first use) keeps one
+``_BookFeed`` per channel and instrument, shared by every
+``LiveOrderBook`` handle of it. A feed is a subscriber (a
 ``_subscriptions.Sink``) of one server subscription: it applies the pushes in
-the session's reader with the sans-I/O :class:`~okx_trio._orderbook.BookState`
+the session's reader with the sans-I/O ``BookState``
 and, when the book must be rebuilt, resynchronises in a small background task
 (``keeper``).
 
@@ -26,7 +26,7 @@ snapshot on ``books``, ``books-l2-tbt`` and ``books50-l2-tbt`` (2026):
   get ``Gap("resync")`` and the resync starts over.
 * Only when REST keeps failing and the WebSocket does send snapshots is the arg
   subscribed again, with a bounded backoff and within a budget of
-  :data:`RESUBSCRIBE_BUDGET` resubscriptions per connection kind per hour (a
+  ``RESUBSCRIBE_BUDGET`` resubscriptions per connection kind per hour (a
   quarter of OKX's 480 control frames), so no resync loop can exhaust the
   connection's control budget.
 """
@@ -109,7 +109,7 @@ class BookHost(Protocol):
 
 @attrs.frozen
 class BookStatistics:
-    """A snapshot of an order book's counters (see :meth:`LiveOrderBook.statistics`)."""
+    """A snapshot of an order book's counters (see ``LiveOrderBook.statistics``)."""
 
     updates: int
     """Pushes applied to the book (snapshots included)."""
@@ -132,7 +132,7 @@ class BookStatistics:
 class LiveOrderBook:
     """An order book kept current from an OKX book channel (``client.order_book()``).
 
-    Read it like :class:`~okx_trio.OrderBook`: ``bids`` and
+    Read it like ``OrderBook``: ``bids`` and
     ``asks`` (sorted ``(price, size)`` ``Decimal`` pairs, best first),
     ``best_bid``, ``best_ask``, ``seq_id``, ``ts``, ``raw_bids()``,
     ``raw_asks()``, ``checksum()``. Between two awaits it does not change.
@@ -141,7 +141,7 @@ class LiveOrderBook:
     the ordinary part (``nonRpiQty``).
 
     Iterating it (``async for book in ob``) yields the book itself after
-    applied updates, and a :class:`Gap` when the book became invalid (a
+    applied updates, and a ``Gap`` when the book became invalid (a
     sequence gap, an invalid reset, a missing snapshot, a checksum mismatch,
     held updates over the cap: ``reason="resync"``; a replaced connection:
     ``reason="reconnect"``). After
@@ -204,7 +204,7 @@ class LiveOrderBook:
 
     @property
     def non_rpi_asks(self) -> list[tuple[Decimal, Decimal]]:
-        """``books-rpi``: ask ``(price, nonRpiQty)`` (see :attr:`non_rpi_bids`)."""
+        """``books-rpi``: ask ``(price, nonRpiQty)`` (see ``non_rpi_bids``)."""
         return self._book.non_rpi_asks
 
     @property
@@ -234,7 +234,7 @@ class LiveOrderBook:
 
     @property
     def book(self) -> OrderBook:
-        """The underlying :class:`~okx_trio.OrderBook` (shared, read-only)."""
+        """The underlying ``OrderBook`` (shared, read-only)."""
         return self._book
 
     def raw_bids(self, n: int | None = None) -> list[tuple[str, str]]:
@@ -300,7 +300,7 @@ class LiveOrderBook:
 
 
 class _BookFeed:
-    """One book channel of one instrument, shared by its :class:`LiveOrderBook` s.
+    """One book channel of one instrument, shared by its ``LiveOrderBook`` s.
 
     Always either synced or resynchronising (``resyncing``); see the module
     docstring for how a resync runs. ``awaiting_ws_snapshot`` is True from a
@@ -614,7 +614,7 @@ class OrderBooks:
         self, inst_id: str, *, channel: str = "books", snapshot_timeout: float | None = None,
         max_buffer: int | None = None,
     ) -> AsyncIterator[LiveOrderBook]:
-        """A local order book of ``inst_id`` kept from ``channel`` (see :class:`LiveOrderBook`).
+        """A local order book of ``inst_id`` kept from ``channel`` (see ``LiveOrderBook``).
 
         Entering returns once the book holds its first snapshot.
 

@@ -33,7 +33,7 @@ def _expired(exc: OkxApiError) -> bool:
 
 
 class WsClient:
-    """The OKX WebSocket client. Not constructed directly: use :func:`open_ws_client`."""
+    """The OKX WebSocket client. Not constructed directly: use ``open_ws_client``."""
 
     def __init__(self, core: ClientCore) -> None:
         self._core = core
@@ -86,7 +86,7 @@ class WsClient:
         """The client's REST API (market data, account, trade and spread endpoints).
 
         It shares the client's credentials, clock offset, REST URL, deadlines,
-        instrument cache and trade rate limits; see :class:`RestApiClient`.
+        instrument cache and trade rate limits; see ``RestApiClient``.
 
         Raises:
             trio.ClosedResourceError: the client is closed.
@@ -138,7 +138,7 @@ class WsClient:
                 one is sent as ``expTime``.
 
         Returns:
-            the :class:`Response` (``code == "0"``).
+            the ``Response`` (``code == "0"``).
 
         Raises:
             OkxRateLimitError: the exchange answered 50011, 60014 or 50061.
@@ -214,8 +214,8 @@ class WsClient:
         connection by its channel name (unknown names go to public) and sent in
         its own ``subscribe`` request. Private channels go out only after the
         login. Entering returns once every arg is acknowledged (deadline: the
-        client's ``request_timeout``); it yields a :class:`Subscription`, an
-        async iterator of :class:`Push` and :class:`Gap`. Several subscribers
+        client's ``request_timeout``); it yields a ``Subscription``, an
+        async iterator of ``Push`` and ``Gap``. Several subscribers
         of the same arg share one exchange subscription; the last to leave
         unsubscribes. Exiting unsubscribes, waiting for the ack at most a few
         seconds, even when cancelled.
@@ -244,7 +244,7 @@ class WsClient:
         """A locally maintained, sequence-checked order book (async context manager).
 
         Entering returns once the book holds its first snapshot; it yields a
-        :class:`LiveOrderBook`. The snapshot is the subscription's WebSocket
+        ``LiveOrderBook``. The snapshot is the subscription's WebSocket
         snapshot when OKX sends one, else a REST snapshot joined to the
         updates (OKX's recipe); every later rebuild (a gap, a reset, a checksum
         mismatch) uses REST and costs no subscribe/unsubscribe frame.
@@ -291,7 +291,7 @@ async def open_ws_client(**options: Any) -> AsyncIterator[WsClient]:
 
     An error of the block leaves it as itself; the client's own failures are
     delivered to the calls that wait on them, never as an exception group.
-    The options are those of :class:`ClientOptions`.
+    The options are those of ``ClientOptions``.
 
     Raises:
         TypeError, ValueError: an unknown or invalid option.

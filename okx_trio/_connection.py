@@ -2,15 +2,15 @@
 
 The session (``_session``) runs the tasks; these are the state they share.
 
-A :class:`Connection` owns everything that dies with it:
+A ``Connection`` owns everything that dies with it:
 
 * ``requests``: every request written on it that still awaits its answer
   (the writer puts it there; its answer, its deadline or its caller's
   cancellation takes it out). When the connection ends, for whatever reason
   and whether it is the active one or one being retired after a 64008 notice,
-  each is failed at once with :class:`OkxConnectionLost`.
+  each is failed at once with ``OkxConnectionLost``.
 * ``args``: the subscription args acknowledged on it (the subscription layer
-  puts them there as :class:`ArgHolder` s). When the connection ends, each
+  puts them there as ``ArgHolder`` s). When the connection ends, each
   holder is told (``connection_lost``), so its subscribers get a ``Gap`` unless
   the arg is live on another connection by then.
 
@@ -18,7 +18,7 @@ Nothing is left for another part to clean up, and the count of what a
 connection still owes an answer for (``len(requests)``) is right on every exit
 path: answered, timed out, cancelled, or the connection ended.
 
-A :class:`Pending` is one request waiting for its answer.
+A ``Pending`` is one request waiting for its answer.
 """
 
 from __future__ import annotations
@@ -39,18 +39,18 @@ __all__ = ["CONTROL_LIMIT", "CONTROL_SPAN", "ArgHolder", "Connection", "Pending"
 
 CONTROL_LIMIT = CONTROL_BUDGET - 10
 """Subscribe, unsubscribe and login frames a connection sends in any
-:data:`CONTROL_SPAN`: a margin under OKX's 480 per hour, so that the
+``CONTROL_SPAN``: a margin under OKX's 480 per hour, so that the
 exchange's own clock and rounding never count one too many (60014)."""
 CONTROL_SPAN = CONTROL_WINDOW + 5.0
-"""The span of :data:`CONTROL_LIMIT`, seconds: OKX's hour plus a margin."""
+"""The span of ``CONTROL_LIMIT``, seconds: OKX's hour plus a margin."""
 
 
 @attrs.define(eq=False)
 class Pending:
     """A request waiting for its answer (internal).
 
-    It ends exactly once: :meth:`resolve` (an answer, or an error for its
-    waiter) or :meth:`abandon` (its waiter left: deadline or cancellation).
+    It ends exactly once: ``resolve`` (an answer, or an error for its
+    waiter) or ``abandon`` (its waiter left: deadline or cancellation).
     Either takes it off the connection it was written on.
     """
 
@@ -164,7 +164,7 @@ class Connection:
         self.retiring = False
         self.control = EventWindow(CONTROL_LIMIT, CONTROL_SPAN)
         """Subscribe, unsubscribe and login frames sent (OKX: 480 per hour; see
-        :data:`CONTROL_LIMIT`)."""
+        ``CONTROL_LIMIT``)."""
         self.cancel_scope = trio.CancelScope()
         self.nursery: trio.Nursery | None = None
         self._changed: trio.Event | None = None
@@ -176,14 +176,14 @@ class Connection:
     # -- waiting for a change (no nursery in anyone's task)
 
     def wake(self) -> None:
-        """Something a waiter of :meth:`wait_changed` may care about changed."""
+        """Something a waiter of ``wait_changed`` may care about changed."""
         changed = self._changed
         if changed is not None:
             self._changed = None
             changed.set()
 
     async def wait_changed(self) -> None:
-        """Until the next :meth:`wake` (the caller re-checks its condition)."""
+        """Until the next ``wake`` (the caller re-checks its condition)."""
         if self._changed is None:
             self._changed = trio.Event()
         await self._changed.wait()

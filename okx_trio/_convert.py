@@ -1,7 +1,7 @@
 """The one private cattrs converter: snake_case attrs classes <-> OKX camelCase dicts.
 
 Never touch ``cattrs.global_converter``. Register a class once with
-:func:`register_camel`; then ``converter.structure(item, Cls)`` reads an OKX
+``register_camel``; then ``converter.structure(item, Cls)`` reads an OKX
 dict and ``converter.unstructure(obj)`` writes one (``None`` fields omitted).
 """
 

@@ -1,6 +1,6 @@
 """The shared internals of one client, and the nursery that bounds them.
 
-:class:`ClientCore` is what ``WsClient`` and ``WsApiClient`` are built on:
+``ClientCore`` is what ``WsClient`` and ``WsApiClient`` are built on:
 the options, the nursery, the request ids, the three sessions (created on
 first use), the lifecycle events, the connection pacing and backoff, the
 exchange clock offset, the REST helper and the typed REST client, the instrument cache, the rate
@@ -10,7 +10,7 @@ needs (``SessionHost``, ``SubscriptionHost``, ``BookHost``, ``TrackerHost``,
 ``OrderContext``): each gets it through that small interface, never through
 the public client objects.
 
-:func:`open_core` opens it for the duration of an ``async with`` block and
+``open_core`` opens it for the duration of an ``async with`` block and
 keeps the openers' exception contract (one meaningful exception, never an
 exception group made by this library).
 """
@@ -120,14 +120,14 @@ class ClientCore:
     def rest(self) -> RestClient:
         """The REST helper.
 
-        Built in a worker thread when the client opens (:meth:`warm_up`): its
+        Built in a worker thread when the client opens (``warm_up``): its
         first build takes tens of milliseconds (httpx's TLS setup), which on the
         event loop would stall every feed. Asked for before that is done, it is
         built here; never after the client closed.
 
         Raises:
             OkxNotSent: the client closed before it was ever needed (a background
-                task's late call; calls of the user are refused by :meth:`check_open`).
+                task's late call; calls of the user are refused by ``check_open``).
         """
         if self._rest is None:
             if self.closed:
@@ -140,7 +140,7 @@ class ClientCore:
     def rest_api(self) -> RestApiClient:
         """The typed REST client (``ws.rest``, ``api.rest``), created on first use.
 
-        It sends through :attr:`rest` and shares the client's instrument cache,
+        It sends through ``rest`` and shares the client's instrument cache,
         clock offset, deadlines and trade-op rate limiter.
         """
         if self._rest_api is None:
@@ -399,7 +399,7 @@ def _raise(exc: BaseException) -> None:
 
 @asynccontextmanager
 async def open_core(options: ClientOptions) -> AsyncIterator[ClientCore]:
-    """A :class:`ClientCore` for the duration of an ``async with`` block.
+    """A ``ClientCore`` for the duration of an ``async with`` block.
 
     Entering does not block on the network; exiting closes every connection
     politely (bounded in time) and ends every task the client started.

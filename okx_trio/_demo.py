@@ -1,7 +1,7 @@
 """``okx-trio demo``: a small market-making bot trading on an embedded simulator.
 
 Needs no account and no network beyond 127.0.0.1: the demo starts a local OKX
-v5 exchange (:func:`okx_trio.testing.open_simulator`) with freshly generated
+v5 exchange (``okx_trio.testing.open_simulator``) with freshly generated
 credentials and runs one structured-concurrency bot against it. Every task of
 the bot lives in one nursery:
 

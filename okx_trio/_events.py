@@ -21,11 +21,11 @@ EVENT_BUFFER: Final = 256
 
 
 class EventStream:
-    """The lifecycle events of a client, as an async iterator of :class:`LifecycleEvent`.
+    """The lifecycle events of a client, as an async iterator of ``LifecycleEvent``.
 
     Yielded by ``async with ws.events() as events``; ``async for event in
     events`` gives every event from then on until the block exits. The buffer
-    holds :data:`EVENT_BUFFER` events; when a slow reader lets it fill, the
+    holds ``EVENT_BUFFER`` events; when a slow reader lets it fill, the
     oldest go first and ``dropped`` counts them.
     """
 
@@ -57,7 +57,7 @@ class EventStream:
 
 
 class EventHub:
-    """Publishes lifecycle events to the open :class:`EventStream` s and the log."""
+    """Publishes lifecycle events to the open ``EventStream`` s and the log."""
 
     def __init__(self, *, log_events: bool) -> None:
         self._log_events = log_events
@@ -77,7 +77,7 @@ class EventHub:
 
     @asynccontextmanager
     async def open_stream(self) -> AsyncIterator[EventStream]:
-        """An :class:`EventStream` receiving every event until the block exits."""
+        """An ``EventStream`` receiving every event until the block exits."""
         stream = EventStream()
         self._streams.append(stream)
         try:

@@ -5,7 +5,9 @@
     OkxError                      base of everything this library raises on purpose
     ├── OkxApiError               the exchange answered with code != "0"
     │   ├── OkxOrderError         a single-order op failed (.s_code .s_msg .ack)
-    │   │   └── OkxOrderRateLimitError  (also an OkxRateLimitError)
+    │   │   ├── OkxOrderRateLimitError  (also an OkxRateLimitError)
+    │   │   └── OkxOrderRuleError  (also a ValueError) tick, lot or minimum size
+    │   │                         broken: refused before sending, or by the exchange
     │   ├── OkxBatchError         a batch op failed whole ("1") or in part ("2")
     │   │   └── OkxBatchProtocolError  (also an OkxProtocolError) its answer did not
     │   │                         match what was sent: .acks believed, .request unknown
@@ -49,6 +51,7 @@ __all__ = [
     "OkxNotSent",
     "OkxOrderError",
     "OkxOrderRateLimitError",
+    "OkxOrderRuleError",
     "OkxProtocolError",
     "OkxRateLimitError",
     "OkxRequestError",
@@ -109,7 +112,7 @@ class OkxOrderError(OkxApiError):
     Attributes:
         s_code: the item's ``sCode``.
         s_msg: the item's ``sMsg``.
-        ack: the item as an :class:`~okx_trio.OrderAck` (``ord_id``, ``cl_ord_id``...).
+        ack: the item as an ``OrderAck`` (``ord_id``, ``cl_ord_id``...).
     """
 
     def __init__(
@@ -138,6 +141,43 @@ class OkxOrderError(OkxApiError):
 
 class OkxOrderRateLimitError(OkxOrderError, OkxRateLimitError):
     """A single-order op whose item was rejected with 50011 (rate limit)."""
+
+
+class OkxOrderRuleError(OkxOrderError, ValueError):
+    """An order breaks its instrument's trading rules: a price off the tick size,
+    a size that is not a multiple of the lot size or below the minimum order size.
+
+    Nothing rests either way. When the client knows the instrument (named by
+    ``instId``, or its list cached by an earlier order or ``load_instruments``)
+    it refuses the order before sending (``sent`` is False; ``s_code`` is the
+    code the exchange would answer: 51000 price, 51121 lot, 51020 minimum);
+    otherwise the exchange's answer (item ``sCode`` 51020 or 51121) raises it.
+    One mistake, one class: it is an ``OkxOrderError`` and a ``ValueError``,
+    so code written for either keeps working.
+
+    Attributes:
+        sent: whether the order reached the exchange.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        msg: str,
+        op: str | None = None,
+        id: str | None = None,
+        data: Sequence[Mapping[str, Any]] = (),
+        ack: OrderAck | None = None,
+        sent: bool = True,
+    ) -> None:
+        super().__init__(code, msg, op, id, data, ack)
+        self.args = (*self.args, sent)
+        self.sent = sent
+
+    def __str__(self) -> str:
+        if self.sent:
+            return super().__str__()
+        ident = f" (clOrdId={self.ack.cl_ord_id})" if self.ack and self.ack.cl_ord_id else ""
+        return f"order refused before sending, nothing was sent: {self.s_msg}{ident}"
 
 
 class OkxBatchError(OkxApiError):
@@ -374,7 +414,7 @@ class OkxProtocolError(OkxError):
 
 
 class OkxBatchProtocolError(OkxBatchError, OkxProtocolError):
-    """A batch answer that does not match what was sent (see :class:`OkxProtocolError`).
+    """A batch answer that does not match what was sent (see ``OkxProtocolError``).
 
     An ``OkxBatchError`` (so ``except OkxBatchError`` sees it) whose ``acks``
     are the items that did come and match their order (``succeeded`` and

@@ -43,9 +43,9 @@ TAG_MAX: Final = 16
 
 ID_RE: Final = re.compile(r"\A[A-Za-z0-9]{1,32}\Z")
 """An id as a pattern (anchored at both ends, so ``match`` tests the whole text);
-prefer :func:`is_id`."""
+prefer ``is_id``."""
 TAG_RE: Final = re.compile(r"\A[A-Za-z0-9]{1,16}\Z")
-"""A tag as a pattern; prefer :func:`is_tag`."""
+"""A tag as a pattern; prefer ``is_tag``."""
 
 
 def is_unsigned_decimal(text: str) -> bool:

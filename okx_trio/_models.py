@@ -107,11 +107,24 @@ class Response:
     """Gateway send time (µs), on the six order ops."""
 
 
+def _ack_ms(value: object) -> int | None:
+    """``OrderAck.ts``: ``int`` milliseconds; OKX's digit string is converted."""
+    if value is None or value == "":
+        return None
+    if type(value) is int:
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        return int(value)
+    raise ValueError(f"OrderAck.ts must be milliseconds, got {value!r:.40}")
+
+
 @attrs.frozen(slots=True)
 class OrderAck:
     """One item of an order op's response (place, amend, cancel, spread ops).
 
-    Absent fields are ``None`` (or ``""`` where OKX sends an empty string).
+    Absent fields are ``None``, and so are fields OKX sends as ``""`` (an order
+    without a tag, an ack without ``subCode`` or ``reqId``), whatever the op;
+    ``ts`` is ``int`` milliseconds, as in the views of pushes.
     ``s_code == "0"`` only means the exchange accepted the request; the order's
     fate arrives on the ``orders`` / ``sprd-orders`` channels.
     """
@@ -122,8 +135,9 @@ class OrderAck:
     """Client order id."""
     tag: str | None = None
     """Order tag, as sent by the user."""
-    ts: str | None = None
-    """Processing (place) or creation (cancel/amend) time, ms."""
+    ts: int | None = attrs.field(default=None, converter=_ack_ms)
+    """When the exchange processed the request, Unix ms (a digit string given
+    to the constructor is converted)."""
     s_code: str = "0"
     """Per-item result code; ``"0"`` means accepted."""
     s_msg: str = ""
@@ -153,7 +167,7 @@ class LifecycleEvent:
 
     kind: str
     """One of ``open``, ``reconnect``, ``reconnected``, ``authenticated``, ``notice``,
-    ``exception``, ``conn-count``, ``abandoned`` (detail: an :class:`AbandonedRequest`)."""
+    ``exception``, ``conn-count``, ``abandoned`` (detail: an ``AbandonedRequest``)."""
     connection: str
     """``"public"``, ``"private"`` or ``"business"``."""
     detail: Any = None
@@ -389,7 +403,7 @@ Outcome = Literal["acted", "not_found", "unknown"]
 
 @attrs.frozen
 class ResolvedItem:
-    """What happened to one item of a request (see :class:`Resolution`)."""
+    """What happened to one item of a request (see ``Resolution``)."""
 
     outcome: Outcome
     """``"acted"``, ``"not_found"`` or ``"unknown"``."""

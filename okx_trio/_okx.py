@@ -247,7 +247,7 @@ def route_channel(channel: str) -> tuple[ConnectionName, bool]:
 
     Unknown names go to public without login, so new OKX public channels keep
     working; the exchange's error event then names any mistake. (A retired
-    name is refused before this is asked: see :func:`check_channel`.)
+    name is refused before this is asked: see ``check_channel``.)
     """
     route = CHANNEL_ROUTES.get(channel)
     if route is not None:
@@ -327,19 +327,19 @@ SINGLE_OF_BATCH: Final[Mapping[str, str]] = {
 }
 """A batch of one item counts against the single op's bucket."""
 SUB_ACCOUNT_LIMIT: Final = 1000
-"""Orders per :data:`RATE_WINDOW` per sub-account, on top of the per-op limits (50061)."""
+"""Orders per ``RATE_WINDOW`` per sub-account, on top of the per-op limits (50061)."""
 SUB_ACCOUNT_OPS: Final = frozenset({"order", "batch-orders", "amend-order", "batch-amend-orders"})
-"""Ops counted against :data:`SUB_ACCOUNT_LIMIT`, each order of a batch on its own
+"""Ops counted against ``SUB_ACCOUNT_LIMIT``, each order of a batch on its own
 (cancels are not counted)."""
 SUB_ACCOUNT_EXEMPT_INST_TYPES: Final = frozenset({"SPOT", "MARGIN"})
-"""Orders on these instrument types are exempt from :data:`SUB_ACCOUNT_LIMIT`
+"""Orders on these instrument types are exempt from ``SUB_ACCOUNT_LIMIT``
 (spot and margin; spread and block orders are not on these ops at all)."""
 SUB_ACCOUNT_EXEMPT_ORD_TYPES: Final = frozenset({"mmp", "mmp_and_post_only"})
-"""MMP orders are exempt from :data:`SUB_ACCOUNT_LIMIT`."""
+"""MMP orders are exempt from ``SUB_ACCOUNT_LIMIT``."""
 CONTROL_BUDGET: Final = 480
 """subscribe + unsubscribe + login frames per connection per hour."""
 CONTROL_WINDOW: Final = 3600.0
-"""The window of :data:`CONTROL_BUDGET`, seconds."""
+"""The window of ``CONTROL_BUDGET``, seconds."""
 CONNECT_LIMIT: Final = 3
 """New WebSocket connections per second (per IP)."""
 IDLE_TIMEOUT: Final = 30.0
@@ -403,6 +403,11 @@ TERMINAL_STATES: Final = frozenset({"filled", "canceled", "mmp_canceled"})
 """Order states that never change again."""
 ORDER_STATES: Final = frozenset({"live", "partially_filled"}) | TERMINAL_STATES
 """Every order state OKX documents for ``orders`` and ``sprd-orders``."""
+ORDER_RULE_CODES: Final = frozenset({"51020", "51121"})
+"""Item codes of an order that breaks its instrument's trading rules: 51020 below
+the minimum order size, 51121 a size that is not a multiple of the lot size
+(the client checks both, and the tick size, before sending when it knows the
+instrument)."""
 INST_TYPES: Final = ("SPOT", "SWAP", "FUTURES", "OPTION")
 """Instrument types with ``instIdCode``, in the order to try when an id's shape says nothing."""
 FAMILY_INST_TYPES: Final = frozenset({"OPTION"})
@@ -491,7 +496,7 @@ whose value also keys the bucket, e.g. ``instId`` for "User ID + Instrument ID")
 Public endpoints are counted per IP, private ones per user id: within one client
 both are one bucket per endpoint (and per value of the keying parameter). The
 trade POSTs are not here: they share the WebSocket ops' buckets
-(:data:`REST_TRADE_OPS`, :data:`RATE_LIMITS`)."""
+(``REST_TRADE_OPS``, ``RATE_LIMITS``)."""
 
 REST_TRADE_OPS: Final[Mapping[str, str]] = {
     "POST /api/v5/trade/order": "order",

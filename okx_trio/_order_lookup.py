@@ -119,7 +119,7 @@ async def retrying(call: Callable[[], Awaitable[T]], deadline: float) -> T:
 async def fetch_order(rest: RestClient, kind: Kind, inst_id: str | None, ord_id: str | None,
                       cl_ord_id: str | None, deadline: float
                       ) -> tuple[bool, dict[str, Any] | None]:
-    """:func:`lookup_order`, retrying transient failures until ``deadline``.
+    """``lookup_order``, retrying transient failures until ``deadline``.
 
     Raises:
         OkxRequestTimeout: no answer before ``deadline``.

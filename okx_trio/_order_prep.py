@@ -19,9 +19,9 @@ from typing import Any, Final, Literal
 
 import trio
 
-from ._exceptions import OkxNotSent
+from ._exceptions import OkxNotSent, OkxOrderRuleError
 from ._instruments import InstrumentCache, InstrumentFetchError
-from ._models import Instrument
+from ._models import Instrument, OrderAck
 from ._okx import EXP_TIME_OPS
 from ._protocol import IdGenerator
 from ._requests import (
@@ -113,7 +113,7 @@ async def prepare_orders(
                 inst = instruments.get_by_code(model.inst_id_code)
                 if inst is not None:
                     _check_pair(model, inst)
-                    check_instrument(model, inst)
+                    _check(op, models, i, inst, wire)
                     wire = _name(wire, inst, inst_field)
             elif model.inst_id is not None:
                 inst = instruments.get(model.inst_id)
@@ -121,7 +121,7 @@ async def prepare_orders(
                     lookups.append((i, model.inst_id))
                 else:
                     wire = _name(wire, inst, inst_field)
-                    check_instrument(model, inst)
+                    _check(op, models, i, inst, wire)
         wires.append(wire)
     if not lookups:
         return wires
@@ -137,7 +137,7 @@ async def prepare_orders(
                     f"{exc}: cannot {what.format(inst_id)}",
                     op, None, wires[0].get("clOrdId"), wires, connection,
                 ) from exc.__cause__
-            check_instrument(models[i], inst)
+            _check(op, models, i, inst, wires[i])
             wires[i] = _name(wires[i], inst, inst_field)
     if scope.cancelled_caught or trio.current_time() >= deadline:
         raise OkxNotSent(
@@ -145,6 +145,19 @@ async def prepare_orders(
             op, None, wires[0].get("clOrdId"), wires, connection,
         )
     return wires
+
+
+def _check(op: str, models: Sequence[Any], i: int, inst: Instrument,
+           wire: dict[str, Any]) -> None:
+    """``check_instrument``, its error naming the op, the batch item and the clOrdId."""
+    try:
+        check_instrument(models[i], inst)
+    except OkxOrderRuleError as exc:
+        where = f"batch item {i}: " if len(models) > 1 else ""
+        cl = wire.get("clOrdId")
+        ack = OrderAck(cl_ord_id=cl if isinstance(cl, str) else None, s_code=exc.s_code,
+                       s_msg=where + exc.s_msg)
+        raise OkxOrderRuleError("1", where + exc.msg, op, None, (), ack, sent=False) from None
 
 
 def _check_pair(model: Any, inst: Instrument) -> None:

@@ -1,6 +1,6 @@
 """The order tracker's table: OKX's ordering and de-duplication rules, sans-I/O.
 
-:class:`OrderTable` holds the latest state of every tracked order and applies
+``OrderTable`` holds the latest state of every tracked order and applies
 each ``orders`` / ``sprd-orders`` push item or REST item to it. Everything that
 decides an order's state lives here, and every method that depends on time
 takes ``now``, so the rules are tested synchronously, item by item. The rules:

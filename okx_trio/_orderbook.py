@@ -1,8 +1,8 @@
 """A sans-I/O OKX order book: snapshots, seqId chaining, checksums, REST resync.
 
-No I/O and no trio here: :class:`BookState` is fed the data items of the
+No I/O and no trio here: ``BookState`` is fed the data items of the
 ``books``, ``books5``, ``bbo-tbt``, ``books-l2-tbt``, ``books50-l2-tbt`` and
-``books-rpi`` channels and answers with an :class:`ApplyResult`; the caller
+``books-rpi`` channels and answers with an ``ApplyResult``; the caller
 (the client's ``order_book()``) decides what to do about a resync.
 
 Rules (OKX's order-book documentation):
@@ -35,7 +35,7 @@ snapshot seqId < seqId``, apply the rest. The buffer is capped
 (``max_buffer``): on overflow it is dropped and the resync starts over.
 
 Prices and sizes are kept as the strings received (the checksum is defined
-over them); :class:`OrderBook` exposes them as ``Decimal``.
+over them); ``OrderBook`` exposes them as ``Decimal``.
 """
 
 from __future__ import annotations
@@ -295,7 +295,7 @@ def _third(level: Sequence[str]) -> str:
 class OrderBook:
     """A read-only view of one instrument's order book.
 
-    Maintained by :class:`BookState` (and by ``WsClient.order_book``); users
+    Maintained by ``BookState`` (and by ``WsClient.order_book``); users
     only read it. ``bids`` are sorted by price descending and ``asks``
     ascending, both as ``(price, size)`` ``Decimal`` pairs.
     """
@@ -303,7 +303,7 @@ class OrderBook:
     __slots__ = ("_asks", "_bids", "channel", "depth", "inst_id", "seq_id", "ts")
 
     def __init__(self, inst_id: str, channel: str = "books", depth: int | None = None) -> None:
-        """Create an empty book (normally done by :class:`BookState`).
+        """Create an empty book (normally done by ``BookState``).
 
         Args:
             inst_id: the instrument, e.g. ``"BTC-USDT"``.
@@ -344,7 +344,7 @@ class OrderBook:
     def non_rpi_bids(self) -> list[tuple[Decimal, Decimal]]:
         """Bid ``(price, nonRpiQty)`` levels, best first, on ``books-rpi``: the size an
         order without ``rpiTakerAccess`` can take (levels of RPI orders only are left
-        out). On the other channels every level is ordinary: this is :attr:`bids`."""
+        out). On the other channels every level is ordinary: this is ``bids``."""
         if self.channel not in RPI_BOOK_CHANNELS:
             return self.bids
         return self._bids.third_levels()
@@ -352,7 +352,7 @@ class OrderBook:
     @property
     def non_rpi_asks(self) -> list[tuple[Decimal, Decimal]]:
         """Ask ``(price, nonRpiQty)`` levels, best first, on ``books-rpi`` (see
-        :attr:`non_rpi_bids`); :attr:`asks` on the other channels."""
+        ``non_rpi_bids``); ``asks`` on the other channels."""
         if self.channel not in RPI_BOOK_CHANNELS:
             return self.asks
         return self._asks.third_levels()
@@ -376,7 +376,7 @@ class OrderBook:
         return self._asks.raw(n)
 
     def checksum(self) -> int:
-        """OKX's CRC32 of the current book (signed), see :func:`okx_book_checksum`."""
+        """OKX's CRC32 of the current book (signed), see ``okx_book_checksum``."""
         return okx_book_checksum(self._bids.raw(_CHECKSUM_LEVELS), self._asks.raw(_CHECKSUM_LEVELS))
 
     def _clear(self) -> None:
@@ -432,11 +432,11 @@ def _item(value: Any) -> Mapping[str, Any]:
 class BookState:
     """Sans-I/O keeper of one order book (see the module docstring).
 
-    Feed every data item of the channel's pushes to :meth:`apply`. When it
+    Feed every data item of the channel's pushes to ``apply``. When it
     answers ``needs_resync``, either resubscribe (the next WS snapshot goes
-    through :meth:`apply`) or resync from REST: call :meth:`start_resync`,
-    pass live updates to :meth:`apply` (or :meth:`buffer`) while fetching
-    ``GET /api/v5/market/books``, then call :meth:`apply_rest_snapshot`.
+    through ``apply``) or resync from REST: call ``start_resync``,
+    pass live updates to ``apply`` (or ``buffer``) while fetching
+    ``GET /api/v5/market/books``, then call ``apply_rest_snapshot``.
     """
 
     def __init__(
@@ -452,13 +452,13 @@ class BookState:
 
         Args:
             inst_id: the instrument id.
-            channel: one of :data:`~okx_trio._okx.BOOK_CHANNEL_DEPTHS` (others are treated as
+            channel: one of ``BOOK_CHANNEL_DEPTHS`` (others are treated as
                 incremental with depth 400).
             depth: levels kept per side; default: the channel's depth.
-            book: an :class:`OrderBook` (or subclass) to maintain; default: a
+            book: an ``OrderBook`` (or subclass) to maintain; default: a
                 new one.
             max_buffer: most updates held for a REST resync (see
-                :meth:`buffer`).
+                ``buffer``).
         """
         if depth is not None and depth < 1:
             raise ValueError(f"depth must be >= 1, got {depth}")
@@ -495,7 +495,7 @@ class BookState:
 
     @property
     def resyncing(self) -> bool:
-        """True between :meth:`start_resync` and a successful snapshot."""
+        """True between ``start_resync`` and a successful snapshot."""
         return self._resyncing
 
     @property
@@ -552,14 +552,14 @@ class BookState:
         """Sequence resets met while buffering so far.
 
         Read it before requesting a REST snapshot and pass it to
-        :meth:`apply_rest_snapshot`: a snapshot asked for before a reset may
+        ``apply_rest_snapshot``: a snapshot asked for before a reset may
         belong to the old sequence, whose ``seqId`` values cannot be compared
         with the new ones.
         """
         return self._resets
 
     def buffer(self, push_item: Mapping[str, Any]) -> ApplyResult:
-        """Hold an update until :meth:`apply_rest_snapshot` (starts a resync if needed).
+        """Hold an update until ``apply_rest_snapshot`` (starts a resync if needed).
 
         The buffer is kept one unbroken chain: an update whose ``prevSeqId`` is
         not the last one's ``seqId`` (something was missed) starts it over from
@@ -605,7 +605,7 @@ class BookState:
 
         Buffered updates with ``seqId <= snapshot seqId`` are dropped; the first
         kept one must satisfy ``prevSeqId <= snapshot seqId < seqId``; the rest
-        are applied in order. ``epoch``: :attr:`epoch` as read before the
+        are applied in order. ``epoch``: ``epoch`` as read before the
         snapshot was requested (a reset met since makes it stale).
 
         Returns:

@@ -1,12 +1,12 @@
 """Unknown outcomes, sans-I/O: when the exchange is certainly done with a request,
 and what an order's state proves about a request.
 
-:class:`UnknownOutcomes` remembers, for recent requests that ended with
+``UnknownOutcomes`` remembers, for recent requests that ended with
 ``OkxConnectionLost`` / ``OkxRequestTimeout`` (or an ``OkxProtocolError``: an
 answer that proved nothing), the moment (trio clock) after
 which the exchange can no longer act on them: one margin after their
 ``expTime`` when they carried one, else a settle delay after the error.
-:func:`judge` reads an order's state against a request: acted, not acted, or
+``judge`` reads an order's state against a request: acted, not acted, or
 not known yet. ``resolve()`` (``_resolve``) drives both; every time here is
 passed in, so they are tested synchronously.
 """
@@ -155,7 +155,7 @@ class Query:
 
     @classmethod
     def of(cls, op: str, wire: Mapping[str, Any], inst_id: str | None) -> Query:
-        """The query for one item ``wire`` of a request with ``op`` (see :func:`query_ids`)."""
+        """The query for one item ``wire`` of a request with ``op`` (see ``query_ids``)."""
         action, kind, ord_id, cl = query_ids(op, wire)
         return cls(
             action, kind, dict(wire), ord_id, cl, inst_id,

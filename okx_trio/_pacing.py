@@ -21,7 +21,7 @@ __all__ = ["Backoff", "ConnectPacer", "RateLimiter"]
 class RateLimiter:
     """Waits until a trade request fits OKX's rate limits, then counts it.
 
-    ``WsClient.request`` calls :meth:`acquire` inside the request's deadline
+    ``WsClient.request`` calls ``acquire`` inside the request's deadline
     before queueing the frame, so a request whose deadline passes while it
     waits ends in ``OkxNotSent`` and is not counted.
 
@@ -31,7 +31,7 @@ class RateLimiter:
         window: window length in seconds (OKX: 2).
         limits: ``{op: (limit, per_instrument)}``, default OKX's table.
         inst_key: an order op's arg -> its instrument bucket (see
-            :class:`~okx_trio._ratelimit.RateWindows`).
+            ``RateWindows``).
         sub_account_limit: OKX's per-sub-account order cap (50061), ``None``
             to leave it unpaced.
         inst_type: an order op's arg -> its instrument type (spot and margin

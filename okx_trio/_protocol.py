@@ -6,7 +6,7 @@ and reused by the client, the simulator and the benchmarks.
 
 The frame kinds: the bare text ``pong`` / ``ping``;
 ``{"event": ...}`` events; ``{"id", "op", "code", ...}`` trade-op responses;
-``{"arg", "data"}`` pushes. Anything else becomes a :class:`Malformed` event:
+``{"arg", "data"}`` pushes. Anything else becomes a ``Malformed`` event:
 decoding never raises.
 """
 

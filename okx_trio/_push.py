@@ -19,7 +19,7 @@ class Push:
     """One data push of a subscribed channel.
 
     ``data`` is the list of dicts exactly as the exchange sent it (unknown fields
-    kept); typed views are built only when asked for (see :mod:`okx_trio.views`).
+    kept); typed views are built only when asked for (see ``okx_trio.views``).
     """
 
     arg: dict[str, Any]
@@ -41,8 +41,8 @@ class Push:
 
         Tickers, trades, order books, candles, orders, fills, positions,
         account, balance_and_position, sprd-orders and sprd-trades give frozen
-        attrs objects (the classes of :mod:`okx_trio.views`); other channels
-        give the raw dicts. Narrow with ``isinstance``, or use :meth:`view_as`.
+        attrs objects (the classes of ``okx_trio.views``); other channels
+        give the raw dicts. Narrow with ``isinstance``, or use ``view_as``.
 
         Raises:
             OkxProtocolError: an item does not have the channel's shape.

@@ -12,7 +12,7 @@ On top of those, OKX caps each sub-account at 1 000 new and amended orders per
 MMP orders; cancels do not count. That cap is one more bucket here (key
 ``("sub-account", None)``), paced with the same headroom as the others.
 
-The bookkeeping is sans-IO (:class:`RateWindows`: every method takes ``now``),
+The bookkeeping is sans-IO (``RateWindows``: every method takes ``now``),
 so it is tested synchronously; ``_pacing.RateLimiter`` adds the trio wait. A
 request counts from the moment it is granted, and until exactly ``window``
 seconds later: a request at time ``t`` is allowed when fewer than ``N``
@@ -117,12 +117,12 @@ class RateWindows:
         limits: ``{op: (limit, per_instrument)}``; defaults to OKX's table.
             Ops not in it are not paced.
         inst_key: maps an order op's arg to its instrument bucket (default
-            :func:`inst_key`; the client counts option orders per instrument
+            ``inst_key``; the client counts option orders per instrument
             family, as OKX does).
         sub_account_limit: OKX's per-sub-account cap on new and amended orders
             per window (``None``: not paced).
         inst_type: maps an order op's arg to its instrument type, or ``None``
-            when unknown (default :func:`inst_type`); spot and margin orders
+            when unknown (default ``inst_type``); spot and margin orders
             are exempt from the sub-account cap, unknown ones count.
         windows: ``{op: seconds}`` for ops whose window is not ``window``
             (OKX's ``account/bills`` allows 5 requests per second).

@@ -1,18 +1,19 @@
 """Request models of the eleven trade ops, their validation and wire form.
 
 Each model is a frozen attrs class with OKX's documented fields for its op
-in snake_case; :func:`to_wire` writes OKX's
+in snake_case; ``to_wire`` writes OKX's
 camelCase dict through the one converter of ``_convert``, leaving out fields
 that are ``None``. A plain mapping with OKX's own camelCase names is accepted
-too (:func:`coerce`): it is turned into the model, so it is validated the same
+too (``coerce``): it is turned into the model, so it is validated the same
 way.
 
 Validation happens when a model is built, before anything can be sent, and
 every error names the field (Python name and OKX name):
 
-* types: prices and sizes are ``str`` (plain decimal notation) or ``Decimal``;
-  ``float`` (and ``int``) raise ``TypeError`` because binary floats silently
-  change prices; ``instIdCode`` is an ``int`` (a digit string is converted);
+* types: prices and sizes are ``str`` (plain decimal notation), ``Decimal`` or
+  ``int`` (exact; stored and sent as its decimal string); ``float`` raises
+  ``TypeError`` because binary floats silently change prices; ``instIdCode``
+  is an ``int`` (a digit string is converted);
   booleans must be real ``bool``;
 * formats (``_formats``, the rules the decoders apply to what comes back):
   numbers in plain ASCII decimal notation, ``clOrdId``/``reqId`` 1-32 ASCII
@@ -29,7 +30,7 @@ some every few months) go through the models' ``extra`` argument, which is sent
 untouched.
 
 Checks that need the instrument's rules (tick size, lot size, minimum size)
-run at send time when the instrument is cached: :func:`check_instrument`.
+run at send time when the instrument is cached: ``check_instrument``.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from typing import Any, Final, TypeVar
 import attrs
 
 from ._convert import camel, converter, register_camel
+from ._exceptions import OkxOrderRuleError
 from ._formats import is_decimal, is_digits, is_id, is_tag
 from ._models import Instrument
 
@@ -99,8 +101,9 @@ PX_AMEND_TYPES = frozenset({"0", "1"})
 OUTCOMES = frozenset({"yes", "no"})
 MASS_CANCEL_INST_TYPES = frozenset({"OPTION"})
 
-Num = str | Decimal
-"""A price or size: ``str`` in plain decimal notation, or ``Decimal``."""
+Num = str | Decimal | int
+"""A price or size: ``str`` in plain decimal notation, ``Decimal`` or ``int``
+(an ``int`` is exact; it is stored and sent as its decimal string)."""
 
 
 # ---------------------------------------------------------------------------
@@ -173,12 +176,16 @@ def _decimal_of(inst: object, attribute: attrs.Attribute[Any], value: Any) -> De
                 f"(like '0.01'); got {value!r}"
             )
         return Decimal(value)
+    if type(value) is int:
+        return Decimal(value)  # exact (a bool is not a number here)
     if isinstance(value, float):
         raise TypeError(
-            f"{_name(inst, attribute)} must be a str or Decimal, not float "
+            f"{_name(inst, attribute)} must be a str, Decimal or int, not float "
             "(binary floats change prices and sizes silently)"
         )
-    raise TypeError(f"{_name(inst, attribute)} must be a str or Decimal, not {_typename(value)}")
+    raise TypeError(
+        f"{_name(inst, attribute)} must be a str, Decimal or int, not {_typename(value)}"
+    )
 
 
 def _number(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -192,6 +199,7 @@ def _positive(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None
 
 
 def _slippage(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+    """0-0.05 with at most 4 decimals."""
     d = _decimal_of(inst, attribute, value)
     exponent = d.as_tuple().exponent
     if not Decimal(0) <= d <= Decimal("0.05") or (isinstance(exponent, int) and exponent < -4):
@@ -199,6 +207,10 @@ def _slippage(inst: object, attribute: attrs.Attribute[Any], value: Any) -> None
             f"{_name(inst, attribute)} must be between 0 and 0.05 with at most 4 decimals; "
             f"got {value!r}"
         )
+
+
+_NUMBER_CHECKS: Final = frozenset({_number, _positive, _slippage})
+"""The checks of price and size fields (an ``int`` there is stored as its string)."""
 
 
 def _to_code(value: Any) -> Any:
@@ -303,6 +315,9 @@ def _validate(inst: Any) -> None:
                 raise ValueError(f"{_name(inst, attribute)} is required")
         else:
             check(inst, attribute, value)
+            if type(value) is int and check in _NUMBER_CHECKS:
+                # Exact, but OKX writes numbers as strings: store the string.
+                object.__setattr__(inst, name, str(value))
 
 
 def _fail(inst: object, message: str) -> ValueError:
@@ -343,13 +358,13 @@ class PlaceOrder:
     """``market``, ``limit``, ``post_only``, ``fok``, ``ioc``, ``optimal_limit_ioc``,
     ``mmp``, ``mmp_and_post_only`` or ``rpi`` (a Retail Price Improvement maker
     order; ``elp``, its former name, is refused)."""
-    sz: str | Decimal = attrs.field(metadata={_CHECK: _positive})
+    sz: str | Decimal | int = attrs.field(metadata={_CHECK: _positive})
     """Quantity (contracts for derivatives; see OKX's ``tgtCcy`` for spot market)."""
-    px: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
+    px: str | Decimal | int | None = attrs.field(default=None, metadata={_CHECK: _number})
     """Price; required for limit, post_only, fok, ioc, mmp, mmp_and_post_only."""
-    px_usd: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
+    px_usd: str | Decimal | int | None = attrs.field(default=None, metadata={_CHECK: _number})
     """Options: price in USD (instead of ``px``)."""
-    px_vol: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
+    px_vol: str | Decimal | int | None = attrs.field(default=None, metadata={_CHECK: _number})
     """Options: price as implied volatility (instead of ``px``)."""
     ccy: str | None = _opt(_text)
     """Margin currency."""
@@ -369,7 +384,8 @@ class PlaceOrder:
     """``"0"`` reject a price outside the limit, ``"1"`` clamp it."""
     trade_quote_ccy: str | None = _opt(_text)
     """Spot: the quote currency used to trade."""
-    slippage_pct: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _slippage})
+    slippage_pct: str | Decimal | int | None = attrs.field(
+        default=None, metadata={_CHECK: _slippage})
     """Spot/margin market orders: 0-0.05, at most 4 decimals."""
     stp_mode: str | None = _opt(_one_of(STP_MODES))
     """Self-trade prevention: ``cancel_maker``, ``cancel_taker``, ``cancel_both``."""
@@ -445,13 +461,13 @@ class AmendOrder:
     """Client request id, 1-32 letters/digits, echoed on the ack and the orders push."""
     cxl_on_fail: bool | None = _opt(_flag)
     """Cancel the order if the amend fails."""
-    new_sz: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _positive})
+    new_sz: str | Decimal | int | None = attrs.field(default=None, metadata={_CHECK: _positive})
     """New size, including what is already filled."""
-    new_px: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
+    new_px: str | Decimal | int | None = attrs.field(default=None, metadata={_CHECK: _number})
     """New price."""
-    new_px_usd: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
+    new_px_usd: str | Decimal | int | None = attrs.field(default=None, metadata={_CHECK: _number})
     """Options: new price in USD."""
-    new_px_vol: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
+    new_px_vol: str | Decimal | int | None = attrs.field(default=None, metadata={_CHECK: _number})
     """Options: new price as implied volatility."""
     px_amend_type: str | None = _opt(_one_of(PX_AMEND_TYPES))
     """``"0"`` reject a price outside the limit, ``"1"`` clamp it."""
@@ -506,9 +522,9 @@ class PlaceSpreadOrder:
     """``buy`` or ``sell``."""
     ord_type: str = _req(_one_of(SPREAD_ORD_TYPES))
     """``market``, ``limit``, ``post_only`` or ``ioc``."""
-    sz: str | Decimal = attrs.field(metadata={_CHECK: _positive})
+    sz: str | Decimal | int = attrs.field(metadata={_CHECK: _positive})
     """Quantity."""
-    px: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
+    px: str | Decimal | int | None = attrs.field(default=None, metadata={_CHECK: _number})
     """Price (may be negative for spreads); required for limit, post_only, ioc."""
     cl_ord_id: str | None = _opt(_id32)
     """Client order id, 1-32 letters/digits (generated when omitted)."""
@@ -533,9 +549,9 @@ class AmendSpreadOrder:
     """Client order id."""
     req_id: str | None = _opt(_id32)
     """Client request id, 1-32 letters/digits."""
-    new_sz: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _positive})
+    new_sz: str | Decimal | int | None = attrs.field(default=None, metadata={_CHECK: _positive})
     """New size, including filled and failed quantity."""
-    new_px: str | Decimal | None = attrs.field(default=None, metadata={_CHECK: _number})
+    new_px: str | Decimal | int | None = attrs.field(default=None, metadata={_CHECK: _number})
     """New price."""
     extra: Mapping[str, Any] = _extra_field()
     """Fields this version does not know, sent untouched (camelCase keys)."""
@@ -638,7 +654,7 @@ def coerce(cls: type[M], params: object) -> M:
 
     Raises:
         TypeError: ``params`` is neither a ``cls`` nor a mapping.
-        ValueError: see :func:`from_okx`.
+        ValueError: see ``from_okx``.
     """
     if isinstance(params, cls):
         return params
@@ -715,12 +731,12 @@ def _check_step(
 ) -> Decimal | None:
     if value is None:
         return None
-    d = Decimal(value) if isinstance(value, str) else value
+    d = value if isinstance(value, Decimal) else Decimal(value)
     if step is not None and not _multiple(d, step):
-        raise ValueError(
+        raise OkxOrderRuleError(code, (
             f"{type(model).__name__}.{field} ({camel(field)}) {value!r} is not a multiple of "
             f"the {what} {format(step, 'f')} (the exchange would answer {code})"
-        )
+        ), sent=False)
     return d
 
 
@@ -732,7 +748,8 @@ def check_instrument(model: object, instrument: Instrument) -> None:
     market orders sized in the quote currency are not size-checked.
 
     Raises:
-        ValueError: naming the field, the value and the rule.
+        OkxOrderRuleError: (a ``ValueError``) naming the field, the value and the
+            rule; ``sent`` is False and ``s_code`` the code the exchange would answer.
     """
     try:
         if isinstance(model, PlaceOrder):
@@ -740,11 +757,11 @@ def check_instrument(model: object, instrument: Instrument) -> None:
             if _sized_in_base(model, instrument):
                 sz = _check_step(model, "sz", model.sz, instrument.lot_sz, "lot size", "51121")
                 if sz is not None and instrument.min_sz is not None and sz < instrument.min_sz:
-                    raise ValueError(
+                    raise OkxOrderRuleError("51020", (
                         f"PlaceOrder.sz (sz) {model.sz!r} is below the minimum order size "
                         f"{format(instrument.min_sz, 'f')} of {instrument.inst_id} "
                         "(the exchange would answer 51020)"
-                    )
+                    ), sent=False)
         elif isinstance(model, AmendOrder):
             _check_step(model, "new_px", model.new_px, instrument.tick_sz, "tick size", "51000")
             _check_step(model, "new_sz", model.new_sz, instrument.lot_sz, "lot size", "51121")

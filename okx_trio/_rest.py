@@ -6,16 +6,16 @@ unknown" orders (``GET /api/v5/trade/order``, ``/api/v5/sprd/order``,
 ``/api/v5/trade/orders-pending``).
 
 Every failure is mapped into the ``OkxError`` tree in one place
-(:meth:`RestClient._exchange` and :func:`_parse_data`):
+(``RestClient._exchange`` and ``_parse_data``):
 
 * could not connect (refused, DNS, TLS verification, pool timeout) ->
-  :class:`OkxNotSent` (nothing reached the server);
-* no answer in time after sending -> :class:`OkxRequestTimeout`;
-* connection dropped after sending -> :class:`OkxConnectionLost`;
-* HTTP 429 or ``code`` 50011/50061 -> :class:`OkxRateLimitError`;
-* authentication codes (501xx) -> :class:`OkxAuthError`;
-* any other ``code != "0"`` -> :class:`OkxApiError` with ``op="GET /path"``;
-* a body that is not OKX's JSON envelope -> :class:`OkxProtocolError`.
+  ``OkxNotSent`` (nothing reached the server);
+* no answer in time after sending -> ``OkxRequestTimeout``;
+* connection dropped after sending -> ``OkxConnectionLost``;
+* HTTP 429 or ``code`` 50011/50061 -> ``OkxRateLimitError``;
+* authentication codes (501xx) -> ``OkxAuthError``;
+* any other ``code != "0"`` -> ``OkxApiError`` with ``op="GET /path"``;
+* a body that is not OKX's JSON envelope -> ``OkxProtocolError``.
 
 Secrets never leave this module except inside the signed request headers:
 they are not logged, not in ``repr()`` and not in any exception message.
@@ -69,7 +69,7 @@ def _wall_ms() -> int:
 class RestClient:
     """A small async OKX REST client (httpx on trio).
 
-    Use it as ``async with RestClient(...) as rest:``, or call :meth:`aclose`
+    Use it as ``async with RestClient(...) as rest:``, or call ``aclose``
     when done. TLS is verified by default (``ssl_context=None`` means httpx's
     default verifying context).
     """
@@ -89,7 +89,7 @@ class RestClient:
         """Create the client (no connection is opened until the first request).
 
         Args:
-            base_url: ``http(s)://host[:port]``, see :func:`rest_base_url`.
+            base_url: ``http(s)://host[:port]``, see ``rest_base_url``.
             ssl_context: context for ``https://``; default: verify with httpx's
                 default trust store.
             timeout: seconds allowed for each phase (connect, write, read, pool);
@@ -105,7 +105,7 @@ class RestClient:
 
         Raises:
             ValueError: a bad ``base_url`` or ``timeout``.
-            TypeError: ``credentials`` is not a :class:`Credentials`.
+            TypeError: ``credentials`` is not a ``Credentials``.
         """
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -299,7 +299,7 @@ class RestClient:
             body: a JSON-serialisable body (``POST``).
             signed: sign the request (needs credentials).
             headers: more request headers (``expTime``).
-            pace: wait for :attr:`pace` first (off when the caller has paced).
+            pace: wait for ``pace`` first (off when the caller has paced).
 
         Raises:
             ValueError: a bad method or path, or ``signed`` without credentials.
@@ -317,7 +317,7 @@ class RestClient:
         """``GET /api/v5/trade/order``: one order's current state as received.
 
         Returns ``None`` when the answer holds no item; an unknown order is
-        reported by OKX as :class:`OkxApiError` code ``51603``.
+        reported by OKX as ``OkxApiError`` code ``51603``.
 
         Raises:
             ValueError: neither ``ord_id`` nor ``cl_ord_id``, or a malformed id.

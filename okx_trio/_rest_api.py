@@ -2,14 +2,14 @@
 
 Market data, account, trade and spread endpoints as methods that validate
 their arguments before anything is sent, pace themselves to OKX's limit for
-the endpoint (:data:`~okx_trio._okx.REST_LIMITS`, the same rolling windows as
+the endpoint (``REST_LIMITS``, the same rolling windows as
 the WebSocket trade ops; the trade POSTs spend from the very buckets the
 WebSocket ops use, as OKX counts them together), and return the typed views of
-:mod:`okx_trio.views` (``str``/``Decimal``/``int`` fields; an order is an
-:class:`~okx_trio.views.Order` whichever way it was read). History endpoints
-return :class:`Pages`, async iterators that hold one page at a time.
+``okx_trio.views`` (``str``/``Decimal``/``int`` fields; an order is an
+``Order`` whichever way it was read). History endpoints
+return ``Pages``, async iterators that hold one page at a time.
 
-Requests go through the client's :class:`~okx_trio._rest.RestClient` (httpx's
+Requests go through the client's ``RestClient`` (httpx's
 async client on trio: no call blocks the event loop), which signs them and
 maps every failure into the ``OkxError`` tree. Each method takes a keyword-only
 ``timeout`` (seconds; ``None``: the client's ``request_timeout``; ``math.inf``:
@@ -18,7 +18,7 @@ passes while waiting raises ``OkxNotSent``, one that passes during the request
 ``OkxRequestTimeout``.
 
 The place, amend and cancel methods carry the names, request models and
-outcome classes of :class:`~okx_trio.WsApiClient`'s (``submit_new_order``
+outcome classes of ``WsApiClient``'s (``submit_new_order``
 returns an ``OrderAck`` or raises ``OkxOrderError``...), so a bot can fall back
 to REST by calling the same method on ``api.rest``.
 """
@@ -235,7 +235,7 @@ class RestApiClient:
 
     Reached from a client as ``ws.rest`` / ``api.rest`` (sharing its
     credentials, clock offset, REST URL, timeouts, instrument cache and trade
-    rate limits), or on its own with :func:`~okx_trio.open_rest_client`. Not
+    rate limits), or on its own with ``open_rest_client``. Not
     constructed directly.
 
     Every method validates its arguments before anything is sent
@@ -480,7 +480,7 @@ class RestApiClient:
         """``GET /api/v5/market/candles``: recent candles, newest first (paged).
 
         OKX serves the latest 1,440 bars here; older ones come from
-        :meth:`history_candles`. The newest candle may still be forming
+        ``history_candles``. The newest candle may still be forming
         (``confirm`` False).
 
         Args:
@@ -512,7 +512,7 @@ class RestApiClient:
     ) -> Pages[Candle]:
         """``GET /api/v5/market/history-candles``: candles of recent years (paged).
 
-        Arguments as :meth:`candles`; ``bar`` also takes ``1s``.
+        Arguments as ``candles``; ``bar`` also takes ``1s``.
         """
         params = page_params(instId=_text(inst_id, "inst_id"),
                              bar=_one_of(bar, "bar", HISTORY_CANDLE_BARS),
@@ -825,7 +825,7 @@ class RestApiClient:
         timeout: float | None = None,
     ) -> Pages[Bill]:
         """``GET /api/v5/account/bills-archive``: balance changes of the last 3 months
-        (arguments as :meth:`bills`)."""
+        (arguments as ``bills``)."""
         return self._pages("/api/v5/account/bills-archive", self._bill_params(locals()), Bill,
                            signed=self._signed(), limit=limit, page_size=page_size,
                            timeout=timeout)
@@ -939,7 +939,7 @@ class RestApiClient:
         timeout: float | None = None,
     ) -> Pages[Order]:
         """``GET /api/v5/trade/orders-history-archive``: orders of the last 3 months
-        (arguments as :meth:`orders_history`; canceled orders that never
+        (arguments as ``orders_history``; canceled orders that never
         filled are not kept)."""
         return self._pages("/api/v5/trade/orders-history-archive",
                            self._history_params(locals()), Order, signed=self._signed(),
@@ -1006,7 +1006,7 @@ class RestApiClient:
         timeout: float | None = None,
     ) -> Pages[Fill]:
         """``GET /api/v5/trade/fills-history``: fills of the last 3 months (arguments as
-        :meth:`fills`; ``inst_type`` is required; OKX allows 10 requests per 2 s)."""
+        ``fills``; ``inst_type`` is required; OKX allows 10 requests per 2 s)."""
         _text(inst_type, "inst_type")
         return self._pages("/api/v5/trade/fills-history", self._fill_params(locals()), Fill,
                            signed=self._signed(), limit=limit, page_size=page_size,

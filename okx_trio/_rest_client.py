@@ -17,8 +17,8 @@ __all__ = ["open_rest_client"]
 async def open_rest_client(**options: Any) -> AsyncIterator[RestApiClient]:
     """Open a REST client for the duration of an ``async with`` block.
 
-    Takes the keyword options of :func:`open_ws_client` (those of
-    :class:`ClientOptions`); the ones REST uses are ``credentials``,
+    Takes the keyword options of ``open_ws_client`` (those of
+    ``ClientOptions``); the ones REST uses are ``credentials``,
     ``market``, ``demo_trading``, ``rest_url`` (or ``base_url``, whose host and
     port it takes), ``ssl_context``, ``transport`` (a simulator's
     ``connect_memory()`` serves REST in memory), ``request_timeout``,

@@ -3,7 +3,7 @@
 OKX answers a history endpoint newest first, at most a page of items per
 request, and pages back with exclusive cursors: ``after=X`` asks for what is
 older than X, ``before=X`` for what is newer (the spread endpoints name them
-``endId`` and ``beginId``). :class:`Pages` asks for the first page, hands its
+``endId`` and ``beginId``). ``Pages`` asks for the first page, hands its
 items out one by one, and asks for the next page (``after`` = the cursor of
 the last item) only when they are used up; it stops after ``limit`` items,
 or at the first page shorter than it asked for.
@@ -31,7 +31,7 @@ Build = Callable[[list[Any]], list[T]]
 class Pages(Generic[T]):
     """An async iterator over a paginated REST endpoint, newest first.
 
-    Returned by the history methods of :class:`~okx_trio.RestApiClient`
+    Returned by the history methods of ``RestApiClient``
     (``async for fill in rest.fills_history("SPOT"): ...``). Only the current
     page is held in memory; the next one is requested (paced, within the
     call's ``timeout``) when the items of this one are used up. Each page is a

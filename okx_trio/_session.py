@@ -1,6 +1,6 @@
 """One logical OKX connection (public, private or business) that survives reconnects.
 
-A :class:`Session` owns, inside the client's nursery:
+A ``Session`` owns, inside the client's nursery:
 
 * a **supervisor** that opens the connection (paced, with jittered exponential
   backoff), logs in, activates it, and replaces it when it is lost or when the
@@ -15,8 +15,8 @@ Requests are queued on a bounded trio memory channel and wait on a per-id
 event inside a cancel scope carrying their deadline. Once the writer has put a
 request on a connection's socket, that connection owns it (``_connection``):
 when the connection ends, active or being retired, the request fails at once
-with :class:`OkxConnectionLost`. A request still queued waits for the next
-connection within its deadline, and fails with :class:`OkxNotSent` if the
+with ``OkxConnectionLost``. A request still queued waits for the next
+connection within its deadline, and fails with ``OkxNotSent`` if the
 deadline passes first. Trade ops are never re-sent.
 
 Background tasks never raise expected errors: they record them and wake the
@@ -183,7 +183,7 @@ class Session:
 
     async def wait_ready(self) -> None:
         """Until a connection is active (logged in when needed), or the session failed
-        or is closing (the caller then checks :meth:`check_usable`)."""
+        or is closing (the caller then checks ``check_usable``)."""
         while not (self.ready.is_set() or self.failed is not None or self.closing):
             if self._changed is None:
                 self._changed = trio.Event()

@@ -1,18 +1,18 @@
 """Subscriptions that survive reconnects.
 
-:class:`SubscriptionManager` (one per client, created on first use) keeps one
+``SubscriptionManager`` (one per client, created on first use) keeps one
 *server subscription* per distinct arg, shared by every local subscriber of
 that arg and reference counted: the first subscriber sends the ``subscribe``,
 the last one out sends the ``unsubscribe``. It hooks into every
-:class:`~okx_trio._session.Session`:
+``Session``:
 
 * ``push_handler``: called by the session's reader for each push of the
   active connection (and of one being retired after a 64008 notice); it hands
   the push to the subscribers of its arg, if it came from the connection that
   arg is live on, without ever blocking (each subscriber has a bounded buffer,
-  see :class:`Subscription`);
+  see ``Subscription``);
 * the connections themselves: an arg acknowledged on a connection lives in
-  that connection's ``args`` (the :class:`ServerSubscription` is its
+  that connection's ``args`` (the ``ServerSubscription`` is its
   ``ArgHolder``); when the connection ends, active or being retired, the arg's
   subscribers get ``Gap(reason="reconnect")`` at once (so the gap sits before
   the first push of the next connection) and the arg is subscribed again;
@@ -31,8 +31,8 @@ the last one out sends the ``unsubscribe``. It hooks into every
   ``channel-conn-count-error``, fails the affected subscriptions; the error is
   raised from the subscriber's next iteration.
 
-A subscriber is anything with the :class:`Sink` methods: the buffer behind a
-:class:`Subscription`, or an order book's feed (``_books``).
+A subscriber is anything with the ``Sink`` methods: the buffer behind a
+``Subscription``, or an order book's feed (``_books``).
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ LARGE_BUFFER_CHANNELS: Final = frozenset(
     {"orders", "fills", "positions", "account", "balance_and_position", "sprd-orders",
      "sprd-trades", "orders-algo", "algo-advance", "liquidation-warning"}
 )
-"""Channels whose subscribers get :data:`PRIVATE_BUFFER` by default."""
+"""Channels whose subscribers get ``PRIVATE_BUFFER`` by default."""
 UNSUBSCRIBE_WAIT: Final = 5.0
 """Longest time leaving a subscription waits for the ``unsubscribe`` ack."""
 _ALIAS_LIMIT: Final = 4096
@@ -128,7 +128,7 @@ def _short(arg: Mapping[str, Any]) -> str:
 
 @attrs.frozen
 class SubscriptionStatistics:
-    """A snapshot of one subscriber's buffer (see :meth:`Subscription.statistics`)."""
+    """A snapshot of one subscriber's buffer (see ``Subscription.statistics``)."""
 
     buffered: int
     """Items (pushes and gaps) waiting to be read."""
@@ -265,7 +265,7 @@ class ServerSubscription:
 
 
 class _Inbox:
-    """The bounded buffer behind a :class:`Subscription` (its :class:`Sink`)."""
+    """The bounded buffer behind a ``Subscription`` (its ``Sink``)."""
 
     __slots__ = ("buffer", "capacity", "closed", "dropped", "dropped_total", "error",
                  "lost_gap", "wake")
@@ -319,13 +319,13 @@ class _Inbox:
 
 
 class Subscription:
-    """The pushes of one ``subscribe()`` call: an async iterator of :class:`Push` and :class:`Gap`.
+    """The pushes of one ``subscribe()`` call: an async iterator of ``Push`` and ``Gap``.
 
     Yielded by ``async with client.subscribe(*args) as sub``; iterate it with
     ``async for item in sub``. Items of all its args arrive in the order the
     exchange pushed them (per connection).
 
-    * A :class:`Gap` marks a place where pushes may be missing: ``"reconnect"``
+    * A ``Gap`` marks a place where pushes may be missing: ``"reconnect"``
       (the connection was replaced; the args were subscribed again) or
       ``"dropped"`` (``dropped`` pushes were discarded because this subscriber
       fell behind: the buffer holds ``capacity`` items and the oldest go
@@ -799,7 +799,7 @@ class SubscriptionManager:
                 when an arg is an account channel (orders, fills, positions...).
 
         Yields:
-            the :class:`Subscription` (an async iterator of ``Push`` and ``Gap``).
+            the ``Subscription`` (an async iterator of ``Push`` and ``Gap``).
 
         Raises:
             SubscriptionError: an ``OkxApiError`` naming the refused arg; the args

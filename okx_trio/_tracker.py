@@ -1,13 +1,13 @@
 """The order tracker: the account's orders kept current from the private order channels.
 
-:class:`OrderTracker` subscribes to ``orders`` (private) and ``sprd-orders``
-(business) and feeds every push item to its :class:`TrackerState`, whose
-:class:`~okx_trio._order_state.OrderTable` applies OKX's ordering and
+``OrderTracker`` subscribes to ``orders`` (private) and ``sprd-orders``
+(business) and feeds every push item to its ``TrackerState``, whose
+``OrderTable`` applies OKX's ordering and
 de-duplication rules (see ``_order_state``) and whose waiters wake the tasks
 waiting on an order.
 
 On start the tracker loads the open orders (``orders-pending``, first page;
-spread orders only from their pushes on). A :class:`~okx_trio.Gap` (reconnect,
+spread orders only from their pushes on). A ``Gap`` (reconnect,
 or pushes dropped for a slow reader) marks the open orders of that channel
 ``stale``; once the subscription is live again the tracker asks the exchange
 (signed REST: ``orders-pending``, then ``GET /api/v5/trade/order`` /
@@ -129,7 +129,7 @@ class TrackerState:
         return event
 
     def unwait(self, event: trio.Event, ord_id: str | None, cl_ord_id: str | None) -> None:
-        """Forget a :meth:`waiter` event (always, once done waiting)."""
+        """Forget a ``waiter`` event (always, once done waiting)."""
         for key in _keys(ord_id, cl_ord_id):
             waiters = self._waiters.get(key)
             if waiters is not None:

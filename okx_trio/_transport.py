@@ -2,17 +2,17 @@
 
 The session never knows what is underneath. Three implementations:
 
-* :func:`connect_websockets` (the default): websockets' sans-I/O
+* ``connect_websockets`` (the default): websockets' sans-I/O
   ``ClientProtocol`` driven over trio streams. It is about twice as fast as
   trio-websocket on this workload because it avoids a per-message task hop.
-* :func:`connect_trio_websocket`: trio-websocket (wsproto underneath).
-* :class:`MemoryTransport` pairs (:func:`memory_pair`, :class:`MemoryConnector`):
+* ``connect_trio_websocket``: trio-websocket (wsproto underneath).
+* ``MemoryTransport`` pairs (``memory_pair``, ``MemoryConnector``):
   no sockets, so timing tests run under ``trio.testing.MockClock``.
 
-A :class:`Connector` is ``await connector(url, ssl_context=..., nursery=...)``;
-it returns a :class:`Transport` or raises :class:`TransportConnectError`.
+A ``Connector`` is ``await connector(url, ssl_context=..., nursery=...)``;
+it returns a ``Transport`` or raises ``TransportConnectError``.
 ``receive()`` returns the payload of one complete text message as UTF-8 bytes
-and raises :class:`TransportClosed` once the connection is gone. Every
+and raises ``TransportClosed`` once the connection is gone. Every
 capability is on those two interfaces, the optional ones with a default.
 """
 
@@ -74,29 +74,29 @@ class TransportConnectError(Exception):
 class Transport:
     """One open WebSocket connection carrying text frames: the seam under a session.
 
-    Subclass it and implement :meth:`send`, :meth:`receive`, :meth:`aclose` and
-    :meth:`abort`; :meth:`send_many` and :meth:`receive_many` have defaults
+    Subclass it and implement ``send``, ``receive``, ``aclose`` and
+    ``abort``; ``send_many`` and ``receive_many`` have defaults
     built on those, which an implementation overrides when it can do better
     (one socket write for several frames, every message of one socket read).
     """
 
     async def send(self, data: bytes) -> None:
-        """Send one text message (UTF-8 bytes); raises :class:`TransportClosed`."""
+        """Send one text message (UTF-8 bytes); raises ``TransportClosed``."""
         raise NotImplementedError
 
     async def receive(self) -> bytes:
-        """The next text message; raises :class:`TransportClosed` when closed."""
+        """The next text message; raises ``TransportClosed`` when closed."""
         raise NotImplementedError
 
     async def send_many(self, frames: Sequence[bytes]) -> None:
-        """Send several text messages, in order (default: one :meth:`send` each)."""
+        """Send several text messages, in order (default: one ``send`` each)."""
         for data in frames:
             await self.send(data)
 
     async def receive_many(self) -> list[bytes]:
-        """One or more received messages, in order (default: one :meth:`receive`).
+        """One or more received messages, in order (default: one ``receive``).
 
-        Waits for at least one; raises :class:`TransportClosed` when closed.
+        Waits for at least one; raises ``TransportClosed`` when closed.
         """
         return [await self.receive()]
 
@@ -125,7 +125,7 @@ class Connector:
     async def __call__(
         self, url: str, *, ssl_context: ssl.SSLContext | None, nursery: trio.Nursery
     ) -> Transport:
-        """Open ``url``; raises :class:`TransportConnectError` when that fails."""
+        """Open ``url``; raises ``TransportConnectError`` when that fails."""
         raise NotImplementedError
 
 
@@ -150,9 +150,9 @@ class _AdaptedTransport(Transport):
 
 
 class FunctionConnector(Connector):
-    """A plain ``async def connect(url, *, ssl_context, nursery)`` as a :class:`Connector`.
+    """A plain ``async def connect(url, *, ssl_context, nursery)`` as a ``Connector``.
 
-    What it returns is used as is when it is a :class:`Transport`, and adapted
+    What it returns is used as is when it is a ``Transport``, and adapted
     otherwise (an object with ``send``, ``receive``, ``aclose`` and ``abort``).
     """
 
@@ -170,8 +170,8 @@ def as_connector(transport: object, *, compression: bool = False) -> Connector:
     """The connector for the client's ``transport=`` option.
 
     ``"websockets"`` (websockets' sans-I/O protocol on trio streams, with
-    ``compression`` if asked), ``"trio-websocket"``, a :class:`Connector`, or a
-    plain async function (wrapped in a :class:`FunctionConnector`).
+    ``compression`` if asked), ``"trio-websocket"``, a ``Connector``, or a
+    plain async function (wrapped in a ``FunctionConnector``).
     """
     if transport == "websockets":
         return _WebsocketsConnector(compression)
@@ -203,10 +203,10 @@ class WebsocketsTransport(Transport):
     """websockets' sans-I/O ``ClientProtocol`` over a trio stream.
 
     One task at a time reads the stream (``_read_lock``): the reader task, or
-    :meth:`aclose` waiting for the peer's close frame once the reader has
+    ``aclose`` waiting for the peer's close frame once the reader has
     stopped or stepped aside, so the two never race for the socket. Every
-    stream error, including the ``ClosedResourceError`` an :meth:`abort` from
-    another task causes, becomes :class:`TransportClosed`.
+    stream error, including the ``ClosedResourceError`` an ``abort`` from
+    another task causes, becomes ``TransportClosed``.
     """
 
     def __init__(self, stream: trio.abc.Stream, protocol: object) -> None:
@@ -414,7 +414,7 @@ def _quiet_logger() -> logging.Logger:
 
 
 QUIET_LOGGER = _quiet_logger()
-"""The logger handed to websockets' protocol objects (see :func:`_quiet_logger`)."""
+"""The logger handed to websockets' protocol objects (see ``_quiet_logger``)."""
 
 
 def _leaves(exc: BaseException) -> list[BaseException]:
@@ -805,7 +805,7 @@ MEMORY_BUFFER = 1024
 
 
 class MemoryTransport(Transport):
-    """One end of an in-memory WebSocket connection (see :func:`memory_pair`)."""
+    """One end of an in-memory WebSocket connection (see ``memory_pair``)."""
 
     def __init__(
         self,

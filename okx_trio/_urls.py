@@ -1,6 +1,6 @@
 """URL selection: the WebSocket and REST URLs a client uses, from its options.
 
-:func:`check_base_url` and :func:`check_rest_url` are the rules the options
+``check_base_url`` and ``check_rest_url`` are the rules the options
 are held to when a client opens, so a mistyped URL fails there, with a message
 saying what is wrong, instead of at the first order.
 """

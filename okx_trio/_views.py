@@ -1,17 +1,17 @@
 """Typed views of OKX data items: ``Push.data``, lazily, and REST answers.
 
 ``Push.data`` stays the list of dicts exactly as received, so the hot path
-never pays for conversion; ``push.view()`` (or :func:`view_push`) builds these
+never pays for conversion; ``push.view()`` (or ``view_push``) builds these
 frozen attrs objects only when asked. The REST client returns the same classes
 where OKX uses the same shape (an order from ``GET /api/v5/trade/order`` is an
-:class:`Order`, like an ``orders`` push item), and a few REST-only ones
-(:class:`Bill`, :class:`AccountConfig`...).
+``Order``, like an ``orders`` push item), and a few REST-only ones
+(``Bill``, ``AccountConfig``...).
 
 Conventions, the same for every view:
 
 * field names are OKX's camelCase names in snake_case (``clOrdId`` ->
   ``cl_ord_id``, ``open24h`` -> ``open_24h``);
-* prices, sizes, amounts, ratios and fees are :class:`~decimal.Decimal`;
+* prices, sizes, amounts, ratios and fees are ``Decimal``;
 * timestamps (``ts``, ``cTime``, ``uTime``, ``fillTime``, ``pTime``) are
   ``int`` milliseconds;
 * ids, currencies and enum-like codes (``state``, ``side``, ``code``...) are
@@ -25,7 +25,7 @@ Every field is checked against its type when the view is built: numbers
 must be plain ASCII decimal strings (or JSON integers), never floats, ``NaN``,
 exponents or non-ASCII digits (the rules of ``_formats``, shared with the
 request models); book level sizes must not be negative. An item that breaks
-its channel's shape, whatever way, raises :class:`~okx_trio.OkxProtocolError`
+its channel's shape, whatever way, raises ``OkxProtocolError``
 from the view call, never an ``AttributeError`` or ``TypeError`` later.
 
 ``converter.unstructure(view)`` writes a view back in OKX's shape (``None``
@@ -313,7 +313,7 @@ class RpiBookLevel:
 class RpiBookData:
     """An item of the ``books-rpi`` channel (or of ``GET /api/v5/market/books-rpi``).
 
-    Its levels carry the RPI split (:class:`RpiBookLevel`); there is no checksum.
+    Its levels carry the RPI split (``RpiBookLevel``); there is no checksum.
     """
 
     asks: list[RpiBookLevel] = attrs.field(factory=list)
@@ -839,7 +839,7 @@ class Bill:
 
 @attrs.frozen(kw_only=True)
 class SpreadLeg:
-    """One leg of a :class:`Spread`."""
+    """One leg of a ``Spread``."""
 
     inst_id: Str = None
     side: Str = None

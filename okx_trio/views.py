@@ -1,5 +1,5 @@
 """Typed views of OKX data: ``push.view()`` and ``push.view_as(cls)`` build these,
-and the REST client (:class:`okx_trio.RestApiClient`) returns them.
+and the REST client (``okx_trio.RestApiClient``) returns them.
 
 ``Push.data`` stays the list of dicts exactly as received, so the hot path never
 pays for conversion; the views are frozen attrs objects built only when asked.
@@ -7,7 +7,7 @@ The conventions, the same for every view:
 
 * field names are OKX's camelCase names in snake_case (``clOrdId`` ->
   ``cl_ord_id``, ``open24h`` -> ``open_24h``);
-* prices, sizes, amounts, ratios and fees are :class:`~decimal.Decimal`;
+* prices, sizes, amounts, ratios and fees are ``Decimal``;
 * timestamps (``ts``, ``cTime``, ``uTime``, ``fillTime``, ``pTime``) are
   ``int`` milliseconds;
 * ids, currencies and enum-like codes (``state``, ``side``, ``code``...) are ``str``;

@@ -1,10 +1,10 @@
-"""The simulator's accounts as a user sets them up: :class:`SimAccount`.
+"""The simulator's accounts as a user sets them up: ``SimAccount``.
 
 OKX judges a request by the account behind the API key, not by the key: the
 trade-op rate limits and the 1000-orders cap count per User ID (every API key
 of one account shares them), a channel may need a fee tier (64003), and
 ``mass-cancel`` needs Portfolio Margin mode with the MMP privilege (51411).
-A :class:`SimAccount` carries those settings; a bare ``Credentials`` given to
+A ``SimAccount`` carries those settings; a bare ``Credentials`` given to
 ``open_simulator(accounts=...)`` is an account with the defaults.
 """
 
@@ -77,7 +77,7 @@ class SimAccount:
 
 
 def as_account(value: Credentials | SimAccount) -> SimAccount:
-    """``value`` as a :class:`SimAccount` (bare credentials get the defaults).
+    """``value`` as a ``SimAccount`` (bare credentials get the defaults).
 
     Raises:
         TypeError: neither credentials nor an account.

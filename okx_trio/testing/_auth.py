@@ -3,7 +3,7 @@
 Pure functions, ``now_ms`` passed in and accounts looked up through a callable.
 The signature is OKX's: Base64(HMAC-SHA256(secret, timestamp + METHOD +
 path-with-query + body)), the login signing ``GET/users/self/verify``. The
-simulator computes it with its own copy (:func:`sign`) rather than the
+simulator computes it with its own copy (``sign``) rather than the
 client's helper, so a signing mistake in the client fails against the
 simulator as it would against OKX; python-okx, ccxt and okx-api log in to the
 simulator in the interop tests, which checks this copy.

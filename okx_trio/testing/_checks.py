@@ -2,11 +2,11 @@
 
 Pure functions over the request as the client sent it (``now`` passed in where
 time matters); they return or raise OKX's ``(code, msg)`` and change nothing.
-The engine (:mod:`._trade_ops`) and the connection (:mod:`._connection`) call
-them before acting. The facts they judge by live in :mod:`._rules`.
+The engine (``._trade_ops``) and the connection (``._connection``) call
+them before acting. The facts they judge by live in ``._rules``.
 
 OKX documents the codes but not the order in which a gateway checks a request;
-the order here (see :func:`request_problem`) is the simulator's reading.
+the order here (see ``request_problem``) is the simulator's reading.
 """
 
 from __future__ import annotations
@@ -123,7 +123,7 @@ class Reject(Exception):
 
 
 def reject(problem: Problem) -> Reject:
-    """The :class:`Reject` to raise for ``problem``."""
+    """The ``Reject`` to raise for ``problem``."""
     return Reject(*problem)
 
 

@@ -1,14 +1,14 @@
 """One client's WebSocket connection to the simulator: the per-connection handler.
 
-:class:`SimConnection` reads the client's frames from a :class:`~._links.Link`
+``SimConnection`` reads the client's frames from a ``Link``
 (a socket or an in-memory transport, the same code for both), answers
 ``ping``, login, subscribe/unsubscribe and trade ops, applies the op faults,
 and writes what it queued (responses, events, pushes) from a writer task, with
 an idle timeout (4004) and a bound on queued frames (4005, slow consumer).
 
 It is given what it needs and nothing more: the link, its ids, and a
-:class:`ConnectionServices` record shared by every connection (the exchange
-engine, the faults, the frame log, the clocks, and a :class:`ConnectionHost`,
+``ConnectionServices`` record shared by every connection (the exchange
+engine, the faults, the frame log, the clocks, and a ``ConnectionHost``,
 the few things it needs from the server that runs it).
 
 A connection logs in once, with one API key: a second login, or a login with

@@ -1,10 +1,10 @@
-"""What the engine hands the server: pushes (:class:`Emit`), and what one op changed.
+"""What the engine hands the server: pushes (``Emit``), and what one op changed.
 
-An :class:`Emit` is one push for the server to deliver to the matching
-subscriptions. :class:`Changes` collects, while one trade op or one market step
+An ``Emit`` is one push for the server to deliver to the matching
+subscriptions. ``Changes`` collects, while one trade op or one market step
 runs, the emits made so far and what else changed (instruments touched, trades,
 balances, positions), so the account and public pushes can be derived once at
-its end (:meth:`._publish.Publisher.flush`).
+its end (``._publish.Publisher.flush``).
 """
 
 from __future__ import annotations

@@ -1,22 +1,22 @@
 """The simulator's exchange engine: pure, deterministic, no I/O.
 
-The server side (:mod:`._connection`) hands each trade-op frame to
-:meth:`Exchange.trade_op` and each market tick to :meth:`Exchange.market_step`,
-and delivers the returned :class:`~._emits.Emit` pushes to the matching
+The server side (``._connection``) hands each trade-op frame to
+``Exchange.trade_op`` and each market tick to ``Exchange.market_step``,
+and delivers the returned ``Emit`` pushes to the matching
 subscriptions.
 
-:class:`Exchange` is the engine's one entry point; it builds and wires the
+``Exchange`` is the engine's one entry point; it builds and wires the
 parts, each in a module of its own:
 
-* :mod:`._venue`: the state (instruments, accounts, the order registry);
-* :mod:`._checks`: the request checks, with the facts of :mod:`._rules`;
-* :mod:`._op_limits`: the per-op rate windows;
-* :mod:`._trade_ops`: the eleven trade ops;
-* :mod:`._matching`: the matching engine and settlement;
-* :mod:`._render`: OKX's dict shapes;
-* :mod:`._publish`: the pushes an op or step causes, subscription snapshots;
-* :mod:`._market`: the market data source (a seeded random walk);
-* :mod:`._rest_views`: what the REST endpoints show.
+* ``._venue``: the state (instruments, accounts, the order registry);
+* ``._checks``: the request checks, with the facts of ``._rules``;
+* ``._op_limits``: the per-op rate windows;
+* ``._trade_ops``: the eleven trade ops;
+* ``._matching``: the matching engine and settlement;
+* ``._render``: OKX's dict shapes;
+* ``._publish``: the pushes an op or step causes, subscription snapshots;
+* ``._market``: the market data source (a seeded random walk);
+* ``._rest_views``: what the REST endpoints show.
 
 What the engine models:
 
@@ -34,7 +34,7 @@ What the engine models:
   ``trades``, ``trades-all``, ``books``, ``books-l2-tbt``, ``books50-l2-tbt``
   (one seqId sequence, optional CRC32, initial snapshot optional), ``books-rpi``,
   ``books5``, ``bbo-tbt``, ``tickers`` and the spread public channels;
-* accounts as OKX judges them (:class:`~._accounts.SimAccount`): a User ID
+* accounts as OKX judges them (``SimAccount``): a User ID
   shared by API keys, fee tier, Portfolio Margin mode and the MMP privilege.
 
 Where OKX's behaviour is undocumented the modules say which reading they take.
@@ -99,8 +99,8 @@ class Exchange:
 
     Args:
         accounts: the accounts (bare credentials: an account with the defaults of
-            :class:`~._accounts.SimAccount`), with generous default balances.
-        instruments: the instrument set (default :func:`default_instruments`).
+            ``SimAccount``), with generous default balances.
+        instruments: the instrument set (default ``default_instruments``).
         seed: seed of the random walk and of the generated ids.
         checksum: put the real CRC32 in ``books`` pushes instead of 0.
         rate_limit: enforce OKX's per-op rate limits (50011).
@@ -120,7 +120,7 @@ class Exchange:
         now_ms: the exchange clock, Unix ms.
         balances: starting balances per account (default 1,000,000 USDT, 100 BTC, 1,000 ETH).
         market: what moves the books' synthetic liquidity (default: a
-            :class:`~._market.RandomWalk` seeded with ``seed``).
+            ``RandomWalk`` seeded with ``seed``).
     """
 
     def __init__(
@@ -143,7 +143,7 @@ class Exchange:
             raise ValueError("rate_limit_shape must be 'top-level' or 'item'")
         self.seed = seed
         self.internal_errors = 0
-        """Engine bugs caught by :meth:`trade_op` / :meth:`market_step` (should stay 0)."""
+        """Engine bugs caught by ``trade_op`` / ``market_step`` (should stay 0)."""
         self.checksum = checksum
         self.rate_limit = rate_limit
         self.rate_limit_shape = rate_limit_shape
@@ -179,7 +179,7 @@ class Exchange:
         )
         self._market: MarketSource = RandomWalk(rng) if market is None else market
         self.rest = RestViews(venue, rpi_book=self._publisher.rpi_book)
-        """What the REST endpoints show (:class:`~._rest_views.RestViews`)."""
+        """What the REST endpoints show (``RestViews``)."""
         for inst in venue.all_insts():
             self._market.seed(inst)
             self._publisher.publish_books(None, inst)
@@ -232,7 +232,7 @@ class Exchange:
     def trade_op(
         self, api_key: str, path: str, frame: dict[str, Any], *, by_inst_id: bool = False
     ) -> TradeResult:
-        """Execute one trade-op frame for a logged-in account (see :meth:`TradeOps.run`;
+        """Execute one trade-op frame for a logged-in account (see ``TradeOps.run``;
         ``by_inst_id``: items of OKX's REST endpoints, which name instruments by ``instId``).
 
         An internal error never escapes: it is logged, counted in
@@ -331,7 +331,7 @@ class Exchange:
     def channel_error(self, path: str, arg: dict[str, Any]) -> tuple[str, str] | None:
         """``(code, msg)`` if ``arg`` cannot be subscribed on ``path``, else ``None``.
 
-        See :func:`._checks.channel_error`.
+        See ``._checks.channel_error``.
         """
         return channel_error(path, arg, instruments=self.instruments, spreads=self.spreads,
                              elp_names=self.elp_names)

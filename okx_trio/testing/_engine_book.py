@@ -1,10 +1,10 @@
 """Order book of the simulator's exchange engine, and its published feeds.
 
-A :class:`Book` holds two sides of price levels. Each level has synthetic
+A ``Book`` holds two sides of price levels. Each level has synthetic
 "market" liquidity (placed by the seeded random walk, always ahead of user
 orders in the queue) and a FIFO queue of resting user orders.
 
-A :class:`BookFeed` is what one incremental channel (``books``,
+A ``BookFeed`` is what one incremental channel (``books``,
 ``books50-l2-tbt``) has told its subscribers: the published top-N levels and the
 ``seqId`` chain. Diffing the current book against it gives the update to push.
 """
@@ -54,7 +54,7 @@ class Level:
     could fill costs the same with one order at the price or thousands.
     ``row`` caches the published ``[px, sz, "0", count]``; whoever changes the
     level (its synthetic size, its queue, or the open size of a queued order)
-    calls :meth:`changed`.
+    calls ``changed``.
     """
 
     __slots__ = ("by_key", "k", "orders", "px", "px_s", "row", "synth", "synth_cnt", "user")

@@ -4,8 +4,8 @@ Every fault is a plain synchronous call made from the test (or the program)
 running the simulator; it takes effect at once for live connections, or for the
 next matching event. ``clear()`` removes every standing fault.
 
-Ops named by the op faults (:meth:`Faults.delay`, :meth:`Faults.swallow`,
-:meth:`Faults.drop_on`) are the request's ``op`` (``"order"``, ``"login"``,
+Ops named by the op faults (``Faults.delay``, ``Faults.swallow``,
+``Faults.drop_on``) are the request's ``op`` (``"order"``, ``"login"``,
 ``"subscribe"``, ``"sprd-cancel-order"``...) or ``"ping"`` for the text ping.
 """
 
@@ -85,7 +85,7 @@ class _OpRule:
 
 @attrs.frozen
 class DropAction:
-    """How to drop a connection (returned by :meth:`Faults.take_drop_on`)."""
+    """How to drop a connection (returned by ``Faults.take_drop_on``)."""
 
     mode: DropMode
     code: int
@@ -209,7 +209,7 @@ class Faults:
     def mute_pongs(self, path: str | None = None) -> None:
         """Stop answering text ``ping`` and control pings on a path (``None``: all).
 
-        Applies to live and new connections until :meth:`unmute_pongs`.
+        Applies to live and new connections until ``unmute_pongs``.
         """
         _check_path(path)
         if path is None:
@@ -274,7 +274,7 @@ class Faults:
             seconds: refuse for this long (trio clock).
             count: refuse only this many attempts.
 
-        With neither, refuse until :meth:`clear`. With both, whichever ends first.
+        With neither, refuse until ``clear``. With both, whichever ends first.
         """
         if seconds is not None and (not math.isfinite(seconds) or seconds < 0):
             raise ValueError("seconds must be a finite number >= 0")
@@ -305,7 +305,7 @@ class Faults:
         Args:
             code: the OKX error code (``"60009"`` login failure, ``"60023"``
                 too frequent, ``"63999"`` internal error...).
-            count: how many logins to reject (``None``: all until :meth:`clear`).
+            count: how many logins to reject (``None``: all until ``clear``).
         """
         if not isinstance(code, str) or not code.isdigit():
             raise ValueError("code must be a string of digits such as '60009'")
@@ -352,7 +352,7 @@ class Faults:
             op: the op to swallow.
             when: ``"before"``: drop the request unread (nothing happens, no
                 answer); ``"after"``: act on it but withhold the response.
-            count: how many requests (``None``: all until :meth:`clear`).
+            count: how many requests (``None``: all until ``clear``).
         """
         self._swallows.append(
             _OpRule(_check_op(op), _check_when(when), _check_count(count))
@@ -386,7 +386,7 @@ class Faults:
                 ``"reset"`` (TCP reset / abort).
             code: close code for ``mode="close"``.
             reason: close reason for ``mode="close"``.
-            count: how many times (``None``: every time until :meth:`clear`).
+            count: how many times (``None``: every time until ``clear``).
         """
         self._drop_ons.append(
             _OpRule(

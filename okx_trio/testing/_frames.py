@@ -42,7 +42,7 @@ class FrameRecord:
 class FrameLog:
     """Every frame received, oldest first (bounded: the oldest are dropped past ``maxlen``).
 
-    Iterable and indexable like a list of :class:`FrameRecord`.
+    Iterable and indexable like a list of ``FrameRecord``.
     """
 
     def __init__(self, maxlen: int | None = 100_000) -> None:

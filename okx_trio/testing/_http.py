@@ -1,9 +1,9 @@
 """HTTP on the simulator's port: REST requests and WebSocket upgrades, sockets and memory.
 
-:class:`HttpServer` serves each TCP connection (``trio.serve_tcp``'s handler):
+``HttpServer`` serves each TCP connection (``trio.serve_tcp``'s handler):
 keep-alive HTTP/1.1 requests parsed by h11 and answered by the REST handler, or
 one WebSocket upgrade (websockets' sans-I/O ``ServerProtocol``) after which the
-connection is handed over as a :class:`~._links.SocketLink`. :class:`RestMemoryTransport`
+connection is handed over as a ``SocketLink``. ``RestMemoryTransport``
 serves the same REST handler to an ``httpx`` client in-process, with no
 socket and no timer (``trio.testing.MockClock`` tests).
 
@@ -91,7 +91,7 @@ class HttpServer:
     sans-I/O server protocol with the bytes of its request.
 
     Args:
-        reply: answers a REST request (see :func:`answer_rest`).
+        reply: answers a REST request (see ``answer_rest``).
         serve_link: serves an accepted WebSocket connection.
         refuse: True when the next upgrade must be refused with 503.
         ssl_context: serve TLS with it (``https://``/``wss://``), else plain.
@@ -296,7 +296,7 @@ class RestMemoryTransport(httpx.AsyncBaseTransport):
     """Serves httpx requests with ``reply``, no socket involved.
 
     Args:
-        reply: answers a REST request (see :func:`answer_rest`).
+        reply: answers a REST request (see ``answer_rest``).
         running: False once the simulator has stopped (requests then fail
             with ``httpx.ConnectError``).
     """

@@ -1,13 +1,13 @@
 """The live connections of a simulator, and the fan-out of pushes to them.
 
-:class:`LiveConnections` is the registry (``connId`` allocation, lookups by
-path). :class:`ConnectionHub` is what every connection is hosted by (it
-implements :class:`._connection.ConnectionHost`): it counts connections per
+``LiveConnections`` is the registry (``connId`` allocation, lookups by
+path). ``ConnectionHub`` is what every connection is hosted by (it
+implements ``._connection.ConnectionHost``): it counts connections per
 account on the counted private channels (``channel-conn-count``), delivers the
 engine's pushes to every matching subscription with the armed book faults
 applied, and sends the keepalive of subscribed book channels that stayed quiet
-for :data:`._rules.BOOK_KEEPALIVE_S` (OKX: "around 60 seconds"), from a task of
-its own (:meth:`ConnectionHub.run_keepalive`) that sleeps until the next one is due.
+for ``._rules.BOOK_KEEPALIVE_S`` (OKX: "around 60 seconds"), from a task of
+its own (``ConnectionHub.run_keepalive``) that sleeps until the next one is due.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Server-side connection links: one surface over sockets and in-memory transports.
 
 The simulator's protocol code (login, subscriptions, trade ops, faults) talks to
-a :class:`Link` and never knows whether a real TCP socket (websockets'
+a ``Link`` and never knows whether a real TCP socket (websockets'
 sans-I/O ``ServerProtocol`` over a trio stream) or an in-memory
-:class:`okx_trio._transport.MemoryTransport` is underneath. Both support the
+``okx_trio._transport.MemoryTransport`` is underneath. Both support the
 operations fault injection needs: send a text frame (also one that is not
 valid JSON), close with a code, abort without a close handshake (a TCP reset
 for sockets), and muting the answers to control pings.
@@ -62,7 +62,7 @@ class Link(Protocol):
         """Send several text frames (in one write where the link can)."""
 
     async def receive(self) -> Message:
-        """The next message; raises :class:`LinkClosed` once the client is gone."""
+        """The next message; raises ``LinkClosed`` once the client is gone."""
 
     async def close(self, code: int, reason: str) -> None:
         """Close with a close frame (bounded in time); idempotent."""

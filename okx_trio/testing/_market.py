@@ -1,12 +1,12 @@
-"""Where market liquidity comes from: the seeded random walk (a :class:`MarketSource`).
+"""Where market liquidity comes from: the seeded random walk (a ``MarketSource``).
 
 The engine's books hold two kinds of liquidity: resting user orders and
 synthetic "market" levels. A market source owns the synthetic part: it places
-the first levels of each instrument (:meth:`MarketSource.seed`) and, on each
-market step, moves them (:meth:`MarketSource.advance`), trading through user
+the first levels of each instrument (``MarketSource.seed``) and, on each
+market step, moves them (``MarketSource.advance``), trading through user
 orders the move crosses and sometimes trading as a taker itself, through the
 ``take`` callable the engine passes (its matching engine, with the step's
-pushes). :class:`RandomWalk` is the default source; a replay of recorded OKX
+pushes). ``RandomWalk`` is the default source; a replay of recorded OKX
 market data would be another.
 """
 

@@ -1,12 +1,12 @@
 """The matching engine: orders meet the book, fills move balances and positions.
 
-:class:`Matcher` runs a new or re-priced order against the opposite side
+``Matcher`` runs a new or re-priced order against the opposite side
 (price-time priority, synthetic "market" liquidity ahead of user orders at the
 same price), rests or cancels what is left, applies each fill to both accounts
 (fees, cash, frozen amounts, net-mode positions) and records the order pushes
 (``orders``, ``fills``, ``sprd-orders``, ``sprd-trades``) in the op's
-:class:`~._emits.Changes`. The account and public pushes follow at the end of
-the op (:mod:`._publish`).
+``Changes``. The account and public pushes follow at the end of
+the op (``._publish``).
 
 Modelling choices (OKX's own behaviour is the reference; these are the
 simulator's reading of it):
@@ -56,7 +56,7 @@ DERIV_TAKER_FEE = Decimal("0.0005")
 
 
 class Matcher:
-    """Matching and settlement over one :class:`~._venue.Venue` (its only state)."""
+    """Matching and settlement over one ``Venue`` (its only state)."""
 
     def __init__(self, venue: Venue) -> None:
         self._venue = venue
@@ -85,7 +85,7 @@ class Matcher:
             self.cancel_order(ctx, order, "14")
 
     def execute_sprd(self, ctx: Changes, inst: Instrument, order: Order, limit: Decimal) -> None:
-        """The spread twin of :meth:`execute` (spread orders have no fok)."""
+        """The spread twin of ``execute`` (spread orders have no fok)."""
         ctx.touch(inst)
         if order.ord_type == "post_only" and self.would_take(inst, order.side, limit):
             self.cancel_order(ctx, order, "31")

@@ -1,8 +1,8 @@
 """Rate limits: rolling windows of request times, per key; ``now`` passed in.
 
-Trade ops (:class:`OpRateLimits`): a key is ``(api_key, op)`` or ``(api_key, op,
-instrument)``; its limit is the op's entry in :data:`._rules.RATE_LIMITS` (the
-second element of the key). REST endpoints (:class:`RestRateLimits`) count on
+Trade ops (``OpRateLimits``): a key is ``(api_key, op)`` or ``(api_key, op,
+instrument)``; its limit is the op's entry in ``._rules.RATE_LIMITS`` (the
+second element of the key). REST endpoints (``RestRateLimits``) count on
 the same windows, per endpoint and caller. Pure state machines: they never read
 a clock, so they are tested without one.
 """

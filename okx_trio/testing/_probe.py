@@ -1,6 +1,6 @@
 """A bare OKX WebSocket connection for protocol-level tests of the simulator.
 
-:func:`open_probe` connects to one path of a running :class:`Simulator` (over
+``open_probe`` connects to one path of a running ``Simulator`` (over
 a real socket or in memory) and lets a test send any frame, valid or not, and
 read the answers back as decoded JSON. It implements no client logic at all.
 """
@@ -132,9 +132,9 @@ class Probe:
 async def open_probe(
     sim: ProbeTarget, path: str = "public", *, memory: bool = False, query: str = ""
 ) -> AsyncIterator[Probe]:
-    """A :class:`Probe` on ``/ws/v5/<path><query>`` of ``sim``.
+    """A ``Probe`` on ``/ws/v5/<path><query>`` of ``sim``.
 
-    ``memory=True`` connects through :meth:`Simulator.connect_memory` (no socket).
+    ``memory=True`` connects through ``Simulator.connect_memory`` (no socket).
     """
     url = f"{sim.base_url}/ws/v5/{path}{query}"
     # Neither connector starts tasks in this nursery; it only satisfies the

@@ -1,7 +1,7 @@
 """What the exchange pushes: the pushes at the end of an op, and a subscription's first ones.
 
-:class:`Publisher` turns what one op or market step changed (a
-:class:`~._emits.Changes`) into the account-level pushes (``account``,
+``Publisher`` turns what one op or market step changed (a
+``Changes``) into the account-level pushes (``account``,
 ``positions``, ``balance_and_position``) and the public ones (``trades``,
 ``trades-all``, the book channels with their ``seqId`` chain and optional
 CRC32, ``books5``, ``bbo-tbt``, ``tickers`` and the spread channels). It also
@@ -58,7 +58,7 @@ def _opt(arg: dict[str, Any], name: str) -> str | None:
 
 
 class Publisher:
-    """Derives pushes from a :class:`~._venue.Venue` and what changed in it.
+    """Derives pushes from a ``Venue`` and what changed in it.
 
     Args:
         venue: the exchange's state.

@@ -1,9 +1,9 @@
 """Rendering of OKX's dicts: order, fill, account, position, ticker and REST items.
 
-Pure functions from the engine's state (:mod:`._venue`, :mod:`._engine_model`)
+Pure functions from the engine's state (``._venue``, ``._engine_model``)
 to the data items OKX pushes and returns, field for field and as strings where
 OKX sends strings. They decide nothing and change nothing; what to push and
-when is :mod:`._matching`'s and :mod:`._publish`'s business.
+when is ``._matching``'s and ``._publish``'s business.
 
 Fields OKX documents but the simulator does not model (``pxUsd``, ``attachAlgoOrds``,
 ``liab``...) carry OKX's empty values; which of them real OKX fills for a given
@@ -214,7 +214,7 @@ def fill_item(order: Order, fill: Fill, now: int) -> dict[str, Any]:
 def sprd_trade_item(
     order: Order, fill: Fill, legs: list[dict[str, Any]], now: int
 ) -> dict[str, Any]:
-    """The ``sprd-trades`` item of one spread fill; ``legs`` from :func:`sprd_leg_item`."""
+    """The ``sprd-trades`` item of one spread fill; ``legs`` from ``sprd_leg_item``."""
     return {
         "sprdId": order.inst_id, "tradeId": fill.trade_id, "ordId": order.ord_id,
         "clOrdId": order.cl_ord_id, "tag": order.tag, "fillPx": fmt(fill.px),

@@ -1,8 +1,8 @@
 """The simulator's REST endpoints (plain HTTP/1.1 on the WebSocket port).
 
-Two routing tables map each path to its handler: :attr:`RestApi.routes` the
-``GET`` endpoints (:class:`Route`: handler, signed or not, methods) and
-:attr:`RestApi.post_routes` the ``POST`` ones (:class:`PostRoute`, whose handler
+Two routing tables map each path to its handler: ``RestApi.routes`` the
+``GET`` endpoints (``Route``: handler, signed or not, methods) and
+``RestApi.post_routes`` the ``POST`` ones (``PostRoute``, whose handler
 gets the parsed JSON body). Served:
 
 * market data (public): ``public/time``, ``public/instruments``,
@@ -20,13 +20,13 @@ gets the parsed JSON body). Served:
   as the WebSocket ones, their pushes delivered to the WebSocket subscribers.
 
 Answers are OKX's ``{"code": "0", "msg": "", "data": [...]}``. Signed requests
-are checked like OKX checks them (:func:`._auth.check_rest_headers`; refusals
+are checked like OKX checks them (``._auth.check_rest_headers``; refusals
 are HTTP 401 with OKX's code). Each endpoint is rate-limited as OKX documents it
-(:data:`._rules.REST_LIMITS`, per account or, for public endpoints, for all
+(``._rules.REST_LIMITS``, per account or, for public endpoints, for all
 callers together): over the limit the answer is HTTP 429
 ``{"msg":"Too Many Requests","code":"50011"}``, the body real OKX sends (no
 ``data``). Parameters python-okx sends empty (``""``) count as absent. The HTTP
-wire (sockets, the in-memory httpx transport) is :mod:`._http`.
+wire (sockets, the in-memory httpx transport) is ``._http``.
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def _bare(status: int, code: str, msg: str) -> RestResult:
 _DIGITS = re.compile(r"^[0-9]{1,20}$")
 
 class TradeOp(Protocol):
-    """Runs one trade-op frame (the engine's :meth:`~._engine.Exchange.trade_op`)."""
+    """Runs one trade-op frame (the engine's ``trade_op``)."""
 
     def __call__(
         self, api_key: str, path: str, frame: dict[str, Any], *, by_inst_id: bool = False
@@ -177,7 +177,7 @@ class RestApi:
         now_ms: the exchange clock (request timestamps, ``public/time``, limits).
         account_key: the first API key of a key's account, which signed handlers
             get (every key of an account sees the account's orders and balances).
-        trade_op: runs a trade-op frame (the engine's :meth:`~._engine.Exchange.trade_op`).
+        trade_op: runs a trade-op frame (the engine's ``trade_op``).
         set_leverage: the engine's ``set-leverage``.
         deliver: hands the pushes a trade op caused to the WebSocket subscribers.
         rate_limit: enforce OKX's REST limits (429 / 50011).
@@ -237,13 +237,13 @@ class RestApi:
             "/api/v5/account/bills": Route(self._bills, signed=True),
             "/api/v5/account/bills-archive": Route(self._bills_archive, signed=True),
         }
-        """path -> :class:`Route`: every ``GET`` endpoint the simulator serves."""
+        """path -> ``Route``: every ``GET`` endpoint the simulator serves."""
         self.post_routes: dict[str, PostRoute] = {
             "/api/v5/account/set-leverage": PostRoute(self._set_leverage_post),
             **{path: PostRoute(functools.partial(self._trade_post, op))
                for path, op in REST_TRADE_OPS.items()},
         }
-        """path -> :class:`PostRoute`: every ``POST`` endpoint (all signed)."""
+        """path -> ``PostRoute``: every ``POST`` endpoint (all signed)."""
 
     def handle(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes

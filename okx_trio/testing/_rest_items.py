@@ -2,7 +2,7 @@
 listed, closed positions, spreads, account settings, public trades, funding.
 
 Pure functions from the engine's state to OKX's dicts, strings where OKX sends
-strings (the channel items are in :mod:`._render`). Fields OKX documents but
+strings (the channel items are in ``._render``). Fields OKX documents but
 the simulator does not model carry OKX's empty values.
 """
 

@@ -1,10 +1,10 @@
 """What the REST endpoints show of the exchange: market data, orders, fills, balances.
 
-Read-only views of a :class:`~._venue.Venue`, each returning the ``data``
+Read-only views of a ``Venue``, each returning the ``data``
 items of one OKX endpoint (or ``(code, msg, data)`` where the endpoint can
 fail on its own), from the engine's own state: its books and trades (candles
 are built from them), its accounts' balances, positions, orders, fills and
-bills. The HTTP side (paths, parameters, signatures, limits) is :mod:`._rest`.
+bills. The HTTP side (paths, parameters, signatures, limits) is ``._rest``.
 
 History windows are OKX's: fills 3 days (``fills-history`` 3 months), bills
 7 days (archive 3 months), orders 7 days (archive 3 months; canceled orders

@@ -109,7 +109,7 @@ VIP_CHANNELS: dict[str, int] = {"books-l2-tbt": 4, "books50-l2-tbt": 4, "fills":
 L2_TBT = "books-l2-tbt"
 L2_TBT_EXCLUSIVE = frozenset({"books", "books50-l2-tbt"})
 """Channels one connection may not subscribe to for an instId that it also
-subscribes to on :data:`L2_TBT` (64004), in either order."""
+subscribes to on ``L2_TBT`` (64004), in either order."""
 
 CANDLE_PREFIXES = ("candle", "mark-price-candle", "index-candle", "sprd-candle")
 """Candlestick channels (``candle1m``, ``mark-price-candle1H``...): public, on business."""
@@ -251,7 +251,7 @@ account and op. Every op the exchange serves is a key here.
 
 SUB_ACCOUNT_ORDER_LIMIT = 1000
 """New and amended orders per account (User ID) in any rolling window of
-:data:`RATE_WINDOW_MS` (50061 over it), batch items counted one by one, on top of
+``RATE_WINDOW_MS`` (50061 over it), batch items counted one by one, on top of
 the per-op limits. Cancels do not count; spot and margin, spread, block and MMP
 orders are exempt. OKX documents it per sub-account (every sub-account has its own
 User ID); the simulator applies it to every account."""
@@ -262,7 +262,7 @@ CONTROL_LIMIT = 480
 Over it: 60014 (unconfirmed that OKX uses this code for this limit; it does for bursts).
 """
 CONTROL_WINDOW = 3600.0
-"""The window of :data:`CONTROL_LIMIT`, seconds."""
+"""The window of ``CONTROL_LIMIT``, seconds."""
 
 # -- sizes and clocks -------------------------------------------------------------------
 
@@ -314,7 +314,7 @@ REST_LIMITS: dict[str, tuple[int, int, str | None]] = {
 """REST endpoint -> (requests per window, window ms, the parameter that also keys the
 count): per IP for public endpoints (the simulator counts all their callers
 together, as one IP), per account for private ones. The trade POSTs count on the
-trade ops' windows (:data:`RATE_LIMITS`), which OKX shares between REST and
+trade ops' windows (``RATE_LIMITS``), which OKX shares between REST and
 WebSocket. ``asset/currencies`` is not limited here."""
 
 REST_TRADE_OPS: dict[str, str] = {

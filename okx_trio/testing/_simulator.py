@@ -1,16 +1,16 @@
-"""The Simulator object: one running local OKX exchange, and :func:`open_simulator`.
+"""The Simulator object: one running local OKX exchange, and ``open_simulator``.
 
-:class:`Simulator` is the composition root of ``okx_trio.testing``: it builds
-the exchange engine (:mod:`._engine`), the faults, the frame log, the live
-connections and their hub (:mod:`._hub`), the REST endpoints (:mod:`._rest`),
+``Simulator`` is the composition root of ``okx_trio.testing``: it builds
+the exchange engine (``._engine``), the faults, the frame log, the live
+connections and their hub (``._hub``), the REST endpoints (``._rest``),
 and hands each part the collaborators or callables it needs; no part holds the
-simulator. :func:`open_simulator` adds the port (:mod:`._http`), TLS, and the
+simulator. ``open_simulator`` adds the port (``._http``), TLS, and the
 market task.
 
 One TCP port (``trio.serve_tcp``) answers WebSocket upgrades on
 ``/ws/v5/public``, ``/ws/v5/private`` and ``/ws/v5/business`` and plain HTTP
 for the REST endpoints. In-memory connections from
-:meth:`Simulator.connect_memory` are served by the same connection code, so
+``Simulator.connect_memory`` are served by the same connection code, so
 client tests can run under ``trio.testing.MockClock``.
 
 Every timer uses trio's clock. Exchange timestamps (``ts``, login and
@@ -59,7 +59,7 @@ DEFAULT_CREDENTIALS = Credentials(
     secret_key="SIMSECRET0123456789ABCDEF0123456",
     passphrase="Sim-Pass-1",
 )
-"""The account the CLI and :func:`open_simulator` use when none is given."""
+"""The account the CLI and ``open_simulator`` use when none is given."""
 
 
 class Orders:
@@ -110,7 +110,7 @@ class Orders:
 
 
 class SimMemoryConnector(MemoryConnector):
-    """The connector of :meth:`Simulator.connect_memory`: in-memory WebSocket
+    """The connector of ``Simulator.connect_memory``: in-memory WebSocket
     connections, plus ``rest_transport``, the same simulator's REST endpoints as
     an ``httpx`` transport (for a client's REST helper)."""
 
@@ -118,20 +118,20 @@ class SimMemoryConnector(MemoryConnector):
 
 
 class Simulator:
-    """A running local OKX v5 exchange (yielded by :func:`open_simulator`).
+    """A running local OKX v5 exchange (yielded by ``open_simulator``).
 
-    Not constructed directly: use :func:`open_simulator`.
+    Not constructed directly: use ``open_simulator``.
 
     Attributes:
         base_url: ``"ws://127.0.0.1:PORT"`` (``wss://`` with TLS); clients append
             ``/ws/v5/public``, ``/ws/v5/private``, ``/ws/v5/business``.
         rest_url: ``"http://127.0.0.1:PORT"`` (``https://`` with TLS).
         ca_file: the CA certificate (PEM) to trust with TLS, else ``None``.
-        faults: fault injection (:class:`Faults`).
-        frames: every frame received (:class:`FrameLog`).
-        orders: the exchange's orders (:class:`Orders`).
+        faults: fault injection (``Faults``).
+        frames: every frame received (``FrameLog``).
+        orders: the exchange's orders (``Orders``).
         engine: the matching engine (``okx_trio.testing._engine.Exchange``).
-        accounts: the accounts (:class:`SimAccount`).
+        accounts: the accounts (``SimAccount``).
         clock_offset_ms: added to the wall clock for every exchange timestamp,
             login-timestamp and ``expTime`` check; settable.
         conn_count_limit: connections per account that may subscribe to one
@@ -276,7 +276,7 @@ class Simulator:
 
         Pass ``base_url=sim.base_url`` too; only the URL's path is used. The
         connector's ``rest_transport`` serves the REST endpoints in memory too
-        (see :meth:`rest_transport`).
+        (see ``rest_transport``).
         """
         if self._nursery is None or self._closed:
             raise RuntimeError("the simulator is not running")
@@ -409,9 +409,9 @@ async def open_simulator(
 
     Args:
         accounts: the accounts that can log in: ``Credentials`` (an account with
-            the defaults of a new OKX account) or :class:`SimAccount` (fee tier,
+            the defaults of a new OKX account) or ``SimAccount`` (fee tier,
             margin mode, MMP privilege, more API keys); default: one,
-            :data:`DEFAULT_CREDENTIALS`.
+            ``DEFAULT_CREDENTIALS``.
         host: address to listen on (an IP address; default loopback).
         port: TCP port (0: any free port, see ``Simulator.base_url``).
         seed: seed of the market's random walk and of connection ids.
@@ -455,7 +455,7 @@ async def open_simulator(
             oldest are dropped); ``None``: unbounded.
 
     Yields:
-        The running :class:`Simulator`.
+        The running ``Simulator``.
     """
     if accounts is None:
         accounts = [DEFAULT_CREDENTIALS]

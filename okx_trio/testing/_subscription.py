@@ -2,8 +2,8 @@
 
 A push frame is ``{"arg": <the subscriber's arg>, "data": [...], ...}``: the
 arg is the subscriber's own (as it sent it, plus ``uid`` on account data), the
-rest is the same for everyone. :class:`EncodedEmit` serializes that rest once
-per push; :class:`Subscription` caches its arg's bytes, so fanning a push out
+rest is the same for everyone. ``EncodedEmit`` serializes that rest once
+per push; ``Subscription`` caches its arg's bytes, so fanning a push out
 to many connections costs one concatenation each.
 """
 

@@ -1,9 +1,9 @@
 """The trade ops: place, cancel, amend, mass cancel, and their spread twins.
 
-:class:`TradeOps` runs one trade-op request for a logged-in account: the
-request checks (:func:`._checks.request_problem`), the rate limits
-(:class:`._op_limits.OpRateLimits`), then each item in request order, validated
-field by field and executed by the matching engine (:class:`._matching.Matcher`).
+``TradeOps`` runs one trade-op request for a logged-in account: the
+request checks (``._checks.request_problem``), the rate limits
+(``._op_limits.OpRateLimits``), then each item in request order, validated
+field by field and executed by the matching engine (``._matching.Matcher``).
 The response follows OKX's shape; the pushes the op caused are in the result.
 
 Readings of OKX where its WebSocket behaviour is undocumented (unconfirmed):
@@ -88,7 +88,7 @@ RateLimitShape = Literal["top-level", "item"]
 
 @attrs.frozen
 class TradeResult:
-    """What :meth:`TradeOps.run` produced."""
+    """What ``TradeOps.run`` produced."""
 
     response: dict[str, Any]
     """The full response frame (``id``, ``op``, ``code``, ``msg``, ``data``...)."""
@@ -146,7 +146,7 @@ class TradeOps:
         """Execute one trade-op frame for a logged-in account, at ``ctx.now``.
 
         ``api_key`` is any key of the account. Request-level errors
-        (:func:`._checks.request_problem`, then the rate limits) are answered
+        (``._checks.request_problem``, then the rate limits) are answered
         with the code at top level and ``data: []``. "At most N requests
         (orders, for batches) in any rolling 2 s window" per User ID and op, and
         per instrument for the six order ops (per instFamily for options); a

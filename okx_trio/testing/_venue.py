@@ -1,7 +1,7 @@
 """The exchange's state: instruments with their books, accounts, every order accepted.
 
-:class:`Instrument` is the runtime state of one instrument or spread (its book,
-published feeds, 24 h statistics and the random walk's mid). :class:`Venue`
+``Instrument`` is the runtime state of one instrument or spread (its book,
+published feeds, 24 h statistics and the random walk's mid). ``Venue``
 holds them all, the accounts, and the order registry with OKX's id rules
 (``ordId`` strictly increasing, ``clOrdId`` unique among an account's pending
 orders). Every other part of the engine reads and changes this state; none of

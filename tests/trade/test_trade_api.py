@@ -105,8 +105,9 @@ async def test_order_methods_succeed_with_real_acks() -> None:
             assert ack.cl_ord_id is not None
             assert ID_RE.match(ack.cl_ord_id)
             assert ack.tag == "mytag"
-            assert ack.ts is not None
-            assert ack.ts.isdigit()
+            assert isinstance(ack.ts, int)  # ms, as in the views
+            assert ack.ts > 1_600_000_000_000
+            assert ack.sub_code is None  # "" on the wire: absent
             order = sim.orders[ack.ord_id]
             assert order.cl_ord_id == ack.cl_ord_id
             assert order.state == "live"
@@ -127,6 +128,8 @@ async def test_order_methods_succeed_with_real_acks() -> None:
             )
             assert [a.cl_ord_id for a in acks] == ["batch1", "batch2"]
             assert all(a.ok and a.ord_id for a in acks)
+            # One convention across ops: a field OKX leaves empty is None.
+            assert [(a.tag, a.sub_code, a.req_id) for a in acks] == [(None, None, None)] * 2
 
             amended = await api.amend_order(
                 AmendOrder(inst_id_code=BTC, ord_id=ack.ord_id, new_px="30001", req_id="r1")
@@ -142,11 +145,14 @@ async def test_order_methods_succeed_with_real_acks() -> None:
                 ]
             )
             assert amends[0].req_id == "r2"
+            assert amends[1].req_id is None
             assert [a.cl_ord_id for a in amends] == ["batch1", "batch2"]
 
             cancelled = await api.cancel_order(CancelOrder(inst_id_code=BTC, ord_id=ack.ord_id))
             assert cancelled.ok
             assert cancelled.ord_id == ack.ord_id
+            assert (cancelled.tag, cancelled.req_id, cancelled.sub_code) == (None, None, None)
+            assert isinstance(cancelled.ts, int)
             cancels = await api.cancel_multiple_orders(
                 [{"instIdCode": BTC, "clOrdId": "batch1"}, {"instIdCode": BTC, "clOrdId": "batch2"}]
             )

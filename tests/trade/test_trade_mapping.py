@@ -161,15 +161,18 @@ def item(**fields: Any) -> dict[str, Any]:
 async def test_success_ack_with_unknown_fields_kept() -> None:
     api, ws = api_with(("0", "", [item(clOrdId="mine", newField="x")]))
     ack = await api.submit_new_order({**ORDER, "clOrdId": "mine", "tag": "t1"})
+    # "" on the wire (tag, subCode) is None on the ack, whatever the op; ts is int
+    # ms (a digit string given to the constructor is still accepted).
     assert ack == OrderAck(
         ord_id="1",
         cl_ord_id="mine",
-        tag="",
+        tag=None,
         ts="1700000000000",
         s_code="0",
         s_msg="Order placed",
-        sub_code="",
+        sub_code=None,
     )
+    assert ack.ts == 1_700_000_000_000
     assert ack.extra == {"newField": "x"}
     op, args, _, _ = ws.sent[0]
     assert op == "order"

@@ -131,7 +131,7 @@ INVALID: list[tuple[type[Any], dict[str, Any], type[Exception], str]] = [
     # types
     (PlaceOrder, _with(LIMIT, sz=0.01), TypeError, "sz"),
     (PlaceOrder, _with(LIMIT, px=30000.0), TypeError, "px"),
-    (PlaceOrder, _with(LIMIT, sz=1), TypeError, "sz"),
+    (PlaceOrder, _with(LIMIT, sz=True), TypeError, "sz"),  # a bool is not a number
     (AmendOrder, _with(AMEND, newPx=1.5), TypeError, "newPx"),
     (PlaceSpreadOrder, _with(SPREAD, sz=2.0), TypeError, "sz"),
     (PlaceOrder, _with(LIMIT, reduceOnly="true"), TypeError, "reduceOnly"),
@@ -410,3 +410,26 @@ def test_valid_orders_pass_the_rules() -> None:
             ),
             BTC,
         )
+
+
+def test_integer_prices_and_sizes_are_exact_and_sent_as_strings() -> None:
+    # An int is exact (unlike a float): accepted, stored and sent as OKX writes
+    # numbers, a decimal string.
+    order = PlaceOrder(inst_id="BTC-USDT-SWAP", td_mode="cross", side="buy", ord_type="limit",
+                       sz=3, px=60000)
+    assert (order.sz, order.px) == ("3", "60000")
+    wire = to_wire(order)
+    assert (wire["sz"], wire["px"]) == ("3", "60000")
+    assert from_okx(PlaceOrder, _with(LIMIT, sz=2, px=30000)).px == "30000"
+    amend = from_okx(AmendOrder, _with(AMEND, newSz=_DROP, newPx=30100))
+    assert to_wire(amend)["newPx"] == "30100"
+    spread = from_okx(PlaceSpreadOrder, _with(SPREAD, px=-3, sz=1))
+    assert (to_wire(spread)["px"], to_wire(spread)["sz"]) == ("-3", "1")
+    assert to_wire(PlaceOrder(inst_id="BTC-USDT", td_mode="cash", side="buy",
+                              ord_type="market", sz=1, slippage_pct=0))["slippagePct"] == "0"
+    with pytest.raises(ValueError, match="greater than 0"):
+        PlaceOrder(inst_id="BTC-USDT", td_mode="cash", side="buy", ord_type="limit", sz=0,
+                   px=1)
+    with pytest.raises(TypeError, match=r"str, Decimal or int, not bool"):
+        PlaceOrder(inst_id="BTC-USDT", td_mode="cash", side="buy", ord_type="limit", sz=1,
+                   px=True)
