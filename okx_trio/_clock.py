@@ -4,7 +4,7 @@ OKX judges two things by its own clock: the login timestamp (refused with 60006
 outside a 30 s window) and ``expTime``, which the client sends with every
 ``order``, ``batch-orders``, ``amend-order`` and ``batch-amend-orders`` (refused
 with ``sCode`` 50036 once passed). A local clock 10-30 s off passes the login and
-gets every order refused, so :class:`ExchangeClock` has the offset measured
+gets every order refused, so ``ExchangeClock`` has the offset measured
 (``GET /api/v5/public/time``, OKX's own advice) before the first such op, once
 per client, and again whenever there is reason to doubt it:
 
@@ -12,13 +12,13 @@ per client, and again whenever there is reason to doubt it:
 * a trade answer's ``inTime``/``outTime`` (the gateway's receive and send times,
   in µs) cannot be reconciled with the offset: the true offset lies between
   ``outTime - received`` and ``inTime - sent`` (network time only widens that
-  interval), so an offset outside it by more than :data:`SAMPLE_TOLERANCE_MS`
+  interval), so an offset outside it by more than ``SAMPLE_TOLERANCE_MS``
   is wrong.
 
-Measuring is bounded (:data:`MEASURE_TIMEOUT`, and never past the caller's own
+Measuring is bounded (``MEASURE_TIMEOUT``, and never past the caller's own
 deadline) and fails open: if OKX's clock cannot be read in time the request goes
 out with the offset it has, and no new attempt is made for
-:data:`RETRY_INTERVAL` seconds, so an unreachable REST host costs each order
+``RETRY_INTERVAL`` seconds, so an unreachable REST host costs each order
 nothing. However many tasks need a measurement at once, one is made.
 """
 
@@ -55,7 +55,7 @@ class ExchangeClock:
         measure: ``await measure(deadline)`` reads the exchange's clock and
             returns the offset (``GET /api/v5/public/time``); raises on failure.
         automatic: measure before the first ``expTime`` op and when in doubt;
-            ``False`` leaves the offset to :meth:`set` and explicit measurements.
+            ``False`` leaves the offset to ``set`` and explicit measurements.
     """
 
     def __init__(self, measure: Callable[[float], Awaitable[int]], *,
@@ -115,7 +115,7 @@ class ExchangeClock:
 
     async def ensure(self, until: float) -> BaseException | None:
         """Measure the offset if it is due, waiting at most until ``until`` (trio
-        time) and :data:`MEASURE_TIMEOUT`. A checkpoint only when it measures.
+        time) and ``MEASURE_TIMEOUT``. A checkpoint only when it measures.
 
         Returns the failure, if the measurement failed or did not finish in time
         (the offset is then left as it was); ``None`` otherwise.
