@@ -100,7 +100,8 @@ TABLE = [
     Bad("empty batch", "submit_multiple_orders", ([],), ValueError, "batch"),
     Bad("duplicate clOrdId in a batch", "submit_multiple_orders", (
         [order(clOrdId="dup1"), order(clOrdId="dup1")],), ValueError, "clOrdId"),
-    Bad("one bad item in a batch", "submit_multiple_orders", ([ORDER, order(sz=1)],),
+    # A float size (an int is exact and accepted).
+    Bad("one bad item in a batch", "submit_multiple_orders", ([ORDER, order(sz=1.0)],),
         TypeError, "batch item 1"),
     # cancel_order / cancel_multiple_orders
     Bad("cancel without an order id", "cancel_order", ({"instIdCode": BTC},), ValueError,

@@ -113,7 +113,9 @@ async def test_caught_as_value_error_or_order_error(
 ) -> None:
     # Code written for either of the old classes keeps catching it.
     async with client() as (_sim, api):
-        with pytest.raises(ValueError, match="minimum order size"):
-            await api.submit_new_order({**BY_ID, "sz": "0.000001"})
-        with pytest.raises(OkxOrderError, match="sCode 51020"):
+        # Nothing cached yet: the exchange's answer, caught as a ValueError too.
+        with pytest.raises(ValueError, match="sCode 51020"):
             await api.submit_new_order({**BY_CODE, "sz": "0.000001"})
+        # Refused before sending, caught as an OkxOrderError too.
+        with pytest.raises(OkxOrderError, match="minimum order size"):
+            await api.submit_new_order({**BY_ID, "sz": "0.000001"})
