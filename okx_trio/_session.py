@@ -656,7 +656,8 @@ class Session:
     # the wrong shape for a written request fails it with OkxProtocolError: the
     # exchange has it, what it did is unknown.
 
-    def _written_here(self, conn: Connection, id: str | None) -> Pending | None:
+    def _written_here(self, conn: Connection, id: str | None, *, report: bool = True
+                      ) -> Pending | None:
         """The request ``id`` answers, if it was written on ``conn`` (which owns it);
         else None (an answer for a request of this client not written there is
         reported)."""
@@ -668,7 +669,7 @@ class Session:
         other = self.pending.get(id)
         if other is None:
             log.debug("%s: answer to an unknown or expired id", self.kind)
-        elif not other.done:
+        elif report and not other.done:
             where = "on another connection" if other.written else "before it was written"
             self._stray(f"an answer for request {id} ({other.op}) arrived {where}; ignored")
         return None
@@ -715,9 +716,14 @@ class Session:
         elif isinstance(ev, ErrorEvent):
             conn.conn_id = ev.conn_id or conn.conn_id
             if ev.id and not ev.login:
-                p = self._written_here(conn, ev.id)
+                p = self._written_here(conn, ev.id, report=False)
                 if p is not None:
                     p.resolve(OkxApiError(ev.code, ev.msg, p.op, p.id))
+                else:
+                    # For a request already given up on (or none of ours): the
+                    # exchange's word is still worth reporting.
+                    self.host.emit("exception", self.kind,
+                                   OkxApiError(ev.code, ev.msg, None, ev.id))
             elif (conn.awaiting_login and conn.login_result is None
                   and (ev.login or ev.code in LOGIN_ANSWER_CODES)):
                 # Login results come from login answers only, and the first one

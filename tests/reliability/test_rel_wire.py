@@ -486,6 +486,22 @@ async def test_an_answer_for_a_request_not_yet_written_is_not_believed(
                 assert "zz1" in str(stray)
 
 
+async def test_an_error_event_for_a_request_not_yet_written_is_not_believed(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Case 2, as an error event: it neither refuses the queued request nor is lost."""
+    server = ScriptedServer()
+    server.after_login = [{"event": "error", "id": "zz1", "code": "60013", "msg": "forged"}]
+    async with scripted_ws(server, id_prefix="zz") as client:
+        with trio.fail_after(30):
+            async with collected_events(client) as events:
+                resp = await client.request("order", [ORDER])
+                assert resp.data[0]["echo"] == ORDER
+                reported = [e.detail for e in events if e.kind == "exception"]
+                assert [(type(e), e.code, e.id) for e in reported] == [
+                    (okx_trio.OkxApiError, "60013", "zz1")]
+
+
 # -- case 3: events that overwrite state ---------------------------------------------------
 
 
