@@ -19,6 +19,7 @@ CI runs 1 000 examples per sans-I/O target and 300 end-to-end (derandomized);
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -106,7 +107,9 @@ class Reader:
         return lo + value % span
 
     def pick(self, seq: Sequence[Any]) -> Any:
-        return seq[self.int(0, len(seq) - 1)]
+        value = seq[self.int(0, len(seq) - 1)]
+        # A fresh copy of a list or dict: examples mutate what they pick.
+        return copy.deepcopy(value) if isinstance(value, list | dict) else value
 
     def coin(self) -> bool:
         return bool(self.byte() & 1)
