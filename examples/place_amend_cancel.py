@@ -23,7 +23,9 @@ async def place(api: okx_trio.WsApiClient, order: PlaceOrder) -> OrderAck | None
     """Place ``order``; returns its ack, or None when it was not placed."""
     try:
         return await api.submit_new_order(order, timeout=5)
-    except okx_trio.OkxOrderRateLimitError:
+    except okx_trio.OkxRateLimitError:
+        # 50011/50061, for the request or this order (first: a rate-limited order
+        # is an OkxOrderError too). Nothing was done: try again later.
         print("rate limited (50011): slow down and try again later")
     except okx_trio.OkxOrderError as exc:
         # The exchange refused this order: nothing rests, exc.ack says why.

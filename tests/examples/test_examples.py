@@ -20,7 +20,9 @@ from types import ModuleType
 import pytest
 import trio
 
-from okx_trio.testing import open_simulator
+import okx_trio
+from okx_trio import PlaceOrder
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, open_simulator
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -55,6 +57,38 @@ async def test_place_amend_cancel(load: Loader, capsys: Capture) -> None:
     assert "amended: ordId" in out
     assert "cancelled: ordId" in out
     assert "second cancel refused as expected: sCode 51400" in out
+
+
+async def test_place_handles_a_request_level_rate_limit(load: Loader, capsys: Capture) -> None:
+    # 50 orders from each of two clients of one account within 2 s: the
+    # exchange's limit (60 per 2 s per instrument) answers part of them with a
+    # request-level 50011, which place() must handle as the errors table says.
+    example = load("place_amend_cancel")
+    results: list[object] = []
+    with trio.fail_after(20):
+        async with (
+            open_simulator(accounts=[CREDS]) as sim,
+            okx_trio.open_ws_api_client(credentials=CREDS, base_url=sim.base_url) as one,
+            okx_trio.open_ws_api_client(credentials=CREDS, base_url=sim.base_url) as two,
+        ):
+            market = await example._support.quote(one, "BTC-USDT")
+            await two.load_instruments("SPOT")
+            order = PlaceOrder(inst_id="BTC-USDT", td_mode="cash", side="buy",
+                               ord_type="limit", sz="0.001", px=market.below_bid("0.05"))
+
+            async def place(api: okx_trio.WsApiClient) -> None:
+                results.append(await example.place(api, order))   # nothing escapes
+
+            async with trio.open_nursery() as nursery:
+                for _ in range(50):
+                    nursery.start_soon(place, one)
+                    nursery.start_soon(place, two)
+    out = capsys.readouterr().out
+    limited = out.count("rate limited")
+    placed = sum(ack is not None for ack in results)
+    assert len(results) == 100
+    assert limited > 0, out                       # the exchange did answer 50011
+    assert placed + limited == 100, out           # every other order was placed
 
 
 async def test_batch_with_partial_failure(load: Loader, capsys: Capture) -> None:
