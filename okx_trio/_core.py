@@ -74,6 +74,7 @@ class ClientCore:
         self._rest_api: RestApiClient | None = None
         self._tls: ssl.SSLContext | None = options.ssl_context
         self._tls_lock = trio.Lock()
+        self._rest_ready = trio.Event()
         self._instruments = InstrumentCache(self._fetch_instruments)
         self.limiter: RateLimiter | None = (
             RateLimiter(inst_key=self._instruments.rate_key,
@@ -181,22 +182,35 @@ class ClientCore:
 
     async def warm_up(self) -> None:
         """Build what is slow to build (the TLS context, the REST client) in worker
-        threads now, so that nothing on the event loop waits for it later."""
+        threads now, side by side, so that nothing on the event loop waits for it."""
         o = self._options
         urls = [ws_url(kind, market=o.market, demo_trading=o.demo_trading, base_url=o.base_url)
                 for kind in KINDS]
-        if any(url.startswith("wss:") for url in urls):
-            await self.tls_context()
-        if self._rest is None:
-            rest = await trio.to_thread.run_sync(self._new_rest, abandon_on_cancel=True)
-            if not self._adopt_rest(rest):
-                await rest.aclose()  # built meanwhile on first use: this one is unused
+        try:
+            async with trio.open_nursery() as nursery:
+                if any(url.startswith("wss:") for url in urls):
+                    nursery.start_soon(self.tls_context)
+                if self._rest is None:
+                    rest = await trio.to_thread.run_sync(self._new_rest, abandon_on_cancel=True)
+                    if not self._adopt_rest(rest):
+                        await rest.aclose()  # built meanwhile on first use: unused
+        finally:
+            self._rest_ready.set()
+
+    async def rest_client(self) -> RestClient:
+        """The REST helper. Over the network its first build sets up TLS (tens of
+        milliseconds): then this waits for the warm-up's worker thread rather than
+        building it on the event loop. An in-memory REST transport builds at once."""
+        if self._rest is None and self.connector.rest_transport is None:
+            await self._rest_ready.wait()
+        return self.rest
 
     async def _fetch_instruments(
         self, inst_type: str, *, inst_family: str | None = None, series_id: str | None = None
     ) -> list[dict[str, Any]]:
-        return await self.rest.get_instruments(inst_type, inst_family=inst_family,
-                                               series_id=series_id)
+        rest = await self.rest_client()
+        return await rest.get_instruments(inst_type, inst_family=inst_family,
+                                          series_id=series_id)
 
     def next_id(self) -> str:
         """A fresh request id."""
@@ -235,8 +249,9 @@ class ClientCore:
         """
         deadline = self.deadline(timeout)
         with trio.move_on_at(deadline):
+            rest = await self.rest_client()
             before = time.time() * 1000
-            server_ms = await self.rest.get_server_time_ms()
+            server_ms = await rest.get_server_time_ms()
             after = time.time() * 1000
             offset = int(server_ms - (before + after) / 2)
             self.clock.set(offset)

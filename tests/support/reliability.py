@@ -18,7 +18,7 @@ import pytest
 import trio
 import trio.lowlevel
 
-from okx_trio._transport import Connector, Transport
+from okx_trio._transport import Connector, Transport, TransportClosed
 
 
 def sizes(ci: Any, full: Any, name: str = "size") -> Any:
@@ -58,13 +58,25 @@ class _RecordingTransport(Transport):
         self.closed_at: float | None = None
 
     async def send(self, data: bytes) -> None:
-        await self._inner.send(data)
+        try:
+            await self._inner.send(data)
+        except TransportClosed:
+            self._closed()
+            raise
         self._owner._record("sent", self, data)
 
     async def receive(self) -> bytes:
-        data = await self._inner.receive()
+        try:
+            data = await self._inner.receive()
+        except TransportClosed:
+            self._closed()
+            raise
         self._owner._record("received", self, data)
         return data
+
+    def _closed(self) -> None:
+        if self.closed_at is None:
+            self.closed_at = trio.current_time()
 
     async def aclose(self, code: int = 1000, reason: str = "") -> None:
         if self.closed_at is None:
