@@ -86,6 +86,9 @@ WRITE_BATCH = 64
 """Most queued requests the writer puts in one socket write."""
 CLOSE_WAIT = 2.0
 """Longest time closing the client waits for a connection's close handshake."""
+DROP_CLOSE_WAIT = 1.0
+"""Longest time a connection that ended on its own (lost, retired, dead) waits
+for its close handshake."""
 RETIRE_GRACE = 30.0
 """How long a connection replaced after a 64008 notice may keep answering in-flight requests."""
 
@@ -590,10 +593,13 @@ class Session:
                     nursery.start_soon(self._heartbeat, conn)
                     task_status.started()
         finally:
+            # Ended from outside (the client's own scope cancelled, the client
+            # closing): its tasks are gone, no close handshake can be waited for.
+            external = conn.end_reason is None or self.closing
             conn.end(conn.end_reason or TransportClosed(1000, "closed"))
             with trio.CancelScope(shield=True):
-                if not self.closing:
-                    with trio.move_on_after(1):
+                if not external:
+                    with trio.move_on_after(DROP_CLOSE_WAIT):
                         await conn.transport.aclose(1000, "")
                 else:
                     conn.transport.abort()

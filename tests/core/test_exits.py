@@ -47,6 +47,7 @@ async def test_cancelling_the_client_block_leaves_quietly(
 
     monkeypatch.setattr(_transport, "CLOSE_TIMEOUT", 30.0)
     monkeypatch.setattr(_session, "CLOSE_WAIT", 30.0)
+    monkeypatch.setattr(_session, "DROP_CLOSE_WAIT", 30.0)
     async with open_simulator(market_interval=0.05) as sim:
         for i in range(10):
             with trio.fail_after(10):
