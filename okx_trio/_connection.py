@@ -166,7 +166,8 @@ class Connection:
         """Subscribe, unsubscribe and login frames sent (OKX: 480 per hour; see
         ``CONTROL_LIMIT``)."""
         self.cancel_scope = trio.CancelScope()
-        self.nursery: trio.Nursery | None = None
+        self.activated = trio.Event()
+        """Set when the session makes it the active connection: its writer starts."""
         self._changed: trio.Event | None = None
 
     def __repr__(self) -> str:

@@ -456,8 +456,8 @@ class Session:
         self._numbers += 1
         conn = Connection(transport, self._numbers, self.kind, self._connection_ended)
         self.connections.append(conn)
-        # start(), not start_soon(): the connection's nursery must exist before
-        # _activate (a public connection is activated without any await).
+        # start(), not start_soon(): its reader must run before the login is sent
+        # (the answer must find it), and a public connection is activated at once.
         await self._nursery.start(self._connection_task, conn)
         if not self._ever_connected:
             self.host.emit("open", self.kind, self.url)
@@ -505,8 +505,10 @@ class Session:
         self._ever_connected = True
         for hook in self.on_activated:
             hook(self)
-        assert conn.nursery is not None
-        conn.nursery.start_soon(self._writer, conn)
+        # Its writer, started with its other tasks, waits for this: nothing is
+        # started here, in a nursery that may have closed since (the client's
+        # scope cancelled just as the connection became ready).
+        conn.activated.set()
         self._doorbell.set()
         self.ready.set()
         self._wake()
@@ -588,9 +590,9 @@ class Session:
         try:
             with conn.cancel_scope:
                 async with trio.open_nursery() as nursery:
-                    conn.nursery = nursery
                     nursery.start_soon(self._reader, conn)
                     nursery.start_soon(self._heartbeat, conn)
+                    nursery.start_soon(self._writer, conn)
                     task_status.started()
         finally:
             # Ended from outside (the client's own scope cancelled, the client
@@ -807,6 +809,7 @@ class Session:
         p.frame = encode_request(p.id, p.op, p.args, p.exp_time)
 
     async def _writer(self, conn: Connection) -> None:
+        await conn.activated.wait()
         send = conn.transport.send
         send_many = conn.transport.send_many
         recv_nowait = self._requests_recv.receive_nowait
