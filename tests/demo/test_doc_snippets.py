@@ -18,9 +18,9 @@ How a snippet written for OKX runs against the simulator, all of it explicit:
   simulator (``demo_trading``, ``market`` and ``rest_url`` are dropped: they
   pick OKX's hosts).
 * Names a fragment uses without defining them come from ``namespace()``: an open
-  trade client ``api`` (``ws``, ``rest``), ``creds``, an ``order`` that fills,
-  ``log``... A fragment that needs more says so in an HTML comment right above
-  its fence, invisible in the rendered docs::
+  trade client ``api`` (``ws``, ``rest``), ``creds``, an ``order`` (a
+  ``PlaceOrder``) that fills, ``log``... A fragment that needs more says so in an
+  HTML comment right above its fence, invisible in the rendered docs::
 
       <!-- snippet-setup
       orders = [order] * 60
@@ -35,6 +35,11 @@ How a snippet written for OKX runs against the simulator, all of it explicit:
   under ``asyncio`` in a worker thread against the same simulator.
 * ``<!-- snippet: not-run REASON -->``: the one way to leave a snippet out; the
   reason must be given (``test_flags_are_known``).
+
+Every snippet that runs is also type-checked with ``mypy --strict``, as a user
+who copies it into a strictly typed project would (``test_snippets_type_check``,
+with ``examples/``): the names ``namespace()`` and the setups provide are
+declared with their types in ``PRELUDE``.
 
 Every fence in README.md and docs/ names its language, and none but
 ``python`` holds Python (``test_every_fence_names_its_language``), so no
@@ -56,6 +61,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import attrs
+import mypy.api
 import pytest
 import trio
 
@@ -238,10 +244,11 @@ async def namespace(sim: Simulator, stack: AsyncExitStack) -> dict[str, Any]:
         credentials=DEFAULT_CREDENTIALS, base_url=sim.base_url))
     ask = await _market_price(api)
     # A limit buy a little over the ask: it fills at once.
-    order = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "limit",
-             "sz": "0.001", "px": str((ask * Decimal("1.001")).quantize(Decimal("0.1")))}
+    order = okx_trio.PlaceOrder(inst_id="BTC-USDT", td_mode="cash", side="buy",
+                                ord_type="limit", sz="0.001",
+                                px=(ask * Decimal("1.001")).quantize(Decimal("0.1")))
     return {
-        "__name__": "snippet", "trio": trio, "okx_trio": okx_trio, "math": math,
+        "__name__": "snippet", "trio": trio, "okx_trio": okx_trio, "math": math, "attrs": attrs,
         "Decimal": Decimal, "logging": logging, "sim": sim, "stack": stack,
         "CREDS": DEFAULT_CREDENTIALS, "creds": DEFAULT_CREDENTIALS, "api": api,
         "ws": api.ws_client, "rest": api.rest, "order": order,
@@ -308,3 +315,69 @@ def _check_tested_in(snippet: Snippet) -> None:
         text = ast.get_source_segment(snippet.code, node)
         assert text is not None
         assert text in source, f"{target} no longer holds {node.name} as {snippet.id} shows it"
+
+
+PRELUDE = """\
+from __future__ import annotations
+
+import logging
+import math
+from contextlib import AsyncExitStack
+from decimal import Decimal
+
+import attrs
+import trio
+
+import okx_trio
+from okx_trio.testing import Simulator
+
+# namespace()
+api: okx_trio.WsApiClient
+ws: okx_trio.WsClient
+rest: okx_trio.RestApiClient
+creds: okx_trio.Credentials
+CREDS: okx_trio.Credentials
+order: okx_trio.PlaceOrder
+log: logging.Logger
+sim: Simulator
+stack: AsyncExitStack
+
+# what snippet setups define
+orders: list[okx_trio.PlaceOrder]
+order1: okx_trio.PlaceOrder
+order2: okx_trio.PlaceOrder
+order3: okx_trio.PlaceOrder
+amend: dict[str, str]
+websocket_is_down: bool
+push: okx_trio.Push
+stream: okx_trio.Subscription
+nursery: trio.Nursery
+READ_KEY: okx_trio.Credentials
+async def watch_fills(api: okx_trio.WsApiClient) -> None: ...
+async def quote(api: okx_trio.WsApiClient, book: okx_trio.LiveOrderBook) -> None: ...
+async def reconcile() -> None: ...
+def handle(item: okx_trio.Push | okx_trio.Gap) -> None: ...
+
+
+async def snippet() -> None:
+"""
+"""What a snippet's module starts with; the snippet is the body of ``snippet()``."""
+
+
+def test_snippets_type_check(tmp_path: Path) -> None:
+    # mypy --strict over every snippet that runs under trio, and over examples/.
+    # The repository's cache keeps this under a second once `make types` ran.
+    checked = [s for s in SNIPPETS if not s.flags]
+    for snippet in checked:
+        code = snippet.code
+        for old, new in SUBSTITUTIONS.items():
+            code = code.replace(old, new)
+        name = re.sub(r"\W", "_", snippet.id)
+        body = "".join(f"    {line}" if line.strip() else line
+                       for line in code.splitlines(keepends=True))
+        (tmp_path / f"snippet_{name}.py").write_text(PRELUDE + body)
+    assert len(checked) >= 35
+    examples = sorted(str(p) for p in (ROOT / "examples").glob("*.py"))
+    out, err, status = mypy.api.run(["--strict", "--cache-dir", str(ROOT / ".mypy_cache"),
+                                     "--no-color-output", str(tmp_path), *examples])
+    assert status == 0, f"{out}{err}"

@@ -59,7 +59,7 @@ def test_docstrings_have_no_sphinx_roles() -> None:
 
 
 def test_no_document_outside_the_repository_is_cited() -> None:
-    files = [ROOT / "README.md", ROOT / "pyproject.toml", ROOT / "Makefile",
+    files = [ROOT / "README.md", ROOT / "CHANGELOG.md", ROOT / "pyproject.toml", ROOT / "Makefile",
              *(p for d in ("okx_trio", "docs", "examples", "tests", "benchmarks")
                for p in (ROOT / d).rglob("*") if p.suffix in (".py", ".md", ".toml", ".txt"))]
     this = Path(__file__).resolve()
