@@ -26,8 +26,10 @@ the bot lives in one nursery:
 
 When the time is up the trading tasks are cancelled, every order that may
 still rest is cancelled with batch cancels and ``mass_cancel_spread_orders``,
-and a summary is printed: counts, fills, the PnL in the simulator (balances
-before and after, marked at the final mid) and round-trip latency percentiles.
+and a summary is printed, every figure measured in the run: counts, refusals
+by op and sCode, fills, the PnL in the simulator (balances before and after,
+marked at the final mid, split into the fills' fees and the trading around
+them) and round-trip latency percentiles.
 
 The code is meant to be read and copied: everything it does goes through the
 public API (``open_ws_api_client``, ``WsApiClient``, ``WsClient.subscribe``,
@@ -45,6 +47,7 @@ import shutil
 import string
 import sys
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from decimal import ROUND_DOWN, Decimal
@@ -215,6 +218,15 @@ class Stats:
     latencies: list[float] = attrs.field(factory=list)
     """Round trips (seconds) of every request the exchange answered."""
     trade_ids: set[str] = attrs.field(factory=set)
+    refusals: Counter[str] = attrs.field(factory=Counter)
+    """Refusals by op and the exchange's sCode, e.g. ``amend 51503``."""
+    fees: dict[str, Decimal] = attrs.field(factory=dict)
+    """Fees of our fills by currency, negative when charged (OKX's ``fillFee``)."""
+
+    def refused(self, op: str, s_code: str) -> None:
+        """Count one refusal of ``op`` with ``s_code``."""
+        self.rejected += 1
+        self.refusals[f"{op} {s_code}"] += 1
 
     def latency_ms(self, q: float) -> float:
         """Percentile ``q`` of the round trips, in milliseconds."""
@@ -328,6 +340,9 @@ class Bot:
                 if view.trade_id not in self.stats.trade_ids:
                     self.stats.trade_ids.add(view.trade_id)
                     self.stats.fills += 1
+                    if isinstance(view, views.Order) and view.fill_fee and view.fill_fee_ccy:
+                        fees = self.stats.fees
+                        fees[view.fill_fee_ccy] = fees.get(view.fill_fee_ccy, 0) + view.fill_fee
                     self.out.detail(f"fill: {order.kind} {order.side} {view.fill_sz} @ "
                                     f"{view.fill_px} ({view.state})")
 
@@ -374,7 +389,7 @@ class Bot:
             ack = await self.timed(self.api.submit_new_order(params, timeout=ORDER_TIMEOUT))
         except OkxOrderError as exc:
             order.local = "rejected"
-            self.stats.rejected += 1
+            self.stats.refused("place", exc.s_code)
             self.out.detail(f"place refused: {exc}")
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, [order])
@@ -395,7 +410,7 @@ class Bot:
         except OkxOrderError as exc:
             # Usually the order filled or was cancelled meanwhile; the orders
             # channel tells us which.
-            self.stats.rejected += 1
+            self.stats.refused("amend", exc.s_code)
             self.out.detail(f"amend refused: {exc}")
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, [order])
@@ -485,7 +500,7 @@ class Bot:
         for order, ack in zip(orders, acks, strict=False):
             if not ack.ok:
                 order.local = "rejected"
-                self.stats.rejected += 1
+                self.stats.refused("batch place", ack.s_code)
         accepted = sum(o.local == "sent" for o in orders)
         self.stats.placed += accepted
         self.out.say(f"batch place: {accepted} of {len(batch)} ladder orders accepted "
@@ -536,7 +551,7 @@ class Bot:
             try:
                 await self.timed(self.api.amend_spread_order(params))
             except OkxOrderError as exc:
-                self.stats.rejected += 1
+                self.stats.refused("spread amend", exc.s_code)
                 self.out.detail(f"spread amend refused: {exc}")
             except (OkxConnectionLost, OkxRequestTimeout) as exc:
                 await self.settle_unknown(exc, [order])
@@ -553,7 +568,7 @@ class Bot:
             await self.timed(self.api.submit_spread_order(params))
         except OkxOrderError as exc:
             order.local = "rejected"
-            self.stats.rejected += 1
+            self.stats.refused("spread place", exc.s_code)
             self.out.detail(f"spread order refused: {exc}")
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, [order])
@@ -633,6 +648,15 @@ class Summary:
     base_delta: Decimal
     open_left: int
     fully_filled: int
+    spread_states: dict[str, int] = attrs.field(factory=dict)
+    """How many of the spread orders ended in each state."""
+
+    def fees_usdt(self) -> Decimal | None:
+        """The fees of the run's fills in USDT (BTC fees at ``mark``); None without a mark."""
+        btc = self.stats.fees.get("BTC", Decimal(0))
+        if btc and self.mark is None:
+            return None
+        return self.stats.fees.get("USDT", Decimal(0)) + btc * (self.mark or 0)
 
 
 def _credentials() -> Credentials:
@@ -707,7 +731,9 @@ async def run(duration: float, seed: int, console: Console) -> Summary:
     quote_delta = after.get("USDT", Decimal(0)) - before.get("USDT", Decimal(0))
     pnl = quote_delta + (base_delta * mark if mark is not None else Decimal(0))
     fully_filled = sum(1 for o in bot.orders.values() if bot.state(o) == "filled")
-    return Summary(bot.stats, duration, seed, pnl, mark, base_delta, open_left, fully_filled)
+    spread_states = Counter(bot.state(o) for o in bot.orders.values() if o.kind == "spread")
+    return Summary(bot.stats, duration, seed, pnl, mark, base_delta, open_left, fully_filled,
+                   dict(spread_states))
 
 
 def render_summary(summary: Summary) -> str:
@@ -720,13 +746,12 @@ def render_summary(summary: Summary) -> str:
         ("orders cancelled", f"{s.cancelled}",
          f"{s.batch_cancels} batch cancel(s) included"),
         ("refused by the exchange", f"{s.rejected}",
-         "mostly amends of orders that had just filled"),
-        ("spread orders", f"{s.spread_orders}",
-         f"{s.spread_amends} amended, cancelled by mass cancel"),
+         ", ".join(f"{reason}: {n}" for reason, n in sorted(s.refusals.items()))),
+        ("spread orders", f"{s.spread_orders}", _spread_note(summary)),
         ("fills", f"{s.fills}", f"{summary.fully_filled} orders fully filled"),
-        ("BTC bought - sold", f"{summary.base_delta.normalize():+f}", ""),
-        ("PnL (simulated USDT)", f"{summary.pnl:+.2f}",
-         f"fees included, marked at mid {summary.mark}" if summary.mark is not None else ""),
+        ("BTC bought - sold", f"{summary.base_delta.quantize(Decimal('1e-6')):+f}",
+         "fees in BTC included, to 6 decimals"),
+        ("PnL (simulated USDT)", f"{summary.pnl:+.2f}", _pnl_note(summary)),
         ("reconnects", f"{s.reconnects}", f"{s.gaps} stream gap(s) reconciled"),
         ("unknown outcomes", f"{s.unknown}", f"{s.resolved} resolved"),
         ("orders left open", f"{summary.open_left}", "on the exchange after wind-down"),
@@ -746,6 +771,22 @@ def render_summary(summary: Summary) -> str:
             line += f"  ({note})"
         lines.append(line)
     return "\n".join(lines)
+
+
+def _spread_note(summary: Summary) -> str:
+    states = ", ".join(f"{n} {state}" for state, n in sorted(summary.spread_states.items()))
+    note = f"{summary.stats.spread_amends} amended"
+    return f"{note}; at the end: {states}" if states else note
+
+
+def _pnl_note(summary: Summary) -> str:
+    """Where the PnL comes from: the fees paid, and the trading around them."""
+    if summary.mark is None:
+        return "balances only: no mid price to mark the BTC at"
+    fees = summary.fees_usdt()
+    assert fees is not None  # there is a mark
+    mark = summary.mark.quantize(Decimal("0.01"))
+    return f"fees {fees:+.2f}, trading {summary.pnl - fees:+.2f}; BTC marked at mid {mark}"
 
 
 def _duration(text: str) -> float:

@@ -54,6 +54,13 @@ async def test_short_demo_run(monkeypatch: pytest.MonkeyPatch) -> None:
     assert int(rows["reconnects"]) >= 1
     assert int(rows["orders left open"]) == 0
     assert rows["round trip p50"].endswith(" ms")
+    # Every note is measured: the PnL is split into the fills' fees and the rest.
+    pnl = re.search(r"PnL \(simulated USDT\)\s+(\S+)\s+\(fees (\S+), trading ([^;]+);", text)
+    assert pnl is not None, text
+    total, fees, trading = (Decimal(g) for g in pnl.groups())
+    assert fees < 0                                  # maker fees were charged
+    assert abs(fees + trading - total) <= Decimal("0.01")
+    assert "mostly" not in text
     # The fault halfway through is explained in words, and the unknown outcome resolved.
     assert "reconnect:" in text
     assert "reconnected:" in text
@@ -102,6 +109,29 @@ def test_summary_percentiles() -> None:
     rows = table(render_summary(summary))
     assert rows["round trip p99"] == "99.00 ms"
     assert rows["PnL (simulated USDT)"] == "-1.50"
+
+
+def test_summary_notes_say_only_what_was_counted() -> None:
+    stats = Stats(spread_amends=0, fees={"USDT": Decimal("-0.5"), "BTC": Decimal("-0.00001")})
+    stats.refused("amend", "51503")
+    stats.refused("amend", "51503")
+    stats.refused("place", "51008")
+    summary = _demo.Summary(stats, 4.0, 7, pnl=Decimal("-2.0"), mark=Decimal("60000.05"),
+                            base_delta=Decimal("0.01"), open_left=0, fully_filled=0,
+                            spread_states={"canceled": 2})
+    text = render_summary(summary)
+    assert table(text)["refused by the exchange"] == "3"
+    assert "(amend 51503: 2, place 51008: 1)" in text
+    assert "(0 amended; at the end: 2 canceled)" in text
+    # -0.5 USDT and 0.00001 BTC at 60000.05: -1.10 fees, the rest is trading.
+    assert "(fees -1.10, trading -0.90; BTC marked at mid 60000.05)" in text
+
+    quiet = _demo.Summary(Stats(), 4.0, 7, pnl=Decimal(0), mark=None, base_delta=Decimal(0),
+                          open_left=0, fully_filled=0)
+    text = render_summary(quiet)
+    line = next(x for x in text.splitlines() if x.startswith("refused by the exchange"))
+    assert line.split() == ["refused", "by", "the", "exchange", "0"]   # no reason for nothing
+    assert "no mid price" in text
 
 
 @pytest.mark.parametrize(
