@@ -43,9 +43,9 @@ from ._exceptions import (
 )
 from ._formats import is_digits, is_id
 from ._models import OrderAck, Response
-from ._okx import ORDER_RULE_CODES, PLACE_OPS, RATE_LIMIT_CODES, route_op
+from ._okx import EXPIRED_REQUEST_CODE, ORDER_RULE_CODES, PLACE_OPS, RATE_LIMIT_CODES, route_op
 
-__all__ = ["Kind", "Unbelievable", "ack_of", "judge"]
+__all__ = ["Kind", "Unbelievable", "ack_of", "expired", "judge"]
 
 register_camel(OrderAck, extra_field="extra")
 _ACK_NAMES: Final = {camel(f.name): f.name for f in attrs.fields(OrderAck) if f.name != "extra"}
@@ -58,12 +58,23 @@ Answer = Response | OkxApiError
 """A ``code == "0"`` response, or the error the session raised for another code."""
 
 
+def expired(exc: OkxApiError) -> bool:
+    """True when OKX refused the request, or one of its items, as expired (50036):
+    the offset used for ``expTime`` is in doubt."""
+    if exc.code == EXPIRED_REQUEST_CODE:
+        return True
+    return any(isinstance(item, Mapping) and item.get("sCode") == EXPIRED_REQUEST_CODE
+               for item in exc.data or ())
+
+
 class Unbelievable(Exception):
     """One item that does not match what was sent (internal; says why)."""
 
 
-def judge(op: str, kind: Kind, sent: Sequence[Mapping[str, Any]], answer: Answer) -> Any:
-    """What ``answer`` proves about the request ``op`` with items ``sent``.
+def judge(op: str, kind: Kind, sent: Sequence[Mapping[str, Any]], answer: Answer,
+          connection: str | None = None) -> Any:
+    """What ``answer`` proves about the request ``op`` with items ``sent``
+    (sent on ``connection``: by default the WebSocket connection that serves ``op``).
 
     Returns:
         the ack (``single``), the acks in request order (``batch``) or the
@@ -78,9 +89,10 @@ def judge(op: str, kind: Kind, sent: Sequence[Mapping[str, Any]], answer: Answer
     """
     code, msg = answer.code, answer.msg
     rid: str | None = answer.id
+    where = route_op(op) if connection is None else connection
     data: Sequence[Any] = answer.data
     if isinstance(answer, Response) and answer.op != op:
-        raise _unknown(op, rid, sent, f"answer for op {answer.op!r}")
+        raise _unknown(op, rid, sent, f"answer for op {answer.op!r}", where)
     if isinstance(answer, OkxApiError) and code not in ("0", "1", "2") and not data:
         # Refused as a whole (60013 invalid args, 50011 too many requests...).
         if code in RATE_LIMIT_CODES:
@@ -89,40 +101,42 @@ def judge(op: str, kind: Kind, sent: Sequence[Mapping[str, Any]], answer: Answer
     if kind == "mass":
         if isinstance(answer, OkxApiError):
             if any(isinstance(d, Mapping) and d.get("result") in (True, "true") for d in data):
-                raise _unknown(op, rid, sent, f'code "{code}" with a true result')
+                raise _unknown(op, rid, sent, f'code "{code}" with a true result', where)
             if code in RATE_LIMIT_CODES:
                 raise OkxRateLimitError(code, msg, op, rid, data)
             raise answer
-        return _mass(op, rid, sent, code, data)
+        return _mass(op, rid, sent, code, data, where)
     if kind == "single":
-        return _single(op, rid, sent, code, msg, data)
-    return _batch(op, rid, sent, code, msg, data)
+        return _single(op, rid, sent, code, msg, data, where)
+    return _batch(op, rid, sent, code, msg, data, where)
 
 
-def _unknown(op: str, rid: str | None, sent: Sequence[Mapping[str, Any]], why: str) -> Exception:
+def _unknown(op: str, rid: str | None, sent: Sequence[Mapping[str, Any]], why: str,
+             where: str | None) -> Exception:
     cl = sent[0].get("clOrdId") if sent else None
     return OkxProtocolError(
         f"answer not believed: {why} (outcome unknown)", op, rid,
-        cl if isinstance(cl, str) and cl else None, sent, route_op(op),
+        cl if isinstance(cl, str) and cl else None, sent, where,
     )
 
 
 def _single(op: str, rid: str | None, sent: Sequence[Mapping[str, Any]], code: str, msg: str,
-            data: Sequence[Any]) -> OrderAck:
+            data: Sequence[Any], where: str | None) -> OrderAck:
     if code == "2":
-        raise _unknown(op, rid, sent, 'code "2" is a batch code')
+        raise _unknown(op, rid, sent, 'code "2" is a batch code', where)
     if len(data) != 1:
-        raise _unknown(op, rid, sent, f'code "{code}" with {len(data)} items for 1 sent')
+        raise _unknown(op, rid, sent, f'code "{code}" with {len(data)} items for 1 sent', where)
     try:
         ack = ack_of(op, data[0], sent[0])
     except Unbelievable as exc:
-        raise _unknown(op, rid, sent, str(exc)) from None
+        raise _unknown(op, rid, sent, str(exc), where) from None
     if code == "0":
         if not ack.ok:
-            raise _unknown(op, rid, sent, f'code "0" with a refused item (sCode {ack.s_code})')
+            raise _unknown(op, rid, sent,
+                           f'code "0" with a refused item (sCode {ack.s_code})', where)
         return ack
     if ack.ok:
-        raise _unknown(op, rid, sent, f'code "{code}" with an accepted item')
+        raise _unknown(op, rid, sent, f'code "{code}" with an accepted item', where)
     cls: type[OkxOrderError] = OkxOrderError
     if ack.s_code in RATE_LIMIT_CODES:
         cls = OkxOrderRateLimitError
@@ -132,7 +146,7 @@ def _single(op: str, rid: str | None, sent: Sequence[Mapping[str, Any]], code: s
 
 
 def _batch(op: str, rid: str | None, sent: Sequence[Mapping[str, Any]], code: str, msg: str,
-           data: Sequence[Any]) -> list[OrderAck]:
+           data: Sequence[Any], where: str | None) -> list[OrderAck]:
     acks: list[OrderAck] = []
     unknown: list[Mapping[str, Any]] = []
     reasons: list[str] = []
@@ -159,7 +173,7 @@ def _batch(op: str, rid: str | None, sent: Sequence[Mapping[str, Any]], code: st
         acks.append(ack)
     if unknown:
         raise OkxBatchProtocolError(code, msg, op, rid, data, acks, "; ".join(reasons[:3]),
-                                    unknown, route_op(op))
+                                    unknown, where)
     if code == "0":
         return acks
     if code in ("1", "2"):
@@ -171,15 +185,15 @@ def _batch(op: str, rid: str | None, sent: Sequence[Mapping[str, Any]], code: st
 
 
 def _mass(op: str, rid: str | None, sent: Sequence[Mapping[str, Any]], code: str,
-          data: Sequence[Any]) -> bool:
+          data: Sequence[Any], where: str | None) -> bool:
     if code != "0" or len(data) != 1 or not isinstance(data[0], Mapping):
-        raise _unknown(op, rid, sent, f'code "{code}" with {len(data)} result items')
+        raise _unknown(op, rid, sent, f'code "{code}" with {len(data)} result items', where)
     result = data[0].get("result")
     if result is True or result == "true":
         return True
     if result is False or result == "false":
         return False
-    raise _unknown(op, rid, sent, f"result {result!r:.40} is not a boolean")
+    raise _unknown(op, rid, sent, f"result {result!r:.40} is not a boolean", where)
 
 
 def ack_of(op: str, item: Any, wire: Mapping[str, Any], *, need_echo: bool = False) -> OrderAck:

@@ -9,27 +9,20 @@ from typing import Any
 
 import trio
 
+from ._answers import expired
 from ._books import LiveOrderBook
 from ._clock import wall_ms
 from ._core import KINDS, ClientCore, open_core
 from ._events import EventStream
 from ._exceptions import OkxApiError
 from ._models import ClientStatistics, ConnectionName, Response
-from ._okx import EXP_TIME_OPS, EXPIRED_REQUEST_CODE, RESERVED_OPS, route_op
+from ._okx import EXP_TIME_OPS, RESERVED_OPS, route_op
 from ._options import ClientOptions
 from ._rest_api import RestApiClient
 from ._subscriptions import Subscription
 from ._urls import target_of
 
 __all__ = ["WsClient", "open_ws_client"]
-
-
-def _expired(exc: OkxApiError) -> bool:
-    """True when OKX refused the request, or one of its items, as expired (50036)."""
-    if exc.code == EXPIRED_REQUEST_CODE:
-        return True
-    return any(isinstance(item, Mapping) and item.get("sCode") == EXPIRED_REQUEST_CODE
-               for item in exc.data or ())
 
 
 class WsClient:
@@ -195,7 +188,7 @@ class WsClient:
                 limiter=core.limiter, exp_offset=exp_offset,
             )
         except OkxApiError as exc:
-            if _expired(exc):
+            if expired(exc):
                 core.clock.doubt()
             raise
         if response.in_time is not None or response.out_time is not None:

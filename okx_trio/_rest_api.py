@@ -32,7 +32,8 @@ from typing import Any, Final, Protocol, TypeVar
 
 import trio
 
-from ._answers import Kind, judge
+from ._answers import Kind, expired, judge
+from ._clock import ExchangeClock
 from ._exceptions import (
     OkxApiError,
     OkxBatchError,
@@ -152,6 +153,15 @@ class RestHost(Protocol):
 
     def now_ms(self) -> int:
         """The exchange's idea of now, Unix ms."""
+        ...
+
+    @property
+    def clock(self) -> ExchangeClock:
+        """The exchange's clock as the client knows it (doubted after a 50036)."""
+        ...
+
+    async def ensure_clock(self, until: float) -> None:
+        """Measure the exchange's clock first if that is due (bounded by ``until``)."""
         ...
 
     async def sync_time(self) -> int:
@@ -1316,6 +1326,10 @@ class RestApiClient:
         self._signed()
         host = self._host
         deadline = host.deadline(timeout)
+        # Over for the caller at the earlier of its timeout and its own deadline (a
+        # trio scope around the call): that is what expTime tells the exchange, as
+        # over WebSocket, so OKX never acts on an order the caller gave up on.
+        until = min(deadline, trio.current_effective_deadline())
         wires = await prepare_orders(
             op, models, instruments=host.instruments, next_cl_ord_id=host.cl_ord_ids,
             deadline=deadline, connection=CONNECTION, inst_field="instId",
@@ -1324,8 +1338,10 @@ class RestApiClient:
         if host.limiter is not None:
             await self._acquire(host.limiter, op, wires, deadline, op, first_cl)
         if (exp_time is None and self.send_exp_time and op in EXP_TIME_OPS
-                and deadline != math.inf):
-            exp_time = host.now_ms() + int((deadline - trio.current_time()) * 1000)
+                and math.isfinite(until)):
+            # expTime is judged by OKX's clock: measure it first if that is due.
+            await host.ensure_clock(until)
+            exp_time = host.now_ms() + int((until - trio.current_time()) * 1000)
         headers = {"expTime": str(exp_time)} if exp_time is not None else None
         body: Any = wires if kind == "batch" else wires[0]
         path = _OP_PATHS[op]
@@ -1346,6 +1362,8 @@ class RestApiClient:
                 data = await host.rest.call("POST", path, body=body, signed=True,
                                             headers=headers, pace=False)
         except OkxApiError as exc:
+            if expired(exc):
+                host.clock.doubt()
             # Named like the WebSocket op's refusal, then judged like it.
             cls = OkxRateLimitError if isinstance(exc, OkxRateLimitError) else OkxApiError
             answer = cls(exc.code, exc.msg, op, None, exc.data)
@@ -1364,7 +1382,7 @@ class RestApiClient:
                 raise timed_out
             answer = Response("", op, "0", "", data)
         try:
-            return judge(op, kind, wires, answer)
+            return judge(op, kind, wires, answer, CONNECTION)
         except OkxProtocolError as exc:
             # Received, answered in a way that proves nothing: outcome unknown.
             if hooks is not None and isinstance(exc, OkxBatchError):
@@ -1372,6 +1390,8 @@ class RestApiClient:
             unknown(exc)
             raise
         except OkxApiError as exc:
+            if expired(exc):
+                host.clock.doubt()
             if hooks is not None:
                 hooks.refused(op, exc, wires)
             raise

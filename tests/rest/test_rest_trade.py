@@ -284,10 +284,12 @@ async def test_an_answer_that_does_not_match_is_believed_no_more_than_over_webso
             # The matching item is an ack; the other's outcome is unknown (it rests).
             assert [a.cl_ord_id for a in short.value.acks] == ["m1"]
             assert [w["clOrdId"] for w in short.value.request] == ["m2"]
+            assert short.value.connection == "rest"  # not the WebSocket op's connection
             assert sim.orders.find(cl_ord_id="m2") is not None
             with pytest.raises(okx_trio.OkxProtocolError) as single:
                 await rest.submit_new_order(resting_bid(sim, clOrdId="m3"))
             assert (single.value.op, single.value.cl_ord_id) == ("order", "m3")
+            assert single.value.connection == "rest"
 
 
 async def test_deadline_goes_out_as_exp_time_and_a_past_one_is_refused() -> None:

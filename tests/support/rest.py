@@ -17,6 +17,7 @@ class MemoryRest(httpx.AsyncBaseTransport):
 
     Attributes:
         calls: ``(method, target)`` of every request.
+        headers: the headers of every request, in the same order.
         fail_next: how many coming requests fail with a connection error.
     """
 
@@ -24,11 +25,13 @@ class MemoryRest(httpx.AsyncBaseTransport):
         self.sim = sim
         self._inner = sim.rest_transport()
         self.calls: list[tuple[str, str]] = []
+        self.headers: list[dict[str, str]] = []
         self.fail_next = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         target = request.url.raw_path.decode("ascii")
         self.calls.append((request.method, target))
+        self.headers.append(dict(request.headers))
         if self.fail_next > 0:
             self.fail_next -= 1
             raise httpx.ConnectError("simulated outage", request=request)

@@ -11,6 +11,7 @@ the offset. Here the simulator's clock is off the local one
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -200,3 +201,45 @@ async def test_an_offset_set_by_the_user_is_kept(autojump_clock: trio.testing.Mo
             assert (await api.submit_new_order(order(sim))).ok
         assert time_calls(rest) == 0
         assert api.ws_client.time_offset_ms == 20_000
+
+
+# -- orders over REST: the same clock, the same deadlines
+
+
+async def test_first_rest_order_reads_the_exchange_clock(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with skewed(20_000) as (sim, api, rest):
+        with trio.fail_after(10):
+            ack = await api.rest.submit_new_order(order(sim), timeout=5)
+        assert ack.ok
+        assert time_calls(rest) == 1
+        assert api.ws_client.time_offset_ms == pytest.approx(20_000, abs=1_000)
+
+
+async def test_rest_expired_answer_measures_again(autojump_clock: trio.testing.MockClock) -> None:
+    async with skewed(20_000) as (sim, api, rest):
+        with trio.fail_after(10):
+            assert (await api.rest.submit_new_order(order(sim), timeout=5)).ok
+            sim.clock_offset_ms = 40_000
+            with pytest.raises(OkxApiError) as info:
+                await api.rest.submit_new_order(order(sim), timeout=5)
+            assert "50036" in (info.value.code, *(i.get("sCode") for i in info.value.data))
+            assert (await api.rest.submit_new_order(order(sim), timeout=5)).ok
+        assert time_calls(rest) == 2
+        assert api.ws_client.time_offset_ms == pytest.approx(40_000, abs=1_000)
+
+
+async def test_rest_exp_time_is_the_callers_deadline(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    async with skewed(0) as (sim, api, rest):
+        with trio.fail_after(10):
+            await api.ws_client.sync_time()
+            before = time.time() * 1000 + api.ws_client.time_offset_ms
+            with trio.move_on_after(0.5):
+                assert (await api.rest.submit_new_order(order(sim), timeout=5)).ok
+            after = time.time() * 1000 + api.ws_client.time_offset_ms
+        exp = int(rest.headers[-1]["exptime"])
+        # The caller gives up after 0.5 s: that is what the exchange is told, not 5 s.
+        assert before + 400 <= exp <= after + 500
