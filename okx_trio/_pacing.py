@@ -15,7 +15,13 @@ import trio
 from ._okx import CONNECT_LIMIT, RATE_LIMITS, RATE_WINDOW, SUB_ACCOUNT_LIMIT
 from ._ratelimit import EventWindow, RateWindows, inst_key, inst_type
 
-__all__ = ["Backoff", "ConnectPacer", "RateLimiter"]
+__all__ = ["CONNECT_SPAN", "Backoff", "ConnectPacer", "RateLimiter"]
+
+CONNECT_SPAN = 1.25
+"""The span (seconds) in which at most ``limit`` connections are opened: OKX's
+second plus a margin, because OKX counts a connection when it arrives and each
+one's TCP, TLS and upgrade take their own time, so four opened exactly a second
+apart can arrive within one (HTTP 429)."""
 
 
 class RateLimiter:
@@ -88,10 +94,11 @@ class RateLimiter:
 
 
 class ConnectPacer:
-    """Keeps new connections within OKX's limit (``limit`` per second, default 3)."""
+    """Keeps new connections within OKX's limit (``limit`` per second, default 3),
+    with a margin (``CONNECT_SPAN``)."""
 
     def __init__(self, limit: int = CONNECT_LIMIT) -> None:
-        self._window = EventWindow(limit, 1.0)
+        self._window = EventWindow(limit, CONNECT_SPAN)
 
     async def wait(self) -> None:
         """Return once a new connection may be opened, counting it. Not a checkpoint

@@ -9,10 +9,12 @@ import math
 import random
 
 import pytest
+import trio
+import trio.testing
 
 from okx_trio._connection import CONTROL_LIMIT, CONTROL_SPAN, Connection
 from okx_trio._okx import CONNECT_LIMIT, CONTROL_BUDGET, CONTROL_WINDOW
-from okx_trio._pacing import Backoff
+from okx_trio._pacing import Backoff, ConnectPacer
 from okx_trio._ratelimit import EventWindow
 from okx_trio._transport import memory_pair
 
@@ -60,3 +62,19 @@ def test_backoff_doubles_from_the_initial_delay_up_to_the_cap() -> None:
     assert b.delay(20) == 30.0
     jitter = Backoff(0.1, 30.0, random.Random(7))
     assert all(0 <= jitter.delay(n) <= min(30.0, 0.1 * 2 ** (n - 1)) for n in range(1, 30))
+
+
+async def test_connect_pacing_keeps_a_margin_under_okxs_limit(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # OKX counts connections when they arrive, and each one's TCP, TLS and upgrade
+    # take their own time: four paced exactly one second apart can arrive within
+    # one second of each other (429). The pacer leaves a margin for that jitter.
+    pacer = ConnectPacer()
+    times = []
+    for _ in range(3 * CONNECT_LIMIT + 1):
+        await pacer.wait()
+        times.append(trio.current_time())
+    spans = [b - a for a, b in zip(times, times[CONNECT_LIMIT:], strict=False)]
+    assert min(spans) >= 1.2
+    assert max(spans) < 1.5  # a margin, not a slowdown
