@@ -38,6 +38,7 @@ from okx_trio import (
     open_ws_api_client,
     open_ws_client,
 )
+from okx_trio._pacing import CONNECT_SPAN
 from okx_trio._transport import MemoryConnector, MemoryTransport, TransportClosed
 from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, Simulator, open_simulator
 
@@ -188,15 +189,16 @@ def backoff_schedule(start: float, initial: float, cap: float, open_at: float, *
     The session starts connecting at ``start`` (a first open: at once; after a
     loss: one backoff later). Retry k waits ``min(cap, initial * 2**(k-1))``
     (the random source at the top of the range) after the attempt before, and
-    no attempt comes within a second of the ``pace``-th latest one (OKX's 3
-    connections per second); ``history`` holds the earlier attempts.
+    no attempt comes within ``CONNECT_SPAN`` of the ``pace``-th latest one (OKX's 3
+    connections per second, with the client's margin); ``history`` holds the
+    earlier attempts.
     """
     times = list(history)
     retry = 1 if after_loss else 0
     t = start + (min(cap, initial) if after_loss else 0.0)
     while True:
-        if len(times) >= pace and t < times[-pace] + 1.0:
-            t = times[-pace] + 1.0
+        if len(times) >= pace and t < times[-pace] + CONNECT_SPAN:
+            t = times[-pace] + CONNECT_SPAN
         times.append(t)
         if t >= open_at - 1e-9:
             return times[len(history):]
