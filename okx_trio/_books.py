@@ -56,6 +56,7 @@ from ._okx import (
     check_channel,
 )
 from ._orderbook import DEFAULT_MAX_BUFFER, BookState, OrderBook
+from ._pacing import room
 from ._push import Push
 from ._ratelimit import EventWindow
 from ._rest import RestClient
@@ -599,7 +600,7 @@ class OrderBooks:
 
     async def pace_rest(self, rpi: bool) -> None:
         """Wait until one more REST book snapshot fits (90 % of OKX's per-IP limit)."""
-        await _room(self._rest_windows[rpi])
+        await room(self._rest_windows[rpi])
 
     async def resubscribe_room(self, kind: str) -> None:
         """Wait until one more resynchronising resubscription fits the hourly budget."""
@@ -607,7 +608,7 @@ class OrderBooks:
         if window is None:
             window = self._resubscribe_windows[kind] = EventWindow(RESUBSCRIBE_BUDGET,
                                                                    CONTROL_WINDOW)
-        await _room(window)
+        await room(window)
 
     @asynccontextmanager
     async def order_book(
@@ -714,14 +715,3 @@ class OrderBooks:
         if feed.ss is not None:
             await self.subscriptions.release_all(feed, [feed.ss])
 
-
-async def _room(window: EventWindow) -> None:
-    """Wait until ``window`` has room for one more event, and count it. A checkpoint."""
-    await trio.lowlevel.checkpoint()
-    while True:
-        now = trio.current_time()
-        at = window.ready_at(now)
-        if at <= now:
-            window.record(now)
-            return
-        await trio.sleep_until(at)

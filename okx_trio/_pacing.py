@@ -15,7 +15,7 @@ import trio
 from ._okx import CONNECT_LIMIT, RATE_LIMITS, RATE_WINDOW, SUB_ACCOUNT_LIMIT
 from ._ratelimit import EventWindow, RateWindows, inst_key, inst_type
 
-__all__ = ["CONNECT_SPAN", "Backoff", "ConnectPacer", "RateLimiter"]
+__all__ = ["CONNECT_SPAN", "Backoff", "ConnectPacer", "RateLimiter", "room"]
 
 CONNECT_SPAN = 1.25
 """The span (seconds) in which at most ``limit`` connections are opened: OKX's
@@ -103,14 +103,23 @@ class ConnectPacer:
     async def wait(self) -> None:
         """Return once a new connection may be opened, counting it. Not a checkpoint
         when there is room (the connect that follows is one)."""
-        window = self._window
-        while True:
-            now = trio.current_time()
-            at = window.ready_at(now)
-            if at <= now:
-                window.record(now)
-                return
-            await trio.sleep_until(at)
+        await room(self._window, checkpoint=False)
+
+
+async def room(window: EventWindow, *, checkpoint: bool = True) -> None:
+    """Wait (trio time) until ``window`` has room for one more event, and count it.
+
+    A checkpoint unless ``checkpoint=False`` and there is room at once.
+    """
+    if checkpoint:
+        await trio.lowlevel.checkpoint()
+    while True:
+        now = trio.current_time()
+        at = window.ready_at(now)
+        if at <= now:
+            window.record(now)
+            return
+        await trio.sleep_until(at)
 
 
 class Backoff:
