@@ -381,3 +381,54 @@ def test_snippets_type_check(tmp_path: Path) -> None:
     out, err, status = mypy.api.run(["--strict", "--cache-dir", str(ROOT / ".mypy_cache"),
                                      "--no-color-output", str(tmp_path), *examples])
     assert status == 0, f"{out}{err}"
+
+
+def _handler_classes(handler: ast.ExceptHandler) -> list[type[BaseException]]:
+    """The okx_trio classes an ``except`` names (``okx_trio.X`` or a bare ``X``)."""
+    if handler.type is None:
+        return [BaseException]
+    nodes = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    found = []
+    for node in nodes:
+        name = node.attr if isinstance(node, ast.Attribute) else getattr(node, "id", "")
+        cls = getattr(okx_trio, name, None)
+        if isinstance(cls, type) and issubclass(cls, BaseException):
+            found.append(cls)
+    return found
+
+
+def _except_order_mistakes(tree: ast.AST, where: str) -> list[str]:
+    mistakes = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Try | ast.TryStar):
+            continue
+        seen: list[type[BaseException]] = []
+        for handler in node.handlers:
+            for cls in _handler_classes(handler):
+                for earlier in seen:
+                    # A later clause for a subclass never runs; and a rate limit
+                    # caught after OkxOrderError loses OkxOrderRateLimitError to it.
+                    if issubclass(cls, earlier) or (
+                            issubclass(cls, okx_trio.OkxRateLimitError)
+                            and earlier is okx_trio.OkxOrderError):
+                        mistakes.append(f"{where}:{handler.lineno}: except {cls.__name__} "
+                                        f"after except {earlier.__name__}")
+            seen.extend(_handler_classes(handler))
+    return mistakes
+
+
+def test_except_clauses_catch_the_specific_class_first() -> None:
+    # The errors guide's rule, kept by every snippet, example and the demo.
+    mistakes = []
+    for snippet in SNIPPETS:
+        tree = compile(snippet.code, snippet.id, "exec",
+                       flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+        mistakes += _except_order_mistakes(tree, snippet.id)
+    for path in [*sorted((ROOT / "examples").glob("*.py")), ROOT / "okx_trio/_demo.py"]:
+        mistakes += _except_order_mistakes(ast.parse(path.read_text()),
+                                           str(path.relative_to(ROOT)))
+    assert not mistakes, mistakes
+    # The check itself: the README's old order is caught.
+    wrong = ("try:\n    pass\nexcept okx_trio.OkxOrderError:\n    pass\n"
+             "except okx_trio.OkxRateLimitError:\n    pass\n")
+    assert _except_order_mistakes(ast.parse(wrong), "wrong")
