@@ -40,6 +40,7 @@ async def api_sequential(url: str, n: int, code: int, transport: str,
             ack = await api.submit_new_order(order)
             if not ack.ok:
                 raise RuntimeError(f"order refused: {ack}")
+            clock.lap()
         return clock.per_op(n)
 
 
@@ -56,6 +57,7 @@ async def request_sequential(url: str, n: int, code: int, transport: str,
                 "order", [{**ORDER_ARGS, "instIdCode": code, "clOrdId": cl_ids()}])
             if response.data[0]["sCode"] != "0":
                 raise RuntimeError(f"order refused: {response}")
+            clock.lap()
         return clock.per_op(n)
 
 

@@ -52,13 +52,30 @@ def _cprofile(run: Callable[[], Any], limit: int) -> str:
     return out.getvalue()
 
 
-def main(quick: bool = False) -> int:
-    """Print the profiles."""
+PROFILE_SECTIONS = ("profiles", "steps", "syscalls", "ladder")
+"""What ``--profile`` prints; ``--profile --only ladder,syscalls`` picks some."""
+
+
+def main(quick: bool = False, only: set[str] | None = None) -> int:
+    """Print the profiles (``only``: a subset of ``PROFILE_SECTIONS``)."""
+    want = only if only else set(PROFILE_SECTIONS)
+    unknown = want - set(PROFILE_SECTIONS)
+    if unknown:
+        raise SystemExit(f"--profile --only takes {', '.join(PROFILE_SECTIONS)}; "
+                         f"got {', '.join(sorted(unknown))}")
     n = 500 if quick else 3000
     pushes = 20_000 if quick else 100_000
     with ServerProcess("benchmarks.server", "minimal") as srv:
         url = srv.base_url
         srv.set_push(pushes)
+        if "profiles" not in want:
+            if "steps" in want:
+                print(scheduler_work(url, n))
+            if "syscalls" in want:
+                print(syscalls(url, n))
+            if "ladder" in want:
+                print(ladder(url, n // 3, 3 if quick else 7))
+            return 0
         runs: list[tuple[str, Callable[[], Any]]] = [
             (f"submit_new_order x {n}",
              lambda: trio.run(contenders.api_sequential, url, n, 100001, "websockets")),
@@ -76,16 +93,21 @@ def main(quick: bool = False) -> int:
             print(_pyinstrument(run))
             print(f"===== {title}: cProfile (own time)")
             print(_cprofile(run, 30))
+        print(own_work(quick))
         print(scheduler_work(url, n))
+        print(syscalls(url, n))
         print(ladder(url, n // 3, 3 if quick else 7))
     return 0
 
 
 def ladder(url: str, n: int, reps: int) -> str:
-    """From the floor to okx_trio one design element at a time (variants.LADDER).
+    """From the floor to okx_trio one design element at a time (variants.LADDER),
+    the design floor (the same shape built lean), and okx_trio beside it.
 
     Every row runs once per repetition, in an order rotated each repetition;
-    figures are medians, the steps differences of neighbouring medians.
+    figures are medians. "step" is the difference to the row above; "over
+    design" the difference to the design floor's row (what okx_trio adds to
+    the leanest build of its own shape).
     """
     import statistics
 
@@ -98,6 +120,10 @@ def ladder(url: str, n: int, reps: int) -> str:
         (label, step_run(step)) for step, label in enumerate(variants.LADDER)
     ]
     rows += [
+        (variants.DESIGN_FLOOR_STREAM,
+         lambda: trio.run(variants.design_floor_sequential, url, n, False)),
+        (variants.DESIGN_FLOOR,
+         lambda: trio.run(variants.design_floor_sequential, url, n, True)),
         ('okx_trio WsClient.request("order")',
          lambda: trio.run(contenders.request_sequential, url, n, 100001, "websockets")),
         ("okx_trio submit_new_order",
@@ -108,17 +134,35 @@ def ladder(url: str, n: int, reps: int) -> str:
         shift = rep % len(rows)
         for label, run in rows[shift:] + rows[:shift]:
             samples[label].append(run())
+    floor_label, design_label = rows[0][0], variants.DESIGN_FLOOR
     lines = [f"===== from the floor to okx_trio, sequential order round trip ({reps} "
-             f"interleaved repetitions of {n}; medians)",
-             f"{'client':<76} {'wall':>7} {'step':>7} {'CPU':>7} {'step':>7}"]
+             f"interleaved repetitions of {n}; medians; load average {_loadavg()})",
+             f"{'client':<74} {'wall':>6} {'step':>6} {'ratio':>5} {'CPU':>6} {'step':>6} "
+             f"{'over design':>11} {'p50':>6} {'p99':>6}"]
     prev: tuple[float, float] | None = None
+    design_cpu = statistics.median(smp.cpu for smp in samples[design_label]) * 1e6
     for label, _ in rows:
-        wall = statistics.median(smp.value for smp in samples[label]) * 1e6
-        cpu = statistics.median(smp.cpu for smp in samples[label]) * 1e6
-        steps = ("", "") if prev is None else (f"{wall - prev[0]:+7.1f}", f"{cpu - prev[1]:+7.1f}")
-        lines.append(f"{label:<76} {wall:7.1f} {steps[0]:>7} {cpu:7.1f} {steps[1]:>7}")
+        runs = samples[label]
+        wall = statistics.median(smp.value for smp in runs) * 1e6
+        cpu = statistics.median(smp.cpu for smp in runs) * 1e6
+        ratio = statistics.median(a.value / b.value
+                                  for a, b in zip(runs, samples[floor_label], strict=True))
+        p50 = statistics.median(smp.extra["p50"] for smp in runs) * 1e6
+        p99 = statistics.median(smp.extra["p99"] for smp in runs) * 1e6
+        steps = ("", "") if prev is None else (f"{wall - prev[0]:+6.1f}", f"{cpu - prev[1]:+6.1f}")
+        lines.append(f"{label:<74} {wall:6.1f} {steps[0]:>6} {ratio:5.2f} {cpu:6.1f} "
+                     f"{steps[1]:>6} {cpu - design_cpu:+11.1f} {p50:6.1f} {p99:6.1f}")
         prev = (wall, cpu)
-    return "\n".join(lines) + "\n(µs per round trip; CPU is the client process's own)"
+    return "\n".join(lines) + ("\n(µs per round trip; ratio: wall / the floor's in the same "
+                               "repetition; CPU is the client process's own)")
+
+
+def _loadavg() -> str:
+    try:
+        with open("/proc/loadavg") as f:
+            return " ".join(f.read().split()[:3])
+    except OSError:
+        return "?"
 
 
 class _Counter(trio.abc.Instrument):
@@ -152,8 +196,11 @@ def scheduler_work(url: str, n: int) -> str:
 
     clients: list[tuple[str, Callable[[int], Any]]] = [
         ("floor (one task: send, then receive)", lambda size: _floor_sequential(url, size)),
+        ("design floor", lambda size: variants.design_floor_sequential(url, size)),
         ('okx_trio WsClient.request("order")',
          lambda size: contenders.request_sequential(url, size, 100001, "websockets")),
+        ("okx_trio submit_new_order",
+         lambda size: contenders.api_sequential(url, size, 100001, "websockets")),
         ("variant: the caller writes its own frame", lambda size: _variant(url, size)),
     ]
     lines = ["===== scheduler work per sequential round trip (trio instrument; "
@@ -194,3 +241,139 @@ async def _variant(url: str, n: int) -> Any:
 
     with variants.caller_writes():
         return await contenders.request_sequential(url, n, 100001, "websockets")
+
+
+SYSCALL_CLIENTS = {
+    "floor": "floor (one task: send, then receive)",
+    "design": "design floor",
+    "request": 'okx_trio WsClient.request("order")',
+    "submit": "okx_trio submit_new_order",
+}
+
+
+def syscalls(url: str, n: int) -> str:
+    """System calls per sequential round trip (``strace -f -c``), each client in
+    its own process, as the difference of two run sizes (leaves out start-up,
+    connect and login). strace slows every call down, which changes how often
+    a read finds the answer already there: read the counts, not the times."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+    import tempfile
+
+    if shutil.which("strace") is None:
+        return "===== system calls per round trip: strace not installed"
+    lines = ["===== system calls per sequential round trip (strace -f -c, difference of "
+             f"{n // 4} and {n} round trips; 'failed': calls that returned an error, "
+             "e.g. a recv finding nothing)"]
+    small, large = n // 4, n
+    with tempfile.TemporaryDirectory() as tmp:
+        for key, label in SYSCALL_CLIENTS.items():
+            counts = []
+            for size in (small, large):
+                out = os.path.join(tmp, f"{key}-{size}.txt")
+                subprocess.run(
+                    ["strace", "-f", "-c", "-o", out, sys.executable, "-m",
+                     "benchmarks.profile", url, key, str(size)],
+                    check=True, capture_output=True, cwd=str(_root()))
+                counts.append(_strace_counts(out))
+            per: dict[str, tuple[float, float]] = {}
+            for name, (calls, errors) in counts[1].items():
+                c0, e0 = counts[0].get(name, (0, 0))
+                per[name] = ((calls - c0) / (large - small), (errors - e0) / (large - small))
+            shown = ", ".join(
+                f"{name} {calls:.2f}" + (f" ({errors:.2f} failed)" if errors >= 0.05 else "")
+                for name, (calls, errors) in sorted(per.items())
+                if calls >= 0.05 and name != "total")
+            total = per.get("total", (0.0, 0.0))[0]
+            lines.append(f"{label:<44} {total:5.2f}: {shown}")
+    return "\n".join(lines)
+
+
+def _root() -> Any:
+    from .servers import ROOT
+
+    return ROOT
+
+
+def _strace_counts(path: str) -> dict[str, tuple[int, int]]:
+    out: dict[str, tuple[int, int]] = {}
+    with open(path) as f:
+        for line in f:
+            words = line.split()
+            # % time, seconds, usecs/call, calls, [errors,] syscall
+            if len(words) in (5, 6) and words[3].isdigit() and words[-1].isidentifier():
+                out[words[-1]] = (int(words[3]), int(words[4]) if len(words) == 6 else 0)
+    return out
+
+
+def own_work(quick: bool) -> str:
+    """CPU of okx_trio's own per-call work: ``submit_new_order`` and
+    ``WsClient.request`` with the session's ``request`` replaced by one that
+    answers at once (no task hop, no socket). What remains is validation,
+    model building, instrument and clOrdId handling, deadline and expTime,
+    answer checking and the ack."""
+    return trio.run(_own_work, 2000 if quick else 20000)
+
+
+async def _own_work(n: int) -> str:
+    import time
+
+    import okx_trio
+    from okx_trio._models import Response
+    from okx_trio._session import Session
+
+    from .floor import ORDER_ARGS
+
+    async def answer(self: Any, id: str, op: str, args: Any, **kw: Any) -> Response:
+        item = {"clOrdId": args[0]["clOrdId"], "ordId": "12345", "sCode": "0", "sMsg": "",
+                "ts": "1700000000000", "tag": ""}
+        return Response(id, op, "0", "", [item], "1700000000000000", "1700000000000000")
+
+    order = {**ORDER_ARGS, "instIdCode": 100001}
+    cl_ids = contenders.Ids("ow000000")
+    original = Session.request
+    Session.request = answer  # type: ignore[method-assign,assignment]
+    lines = [f"===== okx_trio's own work per call (session.request answering at once; "
+             f"{n} calls; best of 3; CPU µs per call)"]
+    try:
+        async with okx_trio.open_ws_api_client(
+                **contenders.client_options("ws://127.0.0.1:9", "websockets",
+                                            contenders.CREDS)) as api:
+            ws = api.ws_client
+            calls: list[tuple[str, Callable[[], Any]]] = [
+                ("submit_new_order", lambda: api.submit_new_order(order)),
+                ('WsClient.request("order")', lambda: ws.request(
+                    "order", [{**order, "clOrdId": cl_ids()}])),
+            ]
+            for label, call in calls:
+                best = float("inf")
+                for _ in range(3):
+                    t0 = time.process_time()
+                    for _ in range(n):
+                        await call()
+                    best = min(best, (time.process_time() - t0) / n)
+                lines.append(f"{label:<44} {best * 1e6:6.1f} µs")
+    finally:
+        Session.request = original  # type: ignore[method-assign]
+    return "\n".join(lines)
+
+
+async def _syscall_client(url: str, key: str, n: int) -> Any:
+    from . import variants
+
+    if key == "floor":
+        return await _floor_sequential(url, n)
+    if key == "design":
+        return await variants.design_floor_sequential(url, n)
+    if key == "request":
+        return await contenders.request_sequential(url, n, 100001, "websockets")
+    return await contenders.api_sequential(url, n, 100001, "websockets")
+
+
+if __name__ == "__main__":
+    # One client of syscalls(), in its own process under strace.
+    import sys
+
+    trio.run(_syscall_client, sys.argv[1], sys.argv[2], int(sys.argv[3]))

@@ -209,6 +209,145 @@ async def ladder_sequential(url: str, n: int, step: int) -> Sample:
         clock = Clock()
         for _ in range(n):
             await one()
+            clock.lap()
+        sample = clock.per_op(n)
+        nursery.cancel_scope.cancel()
+    await conn.aclose()
+    return sample
+
+
+# ------------------------------------------------------------ the design floor
+#
+# okx_trio's shape built as lean as trio allows: the caller puts its frame on
+# a memory channel and waits for its per-id Event inside a cancel scope with
+# the deadline; a writer task is the only one that writes; a reader task wakes
+# the caller. What makes it lean:
+#
+# * the writer parks in the channel's own ``receive()`` (the sender hands the
+#   frame straight to the parked task: no doorbell Event), takes everything
+#   queued meanwhile, and writes it with one ``send`` on the socket itself:
+#   a successful write returns at once, where ``SocketStream.send_all`` adds a
+#   schedule point after it (``_try_sync``), so the writer parks only in
+#   ``receive()``;
+# * the reader parks in ``wait_readable`` and then reads, instead of trying a
+#   read first: after an answer the socket is almost always drained, and
+#   ``SocketStream.receive_some`` would pay a failed ``recv`` (EAGAIN) before
+#   parking, on the path of every answer. It reads again at once only after a
+#   read that filled its buffer.
+#
+# Per round trip that is three task steps (caller, writer, reader) and the four
+# system calls the work needs (send, epoll_ctl, epoll_wait, recv), plus one
+# epoll_wait per scheduler pass.
+
+DESIGN_FLOOR = "design floor: the shape as lean as trio allows"
+DESIGN_FLOOR_STREAM = "design floor on SocketStream (send_all/receive_some)"
+READ_SIZE = 262144
+
+
+async def design_floor_sequential(url: str, n: int, lowlevel: bool = True) -> Sample:
+    """The sequential order round trip through okx_trio's shape, built lean.
+
+    ``lowlevel=False`` drives the socket through ``SocketStream.send_all`` and
+    ``receive_some`` instead (the only difference), to show what the socket
+    calls cost.
+    """
+    import orjson
+    from websockets.frames import Opcode
+
+    from . import floor
+    from .contenders import CREDS
+    from .measure import Clock
+
+    conn = await floor.Floor.connect(url + "/ws/v5/private")
+    await floor.login(conn, (CREDS.api_key, CREDS.secret_key, CREDS.passphrase))
+    protocol = conn.protocol
+    stream = conn.stream
+    sock = stream.socket
+    ids, cl_ids = floor.Ids("df0000"), floor.Ids("dc000000")
+    waiting: dict[str, trio.Event] = {}
+    answers: dict[str, Any] = {}
+    send_q, recv_q = trio.open_memory_channel[bytes](1024)
+    text = Opcode.TEXT
+
+    def dispatch() -> None:
+        for frame in protocol.events_received():
+            if frame.opcode is text:  # type: ignore[union-attr]
+                obj = orjson.loads(frame.data)  # type: ignore[union-attr]
+                event = waiting.pop(obj.get("id"), None)
+                if event is not None:
+                    answers[obj["id"]] = obj
+                    event.set()
+
+    async def reader() -> None:
+        # Anything the login left over is already parsed.
+        for data in list(conn.messages):
+            obj = orjson.loads(data)
+            answers[obj.get("id")] = obj
+        conn.messages.clear()
+        if not lowlevel:
+            while True:
+                data = await stream.receive_some(READ_SIZE)
+                if not data:
+                    return
+                protocol.receive_data(data)
+                dispatch()
+        while True:
+            await trio.lowlevel.wait_readable(sock)
+            while True:
+                try:
+                    data = sock._sock.recv(READ_SIZE)  # type: ignore[attr-defined]
+                except BlockingIOError:
+                    break
+                if not data:
+                    return
+                protocol.receive_data(data)
+                dispatch()
+                if len(data) < READ_SIZE:
+                    break
+
+    async def writer() -> None:
+        raw = sock._sock  # type: ignore[attr-defined]
+        receive_nowait = recv_q.receive_nowait
+        while True:
+            protocol.send_text(await recv_q.receive())
+            while True:
+                try:
+                    protocol.send_text(receive_nowait())
+                except trio.WouldBlock:
+                    break
+            data = b"".join(protocol.data_to_send())
+            if not lowlevel:
+                await stream.send_all(data)
+                continue
+            view = memoryview(data)
+            while view:
+                try:
+                    view = view[raw.send(view):]
+                except BlockingIOError:
+                    await trio.lowlevel.wait_writable(sock)
+
+    send_nowait = send_q.send_nowait
+
+    async def one() -> None:
+        req_id = ids()
+        event = waiting[req_id] = trio.Event()
+        frame = floor.order_frame(req_id, cl_ids(), 100001)
+        with trio.move_on_at(trio.current_time() + 10):
+            send_nowait(frame)
+            await event.wait()
+        obj = answers.pop(req_id)
+        if obj["code"] != "0" or obj["data"][0]["sCode"] != "0":
+            raise RuntimeError(f"order failed: {obj}")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(reader)
+        nursery.start_soon(writer)
+        for _ in range(floor.WARMUP):
+            await one()
+        clock = Clock()
+        for _ in range(n):
+            await one()
+            clock.lap()
         sample = clock.per_op(n)
         nursery.cancel_scope.cancel()
     await conn.aclose()
