@@ -6,6 +6,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from okx_trio import Instrument
 from okx_trio._convert import converter
@@ -433,3 +434,81 @@ def test_integer_prices_and_sizes_are_exact_and_sent_as_strings() -> None:
     with pytest.raises(TypeError, match=r"str, Decimal or int, not bool"):
         PlaceOrder(inst_id="BTC-USDT", td_mode="cash", side="buy", ord_type="limit", sz=1,
                    px=True)
+
+
+# -- the validators' fast paths agree with the Decimal rules they replace
+
+
+def _decimal_rule(text: str) -> Decimal | None:
+    """The reference: plain decimal notation (``_formats``), read as a Decimal."""
+    from okx_trio._formats import is_decimal
+
+    return Decimal(text) if is_decimal(text) else None
+
+
+_NUMBER_TEXT = st.one_of(
+    st.from_regex(r"\A-?[0-9]{0,4}(\.[0-9]{0,4})?\Z"),
+    st.sampled_from(["0", "-0", "0.0", "00.000", ".", "-.", "-", "", "5.", ".5", "-0.0001",
+                     "1e3", " 1", "1 ", "\uff11", "0x1", "NaN", "+1", "--1", "1.2.3"]),
+    st.text(alphabet="0123456789.-+e ", max_size=8),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_NUMBER_TEXT)
+def test_sz_is_accepted_exactly_when_a_positive_plain_decimal(text: str) -> None:
+    reference = _decimal_rule(text)
+    if reference is None or reference <= 0:
+        with pytest.raises(ValueError, match=r"PlaceOrder\.sz \(sz\)"):
+            PlaceOrder(inst_id_code=1, td_mode="cash", side="buy", ord_type="market", sz=text)
+    else:
+        order = PlaceOrder(inst_id_code=1, td_mode="cash", side="buy", ord_type="market", sz=text)
+        assert order.sz == text
+
+
+@settings(max_examples=400, deadline=None)
+@given(_NUMBER_TEXT)
+def test_px_is_accepted_exactly_when_a_plain_decimal(text: str) -> None:
+    if _decimal_rule(text) is None:
+        with pytest.raises(ValueError, match=r"PlaceOrder\.px \(px\)"):
+            PlaceOrder(inst_id_code=1, td_mode="cash", side="buy", ord_type="limit", sz="1",
+                       px=text)
+    else:
+        order = PlaceOrder(inst_id_code=1, td_mode="cash", side="buy", ord_type="limit", sz="1",
+                           px=text)
+        assert order.px == text
+
+
+def test_a_str_subclass_takes_the_general_path() -> None:
+    class Text(str):
+        pass
+
+    order = PlaceOrder(inst_id_code=1, td_mode="cash", side="buy", ord_type="limit",
+                       sz=Text("0.5"), px=Text("-1"))
+    assert order.sz == "0.5"
+    assert order.px == "-1"
+    with pytest.raises(ValueError, match="greater than 0"):
+        PlaceOrder(inst_id_code=1, td_mode="cash", side="buy", ord_type="market", sz=Text("0"))
+
+
+@pytest.mark.parametrize("params", [
+    {**LIMIT, "clOrdID": "x1"},                     # unknown key first...
+    {"clOrdID": "x1", **LIMIT},                     # ...or last
+    {**LIMIT, "isElpTakerAccess": True},            # retired
+    {k: v for k, v in LIMIT.items() if k != "side"},  # missing
+    {**LIMIT, "side": None},                        # None counts as missing
+])
+def test_from_okx_refuses_as_the_full_checks_do(params: dict[str, Any]) -> None:
+    with pytest.raises(ValueError) as info:
+        from_okx(PlaceOrder, params)
+    text = str(info.value)
+    assert any(word in text for word in ("unknown field", "retired", "missing required"))
+
+
+def test_every_model_checks_required_fields_in_declaration_order() -> None:
+    with pytest.raises(ValueError, match=r"PlaceOrder\.td_mode \(tdMode\) is required"):
+        PlaceOrder(inst_id_code=1, td_mode=None, side=None, ord_type="limit",  # type: ignore[arg-type]
+                   sz="1", px="1")
+    order = PlaceOrder(inst_id_code=1, td_mode="cash", side="buy", ord_type="limit", sz=2,
+                       px=30000)
+    assert (order.sz, order.px) == ("2", "30000")
