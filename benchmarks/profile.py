@@ -52,7 +52,7 @@ def _cprofile(run: Callable[[], Any], limit: int) -> str:
     return out.getvalue()
 
 
-PROFILE_SECTIONS = ("profiles", "steps", "syscalls", "ladder")
+PROFILE_SECTIONS = ("profiles", "own", "steps", "syscalls", "ladder")
 """What ``--profile`` prints; ``--profile --only ladder,syscalls`` picks some."""
 
 
@@ -69,6 +69,8 @@ def main(quick: bool = False, only: set[str] | None = None) -> int:
         url = srv.base_url
         srv.set_push(pushes)
         if "profiles" not in want:
+            if "own" in want:
+                print(own_work(quick))
             if "steps" in want:
                 print(scheduler_work(url, n))
             if "syscalls" in want:

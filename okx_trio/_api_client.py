@@ -55,9 +55,9 @@ from ._exceptions import (
 )
 from ._instruments import InstrumentFetchError
 from ._models import Instrument, OrderAck, Resolution, Response, TrackedOrder
-from ._okx import PLACE_OPS
+from ._okx import PLACE_OPS, route_op
 from ._options import ClientOptions
-from ._order_prep import check_exp_time, prepare_orders, remaining
+from ._order_prep import check_exp_time, prepare_orders
 from ._order_state import DEFAULT_MAX_TERMINAL, DEFAULT_TERMINAL_TTL
 from ._requests import (
     AmendOrder,
@@ -574,41 +574,39 @@ class WsApiClient:
     async def _single(
         self, op: str, model: Any, exp_time: int | None, timeout: float | None
     ) -> OrderAck:
-        wires, timeout = await self._prepare(op, [model], exp_time, timeout)
-        ack: OrderAck = await self._send(op, wires, "single", exp_time, timeout)
+        wires, deadline = await self._prepare(op, [model], exp_time, timeout)
+        ack: OrderAck = await self._send(op, wires, "single", exp_time, deadline)
         return ack
 
     async def _batch(
         self, op: str, models: list[Any], exp_time: int | None, timeout: float | None
     ) -> list[OrderAck]:
-        wires, timeout = await self._prepare(op, models, exp_time, timeout)
-        acks: list[OrderAck] = await self._send(op, wires, "batch", exp_time, timeout)
+        wires, deadline = await self._prepare(op, models, exp_time, timeout)
+        acks: list[OrderAck] = await self._send(op, wires, "batch", exp_time, deadline)
         return acks
 
     async def _mass(self, op: str, model: Any, exp_time: int | None, timeout: float | None) -> bool:
-        wires, timeout = await self._prepare(op, [model], exp_time, timeout)
-        result: bool = await self._send(op, wires, "mass", exp_time, timeout)
+        wires, deadline = await self._prepare(op, [model], exp_time, timeout)
+        result: bool = await self._send(op, wires, "mass", exp_time, deadline)
         return result
 
     async def _prepare(
         self, op: str, models: list[Any], exp_time: int | None, timeout: float | None
-    ) -> tuple[list[dict[str, Any]], float | None]:
+    ) -> tuple[list[dict[str, Any]], float]:
         """Wire dicts for ``models``: clOrdIds generated, instIdCode filled in, rules checked.
 
-        Returns the wire dicts and the timeout to send with (the remainder of
-        the deadline when looking up instruments took time).
+        Returns the wire dicts and the call's deadline (trio time), computed
+        once here: looking up instruments and waiting for the tracker count
+        against it, and the request is sent with what is left of it.
         """
         self._core.check_open()
         check_exp_time(op, exp_time)
         deadline = self._core.deadline(timeout)  # validates timeout before any work
-        before = trio.current_time()
         wires = await prepare_orders(
             op, models, instruments=self._core.instruments, next_cl_ord_id=self._next_cl_ord_id,
             deadline=deadline, connection="private", inst_field="instIdCode",
         )
-        if trio.current_time() == before:
-            return wires, timeout
-        return wires, remaining(deadline)
+        return wires, deadline
 
     async def _send(
         self,
@@ -616,20 +614,22 @@ class WsApiClient:
         wires: list[dict[str, Any]],
         kind: Kind,
         exp_time: int | None,
-        timeout: float | None,
+        deadline: float,
     ) -> Any:
         """Send, and tell the caller what the answer proves (``_answers.judge``)."""
+        core = self._core
+        core.check_open()  # again: an instrument look-up may have awaited
+        connection = route_op(op)
+        assert connection is not None  # every trade op has its connection
         tracker = self._tracker
         state = self._tracker_state
         if tracker is not None and state is not None and op in PLACE_OPS:
-            timeout = await self._before_place(tracker, state, op, wires, timeout)
-        core = self._core
-        deadline = core.deadline(timeout)
+            await self._before_place(tracker, state, op, wires, deadline)
         sent_at = trio.current_time()
         try:
             try:
-                answer: Response | OkxApiError = await self._ws.request(
-                    op, wires, exp_time=exp_time, timeout=timeout)
+                answer: Response | OkxApiError = await self._ws._send(
+                    op, connection, wires, exp_time, deadline)
             except OkxApiError as exc:
                 answer = exc
             return judge(op, kind, wires, answer)
@@ -663,30 +663,26 @@ class WsApiClient:
 
     async def _before_place(
         self, tracker: OrderTracker, state: TrackerState, op: str, wires: list[dict[str, Any]],
-        timeout: float | None,
-    ) -> float | None:
+        deadline: float,
+    ) -> None:
         """Let the tracker expect the orders; with ``track_orders=True`` the first
         places wait (within their deadline) until its subscriptions are acknowledged,
         so it sees every order this client places."""
         if not tracker.started.is_set():
-            deadline = self._core.deadline(timeout)
             with trio.move_on_at(deadline):
                 await tracker.started.wait()
-            remaining = deadline - trio.current_time()
-            if not tracker.started.is_set() or remaining <= 0:
+            if not tracker.started.is_set() or deadline - trio.current_time() <= 0:
                 raise OkxNotSent(
                     "the order tracker was not subscribed before the deadline",
                     op, None, wires[0].get("clOrdId"), wires,
                     "business" if op == "sprd-order" else "private",
                 )
-            timeout = math.inf if deadline == math.inf else remaining
         kind: Literal["regular", "spread"] = "spread" if op == "sprd-order" else "regular"
         now = trio.current_time()
         for wire in wires:
             cl = wire.get("clOrdId")
             if isinstance(cl, str) and cl:
                 state.table.expect(kind, cl, wire, now)
-        return timeout
 
     @staticmethod
     def _unexpect(state: TrackerState, error: OkxApiError, wires: list[dict[str, Any]]) -> None:

@@ -153,11 +153,13 @@ class WsClient:
             raise ValueError(f"unknown op {op!r}: pass connection='private' or 'business'")
         if kind not in KINDS:
             raise ValueError(f"connection must be one of {KINDS}, got {kind!r}")
-        if isinstance(args, (str, bytes, Mapping)) or not isinstance(args, Sequence):
-            raise TypeError("args must be a list of objects (dicts)")
-        for i, item in enumerate(args):
-            if not isinstance(item, Mapping):
-                raise TypeError(f"args[{i}] must be a mapping, not {type(item).__name__}")
+        if type(args) is not list or any(type(item) is not dict for item in args):
+            # The general checks (a list of dicts, the usual case, passes both).
+            if isinstance(args, (str, bytes, Mapping)) or not isinstance(args, Sequence):
+                raise TypeError("args must be a list of objects (dicts)")
+            for i, item in enumerate(args):
+                if not isinstance(item, Mapping):
+                    raise TypeError(f"args[{i}] must be a mapping, not {type(item).__name__}")
         if exp_time is not None:
             if op not in EXP_TIME_OPS:
                 raise ValueError(f"exp_time is not accepted by op {op!r} "
@@ -165,10 +167,23 @@ class WsClient:
             if isinstance(exp_time, bool) or not isinstance(exp_time, int):
                 raise TypeError("exp_time must be an int (Unix time in milliseconds)")
         core = self._core
-        options = core.options
-        if kind != "public" and options.credentials is None:
+        if kind != "public" and core.options.credentials is None:
             raise ValueError(f"credentials are required for op {op!r} ({kind} connection)")
-        deadline = core.deadline(timeout)
+        return await self._send(op, kind, list(args), exp_time, core.deadline(timeout))
+
+    async def _send(
+        self, op: str, kind: str, args: list[Any], exp_time: int | None, deadline: float
+    ) -> Response:
+        """``request`` once its arguments are checked (internal).
+
+        The typed trade methods (``WsApiClient``) come here directly with the
+        args they built from validated models and the deadline they computed,
+        so nothing is checked or computed twice on the order path.
+        """
+        core = self._core
+        options = core.options
+        if options.credentials is None and kind != "public":
+            raise ValueError(f"credentials are required for op {op!r} ({kind} connection)")
         exp_offset = None
         # The request is over for the caller at the earlier of its timeout and the
         # caller's own deadline (a trio scope around the call): that is what the
@@ -176,15 +191,17 @@ class WsClient:
         until = min(deadline, trio.current_effective_deadline())
         if (exp_time is None and options.send_exp_time and op in EXP_TIME_OPS
                 and math.isfinite(until)):
-            # expTime is judged by OKX's clock: measure it first if that is due.
-            await core.ensure_clock(until)
+            # expTime is judged by OKX's clock: measure it first if that is due
+            # (asked here first: no coroutine on the usual path, where it is not).
+            if core.clock.wanted():
+                await core.ensure_clock(until)
             exp_time = core.now_ms() + int((until - trio.current_time()) * 1000)
             exp_offset = core.time_offset_ms
         session = core.session(kind)
         sent_ms = wall_ms()
         try:
             response = await session.request(
-                core.ids(), op, list(args), exp_time=exp_time, deadline=deadline,
+                core.ids(), op, args, exp_time=exp_time, deadline=deadline,
                 limiter=core.limiter, exp_offset=exp_offset,
             )
         except OkxApiError as exc:

@@ -126,6 +126,14 @@ class FakeWs:
             raise OkxApiError(code, msg, op, "r1", data)
         return Response("r1", op, code, msg, data)
 
+    async def _send(
+        self, op: str, kind: str, args: list[Any], exp_time: int | None, deadline: float
+    ) -> Response:
+        """What ``WsApiClient`` calls: ``request`` after its checks, with a deadline."""
+        assert kind == ("business" if op.startswith("sprd-") else "private")
+        timeout = math.inf if deadline == math.inf else deadline - trio.current_time()
+        return await self.request(op, args, exp_time=exp_time, timeout=timeout)
+
 
 def api_with(
     *answers: tuple[str, str, list[Any]], rest: FakeRest | None = None
