@@ -56,13 +56,21 @@ _ALNUM = string.ascii_letters + string.digits
 _DIGITS36 = string.digits + string.ascii_lowercase
 
 
+_PAIRS36 = tuple(a + b for a in _DIGITS36 for b in _DIGITS36)
+"""Every two-digit base-36 string, by value (0-1295)."""
+
+
 def _base36(n: int) -> str:
-    if n == 0:
-        return "0"
+    # Two digits per step: one or two divisions for the first 1.7 M ids.
+    if n < 36:
+        return _DIGITS36[n]
+    if n < 1296:
+        return _PAIRS36[n].lstrip("0")
     out = []
-    while n:
-        n, r = divmod(n, 36)
-        out.append(_DIGITS36[r])
+    while n >= 1296:
+        n, r = divmod(n, 1296)
+        out.append(_PAIRS36[r])
+    out.append(_PAIRS36[n].lstrip("0") if n >= 36 else _DIGITS36[n])
     return "".join(reversed(out))
 
 

@@ -228,3 +228,15 @@ json_values = st.recursive(
 @given(json_values)
 def test_decoder_never_raises_on_arbitrary_json(value: object) -> None:
     proto.decode_frame(orjson.dumps(value))
+
+
+@pytest.mark.parametrize("n", [0, 1, 35, 36, 37, 1295, 1296, 1297, 46655, 46656, 36**4 - 1,
+                               36**4, 1296**2 + 35, 36**7 + 1, 10**15])
+def test_request_id_counter_is_base36_without_leading_zeros(n: int) -> None:
+    from okx_trio._protocol import _base36
+
+    text = _base36(n)
+    assert int(text, 36) == n
+    assert text == "0" or not text.startswith("0")
+    assert text == text.lower()
+    assert text.isalnum()
