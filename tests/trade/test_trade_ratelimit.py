@@ -173,6 +173,28 @@ async def test_acquire_is_a_checkpoint() -> None:
     assert limiter.windows.ready_at(limiter.windows.demand("order", order()), 0.0) < 0
 
 
+async def test_acquire_under_the_limit_does_not_yield() -> None:
+    """An idle limiter costs no trip through the scheduler: the request's own wait
+    for its answer is the schedule point. A task started just before the call has
+    not run when it returns; a wait does yield."""
+    limiter = RateLimiter(headroom=1.0, limits={"mass-cancel": (1, False)})
+    args = [{"instType": "OPTION", "instFamily": "BTC-USD"}]
+    ran: list[str] = []
+
+    async def other() -> None:
+        ran.append("other")
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(other)
+        await limiter.acquire("mass-cancel", args)
+        assert ran == []
+        await trio.testing.wait_all_tasks_blocked()
+        assert ran == ["other"]
+    with trio.move_on_after(0.01):
+        await limiter.acquire("mass-cancel", args)  # over the limit: waits
+    assert limiter.waits == 0
+
+
 def test_instrument_key_can_group_instruments() -> None:
     """Options are counted per instrument family: the key function decides."""
     w = RateWindows(headroom=1.0)
