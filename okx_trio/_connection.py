@@ -103,7 +103,12 @@ class Pending:
         conn = self.conn
         if conn is not None and conn.requests.get(self.id) is self:
             del conn.requests[self.id]
-            conn.wake()
+            if conn.retiring or self.control:
+                # Only a retiring connection's drain and the settling of a new
+                # connection's subscriptions wait on the table: waking the
+                # supervisor (and whoever else waits) for every answer cost
+                # each request a task step.
+                conn.wake()
 
     def error(self, cls: type[OkxRequestError], message: str, kind: str) -> OkxRequestError:
         """An outcome error naming this request (op, id, clOrdId, args)."""
