@@ -235,6 +235,39 @@ async def test_interrupt_in_the_reader_leaves_as_a_bare_keyboard_interrupt(
             server_nursery.cancel_scope.cancel()
 
 
+async def test_interrupt_in_the_reader_inside_a_subscription_leaves_at_once(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """Ctrl-C landing in the reader (a signal interrupts whichever task runs)
+    while the caller holds subscriptions: the client's tasks are gone, so
+    leaving them waits for no unsubscribe answer (the demo's Ctrl-C sometimes
+    took 5 s per open subscription)."""
+    server = ScriptedServer()
+    armed = {"on": False}
+    with trio.fail_after(60):
+        async with trio.open_nursery() as server_nursery:
+            inner = server.memory_connector(server_nursery)
+
+            async def connect(url: str, *, ssl_context: Any, nursery: trio.Nursery) -> Transport:
+                return _InterruptingTransport(
+                    await inner(url, ssl_context=ssl_context, nursery=nursery),
+                    lambda: armed["on"])
+
+            with pytest.raises(KeyboardInterrupt) as info:  # noqa: PT012
+                async with okx_trio.open_ws_client(
+                    base_url="ws://127.0.0.1:9", transport=connect, credentials=CREDS,
+                    rate_limit=False,
+                ) as client, client.subscribe(TICKERS, {"channel": "orders",
+                                                        "instType": "ANY"}):
+                    armed["on"] = True
+                    t0 = trio.current_time()
+                    await server.conns[0].send(b"pong")
+                    await trio.sleep_forever()
+            assert type(info.value) is KeyboardInterrupt
+            assert trio.current_time() == t0
+            server_nursery.cancel_scope.cancel()
+
+
 def _interrupt_soon(delay: float) -> threading.Thread:
     """SIGINT to this process from another thread: trio delivers it to the main task."""
     def fire() -> None:

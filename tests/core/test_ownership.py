@@ -76,8 +76,17 @@ def written_counts(client: okx_trio.WsClient) -> list[int]:
 # -- item 2: requests and subscribes written on a retired connection
 
 
+async def end(conn: Conn, how: str) -> None:
+    """End a server-side connection: a close handshake, or a reset (no close frame)."""
+    if how == "close":
+        await conn.close(1001, "service upgrade")
+    else:
+        conn.abort()
+
+
+@pytest.mark.parametrize("how", ["close", "reset"])
 async def test_request_on_a_retired_connection_fails_when_it_closes(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, how: str,
 ) -> None:
     server = holding(lambda conn, obj: obj["op"] == "order" and conn.number == 0)
     with trio.fail_after(300):  # virtual time: a hang fails the test
@@ -90,7 +99,7 @@ async def test_request_on_a_retired_connection_fails_when_it_closes(
                 await switch_over(client, old)
                 await trio.sleep(1)
                 closed_at = trio.current_time()
-                await old.close(1001, "service upgrade")
+                await end(old, how)
             assert isinstance(out.get("error"), OkxConnectionLost), out
             assert out["error"].cl_ord_id == "r1"
             assert out["at"] == closed_at  # at once, not at a deadline
@@ -165,8 +174,9 @@ async def test_refused_relogin_never_turns_a_written_request_into_an_auth_error(
 # -- item 3: a switch-over whose old connection dies before the new one acknowledges
 
 
+@pytest.mark.parametrize("how", ["close", "reset"])
 async def test_gap_when_the_old_connection_dies_before_the_new_ack(
-    autojump_clock: trio.testing.MockClock,
+    autojump_clock: trio.testing.MockClock, how: str,
 ) -> None:
     server = holding(lambda conn, obj: obj["op"] == "subscribe" and conn.number == 1)
     with trio.fail_after(300):  # virtual time: a hang fails the test
@@ -178,7 +188,7 @@ async def test_gap_when_the_old_connection_dies_before_the_new_ack(
                 await switch_over(client, old)
                 await server.wait_for(lambda: len(server.held) == 1)
                 await server.push(old, TICKERS, 2)  # still live there: delivered
-                await old.close(1001, "service upgrade")
+                await end(old, how)
                 await server.wait_for(lambda: old.closed)
                 # Pushes 3-5 went out on neither connection's stream the client reads.
                 new, held = server.held[0]
