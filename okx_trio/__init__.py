@@ -60,6 +60,20 @@ from ._models import (
 from ._options import ClientOptions as ClientOptions
 from ._orderbook import OrderBook as OrderBook
 from ._push import Push as Push
+from ._recorder import (
+    Recorder as Recorder,
+    RecorderStatistics as RecorderStatistics,
+    record as record,
+)
+from ._recording_format import (
+    RecordedGap as RecordedGap,
+    RecordedPush as RecordedPush,
+    RecordingHeader as RecordingHeader,
+)
+from ._recording_io import (
+    Recording as Recording,
+    read_recording as read_recording,
+)
 from ._requests import (
     AmendOrder as AmendOrder,
     AmendSpreadOrder as AmendSpreadOrder,
@@ -127,6 +141,12 @@ __all__ = [
     "PlaceOrder",
     "PlaceSpreadOrder",
     "Push",
+    "RecordedGap",
+    "RecordedPush",
+    "Recorder",
+    "RecorderStatistics",
+    "Recording",
+    "RecordingHeader",
     "Resolution",
     "ResolvedItem",
     "Response",
@@ -141,6 +161,8 @@ __all__ = [
     "open_rest_client",
     "open_ws_api_client",
     "open_ws_client",
+    "read_recording",
+    "record",
 ]
 
 # A library leaves logging to the application: without this handler, Python's

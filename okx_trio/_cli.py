@@ -2,7 +2,8 @@
 
 ``okx-trio simulator`` serves the local OKX v5 exchange until Ctrl-C or
 SIGTERM; ``okx-trio demo`` runs a sample trading session against an embedded
-simulator. Output meant for the user goes to stdout with ``print`` (never the
+simulator; ``okx-trio record`` records public channels to a file (its code is in
+``_cli_research``). Output meant for the user goes to stdout with ``print`` (never the
 logging system), one ``key=value`` per line so scripts can read it too; errors
 go to stderr as one line.
 
@@ -21,6 +22,7 @@ import logging
 import signal
 import sys
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import attrs
 import trio
@@ -31,6 +33,7 @@ from okx_trio import Credentials
 # The demo is an application beside this one (it too uses only the public
 # API), loaded by name when asked for so the simulator starts without it.
 DEMO_MODULE = "okx_trio._demo"
+RESEARCH_MODULE = "okx_trio._cli_research"
 
 EXIT_ERROR = 1
 EXIT_USAGE = 2
@@ -39,6 +42,7 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, what shells report for Ctrl-C
 COMMANDS = (
     ("simulator", "serve a local, protocol-faithful OKX v5 exchange (WebSocket + REST)"),
     ("demo", "run a sample trading session against an embedded simulator (no account needed)"),
+    ("record", "record public OKX channels to a file (for replay in the simulator)"),
 )
 
 
@@ -189,7 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a sample trading session against an embedded simulator.",
     )
     demo.add_argument("demo_args", nargs=argparse.REMAINDER, help="arguments for the demo")
+    _research().add_record_parser(sub, helps["record"])
     return parser
+
+
+def _research() -> Any:
+    """The record and replay commands (their own module, on the public API too)."""
+    return importlib.import_module(RESEARCH_MODULE)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -215,6 +225,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if args.command == "simulator":
         return _run_simulator(args)
+    if args.command == "record":
+        return int(_research().run_record(args, _interrupted))
     return _run_demo(list(args.demo_args))
 
 

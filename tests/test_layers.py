@@ -23,17 +23,17 @@ PACKAGE = Path(okx_trio.__file__).parent
 
 LAYERS: list[tuple[str, set[str]]] = [
     ("values and facts", {"_okx", "_formats", "_models", "_exceptions", "_convert", "_views",
-                          "_push", "_requests", "_urls", "views"}),
+                          "_push", "_requests", "_urls", "views", "_recording_format"}),
     ("sans-I/O cores", {"_protocol", "_orderbook", "_ratelimit", "_order_state", "_outcomes",
                         "_answers"}),
     ("I/O", {"_transport", "_rest", "_instruments", "_pacing", "_events", "_order_prep",
-             "_rest_pages", "_rest_api", "_clock"}),
+             "_rest_pages", "_rest_api", "_clock", "_recording_io"}),
     ("session", {"_options", "_connection", "_session"}),
     ("subscriptions and orders", {"_subscriptions", "_books", "_order_lookup", "_tracker",
                                   "_resolve"}),
-    ("clients", {"_core", "_client", "_api_client", "_rest_client", "__init__"}),
+    ("clients", {"_core", "_client", "_api_client", "_rest_client", "_recorder", "__init__"}),
     ("simulator", {"testing"}),
-    ("CLI and demo", {"_cli", "_demo", "__main__"}),
+    ("CLI and demo", {"_cli", "_cli_research", "_demo", "__main__"}),
 ]
 """Lowest first. ``testing`` stands for the whole ``okx_trio.testing`` package."""
 
@@ -103,7 +103,7 @@ def test_values_and_cores_do_no_io(path: Path) -> None:
     assert not found & NO_IO
 
 
-@pytest.mark.parametrize("name", ["_cli", "_demo"])
+@pytest.mark.parametrize("name", ["_cli", "_cli_research", "_demo"])
 def test_cli_and_demo_use_the_public_api(name: str) -> None:
     path = PACKAGE / f"{name}.py"
     private = [f"{path.name}:{line}: {target}" for line, target, _ in imports(path)
