@@ -56,6 +56,18 @@ def _positive_or_zero(text: str) -> float:
     return value
 
 
+def _speed(text: str) -> float | str:
+    if text == "max":
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or 'max': {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number or 'max': {text!r}")
+    return value
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -185,6 +197,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle-timeout", type=_positive_or_zero, default=30.0,
         help="close connections idle this long with 4004 (default: %(default)s; 0 disables)",
     )
+    sim.add_argument(
+        "--replay", action="append", metavar="FILE",
+        help="replay a recording (okx-trio record) instead of the random walk: its "
+        "instruments, public channels, liquidity and trades; repeat for rotated parts, or "
+        "give their directory",
+    )
+    sim.add_argument(
+        "--speed", type=_speed, default=1.0, metavar="N|max",
+        help="replay at N times the recorded pace, or 'max': as fast as possible "
+        "(default: %(default)s)",
+    )
+    sim.add_argument(
+        "--replay-start", choices=("subscribe", "now"), default="subscribe",
+        help="start the replay at the first subscription to a recorded channel (default) "
+        "or at once",
+    )
     sim.add_argument("-v", "--verbose", action="store_true", help="log the simulator's activity")
 
     demo = sub.add_parser(
@@ -283,6 +311,14 @@ def _run_simulator(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"okx-trio simulator: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if args.replay:
+        try:
+            # Read (the headers) now: a wrong file is one line, before any port is bound.
+            args.replay = okx_trio.read_recording(
+                args.replay[0] if len(args.replay) == 1 else args.replay)
+        except (OSError, ValueError) as exc:
+            print(f"okx-trio simulator: --replay: {exc}", file=sys.stderr)
+            return EXIT_ERROR
     if args.verbose:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     serving = _Serving()
@@ -344,6 +380,9 @@ async def _serve(args: argparse.Namespace, creds: Credentials, serving: _Serving
         idle_timeout=idle,
         # Nobody can inspect the frame log of a CLI run: keep it small.
         frame_log_size=1000,
+        replay=args.replay,
+        replay_speed=args.speed,
+        replay_start=args.replay_start,
     ) as sim:
         # The signals are caught only while serving: a Ctrl-C while the
         # simulator starts or shuts down (a second one, say) is a plain
@@ -367,6 +406,12 @@ async def _serve(args: argparse.Namespace, creds: Credentials, serving: _Serving
                 print("rate_limit=off")
             if args.loose_inst_id_code:
                 print("inst_id_code=loose")
+            if sim.replay is not None:
+                print(f"replay={sim.replay.recording.paths[0]}")
+                print(f"replay_speed={args.speed}")
+                for arg in sim.replay.recording.header.channels:
+                    print(f"replay_channel={','.join(f'{k}={v}' for k, v in arg.items())}")
+                sim.replay.on_done(lambda: print("replay_done", flush=True))
             print("ready")
             sys.stdout.flush()
             serving.ready = True

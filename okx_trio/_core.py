@@ -58,7 +58,7 @@ class ClientCore:
         self._nursery = nursery
         self.ids = IdGenerator(options.id_prefix)
         """Request ids, unique for the client's life."""
-        self.cl_ord_ids = cl_ord_id_generator(self.ids.prefix)
+        self.cl_ord_ids = cl_ord_id_generator(self.ids.prefix, options.random)
         """Generated clOrdIds (WebSocket and REST places alike), never equal to a request id."""
         self.sessions: dict[str, Session] = {}
         """The sessions opened so far, by connection kind."""

@@ -146,6 +146,8 @@ class ClientOptions:
     max_connects_per_second: int = attrs.field(default=CONNECT_LIMIT,
                                                validator=_check_connect_limit)
     random: Random | None = attrs.field(default=None, validator=_optional(Random))
+    """The client's random source: reconnect jitter and the prefix of generated
+    clOrdIds. A seeded one (with ``id_prefix``) makes a run repeat its ids."""
     id_prefix: str | None = attrs.field(default=None, validator=_check_id_prefix)
     compression: bool = attrs.field(default=False, validator=_flag)
     track_orders: bool = attrs.field(default=False, validator=_flag)

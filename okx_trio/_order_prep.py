@@ -15,6 +15,7 @@ import math
 import secrets
 import string
 from collections.abc import Callable, Sequence
+from random import Random
 from typing import Any, Final, Literal
 
 import trio
@@ -41,14 +42,17 @@ InstField = Literal["instIdCode", "instId"]
 """How the prepared items name their instrument."""
 
 
-def cl_ord_id_generator(request_prefix: str) -> IdGenerator:
+def cl_ord_id_generator(request_prefix: str, rng: Random | None = None) -> IdGenerator:
     """clOrdIds: a random 8-character prefix plus a counter, never a request id.
 
     The prefix is chosen so that neither it nor the request ids' prefix starts
-    with the other, so a generated clOrdId can never equal a request id.
+    with the other, so a generated clOrdId can never equal a request id. It is
+    drawn from ``rng`` when given (the client's ``random`` option: a seeded run
+    repeats its clOrdIds), else from ``secrets``.
     """
+    choice = secrets.choice if rng is None else rng.choice
     while True:
-        prefix = "".join(secrets.choice(_ALNUM) for _ in range(8))
+        prefix = "".join(choice(_ALNUM) for _ in range(8))
         if not prefix.startswith(request_prefix) and not request_prefix.startswith(prefix):
             return IdGenerator(prefix)
 

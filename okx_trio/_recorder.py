@@ -1,9 +1,9 @@
 """``record()``: public OKX channels to a recording file, for replay and research.
 
-The recorder is an application of the client: one :class:`~._subscriptions.
-Subscription` for every channel (so the records keep the order the pushes
-arrived in), whose :class:`~._models.Gap` markers become gap records, and a
-:class:`~._recording_io.RecordingWriter` that keeps the file readable at every
+The recorder is an application of the client: one ``_subscriptions.
+Subscription`` for every channel (so the records keep the order the pushes
+arrived in), whose ``_models.Gap`` markers become gap records, and a
+``_recording_io.RecordingWriter`` that keeps the file readable at every
 moment. Receive times come from trio's clock, anchored at the wall-clock start
 (so they are monotonic, and virtual under ``trio.testing.MockClock``).
 """
@@ -43,7 +43,7 @@ INSTRUMENT_LOOKUP_TIMEOUT: Final = 10.0
 
 @attrs.frozen
 class RecorderStatistics:
-    """A snapshot of a recording in progress (see :meth:`Recorder.statistics`)."""
+    """A snapshot of a recording in progress (see ``Recorder.statistics``)."""
 
     pushes: int
     """Push records written."""
@@ -108,9 +108,9 @@ def _positive(value: float | None, name: str) -> None:
 
 
 class Recorder:
-    """A recording in progress (yielded by :func:`record`).
+    """A recording in progress (yielded by ``record``).
 
-    Read :meth:`statistics` for a progress line; :attr:`files` lists the files
+    Read ``statistics`` for a progress line; ``files`` lists the files
     written so far. The recording stops when the ``async with`` block ends.
     """
 
@@ -197,7 +197,7 @@ async def record(
             (``base_url``, ``transport``, ``credentials`` for ``books-l2-tbt``...).
 
     Yields:
-        the :class:`Recorder` (statistics, files).
+        the ``Recorder`` (statistics, files).
 
     Raises:
         FileExistsError: the file exists (pass ``overwrite=True``).

@@ -1,7 +1,7 @@
 """Recording files: the writer (gzip, rotation, always readable) and the reader.
 
-:class:`RecordingWriter` writes the format of :mod:`._recording_format` into a
-gzip stream. Every :meth:`RecordingWriter.flush` is a zlib *sync flush*:
+``RecordingWriter`` writes the format of ``_recording_format`` into a
+gzip stream. Every ``RecordingWriter.flush`` is a zlib *sync flush*:
 everything written so far can be decompressed from the file as it stands, so a
 recorder stopped at any moment (Ctrl-C, a crash, a power cut) leaves a file
 whose records up to the last flush are readable; a clean close adds the ``end``
@@ -9,10 +9,10 @@ record and the gzip trailer. Rotation ends the current part the same way and
 opens the next (``btc.0001.jsonl.gz``, ``btc.0002.jsonl.gz``...), each with its
 own header.
 
-:func:`read_recording` reads one file, several parts, or a directory of them.
+``read_recording`` reads one file, several parts, or a directory of them.
 A part cut short (no ``end`` record, no gzip trailer, a torn last line) is read
 up to its last whole record and the reader says so in
-:attr:`Recording.problems`; damage anywhere else is an error.
+``Recording.problems``; damage anywhere else is an error.
 """
 
 from __future__ import annotations
@@ -142,7 +142,7 @@ class RecordingWriter:
 
     def write_push(self, t: int, arg: Mapping[str, Any], data: Sequence[Any],
                    action: str | None = None, extra: Mapping[str, Any] | None = None) -> None:
-        """Write one push record (buffered until the next :meth:`flush`)."""
+        """Write one push record (buffered until the next ``flush``)."""
         self._write(t, encode_push(t, arg, data, action, extra))
         self.pushes += 1
         self._part_pushes += 1
@@ -200,11 +200,11 @@ class RecordingWriter:
 
 
 class Recording:
-    """A recording on disk: its header and its records (see :func:`read_recording`).
+    """A recording on disk: its header and its records (see ``read_recording``).
 
-    Iterating yields every :class:`RecordedPush` and :class:`RecordedGap` of
+    Iterating yields every ``RecordedPush`` and ``RecordedGap`` of
     every part, in order, reading the files afresh each time. A part cut short
-    is read up to its last whole record; :attr:`problems` then says so.
+    is read up to its last whole record; ``problems`` then says so.
     """
 
     def __init__(self, paths: Sequence[Path], headers: Sequence[RecordingHeader]) -> None:

@@ -10,6 +10,9 @@ Not imported by ``import okx_trio``::
         transport = sim.connect_memory()   # in-memory connections (MockClock tests)
         http = sim.rest_transport()        # in-memory REST (an httpx transport)
 
+    async with open_simulator(replay="btc.jsonl.gz") as sim:   # a recorded market
+        await sim.replay.wait_done()
+
 The same exchange runs from the command line: ``okx-trio simulator``.
 """
 
@@ -19,6 +22,7 @@ from ._accounts import SimAccount as SimAccount
 from ._connection import SimConnection as SimConnection
 from ._faults import Faults as Faults
 from ._frames import FrameLog as FrameLog, FrameRecord as FrameRecord
+from ._replay import Replay as Replay, ReplayStep as ReplayStep
 from ._simulator import (
     DEFAULT_CREDENTIALS as DEFAULT_CREDENTIALS,
     Orders as Orders,
@@ -33,6 +37,8 @@ __all__ = [
     "FrameLog",
     "FrameRecord",
     "Orders",
+    "Replay",
+    "ReplayStep",
     "SimAccount",
     "SimConnection",
     "SimMemoryConnector",

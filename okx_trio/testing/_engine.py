@@ -120,7 +120,10 @@ class Exchange:
         now_ms: the exchange clock, Unix ms.
         balances: starting balances per account (default 1,000,000 USDT, 100 BTC, 1,000 ETH).
         market: what moves the books' synthetic liquidity (default: a
-            ``RandomWalk`` seeded with ``seed``).
+            ``_market.RandomWalk`` seeded with ``seed``).
+        request_ms: the clock requests' ``expTime`` is judged by (default
+            ``now_ms``); a replay, whose ``now_ms`` is the recording's time, keeps
+            it on the wall clock clients compute ``expTime`` with.
     """
 
     def __init__(
@@ -138,6 +141,7 @@ class Exchange:
         now_ms: Callable[[], int] = _wall_ms,
         balances: dict[str, str] | None = None,
         market: MarketSource | None = None,
+        request_ms: Callable[[], int] | None = None,
     ) -> None:
         if rate_limit_shape not in ("top-level", "item"):
             raise ValueError("rate_limit_shape must be 'top-level' or 'item'")
@@ -165,8 +169,10 @@ class Exchange:
         self.spreads: dict[str, Instrument] = venue.spreads
         self.accounts: dict[str, Account] = venue.accounts
         self._matcher = Matcher(venue)
+        self._market: MarketSource = RandomWalk(rng) if market is None else market
         self._publisher = Publisher(venue, rng, checksum=checksum,
-                                    book_snapshots=book_snapshots)
+                                    book_snapshots=book_snapshots,
+                                    public=not self._market.publishes_public)
         self._ops = TradeOps(
             venue,
             self._matcher,
@@ -176,8 +182,8 @@ class Exchange:
             strict_inst_id_code=strict_inst_id_code,
             elp_names=elp_names,
             now_ms=now_ms,
+            request_ms=request_ms,
         )
-        self._market: MarketSource = RandomWalk(rng) if market is None else market
         self.rest = RestViews(venue, rpi_book=self._publisher.rpi_book)
         """What the REST endpoints show (``RestViews``)."""
         for inst in venue.all_insts():
@@ -310,12 +316,30 @@ class Exchange:
             log.exception("simulator engine error in market step")
         return ctx.emits
 
+    def market_event(self, event: Any) -> list[Emit]:
+        """One event of the market source's own (a replayed push), outside the periodic
+        steps: the source applies it through ``_Moves`` (trades against the
+        book, fills of resting orders, its public pushes), then the account pushes
+        of what changed follow. An engine error is counted as in ``market_step``.
+        """
+        ctx = Changes(self.now_ms())
+        try:
+            self._market.on_event(event, _Moves(ctx, self._matcher))
+            self._publisher.flush(ctx)
+        except Exception:
+            self.internal_errors += 1
+            log.exception("simulator engine error in market event")
+        return ctx.emits
+
     def book_heartbeat(self, inst_id: str, channel: str) -> Emit | None:
         """The keepalive push for a quiet book channel, or ``None`` if not applicable.
 
         Incremental channels get an empty update with ``seqId == prevSeqId``;
-        ``books5`` and ``bbo-tbt`` resend their current state.
+        ``books5`` and ``bbo-tbt`` resend their current state. A market source
+        that publishes the public channels sends its own (a replay: the recorded ones).
         """
+        if self._market.publishes_public:
+            return None
         return self._publisher.book_heartbeat(inst_id, channel, self.now_ms())
 
     def reset_book_sequence(self, inst_id: str) -> None:
@@ -326,12 +350,40 @@ class Exchange:
 
     def initial_pushes(self, api_key: str | None, arg: dict[str, Any]) -> list[Emit]:
         """What a fresh subscription to ``arg`` gets first ([] if the channel has none)."""
-        return self._publisher.initial_pushes(api_key, arg, self.now_ms())
+        now = self.now_ms()
+        own = self._market.initial_pushes(arg, now)
+        if own is not None:
+            return own
+        return self._publisher.initial_pushes(api_key, arg, now)
 
     def channel_error(self, path: str, arg: dict[str, Any]) -> tuple[str, str] | None:
         """``(code, msg)`` if ``arg`` cannot be subscribed on ``path``, else ``None``.
 
-        See ``._checks.channel_error``.
+        See ``_checks.channel_error``; then the market source may refuse
+        what it does not serve (a replay: a channel the recording lacks).
         """
-        return channel_error(path, arg, instruments=self.instruments, spreads=self.spreads,
-                             elp_names=self.elp_names)
+        problem = channel_error(path, arg, instruments=self.instruments, spreads=self.spreads,
+                                elp_names=self.elp_names)
+        if problem is not None:
+            return problem
+        return self._market.channel_error(path, arg)
+
+
+class _Moves:
+    """The ``_market.MarketMoves`` of one market event, bound to its changes."""
+
+    def __init__(self, ctx: Changes, matcher: Matcher) -> None:
+        self._ctx = ctx
+        self._matcher = matcher
+
+    def take(self, inst: Instrument, taker_side: str, limit_px: Decimal, qty: Decimal) -> Decimal:
+        """A market taker (no order of its own) trades up to ``qty`` at ``limit_px``."""
+        return self._matcher.match(self._ctx, inst, None, taker_side, limit_px, qty)
+
+    def fill(self, inst: Instrument, order: Order, qty: Decimal) -> None:
+        """A market taker trades ``qty`` with resting ``order`` at its price."""
+        self._matcher.fill_resting(self._ctx, inst, order, qty)
+
+    def publish(self, emit: Emit) -> None:
+        """Push ``emit`` with the event's other pushes (before the account ones)."""
+        self._ctx.emits.append(emit)

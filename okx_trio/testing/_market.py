@@ -6,8 +6,14 @@ the first levels of each instrument (``MarketSource.seed``) and, on each
 market step, moves them (``MarketSource.advance``), trading through user
 orders the move crosses and sometimes trading as a taker itself, through the
 ``take`` callable the engine passes (its matching engine, with the step's
-pushes). ``RandomWalk`` is the default source; a replay of recorded OKX
-market data would be another.
+pushes). ``RandomWalk`` is the default source; the replay of a recording
+(``_replay_market.ReplayMarket``) is the other.
+
+A source may also own the public market channels (``publishes_public``): the
+engine then publishes only what its trades change in the accounts, asks the
+source what a fresh public subscription gets first and which it refuses, and
+hands it each event of its own (a recorded push) through
+``MarketSource.on_event`` with the ``MarketMoves`` it may make.
 """
 
 from __future__ import annotations
@@ -15,9 +21,10 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
-from ._engine_model import ZERO, floor_step
+from ._emits import Emit
+from ._engine_model import ZERO, Order, floor_step
 from ._venue import Instrument
 
 SYNTH_LEVELS = 120
@@ -27,17 +34,52 @@ Take = Callable[[str, Decimal, Decimal], object]
 """``take(taker_side, limit_px, qty)``: a synthetic taker trades up to ``qty`` at ``limit_px``."""
 
 
-class MarketSource(Protocol):
-    """What moves the synthetic liquidity of the engine's books."""
+class MarketMoves(Protocol):
+    """What a market source may do to the engine while it handles one event."""
+
+    def take(self, inst: Instrument, taker_side: str, limit_px: Decimal, qty: Decimal) -> Decimal:
+        """A market taker trades up to ``qty`` at ``limit_px`` (price-time priority,
+        synthetic levels first); returns the quantity filled."""
+        ...
+
+    def fill(self, inst: Instrument, order: Order, qty: Decimal) -> None:
+        """A market taker trades ``qty`` with the resting user ``order``, at its price."""
+
+    def publish(self, emit: Emit) -> None:
+        """A public push of the source's own (a replayed one)."""
+
+
+class MarketSource:
+    """What moves the synthetic liquidity of the engine's books.
+
+    ``seed`` and ``advance`` are what every source does; the rest has
+    defaults for a source that leaves the public channels to the engine.
+    """
+
+    publishes_public: ClassVar[bool] = False
+    """The source publishes the public market channels (book, trades, tickers...);
+    the engine then publishes none of its own."""
 
     def seed(self, inst: Instrument) -> None:
         """Place the instrument's first synthetic levels (at construction, nothing pushed)."""
 
     def advance(self, inst: Instrument, take: Take) -> None:
-        """One market step for ``inst``; trades go through ``take``."""
+        """One periodic market step for ``inst``; trades go through ``take``."""
+
+    def on_event(self, event: Any, moves: MarketMoves) -> None:
+        """One event of the source's own (see ``_engine.Exchange.market_event``)."""
+        raise NotImplementedError(f"{type(self).__name__} has no events of its own")
+
+    def channel_error(self, path: str, arg: dict[str, Any]) -> tuple[str, str] | None:
+        """``(code, msg)`` to refuse a subscription the engine would accept, else ``None``."""
+        return None
+
+    def initial_pushes(self, arg: dict[str, Any], now: int) -> list[Emit] | None:
+        """What a fresh subscription to ``arg`` gets first, or ``None``: the engine's answer."""
+        return None
 
 
-class RandomWalk:
+class RandomWalk(MarketSource):
     """A seeded random walk of each mid price, with synthetic levels around it.
 
     Each step moves the mid by up to two grid steps, removes synthetic levels

@@ -152,6 +152,27 @@ class Matcher:
                 break
         return qty - left
 
+    def fill_resting(self, ctx: Changes, inst: Instrument, order: Order, qty: Decimal) -> None:
+        """A market taker (no order of its own) trades ``qty`` (at most what is open)
+        with the resting user ``order``, at the order's price, whatever is ahead of
+        it: the caller decided it is reached (a replay's queue model)."""
+        if order.px is None or not order.pending:
+            return
+        ctx.touch(inst)
+        side = inst.book.side(order.side)
+        lvl = side.levels.get(order.px)
+        if lvl is None or order not in lvl.orders:
+            return
+        f = min(qty, order.leaves)
+        if f <= 0:
+            return
+        if order.leaves - f <= 0:
+            lvl.discard(order)
+        taker_side = "sell" if order.side == "buy" else "buy"
+        self._trade(ctx, inst, None, order, taker_side, order.px, f)
+        lvl.sync(order)
+        side.prune(order.px)
+
     def _trade(
         self,
         ctx: Changes,

@@ -67,11 +67,15 @@ class Publisher:
         book_snapshots: a fresh subscription to ``books``, ``books-l2-tbt`` or
             ``books50-l2-tbt`` gets the initial snapshot (``False``: updates only,
             as OKX announced for 2026).
+        public: publish the public market channels (``False`` when the market
+            source publishes them: a replay).
     """
 
     def __init__(
-        self, venue: Venue, rng: random.Random, *, checksum: bool, book_snapshots: bool = True
+        self, venue: Venue, rng: random.Random, *, checksum: bool, book_snapshots: bool = True,
+        public: bool = True,
     ) -> None:
+        self.public = public
         self._venue = venue
         self._rng = rng
         # books-rpi's seqId steps have their own source, so adding the channel left
@@ -112,6 +116,8 @@ class Publisher:
                     "trades": ctx.bp_trades.get(api_key, []),
                 }], api_key=api_key)
             )
+        if not self.public:
+            return
         for inst in ctx.insts.values():
             self._publish_trades(ctx, inst)
             self.publish_books(ctx, inst)

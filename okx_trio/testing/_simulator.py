@@ -26,7 +26,7 @@ import random
 import ssl
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -36,18 +36,21 @@ import httpx
 import trio
 
 from .._models import Credentials
+from .._recording_io import PathLike, Recording, read_recording
 from .._transport import MemoryConnector, MemoryTransport
 from ._accounts import SimAccount, as_account
 from ._connect_limit import ConnectLimit
 from ._connection import ConnectionServices, SimConnection
 from ._emits import Emit
 from ._engine import Exchange
-from ._engine_model import InstrumentSpec, Order
+from ._engine_model import InstrumentSpec, Order, default_instruments
 from ._faults import Faults
 from ._frames import FrameLog
 from ._http import HttpServer, RestMemoryTransport, answer_rest
 from ._hub import ConnectionHub, LiveConnections
 from ._links import Link, MemoryLink
+from ._replay import Replay, instrument_specs
+from ._replay_market import ReplayMarket
 from ._rest import RestApi
 from ._rules import BOOK_KEEPALIVE_S, path_kind
 from ._trade_ops import RateLimitShape
@@ -139,6 +142,8 @@ class Simulator:
             get ``channel-conn-count-error``. Settable.
         connect_limit: new WebSocket connections admitted per IP address in any
             second (OKX: 3), ``None`` for no limit. Settable.
+        replay: the ``Replay`` of a recording when the simulator replays one
+            (``open_simulator(replay=...)``), else ``None``.
     """
 
     def __init__(
@@ -157,9 +162,18 @@ class Simulator:
         book_keepalive: float | None = BOOK_KEEPALIVE_S,
         connect_limit: int | None = None,
         frame_log_size: int | None = 100_000,
+        replay: Replay | None = None,
     ) -> None:
         self.accounts = list(accounts)
         self.clock_offset_ms: int = 0
+        self.replay: Replay | None = replay
+        market: ReplayMarket | None = None
+        engine_ms: Callable[[], int] = self._wall_now_ms
+        if replay is not None:
+            # The recording is the market; the engine's clock is the replay's.
+            market = ReplayMarket(replay.recording.header.channels, replay.subscribed)
+            engine_ms = replay.now_ms
+            book_keepalive = None  # the recording carries the exchange's own keepalives
         # Every part reads the exchange clock through self._now_ms at each call,
         # so replacing it (tests on virtual time do) moves the whole exchange.
         self.engine = Exchange(
@@ -172,7 +186,9 @@ class Simulator:
             strict_inst_id_code=strict_inst_id_code,
             elp_names=elp_names,
             book_snapshots=book_snapshots,
-            now_ms=lambda: self._now_ms(),
+            now_ms=engine_ms,
+            market=market,
+            request_ms=self._wall_now_ms if replay is not None else None,
         )
         self._connections = LiveConnections(random.Random(seed))
         self.faults = Faults(self._connections.matching, self.engine.reset_book_sequence)
@@ -305,6 +321,10 @@ class Simulator:
 
     # -- the exchange clock ------------------------------------------------------------
 
+    def _wall_now_ms(self) -> int:
+        # Looked up at each call: tests on virtual time replace _now_ms.
+        return self._now_ms()
+
     def _now_ms(self) -> int:
         return int(time.time() * 1000) + int(self.clock_offset_ms)
 
@@ -401,6 +421,9 @@ async def open_simulator(
     market_interval: float | None = 0.1,
     instruments: Sequence[InstrumentSpec] | None = None,
     frame_log_size: int | None = 100_000,
+    replay: PathLike | Sequence[PathLike] | Recording | None = None,
+    replay_speed: float | str = 1.0,
+    replay_start: str = "subscribe",
 ) -> AsyncIterator[Simulator]:
     """Run a local OKX v5 exchange for the duration of the block.
 
@@ -453,6 +476,18 @@ async def open_simulator(
         instruments: the instrument set (default: the engine's defaults).
         frame_log_size: how many received frames ``Simulator.frames`` keeps (the
             oldest are dropped); ``None``: unbounded.
+        replay: a recording (a file, its parts, a directory, or an
+            ``okx_trio.Recording``) whose market the simulator replays instead
+            of its random walk: the recorded instruments, their recorded public
+            channels (the only public market data served; others get 60018),
+            recorded liquidity to trade against and recorded trades to fill
+            resting orders (see the research guide for the queue model).
+            ``market_interval`` and ``book_keepalive`` do not apply.
+        replay_speed: the recorded pace times this (``1.0``: as recorded; under
+            ``trio.testing.MockClock`` virtual time), or ``"max"``: as fast as
+            the bots in this process keep up.
+        replay_start: ``"subscribe"`` (default): when a client first subscribes
+            to a recorded channel; ``"now"``; ``"manual"``: ``sim.replay.start()``.
 
     Yields:
         The running ``Simulator``.
@@ -479,6 +514,19 @@ async def open_simulator(
         or frame_log_size < 0
     ):
         raise ValueError("frame_log_size must be an int >= 0 or None")
+    replay_control: Replay | None = None
+    if replay is not None:
+        recording = replay if isinstance(replay, Recording) else read_recording(replay)
+        speed: float | None = None
+        if isinstance(replay_speed, str):
+            if replay_speed != "max":
+                raise ValueError(f"replay_speed must be a number or 'max', got {replay_speed!r}")
+        else:
+            _check_number(replay_speed, "replay_speed", allow_none=False)
+            speed = float(replay_speed)
+        replay_control = Replay(recording, speed=speed, start=replay_start)
+        instruments = instrument_specs(
+            recording, default_instruments() if instruments is None else instruments)
 
     sim = Simulator(
         sim_accounts,
@@ -494,6 +542,7 @@ async def open_simulator(
         book_keepalive=book_keepalive,
         connect_limit=connect_limit,
         frame_log_size=frame_log_size,
+        replay=replay_control,
     )
 
     with tempfile.TemporaryDirectory(prefix="okx-trio-sim-") as tmpdir:
@@ -520,7 +569,10 @@ async def open_simulator(
             url_host = f"[{host}]" if ":" in host else host
             sim.base_url = f"{'wss' if tls else 'ws'}://{url_host}:{sim.port}"
             sim.rest_url = f"{'https' if tls else 'http'}://{url_host}:{sim.port}"
-            if market_interval is not None:
+            if replay_control is not None:
+                nursery.start_soon(replay_control.run, sim.engine.market_event,
+                                   sim._hub.deliver)
+            elif market_interval is not None:
                 nursery.start_soon(sim._market_loop, market_interval)
             nursery.start_soon(sim._hub.run_keepalive)
             try:

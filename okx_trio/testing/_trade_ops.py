@@ -112,6 +112,8 @@ class TradeOps:
             ``rpiTakerAccess``); else ``elp`` is refused (51000) and
             ``isElpTakerAccess`` ignored.
         now_ms: the exchange clock, read again for ``outTime``.
+        request_ms: the clock a request's ``expTime`` is judged by (default: the
+            time the op runs at); a replay keeps it on the wall clock clients use.
     """
 
     def __init__(
@@ -125,7 +127,9 @@ class TradeOps:
         strict_inst_id_code: bool,
         elp_names: bool = False,
         now_ms: Callable[[], int],
+        request_ms: Callable[[], int] | None = None,
     ) -> None:
+        self._request_ms = request_ms
         self._venue = venue
         self._matcher = matcher
         self._publisher = publisher
@@ -181,7 +185,8 @@ class TradeOps:
 
         strict = self._strict_inst_id_code and not by_inst_id
         acct = self._venue.account_of(api_key)
-        problem = request_problem(frame, path, now=now, account_known=acct is not None)
+        judged_at = now if self._request_ms is None else self._request_ms()
+        problem = request_problem(frame, path, now=judged_at, account_known=acct is not None)
         if problem is not None:
             return answer(*problem, [])
         assert acct is not None

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import trio
 
+import okx_trio
 from okx_trio import RecordedPush, read_recording
 from okx_trio._cli import main
 from okx_trio.testing import open_simulator
@@ -105,3 +106,56 @@ def test_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     with pytest.raises(SystemExit) as info:
         main(["record", "--out", "z.gz"])
     assert info.value.code == 2
+
+
+async def test_the_simulator_replays_a_recording_over_loopback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "r.jsonl.gz"
+    async with (
+        open_simulator(market_interval=0.05) as sim,
+        okx_trio.record(path, ["books:BTC-USDT", "trades:BTC-USDT"],
+                        base_url=sim.base_url) as recorder,
+    ):
+        await recorder.wait_pushes(20)
+    recorded = [r for r in read_recording(path) if isinstance(r, RecordedPush)]
+    proc = await trio.lowlevel.open_process(
+        [sys.executable, "-c", _SIGINT_DEFAULT, "simulator", "--port", "0", "--replay",
+         str(path), "--speed", "max"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    out = bytearray()
+    try:
+        with trio.fail_after(30):
+            while b"ready\n" not in out:
+                out += await proc.stdout.receive_some(4096)
+            info = dict(line.split("=", 1) for line in out.decode().splitlines()
+                        if "=" in line)
+            assert info["replay"] == str(path)
+            assert info["replay_speed"] == "max"
+            got = []
+            async with (
+                okx_trio.open_ws_client(base_url=info["base_url"]) as ws,
+                ws.subscribe({"channel": "books", "instId": "BTC-USDT"}) as sub,
+            ):
+                async for item in sub:
+                    assert isinstance(item, okx_trio.Push)
+                    got.append(item)
+                    if len(got) == sum(r.channel == "books" for r in recorded):
+                        break
+            assert [p.data for p in got] == [r.data for r in recorded if r.channel == "books"]
+            while b"replay_done\n" not in out:
+                out += await proc.stdout.receive_some(4096)
+            proc.send_signal(signal.SIGINT)
+            assert await proc.wait() == 130
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        with trio.CancelScope(shield=True):
+            await proc.wait()
+            await proc.stdout.aclose()
+            assert proc.stderr is not None
+            await proc.stderr.aclose()
+    assert main(["simulator", "--replay", str(tmp_path / "none.jsonl.gz")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("okx-trio simulator: --replay: ")
+    assert err.count("\n") == 1
