@@ -184,7 +184,8 @@ class Exchange:
             now_ms=now_ms,
             request_ms=request_ms,
         )
-        self.rest = RestViews(venue, rpi_book=self._publisher.rpi_book)
+        self.rest = RestViews(venue, rpi_book=self._publisher.rpi_book,
+                              source_book=self._market.rest_book)
         """What the REST endpoints show (``RestViews``)."""
         for inst in venue.all_insts():
             self._market.seed(inst)

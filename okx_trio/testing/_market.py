@@ -78,6 +78,13 @@ class MarketSource:
         """What a fresh subscription to ``arg`` gets first, or ``None``: the engine's answer."""
         return None
 
+    def rest_book(
+        self, channel: str, inst_id: str, depth: int
+    ) -> tuple[list[list[str]], list[list[str]], int] | None:
+        """``(bids, asks, seqId)`` REST serves for ``channel`` (``"books"`` or
+        ``"books-rpi"``), or ``None``: the engine's published book."""
+        return None
+
 
 class RandomWalk(MarketSource):
     """A seeded random walk of each mid price, with synthetic levels around it.

@@ -99,13 +99,19 @@ class ReplayFeed:
         channels: the recorded args (only these are served).
         on_book: called with ``(arg, changes, whole)`` for every change of a
             recorded book (``whole``: the changes replace the book as a whole).
+        book_snapshots: a fresh subscription to ``books``, ``books-l2-tbt`` or
+            ``books50-l2-tbt`` gets the book so far (``False``: not, as OKX
+            announced; clients sync from REST, which serves the recorded book).
     """
 
     def __init__(
         self,
         channels: Sequence[Mapping[str, Any]],
         on_book: Callable[[Mapping[str, Any], list[BookChange], bool], None] | None = None,
+        *,
+        book_snapshots: bool = True,
     ) -> None:
+        self.book_snapshots = book_snapshots
         self.channels: dict[ArgKey, Mapping[str, Any]] = {arg_key(a): dict(a) for a in channels}
         self.on_book = on_book
         self._books: dict[ArgKey, _Book] = {}
@@ -250,6 +256,19 @@ class ReplayFeed:
 
     # -- subscriptions ---------------------------------------------------------------
 
+    def book(self, arg: Mapping[str, Any], depth: int
+             ) -> tuple[list[list[str]], list[list[str]], int] | None:
+        """``(bids, asks, seqId)`` of a recorded incremental book, ``depth`` levels a
+        side, or ``None`` when ``arg`` is not recorded (empty before its first snapshot)."""
+        key = arg_key(arg)
+        if key not in self.channels:
+            return None
+        book = self._books.get(key)
+        if book is None or book.seq is None:
+            return [], [], 0
+        return ([list(r) for r in book.rows("bids")[:depth]],
+                [list(r) for r in book.rows("asks")[:depth]], book.seq)
+
     def initial_pushes(self, arg: Mapping[str, Any]) -> list[Emit]:
         """What a fresh subscription to a recorded ``arg`` gets first, from the state so far."""
         key = arg_key(arg)
@@ -257,6 +276,8 @@ class ReplayFeed:
         if channel in INCREMENTAL:
             book = self._books.get(key)
             if book is None or not book.ever or book.seq is None:
+                return []
+            if not self.book_snapshots and channel != "books-rpi":
                 return []
             asks = [list(r) for r in book.rows("asks")]
             bids = [list(r) for r in book.rows("bids")]

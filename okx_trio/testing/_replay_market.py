@@ -132,13 +132,15 @@ class ReplayMarket(MarketSource):
         channels: the recorded args.
         on_subscribe: called when a client subscribes to a recorded channel
             (the replay may start then).
+        book_snapshots: see :class:`~._replay_feed.ReplayFeed`.
     """
 
     publishes_public = True
 
     def __init__(self, channels: Sequence[Mapping[str, Any]],
-                 on_subscribe: Callable[[], None] | None = None) -> None:
-        self.feed = ReplayFeed(channels, self._on_book)
+                 on_subscribe: Callable[[], None] | None = None, *,
+                 book_snapshots: bool = True) -> None:
+        self.feed = ReplayFeed(channels, self._on_book, book_snapshots=book_snapshots)
         self.queue = QueueModel()
         self.on_subscribe = on_subscribe
         self._insts: dict[str, Instrument] = {}
@@ -191,6 +193,18 @@ class ReplayMarket(MarketSource):
         if self.on_subscribe is not None:
             self.on_subscribe()
         return self.feed.initial_pushes(arg)
+
+    def rest_book(
+        self, channel: str, inst_id: str, depth: int
+    ) -> tuple[list[list[str]], list[list[str]], int] | None:
+        """The recorded book REST snapshots come from: ``books`` (else
+        ``books-l2-tbt``, on the same sequence at OKX) or ``books-rpi``."""
+        names = ("books", "books-l2-tbt") if channel == "books" else (channel,)
+        for name in names:
+            found = self.feed.book({"channel": name, "instId": inst_id}, depth)
+            if found is not None:
+                return found
+        return None
 
     def on_event(self, event: Any, moves: MarketMoves) -> None:
         """Apply one recorded push or gap (see the module docstring)."""

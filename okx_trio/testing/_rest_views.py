@@ -83,17 +83,26 @@ def page(
     return out
 
 
+SourceBook = Callable[[str, str, int], tuple[list[list[str]], list[list[str]], int] | None]
+"""``(channel, instId, depth)`` -> a market source's own ``(bids, asks, seqId)``, or ``None``."""
+
+
 class RestViews:
     """The data of the REST endpoints, read from a venue.
 
     Args:
         venue: the exchange's state.
         rpi_book: the published ``books-rpi`` book (the publisher keeps its sequence).
+        source_book: the market source's own book of a channel (``"books"``,
+            ``"books-rpi"``), as ``(bids, asks, seqId)`` or ``None`` (a replay's
+            recorded one: REST snapshots then join the replayed channels).
     """
 
-    def __init__(self, venue: Venue, *, rpi_book: RpiBook | None = None) -> None:
+    def __init__(self, venue: Venue, *, rpi_book: RpiBook | None = None,
+                 source_book: SourceBook | None = None) -> None:
         self._venue = venue
         self._rpi_book = rpi_book
+        self._source_book = source_book
 
     def knows(self, inst_id: str) -> bool:
         """True if ``inst_id`` is an instrument (not a spread) of the exchange."""
@@ -162,8 +171,12 @@ class RestViews:
             KeyError: unknown ``inst_id``.
         """
         inst = self._venue.instruments[inst_id]
-        feed = inst.feeds["books"]
         depth = max(1, min(int(sz), 400))
+        own = self._source_book("books", inst_id, depth) if self._source_book else None
+        if own is not None:
+            bids, asks, seq = own
+            return {"asks": asks, "bids": bids, "ts": str(now), "seqId": seq}
+        feed = inst.feeds["books"]
         return {
             "asks": [list(lvl) for lvl in feed.asks[:depth]],
             "bids": [list(lvl) for lvl in feed.bids[:depth]],
@@ -180,9 +193,14 @@ class RestViews:
             KeyError: unknown ``inst_id``.
         """
         inst = self._venue.instruments[inst_id]
+        depth = max(1, min(int(sz), 400))
+        own = self._source_book("books-rpi", inst_id, depth) if self._source_book else None
+        if own is not None:
+            bids, asks, seq = own
+            return {"asks": asks, "bids": bids, "ts": str(now), "seqId": seq}
         if self._rpi_book is None:  # pragma: no cover - the engine always gives one
             raise KeyError(inst_id)
-        bids, asks, seq = self._rpi_book(inst, max(1, min(int(sz), 400)))
+        bids, asks, seq = self._rpi_book(inst, depth)
         return {"asks": asks, "bids": bids, "ts": str(now), "seqId": seq}
     def order(
         self, api_key: str, inst_id: str | None, ord_id: str | None, cl_ord_id: str | None

@@ -171,7 +171,8 @@ class Simulator:
         engine_ms: Callable[[], int] = self._wall_now_ms
         if replay is not None:
             # The recording is the market; the engine's clock is the replay's.
-            market = ReplayMarket(replay.recording.header.channels, replay.subscribed)
+            market = ReplayMarket(replay.recording.header.channels, replay.subscribed,
+                                  book_snapshots=book_snapshots)
             engine_ms = replay.now_ms
             book_keepalive = None  # the recording carries the exchange's own keepalives
         # Every part reads the exchange clock through self._now_ms at each call,

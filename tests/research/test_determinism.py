@@ -75,10 +75,12 @@ async def test_the_same_bot_on_the_same_recording_fills_the_same(
     tmp_path: Path, autojump_clock: trio.testing.MockClock
 ) -> None:
     path = tmp_path / "market.jsonl.gz"
-    async with open_simulator(seed=11, market_interval=0.1) as sim:
-        async with okx_trio.record(path, ["books:BTC-USDT", "trades:BTC-USDT"],
-                                   base_url=sim.base_url, transport=sim.connect_memory()):
-            await trio.sleep(12)
+    async with (
+        open_simulator(seed=11, market_interval=0.1) as sim,
+        okx_trio.record(path, ["books:BTC-USDT", "trades:BTC-USDT"], base_url=sim.base_url,
+                        transport=sim.connect_memory()),
+    ):
+        await trio.sleep(12)
     runs = [await run_once(path, seed=1) for _ in range(3)]
     fills = orjson.loads(runs[0])
     assert sum(1 for f in fills if len(f) == 9 and f[-1] == "M") > 5  # resting orders filled

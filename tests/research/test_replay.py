@@ -3,6 +3,7 @@ model, refusals, pace, gaps; in memory under MockClock."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
@@ -25,14 +26,15 @@ TRADES = {"channel": "trades", "instId": "BTC-USDT"}
 
 async def _record(path: Path, channels: Sequence[str], seconds: float, *, seed: int = 7,
                   drop_at: float | None = None) -> None:
-    async with open_simulator(seed=seed, market_interval=0.1, connect_limit=None) as sim:
-        async with okx_trio.record(path, channels, base_url=sim.base_url,
-                                   transport=sim.connect_memory()):
-            if drop_at is not None:
-                await trio.sleep(drop_at)
-                sim.faults.drop("public")
-                seconds -= drop_at
-            await trio.sleep(seconds)
+    async with (
+        open_simulator(seed=seed, market_interval=0.1, connect_limit=None) as sim,
+        okx_trio.record(path, channels, base_url=sim.base_url, transport=sim.connect_memory()),
+    ):
+        if drop_at is not None:
+            await trio.sleep(drop_at)
+            sim.faults.drop("public")
+            seconds -= drop_at
+        await trio.sleep(seconds)
 
 
 def _pushes(path: Path) -> list[tuple[Any, Any, Any, Any]]:
@@ -71,7 +73,8 @@ def _book_push(t: float, action: str, bids: list[list[str]], asks: list[list[str
         "checksum": 0, "prevSeqId": prev, "seqId": seq}]})
 
 
-def _trade(t: float, px: str, sz: str, side: str, trade_id: int) -> tuple[float, str, dict[str, Any]]:
+def _trade(t: float, px: str, sz: str, side: str,
+           trade_id: int) -> tuple[float, str, dict[str, Any]]:
     return (t, "push", {"arg": TRADES, "data": [{
         "instId": "BTC-USDT", "tradeId": str(trade_id), "px": px, "sz": sz, "side": side,
         "ts": str(1_800_000_000_000 + int(t * 1000)), "count": "1", "source": "0"}]})
@@ -177,7 +180,7 @@ async def test_resting_orders_fill_by_the_queue_model(
         # 4 recorded ahead at 99.9: 0.1 and 1 traded, nothing reaches it yet.
         await _until(sim, 7)
         assert lower.acc_fill_sz == 0
-        fills = [f for f in sim.engine.accounts[CREDS.api_key].fills]
+        fills = list(sim.engine.accounts[CREDS.api_key].fills)
         assert [(f.sz, f.exec_type) for f in fills] == [(Decimal("0.5"), "M"),
                                                         (Decimal("0.5"), "M")]
 
@@ -260,7 +263,7 @@ async def test_a_gap_in_the_recording_keeps_the_replayed_book_chained(
     pushes = [i for i in items if isinstance(i, Push)]
     assert all(isinstance(i, Push) for i in items)
     assert [p.action for p in pushes].count("snapshot") == 1
-    for before, after in zip(pushes, pushes[1:], strict=False):
+    for before, after in itertools.pairwise(pushes):
         assert after.data[0]["prevSeqId"] == before.data[0]["seqId"]
     assert len(pushes) == sum(isinstance(r, okx_trio.RecordedPush) for r in records)
 
@@ -289,3 +292,29 @@ async def test_a_recording_without_instrument_definitions(tmp_path: Path) -> Non
     with pytest.raises(ValueError, match="no definition of SOL-USDT"):
         async with open_simulator(replay=path):
             pass
+
+
+@pytest.mark.parametrize("snapshots", [True, False])
+async def test_a_live_order_book_joins_a_replay_in_progress(
+    tmp_path: Path, autojump_clock: trio.testing.MockClock, snapshots: bool
+) -> None:
+    path = tmp_path / "late.jsonl.gz"
+    await _record(path, ["books:BTC-USDT", "books-rpi:BTC-USDT"], 8)
+    async with (
+        open_simulator(replay=path, replay_start="now", book_snapshots=snapshots) as sim,
+        okx_trio.open_ws_client(base_url=sim.base_url, transport=sim.connect_memory()) as ws,
+    ):
+        assert sim.replay is not None
+        await trio.sleep(3)
+        assert sim.replay.applied > 20
+        # Without snapshots the book syncs from GET /api/v5/market/books, which
+        # serves the recorded book and seqId, as OKX's recipe expects.
+        async with ws.order_book("BTC-USDT") as book, ws.order_book(
+                "BTC-USDT", channel="books-rpi") as rpi:
+            await sim.replay.wait_done()
+            bids, asks = sim.book("BTC-USDT")
+            assert book.best_bid == (Decimal(bids[0][0]), Decimal(bids[0][1]))
+            assert book.best_ask == (Decimal(asks[0][0]), Decimal(asks[0][1]))
+            assert rpi.best_bid == book.best_bid
+            assert book.statistics().resyncs == 0
+            assert book.statistics().rest_snapshots == (0 if snapshots else 1)
