@@ -8,9 +8,9 @@ NODE_STAMP := tests/interop/node_modules/.installed
 
 # One stamp per set of extras, each remade when pyproject.toml or this Makefile
 # changes: `make demo` installs only the runtime dependencies, `make test` the
-# test, dev and docs extras, and neither reinstalls while its stamp is fresh.
+# test, dev, docs and plot extras, and neither reinstalls while its stamp is fresh.
 EXTRAS_run   :=
-EXTRAS_test  := [test,dev,docs]
+EXTRAS_test  := [test,dev,docs,plot]
 EXTRAS_docs  := [docs]
 EXTRAS_bench := [bench]
 STAMP_RUN    := $(VENV)/.installed-run

@@ -2,10 +2,11 @@
 
 ``okx-trio simulator`` serves the local OKX v5 exchange until Ctrl-C or
 SIGTERM; ``okx-trio demo`` runs a sample trading session against an embedded
-simulator; ``okx-trio record`` records public channels to a file (its code is in
-``_cli_research``). Output meant for the user goes to stdout with ``print`` (never the
-logging system), one ``key=value`` per line so scripts can read it too; errors
-go to stderr as one line.
+simulator; ``okx-trio record`` records public channels to a file and ``okx-trio
+replay`` runs a bot on one (their code is in ``_cli_research``). Output meant
+for the user goes to stdout with ``print`` (never the logging system), one
+``key=value`` per line so scripts can read it too; errors go to stderr as one
+line.
 
 Exit statuses: 0 done (also after SIGTERM), 1 an error told on one line (a
 port that cannot be bound, a missing extra), 2 bad usage, 130 Ctrl-C.
@@ -43,6 +44,7 @@ COMMANDS = (
     ("simulator", "serve a local, protocol-faithful OKX v5 exchange (WebSocket + REST)"),
     ("demo", "run a sample trading session against an embedded simulator (no account needed)"),
     ("record", "record public OKX channels to a file (for replay in the simulator)"),
+    ("replay", "run a bot on a recording in the simulator and summarise what it did"),
 )
 
 
@@ -222,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("demo_args", nargs=argparse.REMAINDER, help="arguments for the demo")
     _research().add_record_parser(sub, helps["record"])
+    _research().add_replay_parser(sub, helps["replay"])
     return parser
 
 
@@ -255,6 +258,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run_simulator(args)
     if args.command == "record":
         return int(_research().run_record(args, _interrupted))
+    if args.command == "replay":
+        return int(_research().run_replay_command(args, _interrupted))
     return _run_demo(list(args.demo_args))
 
 

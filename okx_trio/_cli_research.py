@@ -9,13 +9,18 @@ cleanly and exits 130 with one line, SIGTERM stops cleanly and exits 0.
 from __future__ import annotations
 
 import argparse
+import functools
+import importlib
+import importlib.util
 import math
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 import attrs
 import trio
+import trio.testing
 
 import okx_trio
 
@@ -62,6 +67,113 @@ def add_record_parser(sub: Any, help_text: str) -> None:
     rec.add_argument("--api-key", help="credentials, for books-l2-tbt and books50-l2-tbt")
     rec.add_argument("--secret-key")
     rec.add_argument("--passphrase")
+
+
+def add_replay_parser(sub: Any, help_text: str) -> None:
+    """The ``replay`` command's arguments."""
+    rep = sub.add_parser(
+        "replay",
+        help=help_text,
+        description=(
+            "Run a bot on a recording: the simulator replays the recording (recorded "
+            "liquidity, recorded trades, the queue model of the research guide) and the bot, "
+            "an async function of a logged-in okx_trio.WsApiClient, trades on it. By default "
+            "in virtual time (hours of market in seconds, the same fills every run). Prints a "
+            "summary: fills, PnL, order answer latencies."
+        ),
+    )
+    rep.add_argument("recording", nargs="+", metavar="FILE",
+                     help="the recording (its rotated parts, or their directory)")
+    rep.add_argument("--bot", required=True, metavar="MODULE:FUNCTION",
+                     help="the bot, e.g. mybot:run or path/to/mybot.py:run "
+                     "(async def run(api: okx_trio.WsApiClient) -> None)")
+    rep.add_argument("--seed", type=int, default=0, help="the simulator's seed (default: 0)")
+    rep.add_argument("--latency", type=_non_negative, default=0.0, metavar="S",
+                     help="seconds each frame takes between the bot and the exchange, each way "
+                     "(default: 0)")
+    rep.add_argument("--depth", type=int, default=1, metavar="N",
+                     help="book levels a side in the written book samples (default: 1)")
+    rep.add_argument("--out", metavar="FILE.jsonl",
+                     help="write the fills and book samples as JSON lines")
+    rep.add_argument("--plot", metavar="FILE.png",
+                     help="draw the price, the fills and the equity curve (needs the plot "
+                     "extra: pip install 'okx-trio[plot]')")
+    rep.add_argument("--real-time", action="store_true",
+                     help="run on the real clock at the recorded pace (default: virtual time)")
+    rep.add_argument("--speed", type=_positive, default=1.0, metavar="N",
+                     help="with --real-time: N times the recorded pace (default: 1)")
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not (value >= 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"must be a number >= 0: {text!r}")
+    return value
+
+
+def load_bot(spec: str) -> Any:
+    """The function named by ``module:function`` or ``path/to/file.py:function``.
+
+    Raises:
+        ValueError: not ``X:Y``, or the object is not callable.
+        ImportError, AttributeError: the module or function does not exist.
+    """
+    target, sep, name = spec.rpartition(":")
+    if not sep or not target or not name:
+        raise ValueError(f"--bot {spec!r}: expected MODULE:FUNCTION")
+    if target.endswith(".py"):
+        path = Path(target)
+        module_spec = importlib.util.spec_from_file_location(path.stem, path)
+        if module_spec is None or module_spec.loader is None or not path.exists():
+            raise ImportError(f"--bot: no file {target}")
+        sys.path.insert(0, str(path.parent.resolve()))
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+    else:
+        sys.path.insert(0, str(Path.cwd()))
+        module = importlib.import_module(target)
+    bot = getattr(module, name)
+    if not callable(bot):
+        raise ValueError(f"--bot {spec!r} is not a function")
+    return bot
+
+
+def run_replay_command(args: argparse.Namespace, interrupted: Any) -> int:
+    """``okx-trio replay``: returns the exit status."""
+    from okx_trio.replay import run_replay
+
+    try:
+        recording = okx_trio.read_recording(
+            args.recording[0] if len(args.recording) == 1 else args.recording)
+        bot = load_bot(args.bot)
+    except (OSError, ValueError, ImportError, AttributeError) as exc:
+        print(f"okx-trio replay: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    clock = None if args.real_time else trio.testing.MockClock(autojump_threshold=0)
+    try:
+        result = trio.run(
+            functools.partial(run_replay, recording, bot, seed=args.seed, latency=args.latency,
+                              speed=args.speed if args.real_time else 1.0,
+                              book_depth=args.depth),
+            clock=clock)
+    except BaseException as exc:
+        if interrupted(exc):
+            print("interrupted", flush=True)
+            return EXIT_INTERRUPTED
+        raise
+    print(result.summary())
+    if args.out:
+        print(f"out={result.write(args.out)}")
+    if args.plot:
+        try:
+            print(f"plot={result.plot(args.plot)}")
+        except ImportError as exc:
+            print(f"okx-trio replay: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+    return 0
 
 
 def _positive(text: str) -> float:

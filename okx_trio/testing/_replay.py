@@ -36,6 +36,7 @@ from .._recording_format import RecordedGap, RecordedPush
 from .._recording_io import Recording
 from ._emits import Emit
 from ._engine_model import InstrumentSpec
+from ._replay_market import ReplayMarket
 
 __all__ = ["Replay", "ReplayStep", "instrument_specs"]
 
@@ -153,10 +154,13 @@ class Replay:
     """
 
     def __init__(self, recording: Recording, *, speed: float | None, start: str,
-                 lockstep: bool | None = None) -> None:
+                 lockstep: bool | None = None, book_snapshots: bool = True) -> None:
         if start not in ("subscribe", "now", "manual"):
             raise ValueError("replay_start must be 'subscribe', 'now' or 'manual'")
         self.recording = recording
+        self.market = ReplayMarket(recording.header.channels, self.subscribed,
+                                   book_snapshots=book_snapshots)
+        """The engine's market source (``okx_trio.testing._replay_market.ReplayMarket``)."""
         self.speed = speed
         self.start_mode = start
         self.applied = 0
@@ -208,6 +212,13 @@ class Replay:
     def add_listener(self, callback: Callable[[ReplayStep], None]) -> None:
         """Call ``callback`` after each record is applied (and its pushes delivered)."""
         self._listeners.append(callback)
+
+    def top(self, inst_id: str, depth: int = 1
+            ) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+        """The recorded book of ``inst_id`` as the engine holds it now (what the bots'
+        orders left of it included): ``(bids, asks)``, ``depth`` levels each,
+        ``(price, size)`` best first."""
+        return self.market.top(inst_id, depth)
 
     def on_done(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once every record was applied."""

@@ -194,6 +194,25 @@ class ReplayMarket(MarketSource):
             self.on_subscribe()
         return self.feed.initial_pushes(arg)
 
+    def top(self, inst_id: str, depth: int
+            ) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+        """``(bids, asks)``: the recorded liquidity the engine holds for ``inst_id``,
+        ``depth`` levels a side, ``(price, size)`` best first."""
+        inst = self._insts.get(inst_id)
+        if inst is None:
+            return [], []
+        out: list[list[tuple[Decimal, Decimal]]] = []
+        for side in (inst.book.bids, inst.book.asks):
+            levels: list[tuple[Decimal, Decimal]] = []
+            for px in side.prices():
+                synth = side.levels[px].synth
+                if synth:
+                    levels.append((px, synth))
+                    if len(levels) == depth:
+                        break
+            out.append(levels)
+        return out[0], out[1]
+
     def rest_book(
         self, channel: str, inst_id: str, depth: int
     ) -> tuple[list[list[str]], list[list[str]], int] | None:

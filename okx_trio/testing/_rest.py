@@ -181,6 +181,9 @@ class RestApi:
         set_leverage: the engine's ``set-leverage``.
         deliver: hands the pushes a trade op caused to the WebSocket subscribers.
         rate_limit: enforce OKX's REST limits (429 / 50011).
+        view_ms: the clock the data endpoints read (``ts``, time windows: a
+            replay's recorded time); default ``now_ms``, which keeps the
+            signatures, ``expTime``, limits and ``public/time``.
     """
 
     def __init__(
@@ -194,10 +197,12 @@ class RestApi:
         deliver: Callable[[Sequence[Emit]], None],
         rate_limit: bool = True,
         account_key: Callable[[str], str] = lambda api_key: api_key,
+        view_ms: Callable[[], int] | None = None,
     ) -> None:
         self._views = views
         self._lookup = lookup
         self._now_ms = now_ms
+        self._view_ms = now_ms if view_ms is None else view_ms
         self._account_key = account_key
         self._trade_op = trade_op
         self._set_leverage = set_leverage
@@ -302,11 +307,11 @@ class RestApi:
     def _mark_price(self, api_key: str | None, query: Query) -> RestResult:
         inst_type = _required(query, "instType", ("MARGIN", "SWAP", "FUTURES", "OPTION"))
         return _ok(self._views.mark_prices(inst_type, query.get("instFamily") or None,
-                                           query.get("instId") or None, self._now_ms()))
+                                           query.get("instId") or None, self._view_ms()))
 
     def _funding_rate(self, api_key: str | None, query: Query) -> RestResult:
         inst_id = _required(query, "instId")
-        items = self._views.funding_rate(inst_id, self._now_ms())
+        items = self._views.funding_rate(inst_id, self._view_ms())
         if not items:
             return _err(200, "51001", MSG["51001"])
         return _ok(items)
@@ -314,13 +319,13 @@ class RestApi:
     def _tickers(self, api_key: str | None, query: Query) -> RestResult:
         inst_type = _required(query, "instType", ("SPOT", "SWAP", "FUTURES", "OPTION"))
         return _ok(self._views.tickers(inst_type, query.get("instFamily") or None,
-                                       self._now_ms()))
+                                       self._view_ms()))
 
     def _ticker(self, api_key: str | None, query: Query) -> RestResult:
         inst_id = _required(query, "instId")
         if not self._views.knows(inst_id):
             return _err(200, "51001", MSG["51001"])
-        return _ok([self._views.ticker(inst_id, self._now_ms())])
+        return _ok([self._views.ticker(inst_id, self._view_ms())])
 
     def _candles(self, api_key: str | None, query: Query, history: bool = False) -> RestResult:
         inst_id = _required(query, "instId")
@@ -332,7 +337,7 @@ class RestApi:
         limit = _limit(query, most=300)
         if not self._views.knows(inst_id):
             return _err(200, "51001", MSG["51001"])
-        return _ok(self._views.candles(inst_id, bar, self._now_ms(), history=history,
+        return _ok(self._views.candles(inst_id, bar, self._view_ms(), history=history,
                                        after=after, before=before, limit=limit))
 
     def _history_candles(self, api_key: str | None, query: Query) -> RestResult:
@@ -396,7 +401,7 @@ class RestApi:
             return _err(400, "51000", "Parameter sz error")
         if not self._views.knows(inst_id):
             return _err(200, "51001", MSG["51001"])
-        return _ok([view(inst_id, min(int(sz_text), 400), self._now_ms())])
+        return _ok([view(inst_id, min(int(sz_text), 400), self._view_ms())])
 
     def _books(self, api_key: str | None, query: Query) -> RestResult:
         """The ``books`` snapshot; its integer ``seqId`` continues the sequence of
@@ -441,7 +446,7 @@ class RestApi:
         assert api_key is not None
         inst_type = _required(query, "instType", REST_INST_TYPES)
         return _ok(self._views.orders_history(
-            api_key, inst_type, archive=archive, now=self._now_ms(),
+            api_key, inst_type, archive=archive, now=self._view_ms(),
             inst_id=query.get("instId") or None, inst_family=query.get("instFamily") or None,
             ord_type=query.get("ordType") or None,
             state=_optional(query, "state", ("canceled", "filled", "mmp_canceled")),
@@ -458,7 +463,7 @@ class RestApi:
         inst_type = (_required(query, "instType", REST_INST_TYPES) if history
                      else _optional(query, "instType", REST_INST_TYPES))
         return _ok(self._views.fills(
-            api_key, now=self._now_ms(), history=history, inst_type=inst_type,
+            api_key, now=self._view_ms(), history=history, inst_type=inst_type,
             inst_id=query.get("instId") or None, inst_family=query.get("instFamily") or None,
             ord_id=query.get("ordId") or None, sub_type=query.get("subType") or None,
             begin=_digits(query, "begin"), end=_digits(query, "end"),
@@ -472,7 +477,7 @@ class RestApi:
     def _sprd_trades(self, api_key: str | None, query: Query) -> RestResult:
         assert api_key is not None
         return _ok(self._views.sprd_trades(
-            api_key, now=self._now_ms(), sprd_id=query.get("sprdId") or None,
+            api_key, now=self._view_ms(), sprd_id=query.get("sprdId") or None,
             trade_id=query.get("tradeId") or None, ord_id=query.get("ordId") or None,
             begin=_digits(query, "begin"), end=_digits(query, "end"),
             begin_id=_digits(query, "beginId"), end_id=_digits(query, "endId"),
@@ -483,12 +488,12 @@ class RestApi:
         assert api_key is not None
         inst_type = _optional(query, "instType", ("MARGIN", "SWAP", "FUTURES", "OPTION"))
         return _ok(self._views.positions(api_key, inst_type, _ids(query, "instId", 10),
-                                         _ids(query, "posId", 20), self._now_ms()))
+                                         _ids(query, "posId", 20), self._view_ms()))
 
     def _positions_history(self, api_key: str | None, query: Query) -> RestResult:
         assert api_key is not None
         return _ok(self._views.positions_history(
-            api_key, now=self._now_ms(),
+            api_key, now=self._view_ms(),
             inst_type=_optional(query, "instType", ("MARGIN", "SWAP", "FUTURES", "OPTION")),
             inst_id=query.get("instId") or None,
             mgn_mode=_optional(query, "mgnMode", ("cross", "isolated")),
@@ -529,7 +534,7 @@ class RestApi:
     def _bills(self, api_key: str | None, query: Query, archive: bool = False) -> RestResult:
         assert api_key is not None
         return _ok(self._views.bills(
-            api_key, now=self._now_ms(), archive=archive,
+            api_key, now=self._view_ms(), archive=archive,
             inst_type=query.get("instType") or None, inst_id=query.get("instId") or None,
             ccy=query.get("ccy") or None,
             mgn_mode=_optional(query, "mgnMode", ("cross", "isolated")),
@@ -646,4 +651,4 @@ class RestApi:
     def _balance(self, api_key: str | None, query: Query) -> RestResult:
         assert api_key is not None
         wanted = [c for c in query.get("ccy", "").split(",") if c]
-        return _ok([self._views.balance(api_key, wanted or None, self._now_ms())])
+        return _ok([self._views.balance(api_key, wanted or None, self._view_ms())])

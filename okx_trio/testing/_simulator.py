@@ -171,8 +171,7 @@ class Simulator:
         engine_ms: Callable[[], int] = self._wall_now_ms
         if replay is not None:
             # The recording is the market; the engine's clock is the replay's.
-            market = ReplayMarket(replay.recording.header.channels, replay.subscribed,
-                                  book_snapshots=book_snapshots)
+            market = replay.market
             engine_ms = replay.now_ms
             book_keepalive = None  # the recording carries the exchange's own keepalives
         # Every part reads the exchange clock through self._now_ms at each call,
@@ -215,6 +214,7 @@ class Simulator:
             account_key=self.engine.account_key,
             trade_op=self.engine.trade_op, set_leverage=self.engine.set_leverage,
             deliver=self._hub.deliver, rate_limit=rate_limit,
+            view_ms=engine_ms if replay is not None else None,
         )
         self.base_url = ""
         self.rest_url = ""
@@ -525,7 +525,8 @@ async def open_simulator(
         else:
             _check_number(replay_speed, "replay_speed", allow_none=False)
             speed = float(replay_speed)
-        replay_control = Replay(recording, speed=speed, start=replay_start)
+        replay_control = Replay(recording, speed=speed, start=replay_start,
+                                book_snapshots=book_snapshots)
         instruments = instrument_specs(
             recording, default_instruments() if instruments is None else instruments)
 

@@ -112,8 +112,9 @@ class TradeOps:
             ``rpiTakerAccess``); else ``elp`` is refused (51000) and
             ``isElpTakerAccess`` ignored.
         now_ms: the exchange clock, read again for ``outTime``.
-        request_ms: the clock a request's ``expTime`` is judged by (default: the
-            time the op runs at); a replay keeps it on the wall clock clients use.
+        request_ms: the gateway's clock: a request's ``expTime`` is judged by it and
+            ``inTime``/``outTime`` read it (default: the time the op runs at); a
+            replay keeps it on the wall clock clients measure their offset against.
     """
 
     def __init__(
@@ -169,7 +170,11 @@ class TradeOps:
         error code with ``data: []``.
         """
         now = ctx.now
-        in_us = now * 1000 + 117
+        # The gateway's clock: inTime/outTime and expTime (a replay keeps it on the
+        # wall clock clients measure their offset against).
+        gateway = self._now_ms if self._request_ms is None else self._request_ms
+        judged_at = now if self._request_ms is None else self._request_ms()
+        in_us = judged_at * 1000 + 117
         raw_op = frame.get("op")
         op = raw_op if isinstance(raw_op, str) else str(raw_op)
         raw_id = frame.get("id")
@@ -178,14 +183,13 @@ class TradeOps:
         def answer(code: str, msg: str, data: list[dict[str, Any]]) -> TradeResult:
             resp: dict[str, Any] = {"id": rid, "op": op, "code": code, "msg": msg, "data": data}
             if op in ORDER_OPS:
-                out_us = max(self._now_ms() * 1000, in_us) + 243
+                out_us = max(gateway() * 1000, in_us) + 243
                 resp["inTime"] = str(in_us)
                 resp["outTime"] = str(out_us)
             return TradeResult(resp, ctx.emits)
 
         strict = self._strict_inst_id_code and not by_inst_id
         acct = self._venue.account_of(api_key)
-        judged_at = now if self._request_ms is None else self._request_ms()
         problem = request_problem(frame, path, now=judged_at, account_known=acct is not None)
         if problem is not None:
             return answer(*problem, [])

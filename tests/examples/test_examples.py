@@ -14,15 +14,17 @@ import importlib
 import subprocess
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 import trio
+import trio.testing
 
 import okx_trio
 from okx_trio import PlaceOrder
-from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, open_simulator
+from okx_trio.testing import DEFAULT_CREDENTIALS as CREDS, Simulator, open_simulator
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -45,7 +47,7 @@ def test_every_example_is_tested() -> None:
     scripts = {p.stem for p in EXAMPLES.glob("*.py") if not p.stem.startswith("_")}
     assert scripts == {
         "place_amend_cancel", "batch_orders", "spread_orders", "market_data",
-        "private_stream", "resolve_unknown", "okx_demo_trading", "bot_startup",
+        "private_stream", "resolve_unknown", "okx_demo_trading", "bot_startup", "replay_bot",
     }
 
 
@@ -189,3 +191,55 @@ def test_an_example_runs_as_a_script() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "second cancel refused as expected" in result.stdout
+
+
+# -- replay_bot.py, tested with okx_trio's pytest plugin (okx_simulator, okx_api) ----------
+
+
+@pytest.fixture
+async def okx_recording(tmp_path: Path, load: Loader,
+                        autojump_clock: trio.testing.MockClock) -> Path:
+    """The plugin's okx_simulator replays this: 20 s of the simulator's own market."""
+    path = tmp_path / "market.jsonl.gz"
+    await load("replay_bot").record_a_market(path, 20)
+    return path
+
+
+async def test_replay_bot_quotes_the_recorded_book_within_its_limit(
+    load: Loader, okx_simulator: Simulator, okx_api: okx_trio.WsApiClient,
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    bot = load("replay_bot")
+    replay = okx_simulator.replay
+    assert replay is not None
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(bot.quote, okx_api)
+        await replay.wait_done()  # 20 s of market, in virtual time, in lockstep with the bot
+        bids, asks = replay.top("BTC-USDT")
+        quotes = {o.side: o.px for o in okx_simulator.orders.open()}
+        nursery.cancel_scope.cancel()
+    # Its live quotes sit on the recorded best bid and ask...
+    assert quotes
+    assert quotes.get("buy", bids[0][0]) == bids[0][0]
+    assert quotes.get("sell", asks[0][0]) == asks[0][0]
+    # ...it traded as a maker only (post-only), and never held more than its limit.
+    fills = okx_simulator.engine.accounts[CREDS.api_key].fills
+    assert len(fills) > 4
+    assert {f.exec_type for f in fills} == {"M"}
+    position = Decimal(0)
+    for fill in fills:
+        position += fill.sz if fill.side == "buy" else -fill.sz
+        assert abs(position) <= Decimal("0.03")
+
+
+def test_replay_bot_runs_the_whole_loop(tmp_path: Path, load: Loader,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "market.jsonl.gz"
+    bot = load("replay_bot")
+    trio.run(bot.record_a_market, path, 15, clock=trio.testing.MockClock(autojump_threshold=0))
+    result = bot.main(["--recording", str(path), "--out", str(tmp_path / "run.jsonl")])
+    out = capsys.readouterr().out
+    assert out.startswith(f"replay     {path}: ")
+    assert "ack rtt    p50 10.00 ms" in out  # 5 ms each way
+    assert result.fills
+    assert (tmp_path / "run.jsonl").read_bytes() == result.to_jsonl()

@@ -29,3 +29,9 @@ def test_every_snippet_runs_in_order(tmp_path: Path, monkeypatch: pytest.MonkeyP
     out = capsys.readouterr().out
     assert "book pushes, the first a snapshot" in out
     assert "whole" in out
+    assert "PnL = cash from fills + position at the last recorded mid + fees" in out
+    summary = re.search(r"```text\n(replay .*?)```", GUIDE.read_text(), flags=re.DOTALL)
+    assert summary is not None
+    assert summary.group(1) in out, "the guide shows another summary than its run prints"
+    assert (tmp_path / "run.jsonl").exists()
+    assert (tmp_path / "run.png").exists()
