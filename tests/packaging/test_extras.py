@@ -10,6 +10,7 @@ without extras.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 import trio
@@ -49,3 +50,17 @@ def test_cli_tls_names_the_extra_in_one_line(capsys: pytest.CaptureFixture[str])
     assert captured.err.count("\n") == 1
     assert captured.err.startswith("okx-trio simulator: ")
     assert HINT in captured.err
+
+
+def test_plot_names_the_extra_without_matplotlib(monkeypatch: pytest.MonkeyPatch,
+                                                 tmp_path: Path) -> None:
+    # As if matplotlib were not installed: None in sys.modules makes its import fail.
+    for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
+        monkeypatch.setitem(sys.modules, name, None)
+    from okx_trio.replay import ReplayResult
+
+    result = ReplayResult(recording="r", records=0, span=0.0, seed=0, fills=[], book=[],
+                          latencies=[], orders_sent=0)
+    with pytest.raises(ImportError, match=r"pip install 'okx-trio\[plot\]'"):
+        result.plot(tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
