@@ -1,6 +1,6 @@
 """What a replay run leaves for a researcher: fills, book samples, PnL, latencies.
 
-:class:`ReplayResult` is built by :func:`okx_trio.replay.run_replay`. It prints a
+``ReplayResult`` is built by ``okx_trio.replay.run_replay``. It prints a
 summary, writes its fills and book samples as JSON lines a notebook loads
 (``pandas.read_json(path, lines=True)``), and, with the ``plot`` extra
 (matplotlib), draws the price with the fills over it and the equity curve.
@@ -82,7 +82,7 @@ def _percentile(values: Sequence[float], q: float) -> float:
 
 @attrs.define
 class ReplayResult:
-    """The outcome of one replay run (:func:`okx_trio.replay.run_replay`)."""
+    """The outcome of one replay run (``okx_trio.replay.run_replay``)."""
 
     recording: str
     """The recording's first file."""
@@ -173,7 +173,7 @@ class ReplayResult:
         return points
 
     def latency_ms(self, q: float) -> float:
-        """The ``q``-th percentile of :attr:`latencies`, in ms (NaN without any)."""
+        """The ``q``-th percentile of ``latencies``, in ms (NaN without any)."""
         return _percentile(self.latencies, q) * 1000
 
     # -- output -------------------------------------------------------------------------
@@ -230,7 +230,7 @@ class ReplayResult:
                         for row in [*self.fill_rows(), *self.book_rows()])
 
     def write(self, path: str | Path) -> Path:
-        """Write :meth:`to_jsonl` to ``path`` (load it with
+        """Write ``to_jsonl`` to ``path`` (load it with
         ``pandas.read_json(path, lines=True)``); returns the path."""
         target = Path(path)
         target.write_bytes(self.to_jsonl())

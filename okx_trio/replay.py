@@ -1,4 +1,4 @@
-"""Run a bot on a recording: ``run_replay`` and its :class:`ReplayResult`.
+"""Run a bot on a recording: ``run_replay`` and its ``ReplayResult``.
 
 ::
 
@@ -14,11 +14,11 @@
     result.write("run.jsonl")        # fills and book samples for a notebook
     result.plot("run.png")           # with the plot extra (matplotlib)
 
-The bot gets a :class:`okx_trio.WsApiClient` logged in to a simulator that
+The bot gets a ``okx_trio.WsApiClient`` logged in to a simulator that
 replays the recording (``open_simulator(replay=...)``), over in-memory
 connections, with its ids drawn from the seed; the replay runs in lockstep with
 it, so under ``trio.testing.MockClock`` the same recording, seed and bot give
-the same result, byte for byte (:meth:`ReplayResult.to_jsonl`). The command
+the same result, byte for byte (``ReplayResult.to_jsonl``). The command
 line does the same: ``okx-trio replay FILE --bot module:function``.
 
 This module is an application of the public API (``okx_trio`` and
@@ -145,7 +145,7 @@ class _DelayedTransport(Transport):
         await trio.lowlevel.checkpoint()
 
     async def receive(self) -> bytes:
-        """Not used: the client reads with :meth:`receive_many`."""
+        """Not used: the client reads with ``receive_many``."""
         raise NotImplementedError
 
     async def receive_many(self) -> list[bytes]:
@@ -172,7 +172,7 @@ class _DelayedTransport(Transport):
 
 
 class _DelayedConnector(Connector):
-    """Opens the simulator's in-memory connections behind :class:`_DelayedTransport`."""
+    """Opens the simulator's in-memory connections behind ``_DelayedTransport``."""
 
     def __init__(self, inner: Connector, delay: float, timer: _Latency) -> None:
         self._inner = inner
@@ -218,7 +218,7 @@ async def run_replay(
 ) -> ReplayResult:
     """Run ``bot`` on a recording and collect what it did.
 
-    The bot is started with a :class:`okx_trio.WsApiClient` logged in to a
+    The bot is started with a ``okx_trio.WsApiClient`` logged in to a
     simulator replaying ``recording`` (in-memory connections, ids from
     ``seed``); the replay starts at once and runs in lockstep with the process
     (each record waits until every task is blocked, so the bot has reacted to
@@ -244,7 +244,7 @@ async def run_replay(
         simulator_options: more ``open_simulator`` arguments (``balances``...).
 
     Returns:
-        the :class:`ReplayResult`.
+        the ``ReplayResult``.
 
     Raises:
         Exception: what the bot raised, as itself.

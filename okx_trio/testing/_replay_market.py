@@ -132,7 +132,7 @@ class ReplayMarket(MarketSource):
         channels: the recorded args.
         on_subscribe: called when a client subscribes to a recorded channel
             (the replay may start then).
-        book_snapshots: see :class:`~._replay_feed.ReplayFeed`.
+        book_snapshots: see ``_replay_feed.ReplayFeed``.
     """
 
     publishes_public = True

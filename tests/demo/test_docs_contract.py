@@ -14,6 +14,7 @@ from pathlib import Path
 import attrs
 
 import okx_trio
+import okx_trio.replay
 import okx_trio.testing
 import okx_trio.views
 
@@ -27,6 +28,8 @@ def _public() -> set[str]:
         {f"okx_trio.{name}" for name in okx_trio.__all__}
         | {f"okx_trio.views.{name}" for name in okx_trio.views.__all__}
         | {f"okx_trio.testing.{name}" for name in okx_trio.testing.__all__}
+        | {f"okx_trio.replay.{name}" for name in okx_trio.replay.__all__}
+        | {"okx_trio.pytest_plugin"}
     )
 
 
