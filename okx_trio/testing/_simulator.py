@@ -27,7 +27,7 @@ import ssl
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ from ._replay import Replay, instrument_specs
 from ._replay_market import ReplayMarket
 from ._rest import RestApi
 from ._rules import BOOK_KEEPALIVE_S, path_kind
+from ._scheduling import seeded_scheduling
 from ._trade_ops import RateLimitShape
 
 log = logging.getLogger("okx_trio.simulator")
@@ -438,7 +439,10 @@ async def open_simulator(
             ``DEFAULT_CREDENTIALS``.
         host: address to listen on (an IP address; default loopback).
         port: TCP port (0: any free port, see ``Simulator.base_url``).
-        seed: seed of the market's random walk and of connection ids.
+        seed: seed of the market's random walk and of connection ids; with
+            ``replay``, also of trio's task scheduling while the simulator runs
+            (tasks woken together run in an order drawn from it, so a replay
+            repeats itself; trio's own state is restored at the end).
         tls: serve ``wss://``/``https://`` with a certificate for 127.0.0.1 and
             localhost from a CA generated now (``Simulator.ca_file``). Needs the
             ``tls`` extra (trustme); without it entering raises ``ImportError``.
@@ -547,7 +551,10 @@ async def open_simulator(
         replay=replay_control,
     )
 
-    with tempfile.TemporaryDirectory(prefix="okx-trio-sim-") as tmpdir:
+    # A replay repeats itself only if tasks woken together run in the same order
+    # every time: trio's scheduler is seeded for as long as the simulator runs.
+    scheduling = seeded_scheduling(seed) if replay_control is not None else nullcontext()
+    with scheduling, tempfile.TemporaryDirectory(prefix="okx-trio-sim-") as tmpdir:
         server_ssl: ssl.SSLContext | None = None
         if tls:
             server_ssl, sim.ca_file, sim._ca_pem = _make_tls(tmpdir)
