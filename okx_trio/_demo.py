@@ -29,7 +29,9 @@ still rest is cancelled with batch cancels and ``mass_cancel_spread_orders``,
 and a summary is printed, every figure measured in the run: counts, refusals
 by op and sCode, fills, the PnL in the simulator (balances before and after,
 marked at the final mid, split into the fills' fees and the trading around
-them) and round-trip latency percentiles.
+them) and round-trip latency percentiles. With ``--out FILE`` the run's fills (read back over REST) and the top of the
+book after each change are written as JSON lines a notebook loads, in the
+format of ``okx_trio.replay.write_jsonl``.
 
 The code is meant to be read and copied: everything it does goes through the
 public API (``open_ws_api_client``, ``WsApiClient``, ``WsClient.subscribe``,
@@ -40,6 +42,7 @@ create the exchange, inject the fault and read balances for the summary.
 from __future__ import annotations
 
 import argparse
+import functools
 import itertools
 import math
 import secrets
@@ -51,6 +54,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
 from decimal import ROUND_DOWN, Decimal
+from pathlib import Path
 from typing import TextIO, TypeVar
 
 import attrs
@@ -82,6 +86,7 @@ from okx_trio import (
     open_ws_api_client,
     views,
 )
+from okx_trio.replay import BookSample, write_jsonl
 from okx_trio.testing import Simulator, open_simulator
 
 __all__ = ["main"]
@@ -250,6 +255,8 @@ class Bot:
         self.orders: dict[str, BotOrder] = {}
         self.quotes: dict[str, str | None] = {"buy": None, "sell": None}
         self.book: LiveOrderBook | None = None
+        self.samples: list[BookSample] | None = None
+        """The top of the book after each change, when the run is written out."""
         self.last_px: Decimal | None = None
         self.tick = Decimal("0.1")
         self.spread_tick = Decimal("0.1")
@@ -350,6 +357,17 @@ class Bot:
         async for item in book:
             if isinstance(item, Gap):
                 self.out.say(f"order book: {item.reason} gap; rebuilt from a fresh snapshot")
+            elif self.samples is not None:
+                self.sample_book(item)
+
+    def sample_book(self, book: LiveOrderBook) -> None:
+        """Keep the top of the book if it changed (for ``--out``)."""
+        assert self.samples is not None
+        bids = (book.best_bid,) if book.best_bid is not None else ()
+        asks = (book.best_ask,) if book.best_ask is not None else ()
+        last = self.samples[-1] if self.samples else None
+        if last is None or (last.bids, last.asks) != (bids, asks):
+            self.samples.append(BookSample(book.ts or 0, INST_ID, bids, asks))
 
     async def watch_tickers(self, stream: AsyncIterator[Push | Gap]) -> None:
         async for item in stream:
@@ -657,6 +675,10 @@ class Summary:
         if btc and self.mark is None:
             return None
         return self.stats.fees.get("USDT", Decimal(0)) + btc * (self.mark or 0)
+    fills: list[views.Fill] = attrs.field(factory=list)
+    """The account's spot fills, oldest first (collected for ``--out`` only)."""
+    book: list[BookSample] = attrs.field(factory=list)
+    """The top of the book after each change (collected for ``--out`` only)."""
 
 
 def _credentials() -> Credentials:
@@ -674,8 +696,10 @@ async def _exchange(seed: int, creds: Credentials) -> AsyncIterator[Simulator]:
         yield sim
 
 
-async def run(duration: float, seed: int, console: Console) -> Summary:
-    """Run the bot for ``duration`` seconds against a fresh simulator."""
+async def run(duration: float, seed: int, console: Console, *,
+              collect: bool = False) -> Summary:
+    """Run the bot for ``duration`` seconds against a fresh simulator; with
+    ``collect``, keep its fills and book samples in the summary."""
     creds = _credentials()
     async with _exchange(seed, creds) as sim:
         console.say(f"okx-trio demo: simulator on {sim.base_url} (seed {seed}), "
@@ -701,6 +725,8 @@ async def run(duration: float, seed: int, console: Console) -> Summary:
             ):
                 bot = Bot(api, tracker, console, sim)
                 bot.book = book
+                if collect:
+                    bot.samples = []
                 inst = api.instrument(INST_ID)
                 if inst is not None and inst.tick_sz is not None:
                     bot.tick = inst.tick_sz
@@ -724,6 +750,11 @@ async def run(duration: float, seed: int, console: Console) -> Summary:
             mark = None
             if book.best_bid is not None and book.best_ask is not None:
                 mark = (book.best_bid[0] + book.best_ask[0]) / 2
+            fills: list[views.Fill] = []
+            if collect:
+                # What the exchange recorded, as a notebook wants it: every fill.
+                fills = [f async for f in api.rest.fills_history("SPOT")]
+                fills.sort(key=lambda f: (f.ts or 0, int(f.bill_id or 0)))
         after = sim.balances(creds.api_key)
         open_left = sum(1 for o in sim.orders.open() if o.api_key == creds.api_key)
     console.end_status()
@@ -733,7 +764,7 @@ async def run(duration: float, seed: int, console: Console) -> Summary:
     fully_filled = sum(1 for o in bot.orders.values() if bot.state(o) == "filled")
     spread_states = Counter(bot.state(o) for o in bot.orders.values() if o.kind == "spread")
     return Summary(bot.stats, duration, seed, pnl, mark, base_delta, open_left, fully_filled,
-                   dict(spread_states))
+                   dict(spread_states), fills, bot.samples or [])
 
 
 def render_summary(summary: Summary) -> str:
@@ -799,6 +830,15 @@ def _duration(text: str) -> float:
     return value
 
 
+def _out_file(text: str) -> Path:
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory")
+    if not path.parent.is_dir():
+        raise argparse.ArgumentTypeError(f"no directory {path.parent}")
+    return path
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``okx-trio demo``."""
     parser = argparse.ArgumentParser(
@@ -812,6 +852,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="seed of the simulator's market (default: random, printed)")
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="print every order operation and connection event")
+    parser.add_argument("--out", metavar="FILE.jsonl", type=_out_file,
+                        help="write the run's fills and the top of the book after each change "
+                        "as JSON lines (pandas.read_json(FILE, lines=True))")
     return parser
 
 
@@ -827,10 +870,18 @@ def main(argv: Sequence[str] | None = None, *, stream: TextIO | None = None) -> 
     seed = args.seed if args.seed is not None else secrets.randbelow(1_000_000)
     console = Console(out, live=out.isatty(), verbose=args.verbose)
     try:
-        summary = trio.run(run, args.duration, seed, console)
+        summary = trio.run(functools.partial(run, args.duration, seed, console,
+                                             collect=args.out is not None))
     except KeyboardInterrupt:
         console.end_status()
         console.say("interrupted")
         return 130
     console.say(render_summary(summary))
+    if args.out is not None:
+        try:
+            written = write_jsonl(args.out, summary.fills, summary.book)
+        except OSError as exc:
+            print(f"okx-trio demo: --out: {exc}", file=sys.stderr)
+            return 1
+        console.say(f"out={written}")
     return 0

@@ -14,7 +14,7 @@ plus the position left marked at the last recorded mid price, fees included
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ import orjson
 
 from .views import Fill
 
-__all__ = ["BookSample", "InstrumentPnl", "ReplayResult"]
+__all__ = ["BookSample", "InstrumentPnl", "ReplayResult", "write_jsonl"]
 
 ZERO = Decimal(0)
 
@@ -208,33 +208,20 @@ class ReplayResult:
 
     def fill_rows(self) -> list[dict[str, Any]]:
         """The fills as plain rows (strings for decimals, as OKX writes them)."""
-        return [{
-            "type": "fill", "ts": f.ts, "instId": f.inst_id, "side": f.side,
-            "px": _text(f.fill_px), "sz": _text(f.fill_sz), "fee": _text(f.fee),
-            "feeCcy": f.fee_ccy, "execType": f.exec_type, "ordId": f.ord_id,
-            "clOrdId": f.cl_ord_id, "tradeId": f.trade_id, "billId": f.bill_id,
-        } for f in self.fills]
+        return _fill_rows(self.fills)
 
     def book_rows(self) -> list[dict[str, Any]]:
         """The book samples as plain rows."""
-        return [{
-            "type": "book", "ts": s.ts, "instId": s.inst_id,
-            "bids": [[_text(p), _text(z)] for p, z in s.bids],
-            "asks": [[_text(p), _text(z)] for p, z in s.asks],
-            "mid": _text(s.mid),
-        } for s in self.book]
+        return _book_rows(self.book)
 
     def to_jsonl(self) -> bytes:
         """Fills then book samples, one JSON object a line (``type`` tells which)."""
-        return b"".join(orjson.dumps(row, option=orjson.OPT_SORT_KEYS) + b"\n"
-                        for row in [*self.fill_rows(), *self.book_rows()])
+        return _jsonl(self.fills, self.book)
 
     def write(self, path: str | Path) -> Path:
         """Write ``to_jsonl`` to ``path`` (load it with
         ``pandas.read_json(path, lines=True)``); returns the path."""
-        target = Path(path)
-        target.write_bytes(self.to_jsonl())
-        return target
+        return write_jsonl(path, self.fills, self.book)
 
     def plot(self, path: str | Path) -> Path:
         """Draw the mid price with the fills over it, and the equity curve, to an
@@ -274,6 +261,39 @@ class ReplayResult:
         fig.tight_layout()
         fig.savefig(target)
         return target
+
+
+def _fill_rows(fills: Iterable[Fill]) -> list[dict[str, Any]]:
+    return [{
+        "type": "fill", "ts": f.ts, "instId": f.inst_id, "side": f.side,
+        "px": _text(f.fill_px), "sz": _text(f.fill_sz), "fee": _text(f.fee),
+        "feeCcy": f.fee_ccy, "execType": f.exec_type, "ordId": f.ord_id,
+        "clOrdId": f.cl_ord_id, "tradeId": f.trade_id, "billId": f.bill_id,
+    } for f in fills]
+
+
+def _book_rows(book: Iterable[BookSample]) -> list[dict[str, Any]]:
+    return [{
+        "type": "book", "ts": s.ts, "instId": s.inst_id,
+        "bids": [[_text(p), _text(z)] for p, z in s.bids],
+        "asks": [[_text(p), _text(z)] for p, z in s.asks],
+        "mid": _text(s.mid),
+    } for s in book]
+
+
+def _jsonl(fills: Iterable[Fill], book: Iterable[BookSample]) -> bytes:
+    return b"".join(orjson.dumps(row, option=orjson.OPT_SORT_KEYS) + b"\n"
+                    for row in [*_fill_rows(fills), *_book_rows(book)])
+
+
+def write_jsonl(path: str | Path, fills: Iterable[Fill], book: Iterable[BookSample]) -> Path:
+    """Write a run's fills, then its book samples, to ``path`` as JSON lines, one
+    object a line with its ``type`` (``"fill"`` or ``"book"``), decimals as strings;
+    a notebook loads it with ``pandas.read_json(path, lines=True)``. The format of
+    ``ReplayResult.write``; ``okx-trio demo --out`` writes it too. Returns the path."""
+    target = Path(path)
+    target.write_bytes(_jsonl(fills, book))
+    return target
 
 
 def _text(value: Decimal | None) -> str | None:

@@ -42,9 +42,9 @@ import okx_trio
 from okx_trio import Connector, Credentials, Transport, WsApiClient
 from okx_trio.testing import DEFAULT_CREDENTIALS, ReplayStep, open_simulator
 
-from ._replay_results import BookSample, InstrumentPnl, ReplayResult
+from ._replay_results import BookSample, InstrumentPnl, ReplayResult, write_jsonl
 
-__all__ = ["BookSample", "Bot", "InstrumentPnl", "ReplayResult", "run_replay"]
+__all__ = ["BookSample", "Bot", "InstrumentPnl", "ReplayResult", "run_replay", "write_jsonl"]
 
 Bot = Callable[[WsApiClient], Awaitable[None]]
 """A bot: an async function of a logged-in ``WsApiClient``."""

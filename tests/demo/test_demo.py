@@ -10,6 +10,9 @@ import functools
 import io
 import re
 from decimal import Decimal
+from pathlib import Path
+
+import orjson
 
 import pytest
 import trio
@@ -37,10 +40,12 @@ def table(text: str) -> dict[str, str]:
     return rows
 
 
-async def test_short_demo_run(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_short_demo_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(_demo, "_credentials", lambda: CREDS)
     out = io.StringIO()
-    run = functools.partial(main, ["--duration", "4", "--seed", "1"], stream=out)
+    written = tmp_path / "run.jsonl"
+    run = functools.partial(main, ["--duration", "4", "--seed", "1", "--out", str(written)],
+                            stream=out)
     with trio.fail_after(40):
         code = await trio.to_thread.run_sync(run, abandon_on_cancel=True)
     text = out.getvalue()
@@ -75,6 +80,21 @@ async def test_short_demo_run(monkeypatch: pytest.MonkeyPatch) -> None:
     # Secrets never reach the output.
     assert CREDS.secret_key not in text
     assert CREDS.passphrase not in text
+    # --out: every fill and the book's top after each change, for a notebook.
+    assert text.splitlines()[-1] == f"out={written}"
+    lines = [orjson.loads(line) for line in written.read_bytes().splitlines()]
+    fills = [r for r in lines if r["type"] == "fill"]
+    books = [r for r in lines if r["type"] == "book"]
+    assert lines == fills + books
+    assert fills and all(f["instId"] == "BTC-USDT" for f in fills)
+    # The file holds them all: its buys less its sells and base-currency fees are
+    # the change of the BTC balance the summary shows.
+    base = sum((Decimal(f["sz"]) if f["side"] == "buy" else -Decimal(f["sz"])) for f in fills)
+    base += sum(Decimal(f["fee"]) for f in fills if f["feeCcy"] == "BTC")
+    assert base == Decimal(rows["BTC bought - sold"])
+    assert len(books) > 10
+    assert [b["ts"] for b in books] == sorted(b["ts"] for b in books)
+    assert all(len(b["bids"]) == len(b["asks"]) == 1 and b["mid"] for b in books)
 
 
 def test_progress_line_is_redrawn_on_a_terminal() -> None:
@@ -135,7 +155,8 @@ def test_summary_notes_say_only_what_was_counted() -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--duration", "0"], ["--duration", "x"], ["--seed", "a"], ["--", "--duration", "0"]]
+    "argv", [["--duration", "0"], ["--duration", "x"], ["--seed", "a"], ["--", "--duration", "0"],
+             ["--out", "/nonexistent-dir/run.jsonl"], ["--out", "/"]]
 )
 def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as info:
