@@ -13,7 +13,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import orjson
-
 import pytest
 import trio
 
@@ -86,7 +85,8 @@ async def test_short_demo_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     fills = [r for r in lines if r["type"] == "fill"]
     books = [r for r in lines if r["type"] == "book"]
     assert lines == fills + books
-    assert fills and all(f["instId"] == "BTC-USDT" for f in fills)
+    assert fills
+    assert all(f["instId"] == "BTC-USDT" for f in fills)
     # The file holds them all: its buys less its sells and base-currency fees are
     # the change of the BTC balance the summary shows.
     base = sum((Decimal(f["sz"]) if f["side"] == "buy" else -Decimal(f["sz"])) for f in fills)

@@ -5,6 +5,8 @@ run after run, the PnL as defined, latencies, files for a notebook, the plot, an
 from __future__ import annotations
 
 import functools
+import os
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from okx_trio.replay import ReplayResult, run_replay
 from okx_trio.testing import open_simulator
 
 BTC = {"channel": "books", "instId": "BTC-USDT"}
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 START = 1_800_000_000_000_000_000
 
 
@@ -99,15 +102,27 @@ async def test_the_same_bot_gives_the_same_bytes(tmp_path: Path,
     runs = [await run_replay(path, quote, seed=2, latency=0.003) for _ in range(2)]
     assert len(runs[0].fills) > 5
     assert runs[0].to_jsonl() == runs[1].to_jsonl()
+    # Run after run means process after process too (another hash seed included).
+    script = (
+        "import functools, sys, trio, trio.testing\n"
+        f"sys.path.insert(0, {str(EXAMPLES)!r})\n"
+        "from replay_bot import quote\n"
+        "from okx_trio.replay import run_replay\n"
+        f"result = trio.run(functools.partial(run_replay, {str(path)!r}, quote, seed=2,\n"
+        "                                     latency=0.003),\n"
+        "                   clock=trio.testing.MockClock(autojump_threshold=0))\n"
+        "sys.stdout.buffer.write(result.to_jsonl())\n")
+    other = await trio.run_process([sys.executable, "-c", script], capture_stdout=True,
+                                   env={**os.environ, "PYTHONHASHSEED": "4242"})
+    assert other.stdout == runs[0].to_jsonl()
 
 
 @pytest.fixture(autouse=True)
 def _examples_on_path(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    examples = Path(__file__).resolve().parents[2] / "examples"
     shim = tmp_path / "shim"
     shim.mkdir()
     (shim / "examples_bot.py").write_text(
-        f"import sys\nsys.path.insert(0, {str(examples)!r})\nfrom replay_bot import quote\n")
+        f"import sys\nsys.path.insert(0, {str(EXAMPLES)!r})\nfrom replay_bot import quote\n")
     monkeypatch.syspath_prepend(str(shim))
 
 
