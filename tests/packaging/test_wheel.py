@@ -115,6 +115,9 @@ def test_wheel_contents(wheel: Path) -> None:
     trustme = [r for r in requires if "trustme" in r]
     assert "Requires-Dist: trustme>=1.2; extra == 'tls'" in trustme
     assert all("; extra == " in r for r in trustme), trustme
+    # matplotlib only behind the plot extra.
+    assert [r for r in requires if "matplotlib" in r] == [
+        "Requires-Dist: matplotlib>=3.8; extra == 'plot'"]
     assert "License-Expression: MIT" in meta
 
 
@@ -127,7 +130,7 @@ def test_installs_without_trustme_or_cryptography(venv: Path) -> None:
     runtime = {"okx-trio", "trio", "trio-websocket", "websockets", "attrs", "cattrs",
                "orjson", "httpx", "h11"}
     assert runtime <= installed
-    assert not installed & {"trustme", "cryptography", "cffi"}
+    assert not installed & {"trustme", "cryptography", "cffi", "matplotlib"}
 
 
 def test_import_help_and_version(venv: Path) -> None:
@@ -137,6 +140,25 @@ def test_import_help_and_version(venv: Path) -> None:
     none = _run(venv / "okx-trio")
     assert none.returncode == 2
     assert "no command given" in none.stderr
+
+
+PLOT_WITHOUT_EXTRA = """
+from okx_trio.replay import ReplayResult
+result = ReplayResult(recording="r", records=0, span=0.0, seed=0, fills=[], book=[],
+                      latencies=[], orders_sent=0)
+try:
+    result.plot("never-written.png")
+except ImportError as exc:
+    print(exc)
+"""
+
+
+def test_the_research_tools_need_no_plot_extra(venv: Path) -> None:
+    # The replay runner imports without matplotlib; only
+    # plot() needs it, and says which extra brings it.
+    out = _run(venv / "python", "-c", PLOT_WITHOUT_EXTRA)
+    assert out.returncode == 0, out.stderr
+    assert "pip install 'okx-trio[plot]'" in out.stdout
 
 
 def test_one_order_through_the_simulator(venv: Path) -> None:
