@@ -29,9 +29,9 @@ still rest is cancelled with batch cancels and ``mass_cancel_spread_orders``,
 and a summary is printed, every figure measured in the run: counts, refusals
 by op and sCode, fills, the PnL in the simulator (balances before and after,
 marked at the final mid, split into the fills' fees and the trading around
-them) and round-trip latency percentiles. With ``--out FILE`` the run's fills (read back over REST) and the top of the
-book after each change are written as JSON lines a notebook loads, in the
-format of ``okx_trio.replay.write_jsonl``.
+them) and round-trip latency percentiles. With ``--out FILE`` the run's fills
+(read back over REST) and the top of the book after each change are written as
+JSON lines a notebook loads, in the format of ``okx_trio.replay.write_jsonl``.
 
 The code is meant to be read and copied: everything it does goes through the
 public API (``open_ws_api_client``, ``WsApiClient``, ``WsClient.subscribe``,
