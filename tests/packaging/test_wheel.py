@@ -69,8 +69,11 @@ TLS_WITHOUT_EXTRA = textwrap.dedent(
 
 
 def _run(*cmd: str | Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    # Run outside the source tree: ``python -c`` puts the working directory first on
+    # sys.path, and from the repository's root it would import ./okx_trio, not the wheel.
     return subprocess.run(
-        [str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, check=False
+        [str(c) for c in cmd], capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=Path(str(cmd[0])).parent,
     )
 
 
@@ -131,6 +134,11 @@ def test_installs_without_trustme_or_cryptography(venv: Path) -> None:
                "orjson", "httpx", "h11"}
     assert runtime <= installed
     assert not installed & {"trustme", "cryptography", "cffi", "matplotlib"}
+
+
+def test_the_wheel_is_what_runs(venv: Path) -> None:
+    where = _ok(venv / "python", "-c", "import okx_trio; print(okx_trio.__file__)").strip()
+    assert Path(where).is_relative_to(venv.parent), where
 
 
 def test_import_help_and_version(venv: Path) -> None:
