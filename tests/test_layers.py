@@ -148,3 +148,20 @@ def test_the_client_has_no_import_cycle() -> None:
                     path.append(came_from[path[-1]])
                 pytest.fail("import cycle: " + " -> ".join(reversed(path)))
             todo.extend((module, other) for other in sorted(graph[module]))
+
+
+def test_the_readme_architecture_table_lists_every_module_in_its_layer() -> None:
+    # The README's table is the reader's map of these layers: it stays true.
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Architecture", 1)[1].split("\n## ", 1)[0]
+    table: dict[str, set[str]] = {}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or cells[0] in ("layer", "---"):
+            continue
+        names = {code.removeprefix("okx_trio.") for code in cells[1].split("`")[1::2]}
+        table[cells[0]] = {"testing" if n.startswith("testing") else n for n in names}
+    expected = {name: modules - {"__init__", "__main__"} for name, modules in LAYERS}
+    assert list(table) == list(expected)
+    for name, modules in table.items():
+        assert modules == expected[name], (name, modules ^ expected[name])
