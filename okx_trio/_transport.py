@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import socket
 import ssl
 from collections import deque
@@ -35,6 +36,8 @@ import trio
 # book snapshot is ~30 kB).
 MAX_MESSAGE_SIZE = 8 * 1024 * 1024
 CLOSE_TIMEOUT = 2.0
+READ_SIZE = 65536
+"""Most bytes one read takes from the stream."""
 RECEIVE_BATCH = 16
 """Most messages ``receive_many`` hands over between two schedule points."""
 
@@ -211,6 +214,8 @@ class WebsocketsTransport(Transport):
 
     def __init__(self, stream: trio.abc.Stream, protocol: object) -> None:
         from websockets.client import ClientProtocol
+        from websockets.exceptions import InvalidState
+        from websockets.frames import Opcode
 
         assert isinstance(protocol, ClientProtocol)
         self._stream = stream
@@ -221,6 +226,19 @@ class WebsocketsTransport(Transport):
         self._fragments: list[bytes] = []
         self._closed: TransportClosed | None = None
         self._peer_closed = trio.Event()
+        # Looked up once: a function-level import costs a module lookup per frame.
+        self._invalid_state = InvalidState
+        self._text, self._binary, self._cont = Opcode.TEXT, Opcode.BINARY, Opcode.CONT
+        # A plain TCP stream (ws://) on a POSIX system is driven through its
+        # socket directly: a write that fits in the kernel's buffer returns
+        # without the schedule point ``send_all`` adds after it, and a read
+        # after a read that drained the socket parks in ``wait_readable``
+        # first instead of paying a failed ``recv`` (EAGAIN) on the path of
+        # every answer. TLS streams (wss://) go through trio's Stream calls.
+        self._socket: Any = (stream.socket if type(stream) is trio.SocketStream
+                             and os.name == "posix" else None)
+        self._drained = True
+        """The last read returned less than ``READ_SIZE``: the socket is empty."""
 
     async def _flush(self) -> None:
         # Draining under the lock keeps bytes in protocol order even when the
@@ -238,12 +256,42 @@ class WebsocketsTransport(Transport):
             payload = b"".join(chunks)
             if payload:
                 try:
-                    await self._stream.send_all(payload)
+                    if self._socket is not None:
+                        await self._write_socket(payload)
+                    else:
+                        await self._stream.send_all(payload)
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
                     self._set_closed(1006, "send failed")
                     raise self._closed_exc() from exc
         finally:
             lock.release()
+
+    async def _write_socket(self, payload: bytes) -> None:
+        """``send_all`` on the socket itself: a cancellation point, and a schedule
+        point only when the kernel's buffer is full."""
+        sock = self._socket
+        await trio.lowlevel.checkpoint_if_cancelled()
+        view = memoryview(payload)
+        while True:
+            try:
+                # fileno() is -1 once closed: os.write raises OSError (EBADF).
+                sent = os.write(sock.fileno(), view)
+            except BlockingIOError:
+                sent = 0
+            if sent == len(view):
+                return
+            view = view[sent:]
+            await trio.lowlevel.wait_writable(sock)
+
+    async def _read_socket(self) -> bytes:
+        """One read of the socket, waiting for it to be readable first."""
+        sock = self._socket
+        while True:
+            await trio.lowlevel.wait_readable(sock)
+            try:
+                return os.read(sock.fileno(), READ_SIZE)
+            except BlockingIOError:
+                continue
 
     def _set_closed(self, code: int, reason: str) -> None:
         if self._closed is None:
@@ -256,11 +304,9 @@ class WebsocketsTransport(Transport):
     async def send(self, data: bytes) -> None:
         if self._closed is not None:
             raise self._closed_exc()
-        from websockets.exceptions import InvalidState
-
         try:
             self._protocol.send_text(data)
-        except InvalidState:
+        except self._invalid_state:
             self._set_closed(1006, "connection is closing")
             raise self._closed_exc() from None
         await self._flush()
@@ -269,12 +315,10 @@ class WebsocketsTransport(Transport):
         """Send several text messages with one write."""
         if self._closed is not None:
             raise self._closed_exc()
-        from websockets.exceptions import InvalidState
-
         try:
             for data in frames:
                 self._protocol.send_text(data)
-        except InvalidState:
+        except self._invalid_state:
             self._set_closed(1006, "connection is closing")
             raise self._closed_exc() from None
         await self._flush()
@@ -314,27 +358,31 @@ class WebsocketsTransport(Transport):
 
     async def _read_once(self) -> None:
         """Read from the stream once and feed the protocol (holding ``_read_lock``)."""
-        from websockets.frames import Opcode
-
         try:
-            data = await self._stream.receive_some(65536)
+            if self._socket is not None and self._drained:
+                data: bytes | bytearray = await self._read_socket()
+            else:
+                # More may be waiting (or TLS): trio's read tries first, then yields.
+                data = await self._stream.receive_some(READ_SIZE)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
             self._set_closed(1006, "connection reset")
             self._peer_closed.set()
             return
+        self._drained = len(data) < READ_SIZE
         if not data:
             self._protocol.receive_eof()
         else:
             self._protocol.receive_data(data)
         control = False
+        text, binary, cont = self._text, self._binary, self._cont
         for frame in self._protocol.events_received():
             opcode = frame.opcode  # type: ignore[union-attr]
-            if opcode is Opcode.TEXT or opcode is Opcode.BINARY:
+            if opcode is text or opcode is binary:
                 if frame.fin:  # type: ignore[union-attr]
                     self._messages.append(bytes(frame.data))  # type: ignore[union-attr]
                 else:
                     self._fragments = [bytes(frame.data)]  # type: ignore[union-attr]
-            elif opcode is Opcode.CONT:
+            elif opcode is cont:
                 self._fragments.append(bytes(frame.data))  # type: ignore[union-attr]
                 if frame.fin:  # type: ignore[union-attr]
                     self._messages.append(b"".join(self._fragments))
