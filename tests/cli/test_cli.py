@@ -171,8 +171,7 @@ async def test_demo_ctrl_c_is_one_line_and_130() -> None:
         await _read_until(p, b"\n[", buf)
         p.send_signal(signal.SIGINT)
         # Gone within about 0.1 s: leaving waits for no answer that cannot come
-        # (docs/reliability.md). The deadline only bounds a loaded machine; the
-        # old exit path's 5 s per open subscription would exceed it.
+        # (docs/reliability.md). The deadline only bounds a loaded machine.
         code, out, err = await _finish(p, buf, deadline=15)
     assert (code, err) == (130, "")
     assert out.splitlines()[-1] == "interrupted"
