@@ -759,8 +759,48 @@ def _check_duplicates(items: Sequence[Any]) -> None:
 
 def to_wire(obj: Any) -> dict[str, Any]:
     """The OKX camelCase dict of a request model (``None`` fields omitted)."""
-    out: dict[str, Any] = converter.unstructure(obj)
-    return out
+    writer = _WRITERS.get(type(obj))
+    if writer is None:
+        out: dict[str, Any] = converter.unstructure(obj)
+        return out
+    return writer(obj)
+
+
+def _compile_writer(cls: type[Any]) -> Callable[[Any], dict[str, Any]]:
+    """``converter.unstructure`` for ``cls`` as one straight-line function: a
+    field left at ``None`` costs one attribute read, a ``str`` (what validation
+    leaves in every text, price and size field) is written as it is, anything
+    else (``Decimal``, ``bool``, ``int``) goes through the converter; ``extra``
+    last, as ``register_camel`` writes it. Equal to the converter's output for
+    every model (tested)."""
+    namespace: dict[str, Any] = {"_unstructure": converter.unstructure, "_str": str}
+    lines = ["def write(obj):", "    out = {}"]
+    fields = [f for f in attrs.fields(cls) if f.name != "extra"]
+    # The converter's key order: required fields, then the others, each in
+    # declaration order.
+    fields.sort(key=lambda f: f.default is not attrs.NOTHING)
+    for f in fields:
+        key = camel(f.name)
+        lines.append(f"    value = obj.{f.name}")
+        if f.default is attrs.NOTHING:
+            indent = "    "
+        else:
+            # cattrs omits a field equal to its default; every default here is None.
+            assert f.default is None, (cls, f.name)
+            lines.append("    if value is not None:")
+            indent = "        "
+        lines.append(f"{indent}out[{key!r}] = value if type(value) is _str "
+                     f"else _unstructure(value)")
+    lines.append("    out.update(obj.extra)")
+    lines.append("    return out")
+    exec(compile("\n".join(lines), f"<okx_trio wire writer {cls.__name__}>", "exec"), namespace)
+    writer: Callable[[Any], dict[str, Any]] = namespace["write"]
+    return writer
+
+
+_WRITERS: dict[type[Any], Callable[[Any], dict[str, Any]]] = {
+    cls: _compile_writer(cls) for cls in REQUEST_MODELS
+}
 
 
 # ---------------------------------------------------------------------------

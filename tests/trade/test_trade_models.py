@@ -512,3 +512,30 @@ def test_every_model_checks_required_fields_in_declaration_order() -> None:
     order = PlaceOrder(inst_id_code=1, td_mode="cash", side="buy", ord_type="limit", sz=2,
                        px=30000)
     assert (order.sz, order.px) == ("2", "30000")
+
+
+# -- to_wire's generated writers write exactly what the converter writes
+
+
+@pytest.mark.parametrize("model", [
+    PlaceOrder(inst_id_code=1, td_mode="cash", side="buy", ord_type="limit", sz="1", px="2"),
+    PlaceOrder(inst_id="BTC-USDT", td_mode="cross", side="sell", ord_type="market",
+               sz=Decimal("0.50"), tgt_ccy="base_ccy", reduce_only=False, ban_amend=True,
+               cl_ord_id="abc", tag="t1", slippage_pct=Decimal("0.01"), stp_mode="cancel_both",
+               extra={"newField": 1}),
+    PlaceOrder(inst_id_code="7", td_mode="isolated", side="buy", ord_type="limit", sz=3,
+               px_usd=Decimal("-1.5"), pos_side="long", rpi_taker_access=True),
+    CancelOrder(inst_id_code=1, ord_id="123"),
+    AmendOrder(inst_id="BTC-USDT", cl_ord_id="c1", new_sz=Decimal("2"), cxl_on_fail=True),
+    MassCancel(inst_type="OPTION", inst_family="BTC-USD", lock_interval=10),
+    PlaceSpreadOrder(sprd_id="BTC-USDT_BTC-USDT-SWAP", side="buy", ord_type="limit", sz="1",
+                     px="-2"),
+    AmendSpreadOrder(ord_id="1", new_px=Decimal("3")),
+    CancelSpreadOrder(cl_ord_id="c2"),
+    MassCancelSpread(),
+    MassCancelSpread(sprd_id="BTC-USDT_BTC-USDT-SWAP"),
+])
+def test_to_wire_equals_the_converter(model: Any) -> None:
+    wire = to_wire(model)
+    assert wire == converter.unstructure(model)
+    assert list(wire) == list(converter.unstructure(model))  # same key order too
