@@ -209,11 +209,10 @@ async def _resolve_one(ctx: OrderContext, tracker: TrackerNow, q: Query, settle:
                                                      q.cl_ord_id)
                     order = None
                     if found and item is not None:
-                        # NB: only a tracker that holds orders takes the answer (the
-                        # code this came from tested the tracker's truth value, and
-                        # an OrderTracker with no orders is falsy); kept unchanged.
+                        # A running tracker learns what the exchange said, whether
+                        # or not it holds other orders yet.
                         applied = (state.apply(item, q.kind, push=False)
-                                   if state is not None and len(state.table) else None)
+                                   if state is not None else None)
                         order = applied or TrackedOrder.from_okx(item)
                         last = order
                     verdict = judge(q, order, amend_result)

@@ -342,3 +342,29 @@ async def test_bad_arguments(autojump_clock: trio.testing.MockClock) -> None:
                 await api.resolve(ord_id=5, inst_id="BTC-USDT")  # type: ignore[arg-type]
             with pytest.raises(ValueError, match="not both"):
                 await api.resolve(ord_id="5", inst_id="BTC-USDT", sprd_id=SPREAD)
+
+
+async def test_a_running_tracker_learns_what_resolve_found(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # The tracker runs and holds no order yet. The connection drops after the
+    # exchange acted and before the answer or the order's push: the tracker's
+    # refresh after the gap finds nothing open (the order filled at once), so only
+    # the REST look-up of resolve() sees it. What resolve() found, the tracker
+    # knows too, as it does when it already holds other orders.
+    with trio.fail_after(60):
+        async with trading(track_orders=True) as (sim, api, _rest):
+            tracker = api.orders
+            assert tracker is not None
+            assert len(tracker) == 0
+            m = mid(sim)
+            sim.faults.drop_on("order", when="after")
+            with pytest.raises(OkxConnectionLost) as lost:
+                await api.submit_new_order(bid(m + 100, ordType="ioc"), timeout=3)
+            res = await api.resolve(lost.value)
+            assert res.outcome == "acted"
+            cl = res.items[0].request["clOrdId"]
+            order = sim.orders.find(cl_ord_id=cl)
+            assert order is not None
+            assert order.state == "filled"
+            assert same(tracker.get(cl_ord_id=cl), order)
