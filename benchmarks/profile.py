@@ -52,7 +52,7 @@ def _cprofile(run: Callable[[], Any], limit: int) -> str:
     return out.getvalue()
 
 
-PROFILE_SECTIONS = ("profiles", "own", "steps", "syscalls", "ladder")
+PROFILE_SECTIONS = ("profiles", "own", "inproc", "steps", "syscalls", "ladder")
 """What ``--profile`` prints; ``--profile --only ladder,syscalls`` picks some."""
 
 
@@ -71,6 +71,8 @@ def main(quick: bool = False, only: set[str] | None = None) -> int:
         if "profiles" not in want:
             if "own" in want:
                 print(own_work(quick))
+            if "inproc" in want:
+                print(in_process(quick))
             if "steps" in want:
                 print(scheduler_work(url, n))
             if "syscalls" in want:
@@ -96,6 +98,7 @@ def main(quick: bool = False, only: set[str] | None = None) -> int:
             print(f"===== {title}: cProfile (own time)")
             print(_cprofile(run, 30))
         print(own_work(quick))
+        print(in_process(quick))
         print(scheduler_work(url, n))
         print(syscalls(url, n))
         print(ladder(url, n // 3, 3 if quick else 7))
@@ -308,6 +311,89 @@ def _strace_counts(path: str) -> dict[str, tuple[int, int]]:
             if len(words) in (5, 6) and words[3].isdigit() and words[-1].isidentifier():
                 out[words[-1]] = (int(words[3]), int(words[4]) if len(words) == 6 else 0)
     return out
+
+
+def in_process(quick: bool) -> str:
+    """CPU per sequential round trip with the responder in this process.
+
+    The minimal server's ``Conn`` answers from a trio task of the same run
+    (127.0.0.1, real sockets), so client and responder share one thread: no
+    wake-up across processes or vCPUs, whose cost makes the CPU per order of
+    separate-process runs move by +-10% from run to run. The responder's cost
+    is the same for every row, so "over design" (okx_trio minus the design
+    floor, best of the rounds each) is okx_trio's own work on the whole path:
+    the caller's checks, the session, the writer, the transport, the reader
+    and the decoding. Steady to a few µs between runs, where the
+    separate-process figure is not.
+    """
+    return trio.run(_in_process, 300 if quick else 1000, 3 if quick else 9)
+
+
+async def _in_process(n: int, rounds: int) -> str:
+    import time
+
+    from websockets.frames import Frame, Opcode
+    from websockets.server import ServerProtocol
+
+    from . import server, variants
+
+    class Collect:
+        def __init__(self) -> None:
+            self.chunks: list[bytes] = []
+
+        def sendall(self, data: bytes) -> None:
+            self.chunks.append(data)
+
+    async def serve(stream: trio.SocketStream) -> None:
+        out = Collect()
+        conn = server.Conn.__new__(server.Conn)
+        conn.sock, conn.protocol, conn.conn_id = out, ServerProtocol(max_size=None), "inproc"  # type: ignore[assignment]
+        conn.out, conn.streams = [], []
+        proto = conn.protocol
+        handshake = True
+        try:
+            while True:
+                data = await stream.receive_some(262144)
+                if not data:
+                    return
+                proto.receive_data(data)
+                for event in proto.events_received():
+                    if handshake:
+                        proto.send_response(proto.accept(event))  # type: ignore[arg-type]
+                        handshake = False
+                    elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                        conn.on_message(bytes(event.data))
+                conn.flush()
+                if out.chunks:
+                    await stream.send_all(b"".join(out.chunks))
+                    out.chunks.clear()
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+
+    rows: list[tuple[str, Callable[[str], Any]]] = [
+        (variants.DESIGN_FLOOR, lambda url: variants.design_floor_sequential(url, n)),
+        ('okx_trio WsClient.request("order")',
+         lambda url: contenders.request_sequential(url, n, 100001, "websockets")),
+        ("okx_trio submit_new_order",
+         lambda url: contenders.api_sequential(url, n, 100001, "websockets")),
+    ]
+    best = {label: float("inf") for label, _ in rows}
+    async with trio.open_nursery() as nursery:
+        listeners = await nursery.start(trio.serve_tcp, serve, 0)
+        url = f"ws://127.0.0.1:{listeners[0].socket.getsockname()[1]}"
+        t0 = time.monotonic()
+        for _ in range(rounds):
+            for label, run in rows:
+                best[label] = min(best[label], (await run(url)).cpu)
+        nursery.cancel_scope.cancel()
+    design = best[variants.DESIGN_FLOOR]
+    lines = [f"===== CPU per round trip, responder in this process ({rounds} rounds of {n}; "
+             f"best; load average {_loadavg()}; {time.monotonic() - t0:.0f} s)",
+             f"{'client':<74} {'CPU µs':>7} {'over design':>11}"]
+    for label, _ in rows:
+        lines.append(f"{label:<74} {best[label] * 1e6:7.1f} {(best[label] - design) * 1e6:+11.1f}")
+    return "\n".join(lines) + ("\n(CPU of client and responder together; the responder's "
+                               "share is the same in every row)")
 
 
 def own_work(quick: bool) -> str:
