@@ -137,3 +137,34 @@ async def test_the_writer_takes_one_step_per_request_over_a_socket() -> None:
         finally:
             trio.lowlevel.remove_instrument(steps)
     assert steps.by_task["okx_trio._session.Session._writer"] == 20, steps.by_task
+
+
+async def test_the_transport_lock_is_exclusive_fifo_and_cancellable() -> None:
+    # The lock the reader and the writer share with aclose (a lighter
+    # trio.Lock): a release hands it to the longest waiter; a waiter cancelled
+    # while parked never gets it; it ends free.
+    lock = _transport._Mutex()
+    order: list[str] = []
+
+    async def take(name: str, task_status: trio.TaskStatus[trio.CancelScope]) -> None:
+        with trio.CancelScope() as scope:
+            task_status.started(scope)
+            async with lock:
+                order.append(f"{name}+")
+                await trio.lowlevel.checkpoint()  # held across a schedule point
+                order.append(f"{name}-")
+
+    async with trio.open_nursery() as nursery:
+        await lock.acquire()
+        scopes = {name: await nursery.start(take, name) for name in "abcd"}
+        await trio.testing.wait_all_tasks_blocked()
+        scopes["b"].cancel()  # parked: leaves the queue
+        await trio.testing.wait_all_tasks_blocked()
+        assert order == []
+        lock.release()
+    assert order == ["a+", "a-", "c+", "c-", "d+", "d-"]
+    assert not lock.held
+    await lock.acquire()  # free again: taken at once
+    assert lock.held
+    lock.release()
+    assert not lock.held
