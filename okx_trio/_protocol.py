@@ -298,14 +298,18 @@ def decode_frame(data: bytes | str) -> Event:
             payload = []
         if type(payload) is not list:
             return _malformed("response data is not a list", data)
+        # The answer to every trade request: each field is a str on the wire, so
+        # test that inline and leave anything else to _s/_opt_s (same result).
+        id_, op, code = obj.get("id"), obj["op"], obj["code"]
+        msg, in_time, out_time = obj.get("msg"), obj.get("inTime"), obj.get("outTime")
         return Response(
-            _s(obj.get("id")),
-            _s(obj["op"]),
-            _s(obj["code"]),
-            _s(obj.get("msg")),
+            id_ if type(id_) is str else _s(id_),
+            op if type(op) is str else _s(op),
+            code if type(code) is str else _s(code),
+            msg if type(msg) is str else _s(msg),
             payload,
-            _opt_s(obj.get("inTime")),
-            _opt_s(obj.get("outTime")),
+            in_time if type(in_time) is str else _opt_s(in_time),
+            out_time if type(out_time) is str else _opt_s(out_time),
         )
     return _malformed("unknown frame shape", data)
 

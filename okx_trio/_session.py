@@ -857,21 +857,34 @@ class Session:
                     continue
                 # Requests queued meanwhile go out in the same write.
                 batch = [p]
+                drained = False
                 while len(batch) < WRITE_BATCH:
                     try:
                         q = recv_nowait()
                     except trio.WouldBlock:
+                        drained = True
                         break
                     if not (q.abandoned or q.done):
                         batch.append(q)
+                offset = self.host.time_offset_ms
                 for q in batch:
-                    if q.exp_offset is not None and q.exp_offset != self.host.time_offset_ms:
+                    if q.exp_offset is not None and q.exp_offset != offset:
                         self._rederive_exp_time(q)
                     q.written_on(conn)
                 if len(batch) == 1:
                     await send(batch[0].frame)
                 else:
                     await send_many([q.frame for q in batch])
+                doorbell = self._doorbell
+                if (drained and not doorbell.is_set() and not control
+                        and not (conn.owe_pong or conn.ping_due)
+                        and conn is self.active and not conn.ended.is_set()):
+                    # The top of the loop would find nothing to do: the queue
+                    # was empty before the write and the doorbell has not rung
+                    # since (a request is queued and the doorbell rung in one
+                    # step). Wait for it now, without a second look at the
+                    # empty queue (a WouldBlock raised and caught per request).
+                    await doorbell.wait()
         except TransportClosed as exc:
             conn.end(exc)
 

@@ -368,7 +368,7 @@ class WebsocketsTransport(Transport):
         """Up to ``RECEIVE_BATCH`` received messages (at least one; waits for it)."""
         messages = self._messages
         if not messages:
-            messages.appendleft(await self.receive())
+            await self._wait_messages()
         else:
             # More of an earlier read: let the tasks woken by the previous batch
             # (stream consumers) run first. Decoding a whole 64 KiB read at once
@@ -382,6 +382,11 @@ class WebsocketsTransport(Transport):
         return [messages.popleft() for _ in range(RECEIVE_BATCH)]
 
     async def receive(self) -> bytes:
+        await self._wait_messages()
+        return self._messages.popleft()
+
+    async def _wait_messages(self) -> None:
+        """Until a complete message is received (``TransportClosed`` if none will be)."""
         while not self._messages:
             if self._closed is not None:
                 raise self._closed_exc()
@@ -395,7 +400,6 @@ class WebsocketsTransport(Transport):
                     await self._read_once()
             finally:
                 lock.release()
-        return self._messages.popleft()
 
     async def _read_once(self) -> None:
         """Read from the stream once and feed the protocol (holding ``_read_lock``)."""
