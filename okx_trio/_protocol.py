@@ -88,9 +88,22 @@ class IdGenerator:
             raise ValueError("id prefix must be 1-16 letters or digits")
         self.prefix = prefix
         self._counter = itertools.count(1)
+        self._high = 0
+        self._head = prefix
+        """``prefix`` and the digits above the last two, for ids of the current
+        run of 1296: the next id is ``_head`` plus two digits from a table."""
 
     def __call__(self) -> str:
-        return self.prefix + _base36(next(self._counter))
+        # Equal to prefix + _base36(n): for n >= 1296 that is _base36(n // 1296)
+        # followed by the two digits of n % 1296, and the high part changes once
+        # per 1296 ids, so the divisions and the join are paid only then.
+        high, low = divmod(next(self._counter), 1296)
+        if not high:
+            return self.prefix + _base36(low)
+        if high != self._high:
+            self._high = high
+            self._head = self.prefix + _base36(high)
+        return self._head + _PAIRS36[low]
 
 
 def check_id(value: object, field: str = "id") -> str:

@@ -240,3 +240,17 @@ def test_request_id_counter_is_base36_without_leading_zeros(n: int) -> None:
     assert text == "0" or not text.startswith("0")
     assert text == text.lower()
     assert text.isalnum()
+
+
+@pytest.mark.parametrize("start", [1, 1290, 46650, 1296**2 - 5, 36**7 - 3])
+def test_id_generator_gives_the_prefix_and_the_counter_in_base36(start: int) -> None:
+    # The generator keeps the digits above the last two between calls: its ids
+    # are still exactly prefix + _base36(counter), across every carry.
+    import itertools
+
+    from okx_trio._protocol import _base36
+
+    gen = proto.IdGenerator("p")
+    gen._counter = itertools.count(start)
+    for n in range(start, start + 3000):
+        assert gen() == "p" + _base36(n)
