@@ -52,7 +52,7 @@ def _cprofile(run: Callable[[], Any], limit: int) -> str:
     return out.getvalue()
 
 
-PROFILE_SECTIONS = ("profiles", "own", "inproc", "steps", "syscalls", "ladder")
+PROFILE_SECTIONS = ("profiles", "own", "inproc", "steps", "tls", "syscalls", "ladder")
 """What ``--profile`` prints; ``--profile --only ladder,syscalls`` picks some."""
 
 
@@ -75,6 +75,8 @@ def main(quick: bool = False, only: set[str] | None = None) -> int:
                 print(in_process(quick))
             if "steps" in want:
                 print(scheduler_work(url, n))
+            if "tls" in want:
+                print(tls_steps(n // 10))
             if "syscalls" in want:
                 print(syscalls(url, n))
             if "ladder" in want:
@@ -100,6 +102,7 @@ def main(quick: bool = False, only: set[str] | None = None) -> int:
         print(own_work(quick))
         print(in_process(quick))
         print(scheduler_work(url, n))
+        print(tls_steps(n // 10))
         print(syscalls(url, n))
         print(ladder(url, n // 3, 3 if quick else 7))
     return 0
@@ -228,6 +231,69 @@ def scheduler_work(url: str, n: int) -> str:
                  f"item to another task through an Event and waiting for its answer Event "
                  f"{handoff * 1e6:.1f} µs")
     return "\n".join(lines)
+
+
+def tls_steps(n: int) -> str:
+    """Task steps of the client's own tasks per ``WsClient.request`` round trip,
+    over ``ws://`` and over ``wss://`` (TLS on 127.0.0.1).
+
+    The server is okx_trio's simulator in this process (its TLS mode needs the
+    ``tls`` extra: trustme); its own tasks are left out of the counts, so the
+    figures are the client's: the caller, the writer and the reader.
+    """
+    try:
+        import trustme  # noqa: F401
+    except ImportError:
+        return "===== task steps over wss://: skipped (trustme not installed: the tls extra)"
+    lines = ["===== the client's task steps per WsClient.request round trip, ws:// and wss:// "
+             f"(simulator in this process, its tasks not counted; {n} round trips)"]
+    for tls in (False, True):
+        steps = trio.run(_tls_round_trips, tls, n)
+        shown = ", ".join(f"{name} {count:.2f}" for name, count in sorted(steps.items()))
+        lines.append(f"{'wss://' if tls else 'ws://':<7} {sum(steps.values()):5.2f}: {shown}")
+    return "\n".join(lines)
+
+
+async def _tls_round_trips(tls: bool, n: int) -> dict[str, float]:
+    import collections
+
+    import okx_trio
+    from okx_trio.testing import DEFAULT_CREDENTIALS, open_simulator
+
+    class Steps(trio.abc.Instrument):
+        def __init__(self) -> None:
+            self.steps: collections.Counter[str] = collections.Counter()
+
+        def before_task_step(self, task: trio.lowlevel.Task) -> None:
+            # The simulator's tasks (its module, trio's connection handlers) are not the client's.
+            if "testing" not in task.name and "_run_handler" not in task.name:
+                self.steps[task.name.rsplit(".", 1)[-1]] += 1
+
+    counter = Steps()
+    order = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "ioc",
+             "px": "1", "sz": "0.01"}
+    async with open_simulator(tls=tls, market_interval=None, rate_limit=False) as sim:
+        options: dict[str, Any] = {"credentials": DEFAULT_CREDENTIALS, "base_url": sim.base_url,
+                                   "rate_limit": False, "log_lifecycle": False}
+        if tls:
+            options["ssl_context"] = sim.client_ssl_context()
+        async with okx_trio.open_ws_client(**options) as ws:
+
+            async def one() -> None:
+                try:
+                    await ws.request("order", [order])
+                except okx_trio.OkxApiError:
+                    pass  # the simulator may refuse it: a refusal is a whole round trip too
+
+            for _ in range(20):
+                await one()
+            trio.lowlevel.add_instrument(counter)
+            try:
+                for _ in range(n):
+                    await one()
+            finally:
+                trio.lowlevel.remove_instrument(counter)
+    return {name: count / n for name, count in counter.steps.items()}
 
 
 async def _floor_sequential(url: str, n: int) -> Any:
