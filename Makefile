@@ -49,7 +49,7 @@ lint: $(STAMP_TEST)
 	$(VENV)/bin/ruff check okx_trio tests benchmarks examples
 
 types: $(STAMP_TEST)
-	$(VENV)/bin/mypy --strict okx_trio
+	$(VENV)/bin/mypy --strict okx_trio benchmarks
 
 # pytest exits 5 when it collected nothing; CI must never mistake that for a pass.
 # tests/packaging builds the wheel and installs it, without extras, in a

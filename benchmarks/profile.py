@@ -24,7 +24,7 @@ from typing import Any
 
 import trio
 
-from . import contenders
+from . import contenders, floor
 from .servers import ServerProcess
 
 
@@ -486,9 +486,9 @@ async def _own_work(n: int) -> str:
         return Response(id, op, "0", "", [item], "1700000000000000", "1700000000000000")
 
     order = {**ORDER_ARGS, "instIdCode": 100001}
-    cl_ids = contenders.Ids("ow000000")
+    cl_ids = floor.Ids("ow000000")
     original = Session.request
-    Session.request = answer  # type: ignore[method-assign,assignment]
+    Session.request = answer  # type: ignore[method-assign]
     lines = [f"===== okx_trio's own work per call (session.request answering at once; "
              f"{n} calls; best of 3; CPU µs per call)"]
     try:

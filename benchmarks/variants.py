@@ -22,10 +22,11 @@ from typing import Any
 
 import trio
 
+from okx_trio._connection import Pending
 from okx_trio._exceptions import OkxApiError, OkxRequestTimeout
 from okx_trio._models import Response
 from okx_trio._protocol import encode_request
-from okx_trio._session import Pending, Session
+from okx_trio._session import Session
 
 from .measure import Sample
 
