@@ -15,8 +15,7 @@ full run 100 000 with fresh randomness.
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
@@ -26,7 +25,7 @@ import orjson
 import trio
 import trio.from_thread
 from hypothesis import HealthCheck, given, settings, strategies as st
-from support.reliability import sizes
+from support.reliability import sizes, trio_in_a_thread
 
 from okx_trio import _protocol
 from okx_trio._convert import camel
@@ -277,41 +276,17 @@ class LiveSim:
 
 @contextmanager
 def simulator_in_a_thread() -> Iterator[LiveSim]:
-    ready = threading.Event()
-    box: list[Any] = []
-
-    async def main() -> None:
+    async def serve(publish: Callable[[LiveSim], Awaitable[None]]) -> None:
         # connect_limit=None: each example opens a connection at once, far beyond
         # OKX's 3 per second; the fuzz is about what a connection sends, not pacing.
         async with open_simulator(accounts=[CREDS], market_interval=None, idle_timeout=None,
                                   rate_limit=False, connect_limit=None) as sim, \
                 open_probe(sim, "private", memory=True) as watcher:
             assert (await watcher.login(CREDS))["code"] == "0"
-            stop = trio.Event()
-            box.append((LiveSim(sim, watcher, trio.lowlevel.current_trio_token()), stop))
-            ready.set()
-            await stop.wait()
+            await publish(LiveSim(sim, watcher, trio.lowlevel.current_trio_token()))
 
-    def run() -> None:
-        try:
-            trio.run(main)
-        except BaseException as exc:  # reported by the test below
-            box.append(exc)
-            ready.set()
-
-    thread = threading.Thread(target=run, name="fuzzed simulator", daemon=True)
-    thread.start()
-    assert ready.wait(30)
-    if isinstance(box[0], BaseException):
-        raise box[0]
-    live, stop = box[0]
-    try:
+    with trio_in_a_thread(serve, "fuzzed simulator") as live:
         yield live
-    finally:
-        trio.from_thread.run_sync(stop.set, trio_token=live.token)
-        thread.join(30)
-        assert not thread.is_alive()
-        assert len(box) == 1, box[1:]
 
 
 async def feed(live: LiveSim, path: str, login: bool, frames: list[str]) -> None:

@@ -20,8 +20,7 @@ CI runs 1 000 examples per sans-I/O target and 300 end-to-end (derandomized);
 from __future__ import annotations
 
 import copy
-import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from decimal import Decimal
 from types import SimpleNamespace
@@ -32,7 +31,7 @@ import orjson
 import trio
 import trio.from_thread
 from hypothesis import HealthCheck, given, settings, strategies as st
-from support.reliability import sizes
+from support.reliability import sizes, trio_in_a_thread
 from support.scripted import CREDS, ScriptedServer
 
 import okx_trio
@@ -550,10 +549,7 @@ class LiveClient:
 
 @contextmanager
 def client_in_a_thread() -> Iterator[LiveClient]:
-    ready = threading.Event()
-    box: list[Any] = []
-
-    async def main() -> None:
+    async def serve(publish: Callable[[LiveClient], Awaitable[None]]) -> None:
         server = ScriptedServer()
         async with trio.open_nursery() as server_nursery:
             async with okx_trio.open_ws_api_client(
@@ -563,7 +559,6 @@ def client_in_a_thread() -> Iterator[LiveClient]:
                 client = api.ws_client
                 await api.connect_ws_api()
                 async with client.subscribe({"channel": "tickers", "instId": "BTC-USDT"}) as sub:
-                    stop = trio.Event()
 
                     async def drain() -> None:
                         async for _ in sub:
@@ -577,33 +572,13 @@ def client_in_a_thread() -> Iterator[LiveClient]:
                     feed = _BookFeed(books, arg, frozenset(arg.items()), 2.0)
                     feed.ss = books.subscriptions.acquire(feed, arg)
                     await books.subscriptions.wait_settled([feed.ss], trio.current_time() + 10)
-                    box.append((LiveClient(server, api, trio.lowlevel.current_trio_token(),
-                                           feed), stop))
-                    ready.set()
-                    await stop.wait()
+                    await publish(LiveClient(server, api, trio.lowlevel.current_trio_token(),
+                                             feed))
                     await books.subscriptions.release_all(feed, [feed.ss])
             server_nursery.cancel_scope.cancel()
 
-    def run() -> None:
-        try:
-            trio.run(main)
-        except BaseException as exc:  # reported by the test
-            box.append(exc)
-            ready.set()
-
-    thread = threading.Thread(target=run, name="fuzzed client", daemon=True)
-    thread.start()
-    assert ready.wait(30)
-    if isinstance(box[0], BaseException):
-        raise box[0]
-    live, stop = box[0]
-    try:
+    with trio_in_a_thread(serve, "fuzzed client") as live:
         yield live
-    finally:
-        trio.from_thread.run_sync(stop.set, trio_token=live.token)
-        thread.join(30)
-        assert not thread.is_alive()
-        assert len(box) == 1, box[1:]  # the client ended cleanly, as itself
 
 
 SNAPSHOT = {"asks": [["101", "1", "0", "1"]], "bids": [["100", "1", "0", "1"]], "ts": "1",

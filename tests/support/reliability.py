@@ -9,13 +9,15 @@ from __future__ import annotations
 import logging
 import os
 import random
-from collections.abc import Iterator
+import threading
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pytest
 import trio
+import trio.from_thread
 import trio.lowlevel
 
 from okx_trio._transport import Connector, Transport, TransportClosed
@@ -173,3 +175,48 @@ def capture_all_logs() -> Iterator[list[logging.LogRecord]]:
         for lg, (level, disabled) in saved.items():
             lg.setLevel(level)
             lg.disabled = disabled
+
+
+T = TypeVar("T")
+
+
+@contextmanager
+def trio_in_a_thread(
+    serve: Callable[[Callable[[T], Awaitable[None]]], Awaitable[None]], name: str,
+) -> Iterator[T]:
+    """Run ``await serve(publish)`` in its own thread and trio loop; yield what it
+    publishes (``await publish(live)`` hands ``live`` over and waits until the block
+    ends), then stop it and check that its loop ended cleanly, as itself.
+
+    For the fuzzers, whose examples (plain functions under Hypothesis) reach a
+    long-lived simulator or client through ``trio.from_thread``.
+    """
+    ready = threading.Event()
+    box: list[Any] = []
+
+    async def publish(live: T) -> None:
+        stop = trio.Event()
+        box.append((live, stop, trio.lowlevel.current_trio_token()))
+        ready.set()
+        await stop.wait()
+
+    def run() -> None:
+        try:
+            trio.run(serve, publish)
+        except BaseException as exc:  # reported by the test
+            box.append(exc)
+            ready.set()
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    assert ready.wait(30)
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    live, stop, token = box[0]
+    try:
+        yield live
+    finally:
+        trio.from_thread.run_sync(stop.set, trio_token=token)
+        thread.join(30)
+        assert not thread.is_alive()
+        assert len(box) == 1, box[1:]  # the loop ended cleanly, as itself
