@@ -9,9 +9,9 @@ from typing import Any
 
 import trio
 
+from . import _clock
 from ._answers import expired
 from ._books import LiveOrderBook
-from ._clock import wall_ms
 from ._core import KINDS, ClientCore, open_core
 from ._events import EventStream
 from ._exceptions import OkxApiError
@@ -198,7 +198,7 @@ class WsClient:
             exp_time = core.now_ms() + int((until - trio.current_time()) * 1000)
             exp_offset = core.time_offset_ms
         session = core.session(kind)
-        sent_ms = wall_ms()
+        sent_ms = _clock.wall_ms()
         try:
             response = await session.request(
                 core.ids(), op, args, exp_time=exp_time, deadline=deadline,
@@ -209,7 +209,7 @@ class WsClient:
                 core.clock.doubt()
             raise
         if response.in_time is not None or response.out_time is not None:
-            core.clock.sample(response.in_time, response.out_time, sent_ms, wall_ms())
+            core.clock.sample(response.in_time, response.out_time, sent_ms, _clock.wall_ms())
         return response
 
     # ------------------------------------------------------------ subscriptions

@@ -44,7 +44,12 @@ ClockState = Literal["unmeasured", "measured", "stale"]
 
 
 def wall_ms() -> float:
-    """The local wall clock in ms (a function so tests can pin it)."""
+    """The local wall clock in ms, the only one the client reads.
+
+    REST signatures, WebSocket logins, ``expTime``, the exchange clock's
+    measurements and samples all call it through this module, so a test that
+    pins ``okx_trio._clock.wall_ms`` (to virtual time, say) moves them together.
+    """
     return time.time() * 1000
 
 

@@ -18,13 +18,13 @@ exception group made by this library).
 from __future__ import annotations
 
 import ssl
-import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import trio
 
+from . import _clock
 from ._books import OrderBooks
 from ._clock import ExchangeClock
 from ._events import EventHub
@@ -250,9 +250,9 @@ class ClientCore:
         deadline = self.deadline(timeout)
         with trio.move_on_at(deadline):
             rest = await self.rest_client()
-            before = time.time() * 1000
+            before = _clock.wall_ms()
             server_ms = await rest.get_server_time_ms()
-            after = time.time() * 1000
+            after = _clock.wall_ms()
             offset = int(server_ms - (before + after) / 2)
             self.clock.set(offset)
             return offset

@@ -34,6 +34,7 @@ from urllib.parse import urlencode, urlsplit
 import httpx
 import orjson
 
+from . import _clock
 from ._exceptions import (
     OkxApiError,
     OkxAuthError,
@@ -59,11 +60,6 @@ def rest_timestamp(ms: int) -> str:
     """OKX's REST timestamp: ISO 8601 UTC with milliseconds, e.g. ``2020-12-08T09:08:57.715Z``."""
     seconds, millis = divmod(ms, 1000)
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{millis:03d}Z"
-
-
-def _wall_ms() -> int:
-    """The local wall clock in ms (a function so tests can pin it)."""
-    return time.time_ns() // 1_000_000
 
 
 class RestClient:
@@ -438,7 +434,9 @@ class RestClient:
         creds = self._credentials
         assert creds is not None  # checked by request_signed
         offset = self._time_offset_ms() if self._time_offset_ms is not None else 0
-        timestamp = rest_timestamp(_wall_ms() + int(offset))
+        # The one local wall clock (``_clock.wall_ms``), the same as ``expTime``'s:
+        # a test that pins it pins both.
+        timestamp = rest_timestamp(int(_clock.wall_ms()) + int(offset))
         return {
             "OK-ACCESS-KEY": creds.api_key,
             "OK-ACCESS-SIGN": rest_sign(creds.secret_key, timestamp, method, target, body),

@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 import trio
 
+from . import _clock
 from ._connection import Connection, Pending
 from ._exceptions import (
     OkxApiError,
@@ -467,7 +467,7 @@ class Session:
                 conn.end(TransportClosed(1000, "no credentials"))
                 raise OkxAuthError("60027", "credentials are required", self.kind)
             conn.awaiting_login = True
-            ts = str(int(time.time() + self.host.time_offset_ms / 1000))
+            ts = str(int((_clock.wall_ms() + self.host.time_offset_ms) / 1000))
             frame = encode_login(creds.api_key, creds.secret_key, creds.passphrase, ts)
             conn.control.record(trio.current_time())
             try:

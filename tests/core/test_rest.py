@@ -23,7 +23,6 @@ import pytest
 import trio
 import trustme
 
-from okx_trio import _rest
 from okx_trio._exceptions import (
     OkxApiError,
     OkxAuthError,
@@ -167,7 +166,7 @@ def assert_no_secret(*texts: str) -> None:
 
 @pytest.fixture
 def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(_rest, "_wall_ms", lambda: NAUTILUS_TS_MS)
+    monkeypatch.setattr("okx_trio._clock.wall_ms", lambda: NAUTILUS_TS_MS)
 
 
 # --- pure helpers -------------------------------------------------------------

@@ -14,7 +14,6 @@ import pytest
 import trio
 from support.orders import CREDS, bid, mid, trading
 
-import okx_trio._rest as rest_module
 from okx_trio import (
     Credentials,
     OkxApiError,
@@ -56,7 +55,7 @@ async def test_signed_look_ups_and_refused_signatures(sim: Simulator) -> None:
 async def test_signature_covers_the_query_as_sent(monkeypatch: pytest.MonkeyPatch) -> None:
     """The OK-ACCESS-SIGN of a look-up is HMAC-SHA256(secret, ts + GET + path?query),
     base64, computed here independently; the simulator accepts exactly that."""
-    monkeypatch.setattr(rest_module, "_wall_ms", lambda: 1_607_418_537_715)
+    monkeypatch.setattr("okx_trio._clock.wall_ms", lambda: 1_607_418_537_715)
     seen: list[httpx.Request] = []
 
     async def handler(request: httpx.Request) -> httpx.Response:

@@ -366,3 +366,18 @@ async def test_unpaced_places_get_the_rate_limit_error(
 def _snake(okx: dict[str, Any]) -> dict[str, Any]:
     names = {"instId": "inst_id", "tdMode": "td_mode", "ordType": "ord_type"}
     return {names.get(k, k): v for k, v in okx.items()}
+
+
+async def test_exp_time_and_signature_share_one_wall_clock(
+    autojump_clock: trio.testing.MockClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The signing timestamp and ``expTime`` read the same local wall clock: pinned
+    once (here to trio's virtual time), both follow it. With two clocks, an hour of
+    virtual time left ``expTime`` an hour in the exchange's past (refused, 50036)
+    while the signature's timestamp was accepted."""
+    async with rest_on_virtual_time(monkeypatch) as (sim, rest):
+        first = await rest.submit_new_order(PlaceOrder(**_snake(resting_bid(sim))))
+        assert first.ok
+        await trio.sleep(3600)
+        later = await rest.submit_new_order(PlaceOrder(**_snake(resting_bid(sim))))
+        assert later.ok

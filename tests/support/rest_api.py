@@ -34,7 +34,8 @@ UNKNOWN = okx_trio.Credentials("no-such-key", "secret", "pass")
 async def virtual_simulator(
     monkeypatch: pytest.MonkeyPatch, **sim_options: Any
 ) -> AsyncIterator[Simulator]:
-    """A simulator whose exchange clock (and the client's signing clock) follow trio's."""
+    """A simulator whose exchange clock (and the client's wall clock: signatures,
+    ``expTime``, clock samples) follow trio's."""
     sim_options.setdefault("market_interval", None)
     sim_options.setdefault("idle_timeout", None)
     async with open_simulator(**sim_options) as sim:
@@ -46,7 +47,7 @@ async def virtual_simulator(
 
         # The exchange keeps honouring sim.clock_offset_ms on top.
         sim._now_ms = lambda: wall_ms() + sim.clock_offset_ms  # type: ignore[method-assign]
-        monkeypatch.setattr("okx_trio._rest._wall_ms", wall_ms)
+        monkeypatch.setattr("okx_trio._clock.wall_ms", wall_ms)
         yield sim
 
 
@@ -60,9 +61,6 @@ async def rest_on_virtual_time(
     """``(simulator, REST client)`` on virtual time, REST served in memory."""
     async with virtual_simulator(monkeypatch, **(sim_options or {})) as sim:
         client_options.setdefault("credentials", CREDS)
-        # The deadline as expTime is computed from the client's wall clock, which
-        # does not follow virtual time (tests that need it run on real time).
-        client_options.setdefault("send_exp_time", False)
         async with okx_trio.open_rest_client(
             base_url=sim.base_url, transport=sim.connect_memory(), log_lifecycle=False,
             **client_options,
