@@ -75,6 +75,7 @@ from okx_trio import (
     OkxError,
     OkxNotSent,
     OkxOrderError,
+    OkxRateLimitError,
     OkxRequestError,
     OkxRequestTimeout,
     OkxWaitTimeout,
@@ -241,6 +242,12 @@ class Stats:
 # ------------------------------------------------------------------------ bot
 
 
+def refusal_code(exc: OkxOrderError | OkxRateLimitError) -> str:
+    """The code a refusal is counted under: an order's ``sCode``, else the
+    request's own (``50011`` when refused whole as too frequent)."""
+    return exc.s_code if isinstance(exc, OkxOrderError) else exc.code
+
+
 class Bot:
     """A small market maker; see the module docstring for its tasks."""
 
@@ -405,9 +412,9 @@ class Bot:
         )
         try:
             ack = await self.timed(self.api.submit_new_order(params, timeout=ORDER_TIMEOUT))
-        except OkxOrderError as exc:
+        except (OkxOrderError, OkxRateLimitError) as exc:
             order.local = "rejected"
-            self.stats.refused("place", exc.s_code)
+            self.stats.refused("place", refusal_code(exc))
             self.out.detail(f"place refused: {exc}")
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, [order])
@@ -425,10 +432,11 @@ class Bot:
         params = AmendOrder(inst_id=INST_ID, cl_ord_id=order.cl_ord_id, new_px=px)
         try:
             await self.timed(self.api.amend_order(params, timeout=ORDER_TIMEOUT))
-        except OkxOrderError as exc:
-            # Usually the order filled or was cancelled meanwhile; the orders
-            # channel tells us which.
-            self.stats.refused("amend", exc.s_code)
+        except (OkxOrderError, OkxRateLimitError) as exc:
+            # Usually the order filled or was cancelled meanwhile (the orders
+            # channel tells us which), or the request came too fast: the
+            # price walks on and the next round amends again.
+            self.stats.refused("amend", refusal_code(exc))
             self.out.detail(f"amend refused: {exc}")
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, [order])
@@ -448,6 +456,12 @@ class Bot:
             # 51400-51402: filled or cancelled meanwhile; the orders channel says which.
             self.out.detail(f"cancel refused: {exc}")
             return True
+        except OkxRateLimitError as exc:
+            # Refused whole as too frequent: the order still rests; the caller
+            # tries again.
+            self.stats.refused("cancel", exc.code)
+            self.out.detail(f"cancel refused: {exc}")
+            return False
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, [order])
             return not self.is_open(order)
@@ -511,6 +525,11 @@ class Bot:
             acks = await self.timed(self.api.submit_multiple_orders(batch, timeout=ORDER_TIMEOUT))
         except OkxBatchError as exc:
             acks = exc.acks  # some were refused: every ack is still here
+        except OkxRateLimitError as exc:  # refused whole: none was placed
+            for order in orders:
+                order.local = "rejected"
+                self.stats.refused("batch place", exc.code)
+            acks = []
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, orders)  # sets each order's state
             acks = []
@@ -539,6 +558,9 @@ class Bot:
             acks = await self.timed(self.api.cancel_multiple_orders(batch, timeout=ORDER_TIMEOUT))
         except OkxBatchError as exc:
             acks = exc.acks  # refused items: filled or cancelled meanwhile
+        except OkxRateLimitError as exc:  # refused whole: all still rest
+            self.stats.refused("batch cancel", exc.code)
+            return 0
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, orders)
             return 0
@@ -568,8 +590,8 @@ class Bot:
             params = AmendSpreadOrder(cl_ord_id=order.cl_ord_id, new_px=px)
             try:
                 await self.timed(self.api.amend_spread_order(params))
-            except OkxOrderError as exc:
-                self.stats.refused("spread amend", exc.s_code)
+            except (OkxOrderError, OkxRateLimitError) as exc:
+                self.stats.refused("spread amend", refusal_code(exc))
                 self.out.detail(f"spread amend refused: {exc}")
             except (OkxConnectionLost, OkxRequestTimeout) as exc:
                 await self.settle_unknown(exc, [order])
@@ -584,9 +606,9 @@ class Bot:
                                   sz=SPREAD_SIZE, cl_ord_id=order.cl_ord_id)
         try:
             await self.timed(self.api.submit_spread_order(params))
-        except OkxOrderError as exc:
+        except (OkxOrderError, OkxRateLimitError) as exc:
             order.local = "rejected"
-            self.stats.refused("spread place", exc.s_code)
+            self.stats.refused("spread place", refusal_code(exc))
             self.out.detail(f"spread order refused: {exc}")
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, [order])

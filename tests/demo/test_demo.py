@@ -16,8 +16,9 @@ import orjson
 import pytest
 import trio
 
-from okx_trio import Credentials, _demo
+from okx_trio import Credentials, _demo, open_ws_api_client
 from okx_trio._demo import Console, Stats, main, render_summary
+from okx_trio.testing import open_simulator
 
 CREDS = Credentials(
     api_key="demo-test-key", secret_key="TOPSECRETDEMOSECRET0123456789", passphrase="Pass-Phrase-9"
@@ -163,3 +164,31 @@ def test_bad_arguments_exit_2(argv: list[str], capsys: pytest.CaptureFixture[str
         main(argv)
     assert info.value.code == 2
     assert "okx-trio demo" in capsys.readouterr().err
+
+
+async def test_the_bot_counts_a_too_frequent_refusal_and_goes_on() -> None:
+    """A place refused whole as too frequent (50011, ``OkxRateLimitError``, not an
+    order error) is a refusal like any other: counted, the order marked
+    rejected, the bot still running. The client's own pacing is off here so the
+    exchange's limit is reached (60 places per 2 s per instrument)."""
+    async with (
+        open_simulator([CREDS], market_interval=None) as sim,
+        open_ws_api_client(credentials=CREDS, base_url=sim.base_url, rate_limit=False,
+                           log_lifecycle=False) as api,
+        api.track_orders() as tracker,
+    ):
+        bot = _demo.Bot(api, tracker, Console(io.StringIO(), live=False, verbose=False), sim)
+        px = Decimal(sim.book(_demo.INST_ID)[0][0][0]) - 500
+        placed: list[_demo.BotOrder] = []
+
+        async def place() -> None:
+            placed.append(await bot.place("buy", px, "quote"))
+
+        with trio.fail_after(20):
+            async with trio.open_nursery() as nursery:
+                for _ in range(80):
+                    nursery.start_soon(place)
+    refused = bot.stats.refusals["place 50011"]
+    assert refused > 0
+    assert bot.stats.placed + refused == 80
+    assert sum(o.local == "rejected" for o in placed) == refused
