@@ -6,7 +6,8 @@ another, and ``subscribe`` streams of tickers and of books updates. For each,
 pyinstrument's call tree (where the wall time goes) and cProfile's own-time
 table (which functions cost the most by themselves) are printed.
 
-Then the scheduler's work per round trip (task steps and I/O waits, counted
+Then okx_trio's own work per push, with the pushes served from memory
+(``push_work``), the scheduler's work per round trip (task steps and I/O waits, counted
 with a trio instrument) for the floor, ``WsClient.request`` and the
 benchmarks-only variant in which the caller writes its own frame
 (``variants.py``), trio's bare cost of a hand-off between two tasks, and the
@@ -52,7 +53,7 @@ def _cprofile(run: Callable[[], Any], limit: int) -> str:
     return out.getvalue()
 
 
-PROFILE_SECTIONS = ("profiles", "own", "inproc", "steps", "tls", "syscalls", "ladder")
+PROFILE_SECTIONS = ("profiles", "own", "inproc", "push", "steps", "tls", "syscalls", "ladder")
 """What ``--profile`` prints; ``--profile --only ladder,syscalls`` picks some."""
 
 
@@ -73,6 +74,8 @@ def main(quick: bool = False, only: set[str] | None = None) -> int:
                 print(own_work(quick))
             if "inproc" in want:
                 print(in_process(quick))
+            if "push" in want:
+                print(push_work(quick))
             if "steps" in want:
                 print(scheduler_work(url, n))
             if "tls" in want:
@@ -101,6 +104,7 @@ def main(quick: bool = False, only: set[str] | None = None) -> int:
             print(_cprofile(run, 30))
         print(own_work(quick))
         print(in_process(quick))
+        print(push_work(quick))
         print(scheduler_work(url, n))
         print(tls_steps(n // 10))
         print(syscalls(url, n))
@@ -460,6 +464,85 @@ async def _in_process(n: int, rounds: int) -> str:
         lines.append(f"{label:<74} {best[label] * 1e6:7.1f} {(best[label] - design) * 1e6:+11.1f}")
     return "\n".join(lines) + ("\n(CPU of client and responder together; the responder's "
                                "share is the same in every row)")
+
+
+def push_work(quick: bool) -> str:
+    """CPU per push with the minimal server's pushes served from memory
+    (``pushfeed.PushFeed``: no socket, no second process), for the floor, the
+    design floor (okx_trio's shape built lean: a reader task handing decoded
+    messages to the consumer task, a schedule point every 16 or 128 messages
+    of a read) and okx_trio's ``subscribe`` + ``async for``; then okx_trio's
+    scheduler work, its batches and the cyclic GC's collections per push.
+
+    Every row runs once per round, in the same process; figures are the best
+    round (interference only slows a run down), "ratio" is the floor's CPU
+    per push over the row's (the throughput ratio when CPU-bound).
+    """
+    rounds = 3 if quick else 9
+    lines = [f"===== CPU per push, pushes served from memory ({rounds} rounds; best; "
+             f"load average {_loadavg()})",
+             f"{'stream':<8} {'client':<58} {'CPU µs':>7} {'ratio':>6} {'over floor':>10}"]
+    lines += _push_stream("tickers", "last", 5000 if quick else 20000, rounds)
+    lines += _push_stream("books", "ts", 3000 if quick else 10000, rounds)
+    return "\n".join(lines) + ("\n(CPU of client and in-memory server together; the "
+                               "server's share is the same in every row)")
+
+
+def _push_stream(channel: str, field: str, n: int, rounds: int) -> list[str]:
+    import collections
+    import gc
+
+    from okx_trio import _transport
+
+    from . import pushfeed, server
+
+    server.STATS.push_n = n
+    rows: list[tuple[str, Callable[[], Any]]] = [
+        ("floor (websockets sans-I/O + orjson, one task)",
+         lambda: trio.run(pushfeed.floor_pushes, n, channel, field)),
+        ("design floor, a schedule point every 16 messages",
+         lambda: trio.run(pushfeed.design_floor_pushes, n, channel, field, 16)),
+        ("design floor, a schedule point every 128 messages",
+         lambda: trio.run(pushfeed.design_floor_pushes, n, channel, field, 128)),
+        ("okx_trio subscribe + async for",
+         lambda: trio.run(pushfeed.okx_pushes, n, channel, field)),
+    ]
+    best = {label: float("inf") for label, _ in rows}
+    for _ in range(rounds):
+        for label, run in rows:
+            best[label] = min(best[label], run().cpu)
+    floor_cpu = best[rows[0][0]]
+    lines = [f"{channel:<8} {label:<58} {best[label] * 1e6:7.2f} "
+             f"{floor_cpu / best[label]:6.2f} {(best[label] - floor_cpu) * 1e6:+10.2f}"
+             for label, _ in rows]
+    # okx_trio's scheduler work, batches and collections per push (counts).
+    steps = _Counter()
+    batches: collections.Counter[int] = collections.Counter()
+    collected: list[int] = []
+    original = _transport.WebsocketsTransport.receive_many
+
+    async def counted(self: _transport.WebsocketsTransport) -> list[bytes]:
+        out = await original(self)
+        batches[len(out)] += 1
+        return out
+
+    def on_gc(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            collected.append(info["generation"])
+
+    _transport.WebsocketsTransport.receive_many = counted  # type: ignore[method-assign]
+    gc.callbacks.append(on_gc)
+    try:
+        trio.run(_counted, steps, pushfeed.okx_pushes, n, channel, field)
+    finally:
+        gc.callbacks.remove(on_gc)
+        _transport.WebsocketsTransport.receive_many = original  # type: ignore[method-assign]
+    handed = sum(size * count for size, count in batches.items())
+    lines.append(f"{channel:<8} okx_trio: {steps.steps / n:.3f} task steps and "
+                 f"{steps.io_waits / n:.3f} scheduler rounds per push; "
+                 f"{handed / max(1, sum(batches.values())):.1f} messages per batch; "
+                 f"{len(collected) * 1000 / n:.1f} GC collections per 1,000 pushes")
+    return lines
 
 
 def own_work(quick: bool) -> str:

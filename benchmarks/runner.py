@@ -611,7 +611,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="log every contender run on stderr")
     parser.add_argument("--profile", action="store_true",
                         help="profile okx_trio's hot paths instead (with --only: some of "
-                        "profiles, own, inproc, steps, tls, syscalls, ladder)")
+                        "profiles, own, inproc, push, steps, tls, syscalls, ladder)")
     args = parser.parse_args(argv)
 
     if args.profile:
