@@ -18,6 +18,7 @@ capability is on those two interfaces, the optional ones with a default.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import os
@@ -39,6 +40,9 @@ CLOSE_TIMEOUT = 2.0
 READ_SIZE = 65536
 """Most bytes one read takes from the stream."""
 RECEIVE_BATCH = 16
+"""Messages ``receive_many`` first hands over between two schedule points (the
+size then adapts to what the caller keeps per message: ``_next_batch``)."""
+RECEIVE_BATCH_MAX = 128
 """Most messages ``receive_many`` hands over between two schedule points."""
 
 
@@ -280,6 +284,11 @@ class WebsocketsTransport(Transport):
                              and os.name == "posix" else None)
         self._drained = True
         """The last read returned less than ``READ_SIZE``: the socket is empty."""
+        self._batch = RECEIVE_BATCH
+        """How many messages ``receive_many`` hands over at a time (adapts)."""
+        self._handed = 0
+        self._young: tuple[int, int, int] = (0, 0, 0)
+        """``gc.get_count()`` when a batch was handed over with more to come."""
 
     async def _flush(self) -> None:
         # Draining under the lock keeps bytes in protocol order even when the
@@ -365,21 +374,71 @@ class WebsocketsTransport(Transport):
         await self._flush()
 
     async def receive_many(self) -> list[bytes]:
-        """Up to ``RECEIVE_BATCH`` received messages (at least one; waits for it)."""
+        """A batch of received messages (at least one; waits for it), in order.
+
+        A read of 64 KiB holds 100+ small messages. They are handed over a
+        batch at a time with a schedule point between two batches of the same
+        read, so the tasks the previous batch woke (stream consumers) run and
+        free it first: decoding a whole read at once keeps every message of it
+        alive together, and their containers set off CPython's cyclic GC
+        several times per read (books updates: ~6 µs per push). A schedule
+        point costs several µs, so a batch is as large as the GC allows: its
+        size follows how many container objects the caller kept alive per
+        message of the previous batch (``_kept_per_message``, ``_fit_batch``).
+        """
         messages = self._messages
         if not messages:
             await self._wait_messages()
         else:
-            # More of an earlier read: let the tasks woken by the previous batch
-            # (stream consumers) run first. Decoding a whole 64 KiB read at once
-            # keeps ~150 pushes alive together, and their containers set off the
-            # cyclic GC several times per read; it also keeps the reader fair.
+            kept = self._kept_per_message()
             await trio.lowlevel.cancel_shielded_checkpoint()
-        if len(messages) <= RECEIVE_BATCH:
+            self._batch = self._fit_batch(kept)
+        size = self._batch
+        if len(messages) <= size:
             out = list(messages)
             messages.clear()
+            self._handed = 0
             return out
-        return [messages.popleft() for _ in range(RECEIVE_BATCH)]
+        out = [messages.popleft() for _ in range(size)]
+        # More of this read remains: note the young generation's count, to see
+        # at the next call how much this batch kept alive.
+        self._handed, self._young = size, gc.get_count()
+        return out
+
+    def _kept_per_message(self) -> float:
+        """Container objects the batch handed over last kept alive per message
+        (-1: a collection ran meanwhile, the batch was too large).
+
+        Between handing a batch over and the next call only the caller runs
+        (the session's reader, decoding and delivering it), so the growth of
+        the young generation's count is what that batch keeps alive until its
+        consumers run. A collection changes the older generations' counts.
+        """
+        if not self._handed:
+            return 0.0  # messages this transport queued itself (with the handshake)
+        young, before = gc.get_count(), self._young
+        if young[1:] != before[1:]:
+            return -1.0
+        return max(0, young[0] - before[0]) / self._handed
+
+    def _fit_batch(self, kept: float) -> int:
+        """The next batch: as many messages (up to ``RECEIVE_BATCH_MAX``) as fill
+        half the room left under the young generation's threshold at ``kept``
+        objects each; half the last batch after a collection; twice the last
+        when it kept nothing (what it freed may hide what it kept).
+
+        The room is taken after the schedule point: consumers that have not
+        run yet still hold their batch, and it counts against the next one.
+        """
+        threshold = gc.get_threshold()[0]
+        if not threshold or not gc.isenabled():
+            return RECEIVE_BATCH_MAX
+        if kept < 0:
+            return max(1, self._batch // 2)
+        if kept == 0:
+            return min(RECEIVE_BATCH_MAX, 2 * self._batch)
+        room = (threshold - gc.get_count()[0]) // 2
+        return max(1, min(RECEIVE_BATCH_MAX, int(room / kept)))
 
     async def receive(self) -> bytes:
         await self._wait_messages()
