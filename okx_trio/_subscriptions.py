@@ -268,12 +268,14 @@ class _Inbox:
     """The bounded buffer behind a ``Subscription`` (its ``Sink``)."""
 
     __slots__ = ("buffer", "capacity", "closed", "dropped", "dropped_total", "error",
-                 "lost_gap", "wake")
+                 "lost_gap", "waiter")
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.buffer: deque[Push | Gap] = deque()
-        self.wake = trio.Event()
+        self.waiter: trio.Event | None = None
+        """What parked consumers wait on; None while none is parked (a push then
+        costs no ``Event.set``)."""
         self.dropped = 0
         self.lost_gap = False
         self.dropped_total = 0
@@ -287,7 +289,22 @@ class _Inbox:
         if len(buf) >= self.capacity:
             self._drop_oldest()
         buf.append(push)
-        self.wake.set()
+        if self.waiter is not None:
+            self.wake()
+
+    def wake(self) -> None:
+        """Wake every parked consumer (each looks again; one may find nothing)."""
+        waiter = self.waiter
+        if waiter is not None:
+            self.waiter = None
+            waiter.set()
+
+    async def wait(self) -> None:
+        """Park until something changes (a push, a gap, a failure, the close)."""
+        waiter = self.waiter
+        if waiter is None:
+            waiter = self.waiter = trio.Event()
+        await waiter.wait()
 
     def _drop_oldest(self) -> None:
         old = self.buffer.popleft()
@@ -305,17 +322,17 @@ class _Inbox:
         if len(buf) >= self.capacity:
             self._drop_oldest()
         buf.append(Gap(reason))
-        self.wake.set()
+        self.wake()
 
     def fail(self, exc: OkxError) -> None:
         if self.error is None:
             self.error = exc
-        self.wake.set()
+        self.wake()
 
     def close(self) -> None:
         self.closed = True
         self.buffer.clear()
-        self.wake.set()
+        self.wake()
 
 
 class Subscription:
@@ -372,7 +389,13 @@ class Subscription:
                 await trio.lowlevel.checkpoint_if_cancelled()
                 return inbox.buffer.popleft()
         self._run = 0
-        await trio.lowlevel.checkpoint()
+        if (inbox.buffer or inbox.error is not None or inbox.dropped or inbox.lost_gap
+                or inbox.closed):
+            await trio.lowlevel.checkpoint()
+        else:
+            # Nothing to take: parking is the schedule point (a checkpoint
+            # first would only cost the reader's next batch a scheduler round).
+            await inbox.wait()
         while True:
             if inbox.error is not None:
                 raise copy_error(inbox.error)
@@ -385,8 +408,7 @@ class Subscription:
                 return inbox.buffer.popleft()
             if inbox.closed:
                 raise StopAsyncIteration
-            inbox.wake = trio.Event()
-            await inbox.wake.wait()
+            await inbox.wait()
 
 
 # ---------------------------------------------------------------------------

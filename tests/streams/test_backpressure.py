@@ -104,3 +104,32 @@ async def test_gap_markers_never_pile_up_and_survive_overflow(
                 tail = [await sub.__anext__() for _ in range(4)]
                 assert marks(tail) == [7, 8, 9, 10]
                 assert sub.statistics().dropped == 6
+
+
+async def test_several_tasks_iterating_one_subscription_all_wake_and_all_end(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    # Each item goes to exactly one of them; a task that parked while another
+    # was parked too is not forgotten, and leaving the block ends every iteration.
+    async with sim_client(memory=True) as (sim, client):
+        with trio.fail_after(60):
+            await internals.connect(client, "public")
+            got: dict[str, list[int]] = {"a": [], "b": []}
+            ended: list[str] = []
+            async with trio.open_nursery() as nursery, client.subscribe(TRADES) as sub:
+
+                async def consume(name: str) -> None:
+                    async for item in sub:
+                        got[name].extend(marks([item]))
+                    ended.append(name)
+
+                nursery.start_soon(consume, "a")
+                nursery.start_soon(consume, "b")
+                await trio.testing.wait_all_tasks_blocked()
+                for k in range(6):
+                    # One at a time, so both are parked when each arrives.
+                    inject(sim, "public", TRADES, 1, start=k)
+                    await trio.testing.wait_all_tasks_blocked()
+                assert sorted(got["a"] + got["b"]) == list(range(6))
+                # Leaving the subscription's block (before the nursery's) ends both.
+            assert sorted(ended) == ["a", "b"]
