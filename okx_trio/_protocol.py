@@ -27,7 +27,7 @@ import orjson
 from ._formats import ID_RE as ID_RE, TAG_RE as TAG_RE, is_id
 from ._models import Response
 from ._okx import LOGIN_PATH
-from ._push import Push
+from ._push import Push, new_push
 
 PING = b"ping"
 PONG = b"pong"
@@ -281,26 +281,34 @@ def _malformed(reason: str, data: bytes | str) -> Malformed:
 
 def decode_frame(data: bytes | str) -> Event:
     """Turn one received text frame into one typed event. Never raises."""
-    if data == b"pong" or data == "pong":
-        return _PONG
-    if data == b"ping" or data == "ping":
-        return _PING
+    if len(data) == 4:
+        if data == b"pong" or data == "pong":
+            return _PONG
+        if data == b"ping" or data == "ping":
+            return _PING
     try:
         obj = orjson.loads(data)
     except orjson.JSONDecodeError:
         return _malformed("invalid JSON", data)
     if type(obj) is not dict:
         return _malformed("not a JSON object", data)
-    # Pushes are by far the most frequent frame: test for them first.
+    # Pushes are by far the most frequent frame: test for them first, and
+    # first for the commonest shape, a frame of just "arg" and "data".
+    if len(obj) == 2:
+        arg, payload = obj.get("arg"), obj.get("data")
+        if type(arg) is dict and type(payload) is list:
+            return new_push(arg, payload)
     arg = obj.get("arg")
     if arg is not None and "event" not in obj:
         payload = obj.get("data")
         if type(arg) is dict and type(payload) is list:
-            if len(obj) == 2:
-                return Push(arg, payload)
             action = obj.get("action")
-            rest = {k: v for k, v in obj.items() if k not in ("arg", "data", "action")}
-            return Push(arg, payload, action if isinstance(action, str) else None, rest or None)
+            if action is not None and len(obj) == 3:
+                rest = None  # an order book's frame: arg, action, data
+            else:
+                rest = {k: v for k, v in obj.items() if k not in ("arg", "data", "action")}
+            return new_push(arg, payload, action if isinstance(action, str) else None,
+                            rest or None)
         return _malformed("push without a data list", data)
     event = obj.get("event")
     if event is not None:

@@ -59,3 +59,25 @@ class Push:
             OkxProtocolError: an item does not have the channel's shape.
         """
         return view_as(self.channel, self.data, cls)
+
+
+# The reader builds one Push per pushed frame. attrs' frozen __init__ sets each
+# field through object.__setattr__ (four calls, ~0.55 µs); setting the slots
+# through their descriptors builds the same object in ~0.35 µs.
+_new = object.__new__
+_set_arg = Push.__dict__["arg"].__set__
+_set_data = Push.__dict__["data"].__set__
+_set_action = Push.__dict__["action"].__set__
+_set_extra = Push.__dict__["extra"].__set__
+
+
+def new_push(arg: dict[str, Any], data: list[Any], action: str | None = None,
+             extra: Mapping[str, Any] | None = None) -> Push:
+    """``Push(arg, data, action, extra)``, built faster (the decoder's path)."""
+    push: Push = _new(Push)
+    _set_arg(push, arg)
+    _set_data(push, data)
+    _set_action(push, action)
+    _set_extra(push, extra)
+    return push
+

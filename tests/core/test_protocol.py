@@ -5,12 +5,14 @@ from __future__ import annotations
 import ast
 import pathlib
 
+import attrs
 import orjson
 import pytest
 from hypothesis import given, settings, strategies as st
 
 import okx_trio._protocol as proto
 from okx_trio import Push, Response
+from okx_trio._push import new_push
 
 
 def test_core_does_not_import_trio() -> None:
@@ -254,3 +256,41 @@ def test_id_generator_gives_the_prefix_and_the_counter_in_base36(start: int) -> 
     gen._counter = itertools.count(start)
     for n in range(start, start + 3000):
         assert gen() == "p" + _base36(n)
+
+
+def _fields(push: Push) -> dict[str, object]:
+    return {f.name: getattr(push, f.name) for f in attrs.fields(Push)}
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from(["channel", "instId", "uid"]), st.text(max_size=8),
+                    min_size=1),
+    st.lists(json_values, max_size=3),
+    st.one_of(st.none(), st.sampled_from(["snapshot", "update"]), st.integers(0, 9)),
+    st.dictionaries(st.sampled_from(["eventType", "curPage", "lastPage"]), json_values,
+                    max_size=2),
+)
+def test_decoded_push_is_the_push_the_constructor_builds(
+    arg: dict[str, str], data: list[object], action: object, extra: dict[str, object]
+) -> None:
+    # The decoder builds pushes without attrs' __init__: the same class, the
+    # same value in every field, still frozen.
+    frame: dict[str, object] = {"arg": arg, "data": data, **extra}
+    if action is not None:
+        frame["action"] = action
+    ev = proto.decode_frame(orjson.dumps(frame))
+    assert type(ev) is Push
+    expected = Push(arg, data, action if isinstance(action, str) else None, extra or None)
+    assert _fields(ev) == _fields(expected)
+    assert ev == expected
+    assert repr(ev) == repr(expected)
+    with pytest.raises(attrs.exceptions.FrozenInstanceError):
+        ev.data = []  # type: ignore[misc]
+
+
+def test_new_push_sets_every_field_of_push() -> None:
+    # A field added to Push must be set by new_push too (else reading it fails).
+    built = new_push({"channel": "books"}, [1], "update", {"curPage": 1})
+    assert _fields(built) == _fields(Push({"channel": "books"}, [1], "update", {"curPage": 1}))
+    assert _fields(new_push({}, [])) == _fields(Push({}, []))
