@@ -452,16 +452,17 @@ class Bot:
         params = CancelOrder(inst_id=INST_ID, cl_ord_id=order.cl_ord_id)
         try:
             await self.timed(self.api.cancel_order(params, timeout=ORDER_TIMEOUT))
+        except OkxRateLimitError as exc:
+            # Refused whole as too frequent: the order still rests; the caller
+            # tries again. (Before OkxOrderError: an order's rate-limit refusal
+            # can be both, and then it still rests.)
+            self.stats.refused("cancel", exc.code)
+            self.out.detail(f"cancel refused: {exc}")
+            return False
         except OkxOrderError as exc:
             # 51400-51402: filled or cancelled meanwhile; the orders channel says which.
             self.out.detail(f"cancel refused: {exc}")
             return True
-        except OkxRateLimitError as exc:
-            # Refused whole as too frequent: the order still rests; the caller
-            # tries again.
-            self.stats.refused("cancel", exc.code)
-            self.out.detail(f"cancel refused: {exc}")
-            return False
         except (OkxConnectionLost, OkxRequestTimeout) as exc:
             await self.settle_unknown(exc, [order])
             return not self.is_open(order)
