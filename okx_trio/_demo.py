@@ -456,7 +456,7 @@ class Bot:
             # Refused whole as too frequent: the order still rests; the caller
             # tries again. (Before OkxOrderError: an order's rate-limit refusal
             # can be both, and then it still rests.)
-            self.stats.refused("cancel", exc.code)
+            self.stats.refused("cancel", refusal_code(exc))
             self.out.detail(f"cancel refused: {exc}")
             return False
         except OkxOrderError as exc:
