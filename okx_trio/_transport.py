@@ -24,6 +24,7 @@ import math
 import os
 import socket
 import ssl
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
@@ -44,6 +45,12 @@ RECEIVE_BATCH = 16
 size then adapts to what the caller keeps per message: ``_next_batch``)."""
 RECEIVE_BATCH_MAX = 128
 """Most messages ``receive_many`` hands over between two schedule points."""
+RECEIVE_BATCH_TIME = 0.001
+"""Seconds the caller may spend on one batch (as measured on the last one):
+handlers that run in the reader (order books, the order tracker) can take tens
+of µs a message, and a batch is one uninterrupted task step."""
+_clock = time.perf_counter
+"""What ``receive_many`` times its caller with (tests replace it)."""
 
 
 class TransportClosed(Exception):
@@ -288,6 +295,7 @@ class WebsocketsTransport(Transport):
         """How many messages ``receive_many`` hands over at a time (adapts)."""
         self._handed = 0
         self._young: tuple[int, int, int] = (0, 0, 0)
+        self._handed_at = 0.0
         """``gc.get_count()`` when a batch was handed over with more to come."""
 
     async def _flush(self) -> None:
@@ -384,15 +392,17 @@ class WebsocketsTransport(Transport):
         several times per read (books updates: ~6 µs per push). A schedule
         point costs several µs, so a batch is as large as the GC allows: its
         size follows how many container objects the caller kept alive per
-        message of the previous batch (``_kept_per_message``, ``_fit_batch``).
+        message of the previous batch, and by the time it took
+        (``_kept_per_message``, ``_fit_batch``).
         """
         messages = self._messages
         if not messages:
             await self._wait_messages()
         else:
             kept = self._kept_per_message()
+            spent = (_clock() - self._handed_at) / self._handed if self._handed else 0.0
             await trio.lowlevel.cancel_shielded_checkpoint()
-            self._batch = self._fit_batch(kept)
+            self._batch = self._fit_batch(kept, spent)
         size = self._batch
         if len(messages) <= size:
             out = list(messages)
@@ -403,6 +413,7 @@ class WebsocketsTransport(Transport):
         # More of this read remains: note the young generation's count, to see
         # at the next call how much this batch kept alive.
         self._handed, self._young = size, gc.get_count()
+        self._handed_at = _clock()
         return out
 
     def _kept_per_message(self) -> float:
@@ -421,24 +432,30 @@ class WebsocketsTransport(Transport):
             return -1.0
         return max(0, young[0] - before[0]) / self._handed
 
-    def _fit_batch(self, kept: float) -> int:
+    def _fit_batch(self, kept: float, spent: float) -> int:
         """The next batch: as many messages (up to ``RECEIVE_BATCH_MAX``) as fill
         half the room left under the young generation's threshold at ``kept``
         objects each; half the last batch after a collection; twice the last
-        when it kept nothing (what it freed may hide what it kept).
+        when it kept nothing (what it freed may hide what it kept). Never more
+        than the caller handles in ``RECEIVE_BATCH_TIME`` at ``spent`` seconds
+        a message.
 
         The room is taken after the schedule point: consumers that have not
         run yet still hold their batch, and it counts against the next one.
         """
         threshold = gc.get_threshold()[0]
         if not threshold or not gc.isenabled():
-            return RECEIVE_BATCH_MAX
-        if kept < 0:
-            return max(1, self._batch // 2)
-        if kept == 0:
-            return min(RECEIVE_BATCH_MAX, 2 * self._batch)
-        room = (threshold - gc.get_count()[0]) // 2
-        return max(1, min(RECEIVE_BATCH_MAX, int(room / kept)))
+            size = RECEIVE_BATCH_MAX
+        elif kept < 0:
+            size = max(1, self._batch // 2)
+        elif kept == 0:
+            size = min(RECEIVE_BATCH_MAX, 2 * self._batch)
+        else:
+            room = (threshold - gc.get_count()[0]) // 2
+            size = max(1, min(RECEIVE_BATCH_MAX, int(room / kept)))
+        if spent * size > RECEIVE_BATCH_TIME:
+            size = max(1, int(RECEIVE_BATCH_TIME / spent))
+        return size
 
     async def receive(self) -> bytes:
         await self._wait_messages()

@@ -3,7 +3,8 @@
 ``receive_many`` gives a read's messages in batches, with a schedule point
 between two batches, so consumers free one batch before the next is decoded;
 each batch is as large as the caller's objects leave room for under the
-youngest GC generation's threshold. Driven over an in-memory stream that
+youngest GC generation's threshold, and no longer to handle than
+``RECEIVE_BATCH_TIME``. Driven over an in-memory stream that
 returns a whole burst in one read (no sockets, no timing).
 """
 
@@ -20,14 +21,24 @@ from websockets.client import ClientProtocol
 from websockets.protocol import State
 from websockets.uri import parse_uri
 
+from okx_trio import _transport as transport_module
 from okx_trio._transport import (
     MAX_MESSAGE_SIZE,
     RECEIVE_BATCH,
     RECEIVE_BATCH_MAX,
+    RECEIVE_BATCH_TIME,
     WebsocketsTransport,
 )
 
 BURST = 600
+
+
+@pytest.fixture(autouse=True)
+def _no_time_passes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Batches are also cut by the time the caller takes per message: these
+    # tests set the clock themselves (stopped, unless a test moves it), so a
+    # busy machine cannot change a batch's size.
+    monkeypatch.setattr(transport_module, "_clock", lambda: 0.0)
 
 
 class _Burst(trio.abc.Stream):
@@ -181,3 +192,24 @@ async def test_every_batch_after_the_first_of_a_read_follows_a_schedule_point() 
         trio.lowlevel.remove_instrument(steps)
     assert batches >= 4
     assert steps.steps == batches
+
+
+async def test_a_caller_that_spends_long_per_message_gets_batches_of_a_bounded_time(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Handlers running in the reader (an order book applying each update) make
+    # a batch one long task step: a batch is cut to what the caller handled in
+    # RECEIVE_BATCH_TIME at the last batch's pace. The clock is the test's.
+    now = [0.0]
+    monkeypatch.setattr(transport_module, "_clock", lambda: now[0])
+    per_message = RECEIVE_BATCH_TIME / 10
+    t = _transport()
+    sizes = []
+    with _gc_enabled(True):
+        while sum(sizes) < BURST:
+            batch = await t.receive_many()
+            sizes.append(len(batch))
+            now[0] += per_message * len(batch)  # the caller's work on the batch
+    assert sizes[0] == RECEIVE_BATCH
+    assert all(size <= 10 for size in sizes[1:]), sizes
+    assert max(sizes[1:-1]) == 10, sizes
