@@ -34,6 +34,8 @@ import attrs
 import httpx
 import trio
 
+from ._tls import SocketTlsStream
+
 # A frame bigger than this is refused (OKX pushes are far smaller; a 400-level
 # book snapshot is ~30 kB).
 MAX_MESSAGE_SIZE = 8 * 1024 * 1024
@@ -51,6 +53,10 @@ handlers that run in the reader (order books, the order tracker) can take tens
 of µs a message, and a batch is one uninterrupted task step."""
 _clock = time.perf_counter
 """What ``receive_many`` times its caller with (tests replace it)."""
+DRIVE_SOCKETS = os.name == "posix"
+"""The websockets transport drives its socket itself (``os.read``/``os.write``
+on the descriptor, TLS through ``SocketTlsStream``); elsewhere it uses trio's
+``SocketStream`` and ``SSLStream``. Tests set it to ``False`` to run that path."""
 
 
 class TransportClosed(Exception):
@@ -286,9 +292,11 @@ class WebsocketsTransport(Transport):
         # without the schedule point ``send_all`` adds after it, and a read
         # after a read that drained the socket parks in ``wait_readable``
         # first instead of paying a failed ``recv`` (EAGAIN) on the path of
-        # every answer. TLS streams (wss://) go through trio's Stream calls.
+        # every answer. TLS (wss://) does the same through ``SocketTlsStream``
+        # (``write``/``read``); any other stream goes through trio's Stream calls.
         self._socket: Any = (stream.socket if type(stream) is trio.SocketStream
-                             and os.name == "posix" else None)
+                             and DRIVE_SOCKETS else None)
+        self._tls = stream if type(stream) is SocketTlsStream else None
         self._drained = True
         """The last read returned less than ``READ_SIZE``: the socket is empty."""
         self._batch = RECEIVE_BATCH
@@ -297,11 +305,20 @@ class WebsocketsTransport(Transport):
         self._young: tuple[int, int, int] = (0, 0, 0)
         self._handed_at = 0.0
         """``gc.get_count()`` when a batch was handed over with more to come."""
+        self._unsent: bytes | memoryview = b""
+        """What a cancelled ``_write_socket`` left unwritten: it goes out first."""
 
     async def _flush(self) -> None:
+        """Write what the protocol (and the TLS layer) has to send, in order.
+
+        A cancellation point, checked before any byte leaves the protocol (a
+        cancelled flush loses nothing); a schedule point only when the socket's
+        buffer is full (the socket paths) or as trio's ``send_all`` makes it.
+        """
         # Draining under the lock keeps bytes in protocol order even when the
         # reader (pong replies, close replies) and the writer both flush.
-        # A free lock is taken without a schedule point: send_all() is one.
+        # A free lock is taken without a schedule point.
+        await trio.lowlevel.checkpoint_if_cancelled()
         lock = self._send_lock
         if lock.held:
             await lock.acquire()
@@ -309,28 +326,40 @@ class WebsocketsTransport(Transport):
             lock.held = True
         try:
             chunks = self._protocol.data_to_send()
-            if not chunks:
+            tls = self._tls
+            # The TLS layer may hold bytes of its own (a read's output, the
+            # rest of a cancelled write): the holder of this lock writes them.
+            if not chunks and (tls is None or not tls.wants_flush):
                 return
             payload = b"".join(chunks)
-            if payload:
-                try:
-                    if self._socket is not None:
-                        await self._write_socket(payload)
-                    else:
-                        await self._stream.send_all(payload)
-                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
-                    self._set_closed(1006, "send failed")
-                    raise self._closed_exc() from exc
+            try:
+                if tls is not None:
+                    await tls.write(payload)
+                elif self._socket is not None:
+                    await self._write_socket(payload)
+                elif payload:
+                    await self._stream.send_all(payload)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                # ssl.SSLError is an OSError.
+                self._set_closed(1006, "send failed")
+                raise self._closed_exc() from exc
         finally:
             lock.release()
 
     async def _write_socket(self, payload: bytes) -> None:
-        """``send_all`` on the socket itself: a cancellation point, and a schedule
-        point only when the kernel's buffer is full."""
+        """``send_all`` on the socket itself: a schedule point only when the
+        kernel's buffer is full (``_flush`` is the cancellation point).
+
+        If the wait for room is cancelled, the rest is kept and goes out first
+        on the next write: the peer never sees a frame cut short and another
+        begun in its place.
+        """
         sock = self._socket
-        await trio.lowlevel.checkpoint_if_cancelled()
+        if self._unsent:
+            payload = bytes(self._unsent) + payload
+            self._unsent = b""
         view = memoryview(payload)
-        while True:
+        while view:
             try:
                 # fileno() is -1 once closed: os.write raises OSError (EBADF).
                 sent = os.write(sock.fileno(), view)
@@ -339,7 +368,9 @@ class WebsocketsTransport(Transport):
             if sent == len(view):
                 return
             view = view[sent:]
+            self._unsent = view
             await trio.lowlevel.wait_writable(sock)
+            self._unsent = b""
 
     async def _read_socket(self) -> bytes:
         """One read of the socket, waiting for it to be readable first."""
@@ -479,13 +510,19 @@ class WebsocketsTransport(Transport):
 
     async def _read_once(self) -> None:
         """Read from the stream once and feed the protocol (holding ``_read_lock``)."""
+        tls = self._tls
         try:
-            if self._socket is not None and self._drained:
-                data: bytes | bytearray = await self._read_socket()
+            if tls is not None:
+                # Plaintext: what TLS holds already, else one socket read
+                # (parked in wait_readable first when the last one drained it).
+                data: bytes | bytearray = await tls.read()
+            elif self._socket is not None and self._drained:
+                data = await self._read_socket()
             else:
-                # More may be waiting (or TLS): trio's read tries first, then yields.
+                # More may be waiting: trio's read tries first, then yields.
                 data = await self._stream.receive_some(READ_SIZE)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            # ssl.SSLError (a bad record, an alert) is an OSError.
             self._set_closed(1006, "connection reset")
             self._peer_closed.set()
             return
@@ -512,7 +549,12 @@ class WebsocketsTransport(Transport):
                 control = True
         ended = self._protocol.close_rcvd is not None or not data
         # Pongs to control pings and close replies are queued by the protocol;
-        # plain data needs no flush (and no lock round trip).
+        # plain data needs no flush (and no lock round trip). Bytes the TLS
+        # layer produced while reading (a TLS 1.2 renegotiation's hello) are
+        # written by whoever holds the send lock before it lets go (it may be
+        # waiting for room in the middle of a write), else flushed here.
+        if not control and tls is not None and tls.wants_flush and not self._send_lock.held:
+            control = True
         if control or ended:
             try:
                 await self._flush()
@@ -699,12 +741,19 @@ async def connect_websockets(
     try:
         if secure:
             ctx = ssl_context or default_ssl_context()
-            tls = trio.SSLStream(stream, ctx, server_hostname=host, https_compatible=True)
+            # On POSIX the transport drives TLS itself (SocketTlsStream: three
+            # task steps per round trip instead of trio.SSLStream's six).
+            tls: SocketTlsStream | trio.SSLStream[trio.abc.Stream] = (
+                SocketTlsStream(stream, ctx, host)
+                if DRIVE_SOCKETS and isinstance(stream, trio.SocketStream) else
+                trio.SSLStream(stream, ctx, server_hostname=host, https_compatible=True))
+            stream = tls
             try:
                 await tls.do_handshake()
-            except (trio.BrokenResourceError, ssl.SSLError) as exc:
+            except (trio.BrokenResourceError, ssl.SSLError, OSError) as exc:
+                # trio.SSLStream raises BrokenResourceError from the TLS or
+                # socket error, SocketTlsStream that error itself.
                 raise tls_connect_error(host, port, exc) from exc
-            stream = tls
         extensions = [ClientPerMessageDeflateFactory()] if compression else None
         protocol = ClientProtocol(
             parse_uri(url), extensions=extensions, max_size=MAX_MESSAGE_SIZE, logger=QUIET_LOGGER

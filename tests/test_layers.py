@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
                           "_push", "_requests", "_urls", "views", "_recording_format"}),
     ("sans-I/O cores", {"_protocol", "_orderbook", "_ratelimit", "_order_state", "_outcomes",
                         "_answers"}),
-    ("I/O", {"_transport", "_rest", "_instruments", "_pacing", "_events", "_order_prep",
+    ("I/O", {"_transport", "_tls", "_rest", "_instruments", "_pacing", "_events", "_order_prep",
              "_rest_pages", "_rest_api", "_clock", "_recording_io"}),
     ("session", {"_options", "_connection", "_session"}),
     ("subscriptions and orders", {"_subscriptions", "_books", "_order_lookup", "_tracker",
