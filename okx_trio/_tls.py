@@ -14,11 +14,13 @@ after one that drained the socket parks in ``wait_readable`` first.
 
 The rules that keep the TLS byte stream whole:
 
-* Ciphertext leaves the outgoing BIO only in ``write``, which the transport
-  calls under its send lock, and ``write`` empties the BIO before it returns.
-  Bytes a read makes OpenSSL produce (a TLS 1.2 renegotiation's hello) wait
-  in the BIO for the lock's holder, so they are never cut into the middle of
-  another write.
+* Ciphertext leaves the outgoing BIO only in ``write``, one at a time (the
+  transport's writer calls it under its send lock), and ``write`` empties the
+  BIO before it returns. Bytes a read makes OpenSSL produce (a TLS 1.2
+  renegotiation's hello) are written by the write under way if there is one,
+  else by ``read`` itself before it waits for the peer, else (when the read
+  returns plaintext) by the transport's next flush: never cut into the middle
+  of another write.
 * A write cancelled (or failed) while waiting for room in the kernel's buffer
   keeps what it had not written; the next write sends it first. The peer never
   sees one record cut short and another begun.
@@ -90,6 +92,15 @@ class SocketTlsStream(trio.abc.Stream):
         self._handshook = False
         self._error: ssl.SSLError | None = None
         """An error met after plaintext that ``read`` returned first."""
+        self._read_failed = False
+        """``read`` raised: no more ciphertext will come in."""
+        self._writing = False
+        """A ``write`` is under way (it may be waiting for room)."""
+        self._write_turn = trio.lowlevel.ParkingLot()
+        """Writes waiting for the one under way (FIFO, handed over in turn)."""
+        self._read_progress = trio.lowlevel.ParkingLot()
+        """Writers waiting for the reader to take in the peer's next handshake
+        message (a TLS 1.2 renegotiation in progress); woken after each socket read."""
 
     # -- the socket ---------------------------------------------------------
 
@@ -123,7 +134,7 @@ class SocketTlsStream(trio.abc.Stream):
         short (its rest would have to go first). For an alert or a close_notify
         on the way out, when nothing will be written after it."""
         data = self._outgoing.read()
-        if data and not self._unsent:
+        if data and not self._unsent and not self._writing:
             try:
                 os.write(self.socket.fileno(), data)
             except OSError:
@@ -137,14 +148,43 @@ class SocketTlsStream(trio.abc.Stream):
     async def write(self, payload: bytes | bytearray | memoryview) -> None:
         """Encrypt ``payload`` (may be empty: then only what is waiting) and write it all.
 
-        Not a cancellation point of its own (the transport checks before it
-        takes bytes out of the WebSocket protocol); a schedule point only when
-        the kernel's buffer is full. Raises ``ssl.SSLError`` or ``OSError``
+        One write at a time (the transport's writer, or ``read`` sending what
+        OpenSSL produced while reading): a second waits for its turn. Not a
+        cancellation point of its own (the transport checks before it takes
+        bytes out of the WebSocket protocol); a schedule point only when the
+        kernel's buffer is full. Raises ``ssl.SSLError`` or ``OSError``
         (``trio.ClosedResourceError`` if the socket is closed while waiting).
         """
+        if self._writing:
+            await self._write_turn.park()  # handed over: _writing stays True
+        else:
+            self._writing = True
+        try:
+            while payload:
+                try:
+                    self.ssl_object.write(payload)
+                    break
+                except ssl.SSLWantReadError:
+                    # A renegotiation (TLS 1.2, the server asked) is in progress
+                    # and this OpenSSL wants the server's next handshake message
+                    # before it encrypts again. The reader takes it in (the
+                    # transport always has one reading); meanwhile the handshake
+                    # bytes waiting in the BIO go out.
+                    await self._write_out()
+                    if self._read_failed or self._incoming.eof or self.socket.fileno() == -1:
+                        raise trio.BrokenResourceError(
+                            "the connection ended during a TLS renegotiation") from None
+                    await self._read_progress.park()
+            await self._write_out()
+        finally:
+            if self._write_turn:
+                self._write_turn.unpark()
+            else:
+                self._writing = False
+
+    async def _write_out(self) -> None:
+        """Write the rest of a cut-short write, then the BIO, until both are empty."""
         out = self._outgoing
-        if payload:
-            self.ssl_object.write(payload)
         if self._unsent:
             view = memoryview(bytes(self._unsent) + out.read())
             self._unsent = b""
@@ -158,8 +198,7 @@ class SocketTlsStream(trio.abc.Stream):
                 sent = 0
             if sent == len(view):
                 # Whatever entered the BIO meanwhile (a read's output while we
-                # waited for room) goes now: the BIO is empty when the send
-                # lock is free.
+                # waited for room) goes now: the BIO is empty between writes.
                 if not out.pending:
                     return
                 view = memoryview(out.read())
@@ -184,6 +223,18 @@ class SocketTlsStream(trio.abc.Stream):
             data, self._leftover = self._leftover, b""
             await trio.lowlevel.cancel_shielded_checkpoint()
             return data
+        try:
+            return await self._read()
+        except (ssl.SSLError, OSError, trio.ClosedResourceError):
+            self._read_failed = True
+            raise
+        finally:
+            # A writer waiting out a renegotiation tries again (or learns
+            # that the connection is gone).
+            if self._read_progress:
+                self._read_progress.unpark_all()
+
+    async def _read(self) -> bytes:
         if self._error is not None:
             if is_eof(self._error):
                 await trio.lowlevel.cancel_shielded_checkpoint()
@@ -220,8 +271,20 @@ class SocketTlsStream(trio.abc.Stream):
                 else:
                     raise
             if chunks or ended:
+                # Bytes OpenSSL wrote while reading wait for the transport's
+                # next flush (it checks wants_flush): a write here could stop
+                # for room while holding plaintext a cancellation would lose.
                 break
+            if self._outgoing.pending and not self._writing:
+                # OpenSSL answered something (a renegotiation's hello) and no
+                # application data came: send it before waiting for the peer,
+                # which waits for it. A write in progress sends it instead.
+                await self.write(b"")
             parked = await self._read_socket() or parked
+            if self._read_progress:
+                # Woken now, they run after this read has fed OpenSSL (no
+                # await until then).
+                self._read_progress.unpark_all()
         if not parked:
             await trio.lowlevel.cancel_shielded_checkpoint()
         if not chunks:

@@ -64,3 +64,8 @@ def subscription_states(client: WsClient | WsApiClient) -> list[tuple[dict[str, 
 def rest_built(client: WsClient | WsApiClient) -> bool:
     """True once the client's REST helper exists (built when the client opens)."""
     return core(client)._rest is not None
+
+
+def transports(client: WsClient | WsApiClient) -> list[Any]:
+    """The transports of the client's open connections (one per connection kind)."""
+    return [s.active.transport for s in sessions(client) if s.active is not None]
