@@ -237,31 +237,76 @@ def scheduler_work(url: str, n: int) -> str:
     return "\n".join(lines)
 
 
+TLS_MODES = {
+    "ws": "ws://",
+    "wss-sslstream": "wss://, trio.SSLStream (before)",
+    "wss-driven": "wss://, SocketTlsStream (after)",
+}
+"""The transports ``tls_steps`` compares: ``--profile --only tls``."""
+
+
 def tls_steps(n: int) -> str:
-    """Task steps of the client's own tasks per ``WsClient.request`` round trip,
-    over ``ws://`` and over ``wss://`` (TLS on 127.0.0.1).
+    """Per ``WsClient.request`` round trip over ``ws://`` and over ``wss://``
+    (TLS on 127.0.0.1), with TLS through ``trio.SSLStream`` (the transport's
+    path before issue 17's third pass, and still off POSIX) and driven by the
+    transport itself (``SocketTlsStream``), in the same run: the client's
+    task steps (deterministic), CPU and wall time, and system calls.
 
     The server is okx_trio's simulator in this process (its TLS mode needs the
-    ``tls`` extra: trustme); its own tasks are left out of the counts, so the
-    figures are the client's: the caller, the writer and the reader.
+    ``tls`` extra: trustme); its own tasks are left out of the step counts,
+    but CPU, wall time and system calls are both ends': the server's share is
+    the same code in every row, so the differences are the client's.
     """
+    import shutil
+
     try:
         import trustme  # noqa: F401
     except ImportError:
         return "===== task steps over wss://: skipped (trustme not installed: the tls extra)"
-    lines = ["===== the client's task steps per WsClient.request round trip, ws:// and wss:// "
-             f"(simulator in this process, its tasks not counted; {n} round trips)"]
-    for tls in (False, True):
-        steps = trio.run(_tls_round_trips, tls, n)
+    lines = ["===== per WsClient.request round trip, ws:// and wss:// (simulator in this "
+             f"process; task steps: the client's tasks only, {n} round trips; CPU and wall: "
+             f"both ends, best of 5 x {n}; system calls: both ends, strace -f -c)",
+             f"{'transport':<36} {'steps':>5} {'CPU µs':>7} {'wall µs':>7} {'syscalls':>8}  "
+             "steps by task"]
+    calls = {mode: _tls_syscalls(mode, n) for mode in TLS_MODES} if shutil.which(
+        "strace") else {}
+    for mode, label in TLS_MODES.items():
+        steps, cpu, wall = trio.run(_tls_round_trips, mode, n)
         shown = ", ".join(f"{name} {count:.2f}" for name, count in sorted(steps.items()))
-        lines.append(f"{'wss://' if tls else 'ws://':<7} {sum(steps.values()):5.2f}: {shown}")
+        sys_calls = f"{calls[mode]:8.2f}" if mode in calls else f"{'-':>8}"
+        lines.append(f"{label:<36} {sum(steps.values()):5.2f} {cpu * 1e6:7.1f} "
+                     f"{wall * 1e6:7.1f} {sys_calls}  {shown}")
     return "\n".join(lines)
 
 
-async def _tls_round_trips(tls: bool, n: int) -> dict[str, float]:
+def _tls_syscalls(mode: str, n: int) -> float:
+    """System calls per round trip in ``mode`` (both ends), as the difference of
+    two run sizes in processes of their own under ``strace -f -c``."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    small, large = n, 4 * n
+    totals = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for size in (small, large):
+            out = os.path.join(tmp, f"{mode}-{size}.txt")
+            subprocess.run(
+                ["strace", "-f", "-c", "-o", out, sys.executable, "-m", "benchmarks.profile",
+                 "tls", mode, str(size)],
+                check=True, capture_output=True, cwd=str(_root()))
+            totals.append(_strace_counts(out).get("total", (0, 0))[0])
+    return (totals[1] - totals[0]) / (large - small)
+
+
+async def _tls_round_trips(mode: str, n: int) -> tuple[dict[str, float], float, float]:
+    """Task steps per round trip by client task, best CPU and wall per round trip."""
     import collections
+    import time
 
     import okx_trio
+    from okx_trio import _transport
     from okx_trio.testing import DEFAULT_CREDENTIALS, open_simulator
 
     class Steps(trio.abc.Instrument):
@@ -276,28 +321,63 @@ async def _tls_round_trips(tls: bool, n: int) -> dict[str, float]:
     counter = Steps()
     order = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "ioc",
              "px": "1", "sz": "0.01"}
-    async with open_simulator(tls=tls, market_interval=None, rate_limit=False) as sim:
-        options: dict[str, Any] = {"credentials": DEFAULT_CREDENTIALS, "base_url": sim.base_url,
-                                   "rate_limit": False, "log_lifecycle": False}
-        if tls:
-            options["ssl_context"] = sim.client_ssl_context()
-        async with okx_trio.open_ws_client(**options) as ws:
+    tls = mode != "ws"
+    drive = _transport.DRIVE_SOCKETS
+    _transport.DRIVE_SOCKETS = mode != "wss-sslstream"
+    try:
+        async with open_simulator(tls=tls, market_interval=None, rate_limit=False) as sim:
+            options: dict[str, Any] = {"credentials": DEFAULT_CREDENTIALS,
+                                       "base_url": sim.base_url, "rate_limit": False,
+                                       "log_lifecycle": False}
+            if tls:
+                options["ssl_context"] = sim.client_ssl_context()
+            async with okx_trio.open_ws_client(**options) as ws:
 
-            async def one() -> None:
+                async def one() -> None:
+                    try:
+                        await ws.request("order", [order])
+                    except okx_trio.OkxApiError:
+                        pass  # the simulator may refuse it: a refusal is a whole round trip too
+
+                for _ in range(20):
+                    await one()
+                trio.lowlevel.add_instrument(counter)
+                try:
+                    for _ in range(n):
+                        await one()
+                finally:
+                    trio.lowlevel.remove_instrument(counter)
+                cpu = wall = float("inf")
+                for _ in range(5):
+                    c0, w0 = time.process_time(), time.perf_counter()
+                    for _ in range(n):
+                        await one()
+                    cpu = min(cpu, (time.process_time() - c0) / n)
+                    wall = min(wall, (time.perf_counter() - w0) / n)
+    finally:
+        _transport.DRIVE_SOCKETS = drive
+    return {name: count / n for name, count in counter.steps.items()}, cpu, wall
+
+
+async def _tls_client(mode: str, n: int) -> None:
+    """One run of ``_tls_syscalls``: the simulator and ``n`` round trips in ``mode``."""
+    import okx_trio
+    from okx_trio import _transport
+    from okx_trio.testing import DEFAULT_CREDENTIALS, open_simulator
+
+    _transport.DRIVE_SOCKETS = mode != "wss-sslstream"
+    order = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "ioc",
+             "px": "1", "sz": "0.01"}
+    async with open_simulator(tls=mode != "ws", market_interval=None, rate_limit=False) as sim:
+        ctx = sim.client_ssl_context() if mode != "ws" else None
+        async with okx_trio.open_ws_client(credentials=DEFAULT_CREDENTIALS, base_url=sim.base_url,
+                                           rate_limit=False, log_lifecycle=False,
+                                           ssl_context=ctx) as ws:
+            for _ in range(n):
                 try:
                     await ws.request("order", [order])
                 except okx_trio.OkxApiError:
-                    pass  # the simulator may refuse it: a refusal is a whole round trip too
-
-            for _ in range(20):
-                await one()
-            trio.lowlevel.add_instrument(counter)
-            try:
-                for _ in range(n):
-                    await one()
-            finally:
-                trio.lowlevel.remove_instrument(counter)
-    return {name: count / n for name, count in counter.steps.items()}
+                    pass
 
 
 async def _floor_sequential(url: str, n: int) -> Any:
@@ -610,7 +690,10 @@ async def _syscall_client(url: str, key: str, n: int) -> Any:
 
 
 if __name__ == "__main__":
-    # One client of syscalls(), in its own process under strace.
+    # One client of syscalls() or of tls_steps(), in its own process under strace.
     import sys
 
-    trio.run(_syscall_client, sys.argv[1], sys.argv[2], int(sys.argv[3]))
+    if sys.argv[1] == "tls":
+        trio.run(_tls_client, sys.argv[2], int(sys.argv[3]))
+    else:
+        trio.run(_syscall_client, sys.argv[1], sys.argv[2], int(sys.argv[3]))
