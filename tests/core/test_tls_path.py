@@ -456,6 +456,36 @@ async def test_each_way_a_server_ends_the_connection(
             await t.send(b"x")
 
 
+async def test_abort_ends_a_read_and_a_write_waiting_on_the_socket(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext,
+) -> None:
+    async with scripted(server_ctx, client_ctx) as (t, _peer):
+        tls = driven(t)
+        outcome: list[str] = []
+
+        async def read() -> None:
+            with pytest.raises(TransportClosed):
+                await t.receive()
+            outcome.append("read")
+
+        async def write() -> None:
+            with pytest.raises(TransportClosed):
+                await t.send(b"w" * 3_000_000)  # the peer does not read: waits for room
+            outcome.append("write")
+
+        with trio.fail_after(5):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(read)
+                nursery.start_soon(write)
+                await trio.testing.wait_all_tasks_blocked()
+                assert tls._unsent
+                t.abort()
+        assert sorted(outcome) == ["read", "write"]
+        assert tls.socket.fileno() == -1
+        with pytest.raises(TransportClosed):
+            await t.send(b"x")
+
+
 @pytest.mark.parametrize("tls", [False, True], ids=["ws", "wss"])
 async def test_a_write_cancelled_while_waiting_for_room_goes_out_whole_later(
     tls: bool, server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext,
