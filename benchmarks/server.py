@@ -314,8 +314,14 @@ class Conn:
             STATS.pushes += len(batch)
 
 
+TLS: Any = None
+"""The server's ``ssl.SSLContext`` with ``--tls`` (wss://), else ``None``."""
+
+
 def _handle(sock: socket.socket) -> None:
     try:
+        if TLS is not None:
+            sock = TLS.wrap_socket(sock, server_side=True)  # the handshake, in this thread
         Conn(sock).serve()
     except OSError:
         pass
@@ -337,12 +343,31 @@ def _reply(obj: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
+def _tls(ca_path: str) -> Any:
+    """A server context for 127.0.0.1 from a CA made now (trustme: the ``tls``
+    extra); the CA's certificate is written to ``ca_path`` for the clients."""
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(ctx)
+    ca.cert_pem.write_to_path(ca_path)
+    return ctx
+
+
 def main() -> None:
-    """Serve until ``quit`` or the end of stdin."""
+    """Serve until ``quit`` or the end of stdin; ``--tls CA_PATH`` serves wss://."""
+    global TLS
+    info = ""
+    if sys.argv[1:2] == ["--tls"]:
+        TLS = _tls(sys.argv[2])
+        info = " " + json.dumps({"ca": sys.argv[2]})
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(1024)
-    sys.stdout.write(f"READY {listener.getsockname()[1]}\n")
+    sys.stdout.write(f"READY {listener.getsockname()[1]}{info}\n")
     sys.stdout.flush()
     threading.Thread(target=_accept, args=(listener,), daemon=True).start()
     for line in sys.stdin:
