@@ -24,8 +24,8 @@ The rules that keep the TLS byte stream whole:
 * A write cancelled (or failed) while waiting for room in the kernel's buffer
   keeps what it had not written; the next write sends it first. The peer never
   sees one record cut short and another begun.
-* A read is cancel-safe: it parks only in ``wait_readable``, before taking
-  anything from the socket.
+* A read is cancel-safe: it waits (for the socket, or to send what OpenSSL
+  answered) only while it holds no plaintext.
 
 Ends of the stream follow ``trio.SSLStream(https_compatible=True)``, as the
 transport always used: a ``close_notify`` and a TCP close without one

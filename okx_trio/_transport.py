@@ -5,6 +5,7 @@ The session never knows what is underneath. Three implementations:
 * ``connect_websockets`` (the default): websockets' sans-I/O
   ``ClientProtocol`` driven over trio streams. It is about twice as fast as
   trio-websocket on this workload because it avoids a per-message task hop.
+  On POSIX it drives the socket itself, TLS included (``_tls``).
 * ``connect_trio_websocket``: trio-websocket (wsproto underneath).
 * ``MemoryTransport`` pairs (``memory_pair``, ``MemoryConnector``):
   no sockets, so timing tests run under ``trio.testing.MockClock``.
