@@ -171,8 +171,9 @@ class ClientCore:
 
     async def tls_context(self) -> ssl.SSLContext:
         """The TLS context of the client's ``wss://`` connections: ``ssl_context=``
-        when given, else one verifying against the system store, built once per
-        client in a worker thread (loading the store takes tens of milliseconds)."""
+        when given, else one verifying against the system store, built in a
+        worker thread (loading the store takes tens of milliseconds) once per
+        process and shared by every client."""
         if self._tls is None:
             async with self._tls_lock:
                 if self._tls is None:

@@ -24,7 +24,9 @@ they are not logged, not in ``repr()`` and not in any exception message.
 from __future__ import annotations
 
 import logging
+import os
 import ssl
+import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import TracebackType
@@ -54,6 +56,33 @@ __all__ = ["RestClient", "rest_timestamp"]
 log = logging.getLogger("okx_trio")
 
 _CONNECTION = "rest"
+
+
+_DEFAULT_CONTEXTS: dict[tuple[str | None, ...], ssl.SSLContext] = {}
+"""httpx's default verifying contexts, one per trust source (see ``default_rest_ssl_context``)."""
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_rest_ssl_context(trust_env: bool) -> ssl.SSLContext:
+    """httpx's default verifying context (certifi's store; with ``trust_env``,
+    ``SSL_CERT_FILE``/``SSL_CERT_DIR`` when set), built once per process.
+
+    Every client builds a REST client, and each context loads a whole trust
+    store: ~0.7 MiB and tens of milliseconds apiece. ``SSLContext`` is meant to
+    be shared; the ones built here are never changed after they are made but
+    for httpx setting the same ALPN list on each connection.
+    """
+    key: tuple[str | None, ...] = (
+        ("env", os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if trust_env else ("certifi",))
+    ctx = _DEFAULT_CONTEXTS.get(key)
+    if ctx is None:
+        # RestClients are built in worker threads: one loads the store, others wait.
+        with _DEFAULT_LOCK:
+            ctx = _DEFAULT_CONTEXTS.get(key)
+            if ctx is None:
+                ctx = _DEFAULT_CONTEXTS[key] = httpx.create_ssl_context(trust_env=trust_env)
+    return ctx
 
 
 def rest_timestamp(ms: int) -> str:
@@ -87,7 +116,7 @@ class RestClient:
         Args:
             base_url: ``http(s)://host[:port]``, see ``rest_base_url``.
             ssl_context: context for ``https://``; default: verify with httpx's
-                default trust store.
+                default trust store (one context shared by the process's clients).
             timeout: seconds allowed for each phase (connect, write, read, pool);
                 ``None`` for none.
             credentials: needed for the signed (private) requests.
@@ -125,7 +154,8 @@ class RestClient:
             headers["x-simulated-trading"] = "1"
         self._client = httpx.AsyncClient(
             base_url=self.base_url,
-            verify=ssl_context if ssl_context is not None else True,
+            verify=(ssl_context if ssl_context is not None
+                    else default_rest_ssl_context(trust_env)),
             timeout=httpx.Timeout(timeout),
             headers=headers,
             trust_env=trust_env,

@@ -100,6 +100,11 @@ async def test_tls_context_is_built_once_per_client_off_the_event_loop(
         built.append(threading.current_thread() is threading.main_thread())
         return real(*args, **kwargs)
 
+    from okx_trio import _rest, _transport
+
+    # The process's shared contexts, as if no client had been made before.
+    monkeypatch.setattr(_rest, "_DEFAULT_CONTEXTS", {})
+    monkeypatch.setattr(_transport, "_DEFAULT_CONTEXT", [])
     async with trio.open_nursery() as nursery:
         port = await nursery.start(_refusing_tls_server)
         monkeypatch.setattr(ssl, "create_default_context", create_default_context)
@@ -149,3 +154,37 @@ async def test_rest_client_is_built_off_the_event_loop(
                 await trio.sleep(0.01)
         assert client.rest is client.rest
     assert built == [False]
+
+
+def test_clients_share_one_default_tls_context_per_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Loading a trust store costs ~0.7 MiB and tens of ms: REST clients (every
+    client builds one) share the process's default verifying context instead of
+    loading their own, as do the WebSocket connections of different clients."""
+    from okx_trio import _rest, _transport
+
+    monkeypatch.setattr(_rest, "_DEFAULT_CONTEXTS", {})
+    monkeypatch.setattr(_transport, "_DEFAULT_CONTEXT", [])
+    built: list[ssl.SSLContext] = []
+    real = ssl.create_default_context
+
+    def create_default_context(*args: Any, **kwargs: Any) -> ssl.SSLContext:
+        built.append(real(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(ssl, "create_default_context", create_default_context)
+    rests = [_rest.RestClient("https://127.0.0.1:9") for _ in range(5)]
+    assert len(built) == 1
+    contexts = [_transport.default_ssl_context() for _ in range(5)]
+    assert len(built) == 2
+    assert all(c is contexts[0] for c in contexts)
+    # Still verifying, by default.
+    for ctx in built:
+        assert ctx.verify_mode == ssl.CERT_REQUIRED
+        assert ctx.check_hostname
+    # A context of the caller's own is used as given.
+    own = real()
+    _rest.RestClient("https://127.0.0.1:9", ssl_context=own)
+    assert len(built) == 2
+    del rests
