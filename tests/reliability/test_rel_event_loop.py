@@ -14,9 +14,11 @@ collector during a step is measured (``gc.callbacks``) and reported apart,
 because when a collection runs depends on the whole process (pytest,
 Hypothesis...), not on the step it lands in. Start-up is left out: one whole
 session runs first (imports, first-use caches), then a fresh client runs the
-measured one, so per-client costs (its TLS context, its REST client) are in
-it. The TLS context is built the expensive way (``ssl.create_default_context``
-reading the system store, plus the simulator's CA), as in production.
+measured one, so per-client costs (its REST client) are in
+it (the TLS contexts are built once per process, in worker threads, during
+the first session). The TLS context is built the expensive way
+(``ssl.create_default_context`` reading the system store, plus the
+simulator's CA), as in production.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import trio
 from support.reliability import sizes
 
 import okx_trio
+from okx_trio import _rest, _transport
 from okx_trio.testing import DEFAULT_CREDENTIALS, Simulator, open_simulator
 
 LIMIT_MS = 5.0
@@ -178,6 +181,9 @@ async def test_no_task_step_of_the_client_over_5_ms(
             return ctx
 
         monkeypatch.setattr(ssl, "create_default_context", create_default_context)
+        # The process's shared default contexts, as if no client had been made.
+        monkeypatch.setattr(_transport, "_DEFAULT_CONTEXT", [])
+        monkeypatch.setattr(_rest, "_DEFAULT_CONTEXTS", {})
         options = {"base_url": sim.base_url, "credentials": DEFAULT_CREDENTIALS,
                    "log_lifecycle": False, "rate_limit": False}
         # Start-up: one whole session first (imports, first-use caches).
