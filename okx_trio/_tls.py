@@ -23,7 +23,11 @@ The rules that keep the TLS byte stream whole:
   of another write.
 * A write cancelled (or failed) while waiting for room in the kernel's buffer
   keeps what it had not written; the next write sends it first. The peer never
-  sees one record cut short and another begun.
+  sees one record cut short and another begun. A write encrypts before it
+  waits for anything, so a cancelled one never loses what it was given.
+* A write OpenSSL refuses until the server's next handshake message is read
+  (a TLS 1.2 renegotiation half done) ends the connection rather than wait
+  for the reader, which could be waiting for the same write's lock.
 * A read is cancel-safe: it waits (for the socket, or to send what OpenSSL
   answered) only while it holds no plaintext.
 
@@ -92,15 +96,11 @@ class SocketTlsStream(trio.abc.Stream):
         self._handshook = False
         self._error: ssl.SSLError | None = None
         """An error met after plaintext that ``read`` returned first."""
-        self._read_failed = False
-        """``read`` raised: no more ciphertext will come in."""
         self._writing = False
         """A ``write`` is under way (it may be waiting for room)."""
         self._write_turn = trio.lowlevel.ParkingLot()
         """Writes waiting for the one under way (FIFO, handed over in turn)."""
-        self._read_progress = trio.lowlevel.ParkingLot()
-        """Writers waiting for the reader to take in the peer's next handshake
-        message (a TLS 1.2 renegotiation in progress); woken after each socket read."""
+
 
     # -- the socket ---------------------------------------------------------
 
@@ -146,35 +146,38 @@ class SocketTlsStream(trio.abc.Stream):
         return bool(self._outgoing.pending or self._unsent)
 
     async def write(self, payload: bytes | bytearray | memoryview) -> None:
-        """Encrypt ``payload`` (may be empty: then only what is waiting) and write it all.
+        """Encrypt ``payload`` (may be empty: then only what is waiting) at once,
+        then write what the outgoing BIO holds.
 
         One write at a time (the transport's writer, or ``read`` sending what
-        OpenSSL produced while reading): a second waits for its turn. Not a
+        OpenSSL produced while reading): a second encrypts first, so its
+        ciphertext is queued behind the first's, and then waits for its turn.
+        Cancelled while it waits, nothing is lost: what it encrypted goes out
+        with the write under way or the transport's next flush. Not a
         cancellation point of its own (the transport checks before it takes
         bytes out of the WebSocket protocol); a schedule point only when the
         kernel's buffer is full. Raises ``ssl.SSLError`` or ``OSError``
         (``trio.ClosedResourceError`` if the socket is closed while waiting).
+
+        If OpenSSL will not encrypt until it has read the server's next
+        handshake message (``SSLWantReadError``: a TLS 1.2 renegotiation the
+        server started is half done), the connection is given up
+        (``trio.BrokenResourceError``; the session reconnects). Waiting for the
+        reader instead could wait for ever: the reader may itself be waiting for
+        the transport's send lock, held by this write, to answer a ping.
         """
+        if payload:
+            try:
+                self.ssl_object.write(payload)
+            except ssl.SSLWantReadError:
+                raise trio.BrokenResourceError(
+                    "TLS renegotiation in progress: OpenSSL will not encrypt before "
+                    "the server's next handshake message; connection given up") from None
         if self._writing:
             await self._write_turn.park()  # handed over: _writing stays True
         else:
             self._writing = True
         try:
-            while payload:
-                try:
-                    self.ssl_object.write(payload)
-                    break
-                except ssl.SSLWantReadError:
-                    # A renegotiation (TLS 1.2, the server asked) is in progress
-                    # and this OpenSSL wants the server's next handshake message
-                    # before it encrypts again. The reader takes it in (the
-                    # transport always has one reading); meanwhile the handshake
-                    # bytes waiting in the BIO go out.
-                    await self._write_out()
-                    if self._read_failed or self._incoming.eof or self.socket.fileno() == -1:
-                        raise trio.BrokenResourceError(
-                            "the connection ended during a TLS renegotiation") from None
-                    await self._read_progress.park()
             await self._write_out()
         finally:
             if self._write_turn:
@@ -223,16 +226,7 @@ class SocketTlsStream(trio.abc.Stream):
             data, self._leftover = self._leftover, b""
             await trio.lowlevel.cancel_shielded_checkpoint()
             return data
-        try:
-            return await self._read()
-        except (ssl.SSLError, OSError, trio.ClosedResourceError):
-            self._read_failed = True
-            raise
-        finally:
-            # A writer waiting out a renegotiation tries again (or learns
-            # that the connection is gone).
-            if self._read_progress:
-                self._read_progress.unpark_all()
+        return await self._read()
 
     async def _read(self) -> bytes:
         if self._error is not None:
@@ -281,10 +275,6 @@ class SocketTlsStream(trio.abc.Stream):
                 # which waits for it. A write in progress sends it instead.
                 await self.write(b"")
             parked = await self._read_socket() or parked
-            if self._read_progress:
-                # Woken now, they run after this read has fed OpenSSL (no
-                # await until then).
-                self._read_progress.unpark_all()
         if not parked:
             await trio.lowlevel.cancel_shielded_checkpoint()
         if not chunks:

@@ -657,51 +657,102 @@ class _RefusesOneWrite:
         return getattr(self._inner, name)
 
 
-async def test_a_write_that_needs_a_read_waits_for_the_reader(
+async def test_a_write_that_needs_a_read_ends_the_connection(
     server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext,
 ) -> None:
-    # The writer, holding the send lock, cannot make progress itself: it
-    # parks until the reader has fed OpenSSL the peer's next bytes, then tries
-    # again; the message arrives once, whole. If the reader fails instead,
-    # the waiting writer fails with it rather than waiting forever.
+    # OpenSSL refusing to encrypt until it reads the server's next handshake
+    # message (a TLS 1.2 renegotiation half done) ends the connection: the
+    # send fails with TransportClosed, and so does the reader, at once.
+    # (Waiting for the reader deadlocked when the reader itself needed the
+    # send lock, held by the refused write, to answer a ping.)
     async with scripted(server_ctx, client_ctx) as (t, peer):
         tls = driven(t)
         proxy = _RefusesOneWrite(tls.ssl_object)
         tls.ssl_object = proxy  # type: ignore[assignment]
-        received: list[bytes] = []
-        async with trio.open_nursery() as nursery:
-
-            async def reader() -> None:
-                received.extend(await t.receive_many())
-
-            nursery.start_soon(reader)
-            nursery.start_soon(t.send, b"waited")
-            await trio.testing.wait_all_tasks_blocked()
-            assert proxy.refused == 1
-            assert tls._read_progress.statistics().tasks_waiting == 1
-            await peer.send_text(b"wake")  # the reader reads: the writer retries
-            with trio.fail_after(5):
-                await peer.receive_until(lambda: peer.messages == [b"waited"])
-        assert received == [b"wake"]
-
-        proxy.refused = 0
         outcome: list[BaseException] = []
 
         async def send() -> None:
             try:
-                await t.send(b"never")
+                await t.send(b"refused")
             except TransportClosed as exc:
                 outcome.append(exc)
 
+        ended: list[bool] = []
+
         async def receive() -> None:
-            with pytest.raises(TransportClosed):
-                await t.receive()
+            try:
+                while True:
+                    await t.receive()
+            except TransportClosed:
+                ended.append(True)
 
         with trio.fail_after(5):
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(receive)
+                await trio.testing.wait_all_tasks_blocked()
                 nursery.start_soon(send)
                 await trio.testing.wait_all_tasks_blocked()
-                assert tls._read_progress.statistics().tasks_waiting == 1
-                peer.reset()  # the reader fails: the writer is woken and fails
-        assert [type(e) for e in outcome] == [TransportClosed]
+                assert proxy.refused == 1
+                assert [type(e) for e in outcome] == [TransportClosed]
+                # The reader, parked on the socket, ends when the socket does.
+                peer.reset()
+        assert ended == [True]
+        assert peer.messages == []
+
+
+@pytest.mark.parametrize("drive", [True, False], ids=["driven", "trio.SSLStream"])
+async def test_a_ping_right_after_a_hello_request_never_hangs(
+    server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext, drive: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A real TLS 1.2 renegotiation: the server asks for one and pings in the
+    # same flight. The reader's pong is refused by OpenSSL until the server's
+    # next handshake message, which only the reader could read: the driven path
+    # deadlocked here (the reader waiting for itself). Now the connection ends
+    # at once (TransportClosed: the session reconnects); trio.SSLStream, which
+    # reads and writes under one lock, completes the renegotiation.
+    from okx_trio import _transport
+
+    monkeypatch.setattr(_transport, "DRIVE_SOCKETS", drive)
+    server_ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    async with scripted(server_ctx, client_ctx) as (t, peer):
+        handle = _ssl_handle(peer.tls)
+        if handle is None:
+            pytest.skip("libssl's renegotiation calls cannot be reached safely here")
+        lib, ssl_ptr = handle
+        received: list[bytes] = []
+        ended: list[bool] = []
+
+        async def reader() -> None:
+            try:
+                while True:
+                    received.extend(await t.receive_many())
+            except TransportClosed:
+                ended.append(True)
+
+        with trio.fail_after(5):
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(reader)
+                await trio.testing.wait_all_tasks_blocked()
+                assert lib.SSL_renegotiate(ssl_ptr) == 1
+                assert lib.SSL_do_handshake(ssl_ptr) == 1  # the HelloRequest
+                peer.ws.send_ping(b"p")
+                await peer.flush()  # the HelloRequest and the ping in one flight
+                try:
+                    while lib.SSL_renegotiate_pending(ssl_ptr) and not ended:
+                        if not await peer.receive():
+                            break
+                    if not ended:
+                        await peer.send_text(b"after")
+                        while received != [b"after"] and not ended:
+                            await trio.sleep(0.01)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, ssl.SSLError):
+                    pass  # the client gave the connection up under the server
+                if drive:
+                    while not ended:
+                        await trio.sleep(0.01)
+                nursery.cancel_scope.cancel()
+        if drive:
+            assert ended == [True]
+        else:
+            assert received == [b"after"]
