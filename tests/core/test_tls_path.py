@@ -729,6 +729,7 @@ async def test_a_ping_right_after_a_hello_request_never_hangs(
                     received.extend(await t.receive_many())
             except TransportClosed:
                 ended.append(True)
+                t.abort()  # as the session does with a connection that ended
 
         with trio.fail_after(5):
             async with trio.open_nursery() as nursery:
