@@ -12,7 +12,7 @@ import socket
 import pytest
 import trio
 import trio.testing
-from trio_websocket import WebSocketRequest, serve_websocket
+from support.echo import echo_server
 
 import okx_trio
 from okx_trio import _transport
@@ -22,29 +22,9 @@ from okx_trio.testing import DEFAULT_CREDENTIALS, open_simulator
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="the socket path is POSIX-only")
 
 
-async def _echo_server(nursery: trio.Nursery, slow: bool = False) -> str:
-    async def handler(request: WebSocketRequest) -> None:
-        ws = await request.accept()
-        while True:
-            try:
-                message = await ws.get_message()
-            except Exception:
-                return
-            if slow:
-                await trio.sleep(0.05)  # the client's big write must wait for room
-            if message == "burst":
-                for i in range(300):
-                    await ws.send_message(f"m{i}")
-                continue
-            await ws.send_message(message)
-
-    server = await nursery.start(serve_websocket, handler, "127.0.0.1", 0, None)
-    return f"ws://127.0.0.1:{server.port}/ws"
-
-
 async def test_the_plain_socket_path_is_taken() -> None:
     async with trio.open_nursery() as nursery:
-        url = await _echo_server(nursery)
+        url = await echo_server(nursery)
         t = await connect_websockets(url, ssl_context=None, nursery=nursery)
         assert isinstance(t, _transport.WebsocketsTransport)
         assert t._socket is not None
@@ -55,7 +35,7 @@ async def test_the_plain_socket_path_is_taken() -> None:
 async def test_frames_larger_than_the_socket_buffers_both_ways() -> None:
     big = ("x" * 999 + "y") * 900  # 900 kB (trio-websocket's server takes up to 1 MiB)
     async with trio.open_nursery() as nursery:
-        url = await _echo_server(nursery, slow=True)
+        url = await echo_server(nursery, slow=True)
         t = await connect_websockets(url, ssl_context=None, nursery=nursery)
         # A small send buffer: the write goes out in pieces, waiting for room.
         assert isinstance(t, _transport.WebsocketsTransport)
@@ -72,7 +52,7 @@ async def test_frames_larger_than_the_socket_buffers_both_ways() -> None:
 
 async def test_many_frames_in_one_read_come_out_in_order() -> None:
     async with trio.open_nursery() as nursery:
-        url = await _echo_server(nursery)
+        url = await echo_server(nursery)
         t = await connect_websockets(url, ssl_context=None, nursery=nursery)
         got: list[bytes] = []
         with trio.fail_after(10):
@@ -86,7 +66,7 @@ async def test_many_frames_in_one_read_come_out_in_order() -> None:
 
 async def test_abort_while_the_reader_waits_for_the_socket() -> None:
     async with trio.open_nursery() as nursery:
-        url = await _echo_server(nursery)
+        url = await echo_server(nursery)
         t = await connect_websockets(url, ssl_context=None, nursery=nursery)
         outcome: list[BaseException] = []
 

@@ -27,8 +27,8 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
+from support.echo import echo_server
 from support.internals import transports
-from trio_websocket import WebSocketRequest, serve_websocket
 from websockets.frames import Frame, Opcode
 from websockets.http11 import Request
 from websockets.protocol import State
@@ -156,33 +156,13 @@ async def test_a_round_trip_takes_three_task_steps_over_ws_and_wss(tls: bool) ->
 # Against trio-websocket's TLS server
 
 
-async def _echo_server(nursery: trio.Nursery, ctx: ssl.SSLContext, slow: bool = False) -> str:
-    async def handler(request: WebSocketRequest) -> None:
-        ws = await request.accept()
-        while True:
-            try:
-                message = await ws.get_message()
-            except Exception:
-                return
-            if slow:
-                await trio.sleep(0.05)  # the client's big write must wait for room
-            if message == "burst":
-                for i in range(300):
-                    await ws.send_message(f"m{i}")
-                continue
-            await ws.send_message(message)
-
-    server = await nursery.start(serve_websocket, handler, "127.0.0.1", 0, ctx)
-    return f"wss://127.0.0.1:{server.port}/ws"
-
-
 async def test_messages_larger_than_a_record_and_a_read_both_ways(
     server_ctx: ssl.SSLContext, client_ctx: ssl.SSLContext,
 ) -> None:
     big = ("x" * 999 + "y") * 900  # 900 kB: ~55 TLS records, many socket reads
     mid = "z" * 20000  # more than one record (16 kB of plaintext)
     async with trio.open_nursery() as nursery:
-        url = await _echo_server(nursery, server_ctx, slow=True)
+        url = await echo_server(nursery, server_ctx, slow=True)
         t = await connect_websockets(url, ssl_context=client_ctx, nursery=nursery)
         tls = driven(t)
         tls.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
@@ -204,7 +184,7 @@ async def test_messages_larger_than_a_record_and_a_read_both_ways(
 
 async def test_an_untrusted_certificate_fails_the_handshake(server_ctx: ssl.SSLContext) -> None:
     async with trio.open_nursery() as nursery:
-        url = await _echo_server(nursery, server_ctx)
+        url = await echo_server(nursery, server_ctx)
         with pytest.raises(_transport.TransportConnectError) as info:
             await connect_websockets(url, ssl_context=None, nursery=nursery)
         nursery.cancel_scope.cancel()
@@ -217,7 +197,7 @@ async def test_the_host_name_is_verified(ca: Any, client_ctx: ssl.SSLContext) ->
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("somewhere.example").configure_cert(ctx)  # trusted, for another name
     async with trio.open_nursery() as nursery:
-        url = await _echo_server(nursery, ctx)
+        url = await echo_server(nursery, ctx)
         with pytest.raises(_transport.TransportConnectError) as info:
             await connect_websockets(url, ssl_context=client_ctx, nursery=nursery)
         nursery.cancel_scope.cancel()
