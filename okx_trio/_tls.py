@@ -51,6 +51,42 @@ RECORD_SIZE = 16384
 """The most plaintext one TLS record carries: the size of each ``SSLObject.read``."""
 
 
+class SocketWriter:
+    """``send_all`` on a socket's descriptor, shared by the plain (``ws://``)
+    and the TLS (``wss://``) paths: a schedule point only when the kernel's
+    buffer is full, and a wait for room that is cancelled keeps the rest
+    (``unsent``), which the next write sends first, so the peer never sees one
+    frame or record cut short and another begun in its place. POSIX only.
+    """
+
+    __slots__ = ("sock", "unsent")
+
+    def __init__(self, sock: trio.socket.SocketType) -> None:
+        self.sock = sock
+        self.unsent: bytes | memoryview = b""
+        """What a cancelled write left unwritten: it goes out before anything else."""
+
+    async def write(self, payload: bytes) -> None:
+        """Write ``unsent``, then ``payload``, all of it (``OSError`` once the
+        socket is closed: ``fileno()`` is then -1)."""
+        if self.unsent:
+            payload = bytes(self.unsent) + payload
+            self.unsent = b""
+        view = memoryview(payload)
+        sock = self.sock
+        while view:
+            try:
+                sent = os.write(sock.fileno(), view)
+            except BlockingIOError:
+                sent = 0
+            if sent == len(view):
+                return
+            view = view[sent:]
+            self.unsent = view  # if the wait is cancelled, the next write sends it
+            await trio.lowlevel.wait_writable(sock)
+            self.unsent = b""
+
+
 def is_eof(exc: BaseException) -> bool:
     """Whether a TLS error is the peer closing TCP without a ``close_notify``.
 
@@ -85,9 +121,8 @@ class SocketTlsStream(trio.abc.Stream):
         # check_hostname) and server_hostname.
         self.ssl_object = ssl_context.wrap_bio(self._incoming, self._outgoing,
                                                server_hostname=server_hostname)
-        self._unsent: bytes | memoryview = b""
-        """Ciphertext a write took from the BIO and has not written yet (it is
-        waiting for room, or it was cancelled): it goes out before anything else."""
+        self._writer = SocketWriter(self.socket)
+        """Writes the ciphertext; keeps what a cancelled write left (``unsent``)."""
         self._drained = True
         """The last socket read returned less than ``READ_SIZE``: wait before reading."""
         self._leftover = b""
@@ -134,7 +169,7 @@ class SocketTlsStream(trio.abc.Stream):
         short (its rest would have to go first). For an alert or a close_notify
         on the way out, when nothing will be written after it."""
         data = self._outgoing.read()
-        if data and not self._unsent and not self._writing:
+        if data and not self._writer.unsent and not self._writing:
             try:
                 os.write(self.socket.fileno(), data)
             except OSError:
@@ -143,7 +178,7 @@ class SocketTlsStream(trio.abc.Stream):
     @property
     def wants_flush(self) -> bool:
         """Ciphertext is waiting to be written (the next ``write`` sends it)."""
-        return bool(self._outgoing.pending or self._unsent)
+        return bool(self._outgoing.pending or self._writer.unsent)
 
     async def write(self, payload: bytes | bytearray | memoryview) -> None:
         """Encrypt ``payload`` (may be empty: then only what is waiting) at once,
@@ -188,28 +223,11 @@ class SocketTlsStream(trio.abc.Stream):
     async def _write_out(self) -> None:
         """Write the rest of a cut-short write, then the BIO, until both are empty."""
         out = self._outgoing
-        if self._unsent:
-            view = memoryview(bytes(self._unsent) + out.read())
-            self._unsent = b""
-        else:
-            view = memoryview(out.read())
-        sock = self.socket
-        while view:
-            try:
-                sent = os.write(sock.fileno(), view)
-            except BlockingIOError:
-                sent = 0
-            if sent == len(view):
-                # Whatever entered the BIO meanwhile (a read's output while we
-                # waited for room) goes now: the BIO is empty between writes.
-                if not out.pending:
-                    return
-                view = memoryview(out.read())
-                continue
-            view = view[sent:]
-            self._unsent = view  # if the wait is cancelled, the next write sends it
-            await trio.lowlevel.wait_writable(sock)
-            self._unsent = b""
+        await self._writer.write(out.read())
+        # Whatever entered the BIO meanwhile (a read's output while the write
+        # waited for room) goes now: the BIO is empty between writes.
+        while out.pending:
+            await self._writer.write(out.read())
 
     async def read(self) -> bytes:
         """Plaintext: what the TLS layer holds already, else one read of the socket.

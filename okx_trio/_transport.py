@@ -36,7 +36,7 @@ import attrs
 import httpx
 import trio
 
-from ._tls import SocketTlsStream
+from ._tls import SocketTlsStream, SocketWriter
 
 # A frame bigger than this is refused (OKX pushes are far smaller; a 400-level
 # book snapshot is ~30 kB).
@@ -307,8 +307,8 @@ class WebsocketsTransport(Transport):
         self._young: tuple[int, int, int] = (0, 0, 0)
         self._handed_at = 0.0
         """``gc.get_count()`` when a batch was handed over with more to come."""
-        self._unsent: bytes | memoryview = b""
-        """What a cancelled ``_write_socket`` left unwritten: it goes out first."""
+        self._writer = SocketWriter(self._socket) if self._socket is not None else None
+        """Writes on the plain socket; keeps what a cancelled write left (``unsent``)."""
 
     async def _flush(self) -> None:
         """Write what the protocol (and the TLS layer) has to send, in order.
@@ -337,8 +337,8 @@ class WebsocketsTransport(Transport):
             try:
                 if tls is not None:
                     await tls.write(payload)
-                elif self._socket is not None:
-                    await self._write_socket(payload)
+                elif self._writer is not None:
+                    await self._writer.write(payload)
                 elif payload:
                     await self._stream.send_all(payload)
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
@@ -347,32 +347,6 @@ class WebsocketsTransport(Transport):
                 raise self._closed_exc() from exc
         finally:
             lock.release()
-
-    async def _write_socket(self, payload: bytes) -> None:
-        """``send_all`` on the socket itself: a schedule point only when the
-        kernel's buffer is full (``_flush`` is the cancellation point).
-
-        If the wait for room is cancelled, the rest is kept and goes out first
-        on the next write: the peer never sees a frame cut short and another
-        begun in its place.
-        """
-        sock = self._socket
-        if self._unsent:
-            payload = bytes(self._unsent) + payload
-            self._unsent = b""
-        view = memoryview(payload)
-        while view:
-            try:
-                # fileno() is -1 once closed: os.write raises OSError (EBADF).
-                sent = os.write(sock.fileno(), view)
-            except BlockingIOError:
-                sent = 0
-            if sent == len(view):
-                return
-            view = view[sent:]
-            self._unsent = view
-            await trio.lowlevel.wait_writable(sock)
-            self._unsent = b""
 
     async def _read_socket(self) -> bytes:
         """One read of the socket, waiting for it to be readable first."""

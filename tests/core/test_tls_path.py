@@ -458,7 +458,7 @@ async def test_abort_ends_a_read_and_a_write_waiting_on_the_socket(
                 nursery.start_soon(read)
                 nursery.start_soon(write)
                 await trio.testing.wait_all_tasks_blocked()
-                assert tls._unsent
+                assert tls._writer.unsent
                 t.abort()
         assert sorted(outcome) == ["read", "write"]
         assert tls.socket.fileno() == -1
@@ -487,7 +487,8 @@ async def test_a_write_cancelled_while_waiting_for_room_goes_out_whole_later(
                 nursery.start_soon(cancel_when_stuck)
                 await t.send(big)
         assert scope.cancelled_caught  # stopped in the middle of the write
-        assert t._unsent or (t._tls is not None and t._tls.wants_flush)
+        assert ((t._writer is not None and t._writer.unsent)
+                or (t._tls is not None and t._tls.wants_flush))
         with trio.fail_after(20):
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(peer.receive_until, lambda: len(peer.messages) == 2)
@@ -577,13 +578,13 @@ async def test_a_renegotiation_waits_for_the_write_in_progress(
 
             nursery.start_soon(t.send, big)
             await trio.testing.wait_all_tasks_blocked()
-            assert tls._unsent  # stopped for room, holding the send lock
+            assert tls._writer.unsent  # stopped for room, holding the send lock
             assert lib.SSL_renegotiate(ssl_ptr) == 1
             assert lib.SSL_do_handshake(ssl_ptr) == 1  # writes the HelloRequest
             await peer.flush()
             nursery.start_soon(reader)
             await trio.testing.wait_all_tasks_blocked()
-            assert tls._unsent  # still stopped
+            assert tls._writer.unsent  # still stopped
             assert tls._outgoing.pending  # the client's hello, waiting its turn
             assert lib.SSL_renegotiate_pending(ssl_ptr) == 1
             with trio.fail_after(20):
